@@ -1,0 +1,234 @@
+//! Our HNSW graph (Malkov & Yashunin), over slots of [`Vectors`].
+//!
+//! Graph node `n` is vector slot `n`. Deleted slots stay in the graph as
+//! tombstones (walked through, never returned) until [`Hnsw::retain`] repairs
+//! the lists that pointed at them and drops them.
+
+mod consolidate;
+mod layers;
+mod visited;
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::vectors::{Query, Vectors};
+use layers::Layers;
+use visited::{Visited, VisitedPool};
+
+/// Highest layer a node can get: with m >= 2 the chance of reaching it is below 2^-31.
+const MAX_LEVEL: usize = 31;
+
+/// A node and its ordering distance to whatever is being searched for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Candidate {
+    pub(crate) distance: f32,
+    pub(crate) node: u32,
+}
+
+impl Eq for Candidate {}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.distance.total_cmp(&other.distance).then(self.node.cmp(&other.node))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The layered proximity graph.
+#[derive(Debug)]
+pub(crate) struct Hnsw {
+    layers: Layers,
+    entry: Option<u32>,
+    ef_construction: usize,
+    level_factor: f64,
+    rng: SmallRng,
+    pool: VisitedPool,
+}
+
+impl Hnsw {
+    pub(crate) fn new(m: usize, ef_construction: usize, seed: u64) -> Self {
+        Self {
+            layers: Layers::new(m),
+            entry: None,
+            ef_construction,
+            level_factor: 1.0 / (m as f64).ln(),
+            rng: SmallRng::seed_from_u64(seed),
+            pool: VisitedPool::default(),
+        }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.layers.memory_bytes()
+    }
+
+    fn random_level(&mut self) -> usize {
+        // 1 - u lies in (0, 1], so its logarithm is finite.
+        let uniform: f64 = 1.0 - self.rng.random::<f64>();
+        ((-uniform.ln() * self.level_factor) as usize).min(MAX_LEVEL)
+    }
+
+    fn top_level(&self) -> usize {
+        self.entry.map_or(0, |entry| self.layers.level(entry))
+    }
+
+    /// Links the vector in slot `node` (which must be the next slot: `node_count()`) into the graph.
+    pub(crate) fn insert(&mut self, vectors: &Vectors, node: u32) {
+        debug_assert_eq!(node as usize, self.layers.node_count());
+        let level = self.random_level();
+        self.layers.push(level);
+        let Some(mut entry) = self.entry else {
+            self.entry = Some(node);
+            return;
+        };
+        let query = Query { vector: vectors.get(node), inverse_norm: vectors.inverse_norm(node) };
+        let top = self.top_level();
+        for l in (level + 1..=top).rev() {
+            entry = self.greedy_closest(vectors, &query, entry, l);
+        }
+        let mut visited = self.pool.take(self.layers.node_count());
+        for l in (0..=level.min(top)).rev() {
+            let found = self.search_layer(vectors, &query, entry, self.ef_construction, l, &mut visited, |_| true);
+            entry = found.first().map_or(entry, |c| c.node);
+            let chosen = select_neighbors(vectors, &found, self.layers.capacity(1));
+            let chosen_nodes: Vec<u32> = chosen.iter().map(|c| c.node).collect();
+            self.layers.set_neighbors(node, l, &chosen_nodes);
+            for neighbor in chosen {
+                self.link(vectors, neighbor.node, node, neighbor.distance, l);
+            }
+        }
+        self.pool.give_back(visited);
+        if level > top {
+            self.entry = Some(node);
+        }
+    }
+
+    /// Adds `new` to the list of `node` on `level`, pruning with the heuristic when full.
+    fn link(&mut self, vectors: &Vectors, node: u32, new: u32, distance: f32, level: usize) {
+        if self.layers.try_push_neighbor(node, level, new) {
+            return;
+        }
+        let mut candidates: Vec<Candidate> = self
+            .layers
+            .neighbors(node, level)
+            .iter()
+            .map(|&n| Candidate { distance: vectors.between(node, n), node: n })
+            .collect();
+        candidates.push(Candidate { distance, node: new });
+        candidates.sort_unstable();
+        let kept: Vec<u32> = select_neighbors(vectors, &candidates, self.layers.capacity(level))
+            .iter()
+            .map(|c| c.node)
+            .collect();
+        self.layers.set_neighbors(node, level, &kept);
+    }
+
+    /// Walks `level` greedily from `start` towards the query with a candidate list of one.
+    fn greedy_closest(&self, vectors: &Vectors, query: &Query<'_>, start: u32, level: usize) -> u32 {
+        let mut best = Candidate { distance: vectors.to_query(query, start), node: start };
+        loop {
+            let mut improved = false;
+            for &n in self.layers.neighbors(best.node, level) {
+                let distance = vectors.to_query(query, n);
+                if distance < best.distance {
+                    best = Candidate { distance, node: n };
+                    improved = true;
+                }
+            }
+            if !improved {
+                return best.node;
+            }
+        }
+    }
+
+    /// The best-first search of one layer; returns up to `ef` nodes accepted by
+    /// `returnable`, closest first. Rejected nodes are still walked through.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer(
+        &self,
+        vectors: &Vectors,
+        query: &Query<'_>,
+        start: u32,
+        ef: usize,
+        level: usize,
+        visited: &mut Visited,
+        returnable: impl Fn(u32) -> bool,
+    ) -> Vec<Candidate> {
+        visited.reset(self.layers.node_count());
+        let first = Candidate { distance: vectors.to_query(query, start), node: start };
+        visited.insert(start);
+        let mut frontier = BinaryHeap::from([Reverse(first)]);
+        let mut results: BinaryHeap<Candidate> = BinaryHeap::with_capacity(ef + 1);
+        if returnable(start) {
+            results.push(first);
+        }
+        while let Some(Reverse(current)) = frontier.pop() {
+            if results.len() >= ef && results.peek().is_some_and(|worst| current.distance > worst.distance) {
+                break;
+            }
+            for &n in self.layers.neighbors(current.node, level) {
+                if !visited.insert(n) {
+                    continue;
+                }
+                let distance = vectors.to_query(query, n);
+                let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
+                if results.len() < ef || distance < worst {
+                    let candidate = Candidate { distance, node: n };
+                    frontier.push(Reverse(candidate));
+                    if returnable(n) {
+                        results.push(candidate);
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                    }
+                }
+            }
+        }
+        results.into_sorted_vec()
+    }
+
+    /// Up to `ef` nodes accepted by `returnable`, closest to the query first.
+    pub(crate) fn search(
+        &self,
+        vectors: &Vectors,
+        query: &Query<'_>,
+        ef: usize,
+        returnable: impl Fn(u32) -> bool,
+    ) -> Vec<Candidate> {
+        let Some(mut entry) = self.entry else {
+            return Vec::new();
+        };
+        for l in (1..=self.top_level()).rev() {
+            entry = self.greedy_closest(vectors, query, entry, l);
+        }
+        let mut visited = self.pool.take(self.layers.node_count());
+        let found = self.search_layer(vectors, query, entry, ef, 0, &mut visited, returnable);
+        self.pool.give_back(visited);
+        found
+    }
+}
+
+/// The neighbour-selection heuristic (HNSW paper, algorithm 4, as in hnswlib):
+/// from candidates sorted closest first, keep one only if it is closer to the
+/// base than to every neighbour kept so far, so that the kept links spread out
+/// in different directions.
+fn select_neighbors(vectors: &Vectors, sorted: &[Candidate], max: usize) -> Vec<Candidate> {
+    let mut kept: Vec<Candidate> = Vec::with_capacity(max);
+    for &candidate in sorted {
+        if kept.len() >= max {
+            break;
+        }
+        let diverse = kept.iter().all(|k| vectors.between(candidate.node, k.node) >= candidate.distance);
+        if diverse {
+            kept.push(candidate);
+        }
+    }
+    kept
+}

@@ -1,0 +1,401 @@
+//! The public index: ids and metadata around the graph and the vectors.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::hnsw::{Candidate, Hnsw};
+use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
+use crate::validate;
+use crate::vectors::{Query, Vectors};
+
+/// Deleted slots are compacted away once they exceed this share of all slots,
+/// which bounds memory under endless churn to about 1.25x the live data.
+const MAX_TOMBSTONE_SHARE: f64 = 0.2;
+/// Slots are numbered with `u32`; the top value is reserved as "no slot".
+const MAX_SLOTS: usize = u32::MAX as usize - 1;
+
+/// One vector to insert or replace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Non-empty, at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes.
+    pub id: String,
+    /// Exactly `dim` finite components.
+    pub vector: Vec<f32>,
+    /// `None` keeps the metadata already stored for this id; `Some` replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The id of the stored vector.
+    pub id: String,
+    /// Its distance to the query under the index metric.
+    pub distance: f32,
+    /// Its metadata, if any was stored.
+    pub metadata: Option<Value>,
+}
+
+/// A stored vector, as returned by [`Index::get`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The vector, bit for bit as it was upserted.
+    pub vector: Vec<f32>,
+    /// Its metadata, if any was stored.
+    pub metadata: Option<Value>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpsertOutcome {
+    /// Ids that were new.
+    pub inserted: usize,
+    /// Ids that existed and were replaced.
+    pub updated: usize,
+}
+
+/// One page of ids from [`Index::scroll`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScrollPage {
+    /// Ids in ascending byte order.
+    pub ids: Vec<String>,
+    /// Pass this as `after` to get the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Sizes of the index, for monitoring and for tests of memory bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexStats {
+    /// Vectors that can be found.
+    pub live: usize,
+    /// Deleted or replaced vectors not yet compacted away.
+    pub tombstones: usize,
+    /// Bytes held by vectors, graph and per-slot bookkeeping (not ids' and metadata's heap data).
+    pub memory_bytes: usize,
+}
+
+/// A mutable k-nearest-neighbour index over float32 vectors.
+///
+/// `Index` is `Send + Sync`: share it behind an `Arc`; searches run in parallel,
+/// writes are serialised.
+#[derive(Debug)]
+pub struct Index {
+    params: IndexParams,
+    state: RwLock<State>,
+}
+
+/// Per slot: the id (`None` once deleted) and the metadata.
+#[derive(Debug)]
+struct State {
+    vectors: Vectors,
+    graph: Hnsw,
+    ids: Vec<Option<Arc<str>>>,
+    metadata: Vec<Option<Value>>,
+    slot_of: BTreeMap<Arc<str>, u32>,
+    tombstones: usize,
+}
+
+impl Index {
+    /// An empty index. Fails if a parameter is out of range.
+    pub fn new(params: IndexParams) -> Result<Self> {
+        params.validate()?;
+        let state = State {
+            vectors: Vectors::new(params.dim, params.metric),
+            graph: Hnsw::new(params.m, params.ef_construction, params.seed),
+            ids: Vec::new(),
+            metadata: Vec::new(),
+            slot_of: BTreeMap::new(),
+            tombstones: 0,
+        };
+        Ok(Self { params, state: RwLock::new(state) })
+    }
+
+    /// The parameters the index was created with.
+    pub fn params(&self) -> &IndexParams {
+        &self.params
+    }
+
+    /// Number of live vectors.
+    pub fn len(&self) -> usize {
+        self.state.read().slot_of.len()
+    }
+
+    /// Whether the index holds no live vector.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sizes of the index.
+    pub fn stats(&self) -> IndexStats {
+        let state = self.state.read();
+        IndexStats {
+            live: state.slot_of.len(),
+            tombstones: state.tombstones,
+            memory_bytes: state.vectors.memory_bytes()
+                + state.graph.memory_bytes()
+                + state.ids.capacity() * size_of::<Option<Arc<str>>>()
+                + state.metadata.capacity() * size_of::<Option<Value>>(),
+        }
+    }
+
+    /// Inserts new ids and replaces existing ones, all or nothing.
+    ///
+    /// The whole batch is validated first; on error nothing changes and the
+    /// error names the position of the first bad item.
+    pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
+        validate::batch(&items, self.params.dim, self.params.metric)?;
+        let mut state = self.state.write();
+        let added_slots = items.len();
+        if state.ids.len().saturating_add(added_slots) > MAX_SLOTS {
+            return Err(Error::CapacityExceeded { max: MAX_SLOTS });
+        }
+        let mut outcome = UpsertOutcome::default();
+        for item in items {
+            let previous = state.slot_of.get(item.id.as_str()).copied();
+            let metadata = match (item.metadata, previous) {
+                (Some(value), _) => Some(value),
+                (None, Some(slot)) => state.metadata[slot as usize].take(),
+                (None, None) => None,
+            };
+            if let Some(slot) = previous {
+                outcome.updated += 1;
+                if bits_equal(state.vectors.get(slot), &item.vector) {
+                    state.metadata[slot as usize] = metadata;
+                    continue;
+                }
+                state.bury(slot);
+            } else {
+                outcome.inserted += 1;
+            }
+            state.insert(Arc::from(item.id), &item.vector, metadata);
+        }
+        state.compact_if_needed();
+        Ok(outcome)
+    }
+
+    /// Deletes the given ids; returns how many of them existed.
+    pub fn delete<S: AsRef<str>>(&self, ids: &[S]) -> usize {
+        let mut state = self.state.write();
+        let mut deleted = 0;
+        for id in ids {
+            if let Some(slot) = state.slot_of.get(id.as_ref()).copied() {
+                state.bury(slot);
+                deleted += 1;
+            }
+        }
+        state.compact_if_needed();
+        deleted
+    }
+
+    /// The stored vector and metadata of `id`.
+    pub fn get(&self, id: &str) -> Option<Record> {
+        let state = self.state.read();
+        let slot = *state.slot_of.get(id)?;
+        Some(Record {
+            vector: state.vectors.get(slot).to_vec(),
+            metadata: state.metadata[slot as usize].clone(),
+        })
+    }
+
+    /// Whether `id` is stored.
+    pub fn contains(&self, id: &str) -> bool {
+        self.state.read().slot_of.contains_key(id)
+    }
+
+    /// Up to `limit` ids in ascending byte order, starting after `after`.
+    pub fn scroll(&self, after: Option<&str>, limit: usize) -> Result<ScrollPage> {
+        check_range("limit", limit, 1, MAX_SCROLL_LIMIT, "an integer in 1..=10000")?;
+        let state = self.state.read();
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut range = state.slot_of.range::<str, _>((lower, Bound::Unbounded));
+        let ids: Vec<String> = range.by_ref().take(limit).map(|(id, _)| id.to_string()).collect();
+        let next_after = if range.next().is_some() { ids.last().cloned() } else { None };
+        Ok(ScrollPage { ids, next_after })
+    }
+
+    /// The `k` nearest live vectors to `query`, closest first (ties by id).
+    ///
+    /// `ef` defaults to the index's `ef_search`; the effective value is
+    /// `max(ef, k)`. Returns fewer than `k` hits only when the index holds fewer.
+    pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Hit>> {
+        let ef = validate::search_bounds(k, ef.unwrap_or(self.params.ef_search))?;
+        validate::vector(0, query, self.params.dim, self.params.metric)?;
+        Ok(self.state.read().search(&self.params, query, k, ef))
+    }
+
+    /// [`search`](Self::search) for several queries, run in parallel.
+    /// All queries are validated first; an error names the query's position.
+    pub fn search_batch(&self, queries: &[Vec<f32>], k: usize, ef: Option<usize>) -> Result<Vec<Vec<Hit>>> {
+        let ef = validate::search_bounds(k, ef.unwrap_or(self.params.ef_search))?;
+        for (position, query) in queries.iter().enumerate() {
+            validate::vector(position, query, self.params.dim, self.params.metric)?;
+        }
+        let state = self.state.read();
+        Ok(queries.par_iter().map(|query| state.search(&self.params, query, k, ef)).collect())
+    }
+}
+
+fn bits_equal(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+impl State {
+    fn insert(&mut self, id: Arc<str>, vector: &[f32], metadata: Option<Value>) {
+        let slot = self.vectors.push(vector);
+        self.ids.push(Some(Arc::clone(&id)));
+        self.metadata.push(metadata);
+        self.slot_of.insert(id, slot);
+        self.graph.insert(&self.vectors, slot);
+    }
+
+    /// Turns a live slot into a tombstone.
+    fn bury(&mut self, slot: u32) {
+        if let Some(id) = self.ids[slot as usize].take() {
+            self.slot_of.remove(&id);
+            self.metadata[slot as usize] = None;
+            self.tombstones += 1;
+        }
+    }
+
+    fn compact_if_needed(&mut self) {
+        if self.tombstones == 0 || (self.tombstones as f64) <= MAX_TOMBSTONE_SHARE * self.ids.len() as f64 {
+            return;
+        }
+        let live: Vec<bool> = self.ids.iter().map(Option::is_some).collect();
+        let kept = self.graph.retain(&self.vectors, &live);
+        self.vectors = self.vectors.retain_slots(&kept);
+        let mut ids = Vec::with_capacity(kept.len());
+        let mut metadata = Vec::with_capacity(kept.len());
+        for (new, &old) in kept.iter().enumerate() {
+            let id = self.ids[old as usize].take();
+            if let Some(id) = &id {
+                self.slot_of.insert(Arc::clone(id), new as u32);
+            }
+            ids.push(id);
+            metadata.push(self.metadata[old as usize].take());
+        }
+        self.ids = ids;
+        self.metadata = metadata;
+        self.tombstones = 0;
+    }
+
+    fn is_live(&self, slot: u32) -> bool {
+        self.ids[slot as usize].is_some()
+    }
+
+    fn search(&self, params: &IndexParams, query: &[f32], k: usize, ef: usize) -> Vec<Hit> {
+        let live = self.slot_of.len();
+        let query = Query::new(query, params.metric);
+        let wanted = k.min(live);
+        let mut found = Vec::new();
+        if live >= params.exact_search_threshold {
+            found = self.graph.search(&self.vectors, &query, ef, |slot| self.is_live(slot));
+        }
+        // The graph can miss nodes it cannot reach; a full scan guarantees `min(k, len)` hits.
+        if found.len() < wanted {
+            found = self.scan(&query);
+        }
+        self.into_hits(params, found, k)
+    }
+
+    /// Every live slot with its distance to the query.
+    fn scan(&self, query: &Query<'_>) -> Vec<Candidate> {
+        (0..self.ids.len() as u32)
+            .filter(|&slot| self.is_live(slot))
+            .map(|slot| Candidate { distance: self.vectors.to_query(query, slot), node: slot })
+            .collect()
+    }
+
+    /// The `k` best candidates as hits, by reported distance and then id.
+    fn into_hits(&self, params: &IndexParams, found: Vec<Candidate>, k: usize) -> Vec<Hit> {
+        let mut ranked: Vec<(f32, &str, u32)> = found
+            .into_iter()
+            .filter_map(|c| {
+                let id = self.ids[c.node as usize].as_deref()?;
+                Some((params.metric.reported(c.distance), id, c.node))
+            })
+            .collect();
+        let order = |a: &(f32, &str, u32), b: &(f32, &str, u32)| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1));
+        if ranked.len() > k {
+            ranked.select_nth_unstable_by(k - 1, order);
+            ranked.truncate(k);
+        }
+        ranked.sort_unstable_by(order);
+        ranked
+            .into_iter()
+            .map(|(distance, id, slot)| Hit {
+                id: id.to_owned(),
+                distance,
+                metadata: self.metadata[slot as usize].clone(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Metric;
+
+    fn item(id: &str, vector: &[f32]) -> Item {
+        Item { id: id.to_owned(), vector: vector.to_vec(), metadata: None }
+    }
+
+    #[test]
+    fn index_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Index>();
+    }
+
+    #[test]
+    fn delete_everything_then_add() {
+        let index = Index::new(IndexParams::new(2, Metric::Cosine).with_exact_search_threshold(0)).unwrap();
+        index.upsert(vec![item("a", &[1.0, 0.0]), item("b", &[0.0, 1.0])]).unwrap();
+        assert_eq!(index.delete(&["a", "b", "c"]), 2);
+        assert!(index.is_empty());
+        assert_eq!(index.search(&[1.0, 0.0], 3, None).unwrap(), vec![]);
+        index.upsert(vec![item("c", &[1.0, 1.0])]).unwrap();
+        let hits = index.search(&[1.0, 0.0], 3, None).unwrap();
+        assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn re_adding_the_only_item_replaces_it() {
+        let index = Index::new(IndexParams::new(2, Metric::L2).with_exact_search_threshold(0)).unwrap();
+        index.upsert(vec![Item { metadata: Some(serde_json::json!({"k": 1})), ..item("a", &[1.0, 0.0]) }]).unwrap();
+        let outcome = index.upsert(vec![item("a", &[0.0, 5.0])]).unwrap();
+        assert_eq!(outcome, UpsertOutcome { inserted: 0, updated: 1 });
+        assert_eq!(index.len(), 1);
+        let hits = index.search(&[0.0, 5.0], 1, None).unwrap();
+        assert_eq!(hits[0].id, "a");
+        assert_eq!(hits[0].distance, 0.0);
+        assert_eq!(hits[0].metadata, Some(serde_json::json!({"k": 1})));
+        assert_eq!(index.stats().tombstones, 0);
+    }
+
+    #[test]
+    fn scroll_pages_through_ids_in_order() {
+        let index = Index::new(IndexParams::new(1, Metric::L2)).unwrap();
+        index.upsert((0..25).map(|i| item(&format!("id{i:02}"), &[i as f32])).collect()).unwrap();
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = index.scroll(after.as_deref(), 10).unwrap();
+            seen.extend(page.ids);
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, (0..25).map(|i| format!("id{i:02}")).collect::<Vec<_>>());
+        assert!(index.scroll(None, 0).is_err());
+    }
+}

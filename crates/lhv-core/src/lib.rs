@@ -1,0 +1,34 @@
+//! `lhv-core`: the index of vectord.
+//!
+//! A mutable k-nearest-neighbour index over float32 vectors with string ids
+//! and optional JSON metadata, built on our own HNSW graph. Pure library: no
+//! I/O, no async, and no panic on caller input: every bad input is an
+//! [`Error`] that names what was wrong.
+//!
+//! ```
+//! use lhv_core::{Index, IndexParams, Item, Metric};
+//!
+//! let index = Index::new(IndexParams::new(3, Metric::Cosine))?;
+//! index.upsert(vec![
+//!     Item { id: "x".into(), vector: vec![1.0, 0.0, 0.0], metadata: None },
+//!     Item { id: "y".into(), vector: vec![0.0, 1.0, 0.0], metadata: Some(serde_json::json!({"tag": "b"})) },
+//! ])?;
+//! let hits = index.search(&[0.9, 0.1, 0.0], 1, None)?;
+//! assert_eq!(hits[0].id, "x");
+//!
+//! assert_eq!(index.delete(&["x"]), 1);
+//! assert_eq!(index.search(&[0.9, 0.1, 0.0], 1, None)?[0].id, "y");
+//! # Ok::<(), lhv_core::Error>(())
+//! ```
+
+mod distance;
+mod error;
+mod hnsw;
+mod index;
+mod params;
+mod validate;
+mod vectors;
+
+pub use error::{Error, Result};
+pub use index::{Hit, Index, IndexStats, Item, Record, ScrollPage, UpsertOutcome};
+pub use params::{IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric};

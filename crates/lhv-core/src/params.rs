@@ -1,0 +1,198 @@
+//! Index parameters, their defaults and their limits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Largest vector dimension an index accepts.
+pub const MAX_DIM: usize = 4096;
+/// Largest `k` a search accepts.
+pub const MAX_K: usize = 10_000;
+/// Largest `ef` (search or construction) accepted.
+pub const MAX_EF: usize = 10_000;
+/// Largest `m` accepted; hnswlib warns above 100 as well, beyond it memory grows with no recall gain.
+pub const MAX_M: usize = 100;
+/// Longest id, in bytes.
+pub const MAX_ID_BYTES: usize = 1024;
+/// Largest page a [`scroll`](crate::Index::scroll) returns.
+pub const MAX_SCROLL_LIMIT: usize = 10_000;
+
+/// How distances between vectors are measured. Smaller is closer for all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// `1 - cos(a, b)`: in `[0, 2]`, independent of vector length. Zero vectors are rejected.
+    Cosine,
+    /// Euclidean distance `|a - b|` (not squared).
+    L2,
+    /// `1 - a·b`: for vectors that are already normalised this equals the cosine distance.
+    Dot,
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Metric::Cosine => "cosine",
+            Metric::L2 => "l2",
+            Metric::Dot => "dot",
+        })
+    }
+}
+
+/// Parameters of an [`Index`](crate::Index), fixed at creation.
+///
+/// ```
+/// use lhv_core::{IndexParams, Metric};
+/// let params = IndexParams::new(384, Metric::Cosine).with_m(32).with_ef_search(100);
+/// assert!(params.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexParams {
+    /// Dimension of every vector, `1..=4096`.
+    pub dim: usize,
+    /// Distance function.
+    pub metric: Metric,
+    /// Graph out-degree on the upper layers (twice this on the bottom layer), `2..=100`. Default 16.
+    #[serde(default = "defaults::m")]
+    pub m: usize,
+    /// Candidate list size while inserting, `1..=10000`. Default 200.
+    #[serde(default = "defaults::ef_construction")]
+    pub ef_construction: usize,
+    /// Candidate list size of a search that names none, `1..=10000`. Default 64.
+    /// A query's effective ef is `max(ef, k)`.
+    #[serde(default = "defaults::ef_search")]
+    pub ef_search: usize,
+    /// While the index holds fewer live vectors than this, searches compare the query
+    /// with every vector (exact results) instead of walking the graph. Default 1024:
+    /// below that a full scan costs about as many distance computations as a graph
+    /// search at the default ef, and it is exact. `0` always uses the graph.
+    #[serde(default = "defaults::exact_search_threshold")]
+    pub exact_search_threshold: usize,
+    /// Seed of the random layer assignment, so that the same inserts build the same graph.
+    #[serde(default = "defaults::seed")]
+    pub seed: u64,
+}
+
+mod defaults {
+    pub fn m() -> usize {
+        16
+    }
+    pub fn ef_construction() -> usize {
+        200
+    }
+    pub fn ef_search() -> usize {
+        64
+    }
+    pub fn exact_search_threshold() -> usize {
+        1024
+    }
+    pub fn seed() -> u64 {
+        0x5eed_1e55_c0ff_ee00
+    }
+}
+
+impl IndexParams {
+    /// Parameters with the defaults for everything but dimension and metric.
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        Self {
+            dim,
+            metric,
+            m: defaults::m(),
+            ef_construction: defaults::ef_construction(),
+            ef_search: defaults::ef_search(),
+            exact_search_threshold: defaults::exact_search_threshold(),
+            seed: defaults::seed(),
+        }
+    }
+
+    /// Sets [`m`](Self::m).
+    pub fn with_m(mut self, m: usize) -> Self {
+        self.m = m;
+        self
+    }
+
+    /// Sets [`ef_construction`](Self::ef_construction).
+    pub fn with_ef_construction(mut self, ef_construction: usize) -> Self {
+        self.ef_construction = ef_construction;
+        self
+    }
+
+    /// Sets [`ef_search`](Self::ef_search).
+    pub fn with_ef_search(mut self, ef_search: usize) -> Self {
+        self.ef_search = ef_search;
+        self
+    }
+
+    /// Sets [`exact_search_threshold`](Self::exact_search_threshold).
+    pub fn with_exact_search_threshold(mut self, threshold: usize) -> Self {
+        self.exact_search_threshold = threshold;
+        self
+    }
+
+    /// Sets [`seed`](Self::seed).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks every parameter against its range.
+    pub fn validate(&self) -> Result<()> {
+        check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
+        check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
+        check_range("ef_construction", self.ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
+        check_range("ef_search", self.ef_search, 1, MAX_EF, "an integer in 1..=10000")?;
+        Ok(())
+    }
+}
+
+/// Fails with [`Error::InvalidParameter`] unless `min <= value <= max`.
+pub(crate) fn check_range(
+    name: &'static str,
+    value: usize,
+    min: usize,
+    max: usize,
+    allowed: &'static str,
+) -> Result<()> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter { name, value: value.to_string(), allowed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let params = IndexParams::new(8, Metric::L2);
+        assert_eq!((params.m, params.ef_construction, params.ef_search), (16, 200, 64));
+        assert!(params.validate().is_ok());
+    }
+
+    #[test]
+    fn out_of_range_parameters_are_named() {
+        let cases = [
+            (IndexParams::new(0, Metric::L2), "dim"),
+            (IndexParams::new(4097, Metric::L2), "dim"),
+            (IndexParams::new(4, Metric::L2).with_m(1), "m"),
+            (IndexParams::new(4, Metric::L2).with_m(101), "m"),
+            (IndexParams::new(4, Metric::L2).with_ef_construction(0), "ef_construction"),
+            (IndexParams::new(4, Metric::L2).with_ef_search(10_001), "ef_search"),
+        ];
+        for (params, expected) in cases {
+            match params.validate() {
+                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, expected),
+                other => panic!("{params:?}: expected an error naming {expected}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn params_deserialize_with_defaults() {
+        let params: IndexParams = serde_json::from_str(r#"{"dim": 3, "metric": "cosine"}"#).unwrap();
+        assert_eq!(params, IndexParams::new(3, Metric::Cosine));
+    }
+}
