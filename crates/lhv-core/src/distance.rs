@@ -124,12 +124,7 @@ mod tests {
     fn naive(metric: Metric, a: &[f32], b: &[f32]) -> f64 {
         match metric {
             Metric::Cosine => 1.0 - naive_dot(a, b) / (naive_dot(a, a).sqrt() * naive_dot(b, b).sqrt()),
-            Metric::L2 => a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                .sum::<f64>()
-                .sqrt(),
+            Metric::L2 => a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum::<f64>().sqrt(),
             Metric::Dot => 1.0 - naive_dot(a, b),
         }
     }

@@ -199,10 +199,7 @@ impl Index {
     pub fn get(&self, id: &str) -> Option<Record> {
         let state = self.state.read();
         let slot = *state.slot_of.get(id)?;
-        Some(Record {
-            vector: state.vectors.get(slot).to_vec(),
-            metadata: state.metadata[slot as usize].clone(),
-        })
+        Some(Record { vector: state.vectors.get(slot).to_vec(), metadata: state.metadata[slot as usize].clone() })
     }
 
     /// Whether `id` is stored.
@@ -303,7 +300,7 @@ impl State {
         if found.len() < wanted {
             found = self.scan(&query);
         }
-        self.into_hits(params, found, k)
+        self.ranked_hits(params, found, k)
     }
 
     /// Every live slot with its distance to the query.
@@ -315,7 +312,7 @@ impl State {
     }
 
     /// The `k` best candidates as hits, by reported distance and then id.
-    fn into_hits(&self, params: &IndexParams, found: Vec<Candidate>, k: usize) -> Vec<Hit> {
+    fn ranked_hits(&self, params: &IndexParams, found: Vec<Candidate>, k: usize) -> Vec<Hit> {
         let mut ranked: Vec<(f32, &str, u32)> = found
             .into_iter()
             .filter_map(|c| {

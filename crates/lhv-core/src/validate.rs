@@ -61,6 +61,8 @@ pub(crate) fn search_bounds(k: usize, ef: usize) -> Result<usize> {
 mod tests {
     use super::*;
 
+    type ErrorCheck = fn(&Error) -> bool;
+
     fn item(id: &str, vector: Vec<f32>) -> Item {
         Item { id: id.to_owned(), vector, metadata: None }
     }
@@ -68,14 +70,16 @@ mod tests {
     #[test]
     fn each_kind_of_bad_item_is_reported_with_its_position() {
         let good = item("a", vec![1.0, 0.0]);
-        let cases: Vec<(Item, fn(&Error) -> bool)> = vec![
+        let cases: Vec<(Item, ErrorCheck)> = vec![
             (item("b", vec![1.0]), |e| matches!(e, Error::DimensionMismatch { item: 1, expected: 2, got: 1 })),
             (item("b", vec![f32::NAN, 0.0]), |e| matches!(e, Error::NonFiniteComponent { item: 1, component: 0 })),
             (item("b", vec![0.0, f32::INFINITY]), |e| matches!(e, Error::NonFiniteComponent { item: 1, component: 1 })),
             (item("b", vec![f32::MAX, 1.0]), |e| matches!(e, Error::VectorTooLarge { item: 1 })),
             (item("b", vec![0.0, 0.0]), |e| matches!(e, Error::ZeroVector { item: 1 })),
             (item("", vec![1.0, 0.0]), |e| matches!(e, Error::EmptyId { item: 1 })),
-            (item(&"x".repeat(1025), vec![1.0, 0.0]), |e| matches!(e, Error::IdTooLong { item: 1, len: 1025, max: 1024 })),
+            (item(&"x".repeat(1025), vec![1.0, 0.0]), |e| {
+                matches!(e, Error::IdTooLong { item: 1, len: 1025, max: 1024 })
+            }),
             (item("a", vec![0.0, 1.0]), |e| matches!(e, Error::DuplicateId { item: 1, first: 0, .. })),
         ];
         for (bad, is_expected) in cases {

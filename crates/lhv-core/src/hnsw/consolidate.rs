@@ -27,7 +27,8 @@ impl Hnsw {
                 visited.insert(node);
                 candidates.clear();
                 for &n in neighbors {
-                    let around: &[u32] = if live[n as usize] { std::slice::from_ref(&n) } else { self.layers.neighbors(n, level) };
+                    let around: &[u32] =
+                        if live[n as usize] { std::slice::from_ref(&n) } else { self.layers.neighbors(n, level) };
                     for &c in around {
                         if live[c as usize] && visited.insert(c) {
                             candidates.push(Candidate { distance: vectors.between(node, c), node: c });

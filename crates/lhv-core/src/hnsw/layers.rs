@@ -105,9 +105,8 @@ impl Layers {
             debug_assert_eq!(node as usize, new);
             for l in 0..=level {
                 renumbered.clear();
-                renumbered.extend(
-                    self.neighbors(old, l).iter().map(|&n| new_number[n as usize]).filter(|&n| n != u32::MAX),
-                );
+                renumbered
+                    .extend(self.neighbors(old, l).iter().map(|&n| new_number[n as usize]).filter(|&n| n != u32::MAX));
                 out.set_neighbors(node, l, &renumbered);
             }
         }

@@ -123,10 +123,8 @@ impl Hnsw {
             .collect();
         candidates.push(Candidate { distance, node: new });
         candidates.sort_unstable();
-        let kept: Vec<u32> = select_neighbors(vectors, &candidates, self.layers.capacity(level))
-            .iter()
-            .map(|c| c.node)
-            .collect();
+        let kept: Vec<u32> =
+            select_neighbors(vectors, &candidates, self.layers.capacity(level)).iter().map(|c| c.node).collect();
         self.layers.set_neighbors(node, level, &kept);
     }
 
