@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+#[path = "support/fvecs.rs"]
+mod fvecs;
+
 use lhv_core::{Index, IndexParams, Item, Metric};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -24,18 +27,8 @@ fn dataset_dir() -> PathBuf {
     dir
 }
 
-/// Reads `limit` records of an fvecs file: each is a little-endian i32 dimension and that many f32.
 fn read_fvecs(name: &str, limit: usize) -> Vec<Vec<f32>> {
-    let bytes = std::fs::read(dataset_dir().join(name)).unwrap();
-    let mut out = Vec::new();
-    let mut rest = bytes.as_slice();
-    while !rest.is_empty() && out.len() < limit {
-        let dim = i32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
-        let record = &rest[4..4 + 4 * dim];
-        out.push(record.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect());
-        rest = &rest[4 + 4 * dim..];
-    }
-    out
+    fvecs::read_fvecs(&dataset_dir().join(name), limit).unwrap()
 }
 
 /// Exact top-k ids among `live` by cosine distance, computed in f64 without the library.
