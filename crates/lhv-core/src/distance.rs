@@ -8,54 +8,67 @@
 
 use crate::error::{Error, Result};
 use crate::params::Metric;
+use crate::simd::KERNELS;
 
-/// Independent accumulators let the compiler keep several SIMD lanes busy
-/// instead of serialising on one running sum.
-const LANES: usize = 8;
+/// The portable kernels: the fallback, and the reference the SIMD ones are tested against.
+pub(crate) mod scalar {
+    /// Independent accumulators let the compiler keep several SIMD lanes busy
+    /// instead of serialising on one running sum.
+    const LANES: usize = 8;
 
-/// Inner product of two equally long slices.
+    /// Inner product of two equally long slices.
+    pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        let (a_chunks, a_rest) = a.as_chunks::<LANES>();
+        let (b_chunks, b_rest) = b.as_chunks::<LANES>();
+        for (x, y) in a_chunks.iter().zip(b_chunks) {
+            for lane in 0..LANES {
+                acc[lane] += x[lane] * y[lane];
+            }
+        }
+        let mut sum = reduce(acc);
+        for (x, y) in a_rest.iter().zip(b_rest) {
+            sum += x * y;
+        }
+        sum
+    }
+
+    /// Squared Euclidean distance of two equally long slices.
+    pub(crate) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        let (a_chunks, a_rest) = a.as_chunks::<LANES>();
+        let (b_chunks, b_rest) = b.as_chunks::<LANES>();
+        for (x, y) in a_chunks.iter().zip(b_chunks) {
+            for lane in 0..LANES {
+                let d = x[lane] - y[lane];
+                acc[lane] += d * d;
+            }
+        }
+        let mut sum = reduce(acc);
+        for (x, y) in a_rest.iter().zip(b_rest) {
+            let d = x - y;
+            sum += d * d;
+        }
+        sum
+    }
+
+    fn reduce(acc: [f32; LANES]) -> f32 {
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    }
+}
+
+/// Inner product of two equally long slices, with this CPU's fastest kernel.
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
-    let mut acc = [0.0f32; LANES];
-    let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-    let (b_chunks, b_rest) = b.as_chunks::<LANES>();
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for lane in 0..LANES {
-            acc[lane] += x[lane] * y[lane];
-        }
-    }
-    let mut sum = reduce(acc);
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        sum += x * y;
-    }
-    sum
+    (KERNELS.dot)(a, b)
 }
 
-/// Squared Euclidean distance of two equally long slices.
+/// Squared Euclidean distance of two equally long slices, with this CPU's fastest kernel.
 #[inline]
 pub(crate) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
-    let mut acc = [0.0f32; LANES];
-    let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-    let (b_chunks, b_rest) = b.as_chunks::<LANES>();
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for lane in 0..LANES {
-            let d = x[lane] - y[lane];
-            acc[lane] += d * d;
-        }
-    }
-    let mut sum = reduce(acc);
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        let d = x - y;
-        sum += d * d;
-    }
-    sum
-}
-
-#[inline]
-fn reduce(acc: [f32; LANES]) -> f32 {
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    (KERNELS.l2_squared)(a, b)
 }
 
 /// `1 / |v|`, the factor the cosine metric keeps per stored vector; 0 for a zero vector.

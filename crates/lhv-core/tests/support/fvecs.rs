@@ -9,8 +9,10 @@ fn read_records<T>(path: &Path, limit: usize, decode: fn([u8; 4]) -> T) -> Resul
     let mut records = Vec::new();
     let mut rest = bytes.as_slice();
     while !rest.is_empty() && records.len() < limit {
-        let (head, tail) = rest.split_first_chunk::<4>().ok_or_else(|| format!("{}: truncated header", path.display()))?;
-        let dim = usize::try_from(i32::from_le_bytes(*head)).map_err(|_| format!("{}: negative dimension", path.display()))?;
+        let (head, tail) =
+            rest.split_first_chunk::<4>().ok_or_else(|| format!("{}: truncated header", path.display()))?;
+        let dim = usize::try_from(i32::from_le_bytes(*head))
+            .map_err(|_| format!("{}: negative dimension", path.display()))?;
         let body = tail.get(..4 * dim).ok_or_else(|| format!("{}: truncated record", path.display()))?;
         records.push(body.as_chunks::<4>().0.iter().map(|c| decode(*c)).collect());
         rest = &tail[4 * dim..];
