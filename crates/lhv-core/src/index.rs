@@ -294,7 +294,11 @@ impl State {
         let wanted = k.min(live);
         let mut found = Vec::new();
         if live >= params.exact_search_threshold {
-            found = self.graph.search(&self.vectors, &query, ef, |slot| self.is_live(slot));
+            found = if self.tombstones == 0 {
+                self.graph.search(&self.vectors, &query, ef, |_| true)
+            } else {
+                self.graph.search(&self.vectors, &query, ef, |slot| self.is_live(slot))
+            };
         }
         // The graph can miss nodes it cannot reach; a full scan guarantees `min(k, len)` hits.
         if found.len() < wanted {

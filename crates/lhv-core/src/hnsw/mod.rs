@@ -171,7 +171,14 @@ impl Hnsw {
             if results.len() >= ef && results.peek().is_some_and(|worst| current.distance > worst.distance) {
                 break;
             }
-            for &n in self.layers.neighbors(current.node, level) {
+            let neighbors = self.layers.neighbors(current.node, level);
+            if let Some(&first) = neighbors.first() {
+                vectors.prefetch(first);
+            }
+            for (i, &n) in neighbors.iter().enumerate() {
+                if let Some(&next) = neighbors.get(i + 1) {
+                    vectors.prefetch(next);
+                }
                 if !visited.insert(n) {
                     continue;
                 }
