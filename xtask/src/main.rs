@@ -2,15 +2,23 @@
 //!
 //! - `ci`: formatting check, clippy with warnings denied, the whole test suite
 //!   (optimised, with debug assertions), and the documentation build.
+//! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
+//!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
 
+mod bench;
+
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
-    let result = match task.as_deref() {
-        Some("ci") => ci(),
-        _ => Err("usage: cargo xtask ci".to_owned()),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci(),
+        ["bench"] => bench::bench(&workspace_root(), false),
+        ["bench", "--quick"] => bench::bench(&workspace_root(), true),
+        _ => Err("usage: cargo xtask ci | bench [--quick]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,13 +39,23 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+/// The workspace root: xtask's manifest directory is one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
+
 fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
-        .args(args)
-        .envs(env.iter().copied())
-        .status()
-        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed: {status}", args.join(" "))) }
+    let mut command = Command::new(cargo);
+    command.args(args).envs(env.iter().copied());
+    run(&mut command)
+}
+
+/// Runs a command to completion; an error unless it exits with success.
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let status = command.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed: {status}")) }
 }
