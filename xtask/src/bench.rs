@@ -9,7 +9,11 @@ use serde_json::Value;
 use crate::{cargo, run};
 
 /// The peers named by the performance issue, at M=16, efc=200.
-const PEERS: &str = "lhv-core,instant-distance,hnswlib,faiss-hnsw,svs";
+const PEERS: &str = "lhv-core,hnswlib,faiss-hnsw,svs";
+/// instant-distance builds in minutes and fixes its ef at build: it gets its own
+/// run at this one ef, next to lhv-core.
+const BASELINE_PEERS: &str = "lhv-core,instant-distance";
+const BASELINE_EF: &str = "64";
 const PYTHON_PEERS: [&str; 4] = ["numpy", "hnswlib", "faiss-cpu", "scalable-vs"];
 
 struct Settings {
@@ -38,26 +42,31 @@ pub(crate) fn bench(root: &Path, quick: bool) -> Result<(), String> {
 
     let out_dir = root.join("target").join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let results = out_dir.join("peers.json");
     let examples = root.join("target").join("release").join("examples");
-    let mut peers = Command::new("python3");
-    peers
-        .arg(&peers_py)
-        .arg("--data")
-        .arg(&data)
-        .args(["--peers", PEERS, "--modes", "single,batch2", "--M", "16", "--efc", "200"])
-        .args(["--ef", settings.efs, "--rounds", settings.rounds])
-        .arg("--ext")
-        .arg(format!("lhv-core={}", examples.join("peer_worker").display()))
-        .arg("--ext")
-        .arg(format!("instant-distance={}", examples.join("instant_distance_worker").display()))
-        .arg("--out")
-        .arg(&results);
-    run(&mut peers)?;
-
-    let text = std::fs::read_to_string(&results).map_err(|e| format!("cannot read {}: {e}", results.display()))?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", results.display()))?;
-    let report = write_report(&json, root, quick)?;
+    let lhv_worker = format!("lhv-core={}", examples.join("peer_worker").display());
+    let baseline_worker =
+        format!("instant-distance={} --ef-search {BASELINE_EF}", examples.join("instant_distance_worker").display());
+    let peers_json = out_dir.join("peers.json");
+    let baseline_json = out_dir.join("baseline.json");
+    let runs =
+        [(PEERS, settings.efs, settings.rounds, &peers_json), (BASELINE_PEERS, BASELINE_EF, "1", &baseline_json)];
+    for (peers, efs, rounds, out) in runs {
+        let mut command = Command::new("python3");
+        command
+            .arg(&peers_py)
+            .arg("--data")
+            .arg(&data)
+            .args(["--peers", peers, "--modes", "single,batch2", "--M", "16", "--efc", "200"])
+            .args(["--ef", efs, "--rounds", rounds, "--ext", &lhv_worker, "--ext", &baseline_worker])
+            .arg("--out")
+            .arg(out);
+        run(&mut command)?;
+    }
+    let read = |path: &Path| -> Result<Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let report = write_report(&read(&peers_json)?, &read(&baseline_json)?, root, quick)?;
     let doc = root.join("docs").join("BENCHMARKS.md");
     std::fs::write(&doc, report).map_err(|e| format!("cannot write {}: {e}", doc.display()))?;
     eprintln!("xtask: wrote {}", doc.display());
@@ -88,7 +97,7 @@ struct Point<'a> {
     qps: f64,
 }
 
-fn points(json: &Value) -> Vec<Point<'_>> {
+fn measured_points(json: &Value) -> Vec<Point<'_>> {
     let best = json["best"].as_array().map(Vec::as_slice).unwrap_or_default();
     best.iter()
         .filter_map(|b| {
@@ -112,8 +121,8 @@ fn qps_at_recall(points: &[Point<'_>], peer: &str, mode: &str, target: f64) -> O
         .map(|p| (p.ef, p.qps))
 }
 
-fn write_report(json: &Value, root: &Path, quick: bool) -> Result<String, String> {
-    let points = points(json);
+fn write_report(json: &Value, baseline: &Value, root: &Path, quick: bool) -> Result<String, String> {
+    let points = measured_points(json);
     let peers: Vec<&str> = PEERS.split(',').collect();
     let mut md = String::new();
     let w = |md: &mut String, line: String| {
@@ -130,9 +139,23 @@ fn write_report(json: &Value, root: &Path, quick: bool) -> Result<String, String
     w(&mut md, "```sh".into());
     w(&mut md, format!("python3 ../shared/bench/peers.py --data ../shared/data/minilm-dev --peers {PEERS} \\"));
     w(&mut md, "  --modes single,batch2 --M 16 --efc 200 --ef 10,20,40,80,160,320 --rounds 3 \\".into());
+    w(&mut md, "  --ext lhv-core=target/release/examples/peer_worker".into());
+    w(
+        &mut md,
+        format!("python3 ../shared/bench/peers.py --data ../shared/data/minilm-dev --peers {BASELINE_PEERS} \\"),
+    );
+    w(&mut md, format!("  --modes single,batch2 --M 16 --efc 200 --ef {BASELINE_EF} --rounds 1 \\"));
     w(&mut md, "  --ext lhv-core=target/release/examples/peer_worker \\".into());
-    w(&mut md, "  --ext instant-distance=target/release/examples/instant_distance_worker".into());
+    w(
+        &mut md,
+        format!("  --ext 'instant-distance=target/release/examples/instant_distance_worker --ef-search {BASELINE_EF}'"),
+    );
     w(&mut md, "```\n".into());
+    w(
+        &mut md,
+        "The second run is the instant-distance baseline: that crate fixes ef at build time and M at 32,".into(),
+    );
+    w(&mut md, "and a build takes minutes, so it is measured at one ef only.\n".into());
     w(
         &mut md,
         "Numbers are only comparable within one run (the machine is shared and noisy): QPS is the best of".into(),
@@ -181,7 +204,7 @@ fn write_report(json: &Value, root: &Path, quick: bool) -> Result<String, String
     for target in [0.95, 0.99] {
         for mode in ["single", "batch2"] {
             let Some((ef, ours)) = qps_at_recall(&points, "lhv-core", mode, target) else {
-                w(&mut md, format!("| {target} | {mode} | not reached | | | |"));
+                w(&mut md, format!("| {target} | {mode} | not reached | | |"));
                 continue;
             };
             let ratio = |peer: &str| {
@@ -232,6 +255,35 @@ fn write_report(json: &Value, root: &Path, quick: bool) -> Result<String, String
     w(
         &mut md,
         "\n\"lhv-core speed-up\" is the peer's build time over lhv-core's (above 1: lhv-core builds faster).".into(),
+    );
+
+    w(&mut md, format!("\n## Baseline: instant-distance (separate run, ef {BASELINE_EF})\n"));
+    w(&mut md, "| peer | build s (2 threads) | recall@10 | QPS single | QPS batch2 | params |".into());
+    w(&mut md, "|---|---:|---:|---:|---:|---|".into());
+    let baseline_points = measured_points(baseline);
+    for peer in BASELINE_PEERS.split(',') {
+        let p = &baseline["peers"][peer];
+        let at = |mode: &str| baseline_points.iter().find(|x| x.peer == peer && x.mode == mode);
+        let qps = |mode: &str| at(mode).map_or_else(String::new, |x| format!("{:.0}", x.qps));
+        w(
+            &mut md,
+            format!(
+                "| {peer} | {:.1} | {:.4} | {} | {} | {} |",
+                p["build_s_2t"].as_f64().unwrap_or(f64::NAN),
+                at("single").map_or(0.0, |x| x.recall),
+                qps("single"),
+                qps("batch2"),
+                p["params"].as_str().unwrap_or("")
+            ),
+        );
+    }
+    let build = |peer: &str| baseline["peers"][peer]["build_s_2t"].as_f64().unwrap_or(f64::NAN);
+    w(
+        &mut md,
+        format!(
+            "\nlhv-core builds {:.1}x faster than instant-distance.",
+            build("instant-distance") / build("lhv-core")
+        ),
     );
     Ok(md)
 }

@@ -17,6 +17,8 @@ pub struct Args {
     pub m: usize,
     pub efc: usize,
     pub build1: bool,
+    /// `--ef-search EF`: for peers whose search ef is fixed when they are built.
+    pub ef_search: Option<usize>,
 }
 
 /// One peer under test.
@@ -30,7 +32,7 @@ pub trait Peer: Sized {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { data: PathBuf::new(), m: 16, efc: 200, build1: false };
+    let mut args = Args { data: PathBuf::new(), m: 16, efc: 200, build1: false, ef_search: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -39,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
             "--M" => args.m = value()?.parse().map_err(|e| format!("--M: {e}"))?,
             "--efc" => args.efc = value()?.parse().map_err(|e| format!("--efc: {e}"))?,
             "--build1" => args.build1 = true,
+            "--ef-search" => args.ef_search = Some(value()?.parse().map_err(|e| format!("--ef-search: {e}"))?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
