@@ -14,8 +14,9 @@ const BUILD_BATCH: usize = 1024;
 
 struct LhvCore(Index);
 
-impl Peer for LhvCore {
-    fn build(base: &[Vec<f32>], args: &Args, _threads: usize) -> Result<Self, String> {
+impl LhvCore {
+    /// Upserts `base` in batches; each batch is linked on the current rayon pool's threads.
+    fn build_in_pool(base: &[Vec<f32>], args: &Args) -> Result<Self, String> {
         let dim = base.first().map_or(0, Vec::len);
         let params = IndexParams::new(dim, Metric::Cosine)
             .with_m(args.m)
@@ -31,6 +32,13 @@ impl Peer for LhvCore {
             index.upsert(items).map_err(|e| e.to_string())?;
         }
         Ok(Self(index))
+    }
+}
+
+impl Peer for LhvCore {
+    fn build(base: &[Vec<f32>], args: &Args, threads: usize) -> Result<Self, String> {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+        pool.install(|| Self::build_in_pool(base, args))
     }
 
     fn search(&mut self, queries: &[Vec<f32>], ef: usize, mode: &str) -> Result<Vec<Vec<i64>>, String> {
@@ -50,8 +58,7 @@ impl Peer for LhvCore {
     }
 
     fn describe(args: &Args) -> String {
-        // Inserts are sequential so far: the 2-thread build uses one thread.
-        format!("M={}, efc={}, sequential insert", args.m, args.efc)
+        format!("M={}, efc={}, batches of {BUILD_BATCH}", args.m, args.efc)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,12 +84,26 @@ pub struct IndexStats {
 
 /// A mutable k-nearest-neighbour index over float32 vectors.
 ///
-/// `Index` is `Send + Sync`: share it behind an `Arc`; searches run in parallel,
-/// writes are serialised.
+/// `Index` is `Send + Sync`: share it behind an `Arc`. Searches run in
+/// parallel with each other and with the bulk of a write: a batch's vectors
+/// are linked into the graph (on several threads) while searches go on, and
+/// the batch becomes visible to searches all at once. Writes are serialised.
 #[derive(Debug)]
 pub struct Index {
     params: IndexParams,
+    /// Serialises writers; the state lock is then held exclusively only briefly.
+    writer: Mutex<()>,
     state: RwLock<State>,
+}
+
+/// One item of an upsert batch between its phases.
+struct Planned {
+    id: String,
+    metadata: Option<Value>,
+    /// The slot that held this id before the batch.
+    previous: Option<u32>,
+    /// The slot that holds it after: `previous` when only metadata changes.
+    slot: u32,
 }
 
 /// Per slot: the id (`None` once deleted) and the metadata.
@@ -115,7 +129,7 @@ impl Index {
             slot_of: BTreeMap::new(),
             tombstones: 0,
         };
-        Ok(Self { params, state: RwLock::new(state) })
+        Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
 
     /// The parameters the index was created with.
@@ -152,30 +166,53 @@ impl Index {
     /// error names the position of the first bad item.
     pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
         validate::batch(&items, self.params.dim, self.params.metric)?;
-        let mut state = self.state.write();
-        let added_slots = items.len();
-        if state.ids.len().saturating_add(added_slots) > MAX_SLOTS {
-            return Err(Error::CapacityExceeded { max: MAX_SLOTS });
+        let _writer = self.writer.lock();
+        // 1. Briefly exclusive: store the new vectors and give them graph nodes, not yet findable.
+        let (plan, first_new) = {
+            let mut state = self.state.write();
+            if state.ids.len().saturating_add(items.len()) > MAX_SLOTS {
+                return Err(Error::CapacityExceeded { max: MAX_SLOTS });
+            }
+            let first_new = state.ids.len() as u32;
+            let mut plan = Vec::with_capacity(items.len());
+            for item in items {
+                let previous = state.slot_of.get(item.id.as_str()).copied();
+                let slot = match previous {
+                    Some(slot) if bits_equal(state.vectors.get(slot), &item.vector) => slot,
+                    _ => state.add_unlinked(&item.vector),
+                };
+                plan.push(Planned { id: item.id, metadata: item.metadata, previous, slot });
+            }
+            let added = state.ids.len() - first_new as usize;
+            state.graph.add_nodes(added);
+            (plan, first_new)
+        };
+        // 2. Shared with searches: link the new nodes, in parallel.
+        {
+            let state = self.state.read();
+            let new_slots = first_new..state.ids.len() as u32;
+            new_slots.into_par_iter().for_each(|slot| state.graph.link(&state.vectors, slot));
         }
+        // 3. Briefly exclusive: the whole batch becomes visible at once.
+        let mut state = self.state.write();
         let mut outcome = UpsertOutcome::default();
-        for item in items {
-            let previous = state.slot_of.get(item.id.as_str()).copied();
-            let metadata = match (item.metadata, previous) {
+        for Planned { id, metadata, previous, slot } in plan {
+            let metadata = match (metadata, previous) {
                 (Some(value), _) => Some(value),
-                (None, Some(slot)) => state.metadata[slot as usize].take(),
+                (None, Some(old)) => state.metadata[old as usize].take(),
                 (None, None) => None,
             };
-            if let Some(slot) = previous {
-                outcome.updated += 1;
-                if bits_equal(state.vectors.get(slot), &item.vector) {
-                    state.metadata[slot as usize] = metadata;
-                    continue;
-                }
-                state.bury(slot);
-            } else {
-                outcome.inserted += 1;
+            match previous {
+                Some(_) => outcome.updated += 1,
+                None => outcome.inserted += 1,
             }
-            state.insert(Arc::from(item.id), &item.vector, metadata);
+            if let Some(old) = previous.filter(|&old| old != slot) {
+                state.bury(old);
+            }
+            let id: Arc<str> = Arc::from(id);
+            state.ids[slot as usize] = Some(Arc::clone(&id));
+            state.metadata[slot as usize] = metadata;
+            state.slot_of.insert(id, slot);
         }
         state.compact_if_needed();
         Ok(outcome)
@@ -183,6 +220,7 @@ impl Index {
 
     /// Deletes the given ids; returns how many of them existed.
     pub fn delete<S: AsRef<str>>(&self, ids: &[S]) -> usize {
+        let _writer = self.writer.lock();
         let mut state = self.state.write();
         let mut deleted = 0;
         for id in ids {
@@ -245,12 +283,11 @@ fn bits_equal(a: &[f32], b: &[f32]) -> bool {
 }
 
 impl State {
-    fn insert(&mut self, id: Arc<str>, vector: &[f32], metadata: Option<Value>) {
-        let slot = self.vectors.push(vector);
-        self.ids.push(Some(Arc::clone(&id)));
-        self.metadata.push(metadata);
-        self.slot_of.insert(id, slot);
-        self.graph.insert(&self.vectors, slot);
+    /// Stores a vector in a new slot that no search returns until it gets an id.
+    fn add_unlinked(&mut self, vector: &[f32]) -> u32 {
+        self.ids.push(None);
+        self.metadata.push(None);
+        self.vectors.push(vector)
     }
 
     /// Turns a live slot into a tombstone.
@@ -294,7 +331,8 @@ impl State {
         let wanted = k.min(live);
         let mut found = Vec::new();
         if live >= params.exact_search_threshold {
-            found = if self.tombstones == 0 {
+            // Slots without an id are tombstones or still being linked.
+            found = if self.slot_of.len() == self.ids.len() {
                 self.graph.search(&self.vectors, &query, ef, |_| true)
             } else {
                 self.graph.search(&self.vectors, &query, ef, |slot| self.is_live(slot))

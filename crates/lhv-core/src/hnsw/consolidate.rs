@@ -19,17 +19,16 @@ impl Hnsw {
         let mut candidates: Vec<Candidate> = Vec::new();
         for node in (0..nodes as u32).filter(|&n| live[n as usize]) {
             for level in 0..=self.layers.level(node) {
-                let neighbors = self.layers.neighbors(node, level);
+                let neighbors = self.layers.neighbors_vec(node, level);
                 if neighbors.iter().all(|&n| live[n as usize]) {
                     continue;
                 }
                 visited.reset(nodes);
                 visited.insert(node);
                 candidates.clear();
-                for &n in neighbors {
-                    let around: &[u32] =
-                        if live[n as usize] { std::slice::from_ref(&n) } else { self.layers.neighbors(n, level) };
-                    for &c in around {
+                for n in neighbors {
+                    let around = if live[n as usize] { vec![n] } else { self.layers.neighbors_vec(n, level) };
+                    for c in around {
                         if live[c as usize] && visited.insert(c) {
                             candidates.push(Candidate { distance: vectors.between(node, c), node: c });
                         }
@@ -51,10 +50,11 @@ impl Hnsw {
             new_number[old as usize] = new as u32;
         }
         self.layers = self.layers.retain_nodes(&kept, &new_number);
-        self.entry = match self.entry {
+        let entry = match self.entry() {
             Some(entry) if live[entry as usize] => Some(new_number[entry as usize]),
             _ => (0..kept.len() as u32).max_by_key(|&n| (self.layers.level(n), std::cmp::Reverse(n))),
         };
+        *self.entry.get_mut() = entry.map_or(super::NO_ENTRY, u64::from);
         kept
     }
 }

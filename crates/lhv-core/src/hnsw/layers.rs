@@ -1,4 +1,14 @@
 //! Neighbour lists in flat arrays: no heap allocation per node.
+//!
+//! Lists are arrays of atomics so that a batch can link its nodes from several
+//! threads while searches read the graph: a writer changes a node's lists only
+//! while holding that node's lock; readers take no lock. A reader may see a
+//! list in the middle of a change, but every entry it reads is a valid node
+//! number, so it can only miss or revisit a link, never fault.
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use parking_lot::{Mutex, MutexGuard};
 
 /// Marks a node that lives on the bottom layer only.
 const NO_UPPER: u32 = u32::MAX;
@@ -8,18 +18,26 @@ const NO_UPPER: u32 = u32::MAX;
 /// Each list is a fixed-size block `[len, n_0, n_1, ...]`: the bottom layer has
 /// one block of `1 + 2m` words per node; a node on `l > 0` upper layers has `l`
 /// consecutive blocks of `1 + m` words in `upper`, found through `upper_start`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Layers {
     m: usize,
     levels: Vec<u8>,
-    bottom: Vec<u32>,
+    bottom: Vec<AtomicU32>,
     upper_start: Vec<u32>,
-    upper: Vec<u32>,
+    upper: Vec<AtomicU32>,
+    locks: Vec<Mutex<()>>,
 }
 
 impl Layers {
     pub(crate) fn new(m: usize) -> Self {
-        Self { m, levels: Vec::new(), bottom: Vec::new(), upper_start: Vec::new(), upper: Vec::new() }
+        Self {
+            m,
+            levels: Vec::new(),
+            bottom: Vec::new(),
+            upper_start: Vec::new(),
+            upper: Vec::new(),
+            locks: Vec::new(),
+        }
     }
 
     /// Most neighbours a node keeps on `level`.
@@ -32,6 +50,7 @@ impl Layers {
         self.levels.len()
     }
 
+    #[inline]
     pub(crate) fn level(&self, node: u32) -> usize {
         usize::from(self.levels[node as usize])
     }
@@ -40,53 +59,67 @@ impl Layers {
     pub(crate) fn push(&mut self, level: usize) -> u32 {
         let node = self.levels.len() as u32;
         self.levels.push(level as u8);
-        self.bottom.resize(self.bottom.len() + 1 + 2 * self.m, 0);
+        self.locks.push(Mutex::new(()));
+        self.bottom.resize_with(self.bottom.len() + 1 + 2 * self.m, AtomicU32::default);
         if level == 0 {
             self.upper_start.push(NO_UPPER);
         } else {
             self.upper_start.push(self.upper.len() as u32);
-            self.upper.resize(self.upper.len() + level * (1 + self.m), 0);
+            self.upper.resize_with(self.upper.len() + level * (1 + self.m), AtomicU32::default);
         }
         node
     }
 
+    /// The block `[len, entries...]` of `node` on `level` (at most the node's level).
     #[inline]
-    fn block_range(&self, node: u32, level: usize) -> std::ops::Range<usize> {
+    fn block(&self, node: u32, level: usize) -> &[AtomicU32] {
         if level == 0 {
             let start = node as usize * (1 + 2 * self.m);
-            start..start + 1 + 2 * self.m
+            &self.bottom[start..start + 1 + 2 * self.m]
         } else {
             let start = self.upper_start[node as usize] as usize + (level - 1) * (1 + self.m);
-            start..start + 1 + self.m
+            &self.upper[start..start + 1 + self.m]
         }
     }
 
-    /// The neighbours of `node` on `level` (which must be at most the node's level).
+    /// The neighbours of `node` on `level`; read each with `load(Relaxed)`.
     #[inline]
-    pub(crate) fn neighbors(&self, node: u32, level: usize) -> &[u32] {
-        let range = self.block_range(node, level);
-        let block = if level == 0 { &self.bottom[range] } else { &self.upper[range] };
-        &block[1..1 + block[0] as usize]
+    pub(crate) fn neighbors(&self, node: u32, level: usize) -> &[AtomicU32] {
+        let block = self.block(node, level);
+        let len = (block[0].load(Relaxed) as usize).min(block.len() - 1);
+        &block[1..1 + len]
     }
 
-    /// Replaces the neighbours of `node` on `level`; `neighbors` must fit the capacity.
-    pub(crate) fn set_neighbors(&mut self, node: u32, level: usize, neighbors: &[u32]) {
-        debug_assert!(neighbors.len() <= self.capacity(level));
-        let range = self.block_range(node, level);
-        let block = if level == 0 { &mut self.bottom[range] } else { &mut self.upper[range] };
-        block[0] = neighbors.len() as u32;
-        block[1..1 + neighbors.len()].copy_from_slice(neighbors);
+    /// The neighbours of `node` on `level`, copied.
+    pub(crate) fn neighbors_vec(&self, node: u32, level: usize) -> Vec<u32> {
+        self.neighbors(node, level).iter().map(|n| n.load(Relaxed)).collect()
     }
 
-    /// Appends one neighbour if there is room; returns whether it fit.
-    pub(crate) fn try_push_neighbor(&mut self, node: u32, level: usize, neighbor: u32) -> bool {
-        let capacity = self.capacity(level);
-        let range = self.block_range(node, level);
-        let block = if level == 0 { &mut self.bottom[range] } else { &mut self.upper[range] };
-        let len = block[0] as usize;
-        if len < capacity {
-            block[1 + len] = neighbor;
-            block[0] += 1;
+    /// Locks `node` against other writers (readers are never blocked).
+    pub(crate) fn lock(&self, node: u32) -> MutexGuard<'_, ()> {
+        self.locks[node as usize].lock()
+    }
+
+    /// Replaces the neighbours of `node` on `level`; the caller holds the node's lock
+    /// (or `&mut self`), and `neighbors` fits the capacity.
+    pub(crate) fn set_neighbors(&self, node: u32, level: usize, neighbors: &[u32]) {
+        let block = self.block(node, level);
+        let len = neighbors.len().min(block.len() - 1);
+        // Entries first, then the length: a reader that sees the new length also
+        // tends to see the new entries (either way each entry is a valid node).
+        for (slot, &n) in block[1..].iter().zip(&neighbors[..len]) {
+            slot.store(n, Relaxed);
+        }
+        block[0].store(len as u32, Relaxed);
+    }
+
+    /// Appends one neighbour if there is room; returns whether it fit. The caller holds the node's lock.
+    pub(crate) fn try_push_neighbor(&self, node: u32, level: usize, neighbor: u32) -> bool {
+        let block = self.block(node, level);
+        let len = block[0].load(Relaxed) as usize;
+        if len < block.len() - 1 {
+            block[1 + len].store(neighbor, Relaxed);
+            block[0].store(len as u32 + 1, Relaxed);
             true
         } else {
             false
@@ -99,14 +132,17 @@ impl Layers {
     pub(crate) fn retain_nodes(&self, kept: &[u32], new_number: &[u32]) -> Self {
         let mut out = Self::new(self.m);
         let mut renumbered = Vec::with_capacity(2 * self.m);
-        for (new, &old) in kept.iter().enumerate() {
+        for &old in kept {
             let level = self.level(old);
             let node = out.push(level);
-            debug_assert_eq!(node as usize, new);
             for l in 0..=level {
                 renumbered.clear();
-                renumbered
-                    .extend(self.neighbors(old, l).iter().map(|&n| new_number[n as usize]).filter(|&n| n != u32::MAX));
+                renumbered.extend(
+                    self.neighbors(old, l)
+                        .iter()
+                        .map(|n| new_number[n.load(Relaxed) as usize])
+                        .filter(|&n| n != u32::MAX),
+                );
                 out.set_neighbors(node, l, &renumbered);
             }
         }
@@ -115,6 +151,7 @@ impl Layers {
 
     pub(crate) fn memory_bytes(&self) -> usize {
         self.levels.capacity()
+            + self.locks.capacity() * size_of::<Mutex<()>>()
             + (self.bottom.capacity() + self.upper_start.capacity() + self.upper.capacity()) * size_of::<u32>()
     }
 }

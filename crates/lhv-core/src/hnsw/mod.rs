@@ -10,6 +10,10 @@ mod visited;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use parking_lot::Mutex;
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -42,11 +46,21 @@ impl PartialOrd for Candidate {
     }
 }
 
+/// No entry point: the graph is empty.
+const NO_ENTRY: u64 = u64::MAX;
+
 /// The layered proximity graph.
+///
+/// Adding nodes is two steps: [`add_nodes`](Self::add_nodes) (exclusive access)
+/// gives the new nodes their layers, then [`link`](Self::link) (shared access,
+/// from any number of threads, concurrently with searches) connects each one.
 #[derive(Debug)]
 pub(crate) struct Hnsw {
     layers: Layers,
-    entry: Option<u32>,
+    /// The node where every search starts: one on the top layer.
+    entry: AtomicU64,
+    /// Held by a node that is inserted above the current top layer, for its whole insertion.
+    entry_lock: Mutex<()>,
     ef_construction: usize,
     level_factor: f64,
     rng: SmallRng,
@@ -57,7 +71,8 @@ impl Hnsw {
     pub(crate) fn new(m: usize, ef_construction: usize, seed: u64) -> Self {
         Self {
             layers: Layers::new(m),
-            entry: None,
+            entry: AtomicU64::new(NO_ENTRY),
+            entry_lock: Mutex::new(()),
             ef_construction,
             level_factor: 1.0 / (m as f64).ln(),
             rng: SmallRng::seed_from_u64(seed),
@@ -75,51 +90,74 @@ impl Hnsw {
         ((-uniform.ln() * self.level_factor) as usize).min(MAX_LEVEL)
     }
 
-    fn top_level(&self) -> usize {
-        self.entry.map_or(0, |entry| self.layers.level(entry))
+    fn entry(&self) -> Option<u32> {
+        let entry = self.entry.load(Acquire);
+        (entry != NO_ENTRY).then_some(entry as u32)
     }
 
-    /// Links the vector in slot `node` (which must be the next slot: `node_count()`) into the graph.
-    pub(crate) fn insert(&mut self, vectors: &Vectors, node: u32) {
-        debug_assert_eq!(node as usize, self.layers.node_count());
-        let level = self.random_level();
-        self.layers.push(level);
-        let Some(mut entry) = self.entry else {
-            self.entry = Some(node);
+    /// Gives `count` new nodes (the next vector slots) their random layers, unlinked.
+    pub(crate) fn add_nodes(&mut self, count: usize) {
+        for _ in 0..count {
+            let level = self.random_level();
+            self.layers.push(level);
+        }
+    }
+
+    /// Connects `node` (added by [`add_nodes`](Self::add_nodes)) into the graph.
+    /// Safe to call for different nodes from several threads at once.
+    pub(crate) fn link(&self, vectors: &Vectors, node: u32) {
+        let level = self.layers.level(node);
+        let query = Query { vector: vectors.get(node), inverse_norm: vectors.inverse_norm(node) };
+        // A node that will become the new top keeps others from doing the same meanwhile.
+        let mut top_guard = None;
+        let mut entry = self.entry();
+        if entry.is_none_or(|e| level > self.layers.level(e)) {
+            top_guard = Some(self.entry_lock.lock());
+            entry = self.entry();
+            if entry.is_some_and(|e| level <= self.layers.level(e)) {
+                top_guard = None;
+            }
+        }
+        let Some(mut entry) = entry else {
+            self.entry.store(u64::from(node), Release);
             return;
         };
-        let query = Query { vector: vectors.get(node), inverse_norm: vectors.inverse_norm(node) };
-        let top = self.top_level();
+        let top = self.layers.level(entry);
         for l in (level + 1..=top).rev() {
             entry = self.greedy_closest(vectors, &query, entry, l);
         }
         let mut visited = self.pool.take(self.layers.node_count());
         for l in (0..=level.min(top)).rev() {
-            let found = self.search_layer(vectors, &query, entry, self.ef_construction, l, &mut visited, |_| true);
+            let found = self.search_layer(vectors, &query, entry, self.ef_construction, l, &mut visited, |n| n != node);
             entry = found.first().map_or(entry, |c| c.node);
             let chosen = select_neighbors(vectors, &found, self.layers.capacity(1));
             let chosen_nodes: Vec<u32> = chosen.iter().map(|c| c.node).collect();
-            self.layers.set_neighbors(node, l, &chosen_nodes);
+            {
+                let _own = self.layers.lock(node);
+                self.layers.set_neighbors(node, l, &chosen_nodes);
+            }
             for neighbor in chosen {
-                self.link(vectors, neighbor.node, node, neighbor.distance, l);
+                self.connect(vectors, neighbor.node, node, neighbor.distance, l);
             }
         }
         self.pool.give_back(visited);
-        if level > top {
-            self.entry = Some(node);
+        if top_guard.is_some() && level > top {
+            self.entry.store(u64::from(node), Release);
         }
     }
 
     /// Adds `new` to the list of `node` on `level`, pruning with the heuristic when full.
-    fn link(&mut self, vectors: &Vectors, node: u32, new: u32, distance: f32, level: usize) {
+    fn connect(&self, vectors: &Vectors, node: u32, new: u32, distance: f32, level: usize) {
+        let _guard = self.layers.lock(node);
         if self.layers.try_push_neighbor(node, level, new) {
             return;
         }
         let mut candidates: Vec<Candidate> = self
             .layers
-            .neighbors(node, level)
-            .iter()
-            .map(|&n| Candidate { distance: vectors.between(node, n), node: n })
+            .neighbors_vec(node, level)
+            .into_iter()
+            .filter(|&n| n != new)
+            .map(|n| Candidate { distance: vectors.between(node, n), node: n })
             .collect();
         candidates.push(Candidate { distance, node: new });
         candidates.sort_unstable();
@@ -133,7 +171,8 @@ impl Hnsw {
         let mut best = Candidate { distance: vectors.to_query(query, start), node: start };
         loop {
             let mut improved = false;
-            for &n in self.layers.neighbors(best.node, level) {
+            for n in self.layers.neighbors(best.node, level) {
+                let n = n.load(Relaxed);
                 let distance = vectors.to_query(query, n);
                 if distance < best.distance {
                     best = Candidate { distance, node: n };
@@ -172,12 +211,13 @@ impl Hnsw {
                 break;
             }
             let neighbors = self.layers.neighbors(current.node, level);
-            if let Some(&first) = neighbors.first() {
-                vectors.prefetch(first);
+            if let Some(first) = neighbors.first() {
+                vectors.prefetch(first.load(Relaxed));
             }
-            for (i, &n) in neighbors.iter().enumerate() {
-                if let Some(&next) = neighbors.get(i + 1) {
-                    vectors.prefetch(next);
+            for (i, n) in neighbors.iter().enumerate() {
+                let n = n.load(Relaxed);
+                if let Some(next) = neighbors.get(i + 1) {
+                    vectors.prefetch(next.load(Relaxed));
                 }
                 if !visited.insert(n) {
                     continue;
@@ -207,10 +247,10 @@ impl Hnsw {
         ef: usize,
         returnable: impl Fn(u32) -> bool,
     ) -> Vec<Candidate> {
-        let Some(mut entry) = self.entry else {
+        let Some(mut entry) = self.entry() else {
             return Vec::new();
         };
-        for l in (1..=self.top_level()).rev() {
+        for l in (1..=self.layers.level(entry)).rev() {
             entry = self.greedy_closest(vectors, query, entry, l);
         }
         let mut visited = self.pool.take(self.layers.node_count());
