@@ -66,11 +66,49 @@ pub(crate) fn bench(root: &Path, quick: bool) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     };
-    let report = write_report(&read(&peers_json)?, &read(&baseline_json)?, root, quick)?;
+    let contention = measure_write_contention(&examples, &data)?;
+    let mut report = write_report(&read(&peers_json)?, &read(&baseline_json)?, root, quick)?;
+    report.push_str(&contention_section(&contention));
     let doc = root.join("docs").join("BENCHMARKS.md");
     std::fs::write(&doc, report).map_err(|e| format!("cannot write {}: {e}", doc.display()))?;
     eprintln!("xtask: wrote {}", doc.display());
     Ok(())
+}
+
+/// Runs the `write_contention` example and returns its JSON line.
+fn measure_write_contention(examples: &Path, data: &Path) -> Result<Value, String> {
+    let mut command = Command::new(examples.join("write_contention"));
+    command.arg(data);
+    eprintln!("xtask: {command:?}");
+    let output = command.output().map_err(|e| format!("cannot run write_contention: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("write_contention failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("write_contention output: {e}"))
+}
+
+fn contention_section(m: &Value) -> String {
+    let f = |key: &str| m[key].as_f64().unwrap_or(f64::NAN);
+    format!(
+        "\n## Searching during writes\n\n\
+         `crates/lhv-core/examples/write_contention.rs`: single searches (k {k}, ef {ef}) on an index of \
+         {initial} MiniLM vectors, first idle, then while one writer thread upserts {batches} batches of {batch} \
+         new vectors (the index grows to {grown}, which accounts for part of the change).\n\n\
+         | | p50 us | p99 us |\n|---|---:|---:|\n| idle | {:.0} | {:.0} |\n| during writes | {:.0} | {:.0} |\n\n\
+         p99 during writes / idle p99: {:.2}x\n",
+        f("idle_p50_us"),
+        f("idle_p99_us"),
+        f("busy_p50_us"),
+        f("busy_p99_us"),
+        f("p99_ratio"),
+        k = m["k"],
+        ef = m["ef"],
+        initial = m["initial"],
+        batches = m["batches_written"],
+        batch = m["batch"],
+        grown = m["initial"].as_u64().unwrap_or(0)
+            + m["batches_written"].as_u64().unwrap_or(0) * m["batch"].as_u64().unwrap_or(0),
+    )
 }
 
 fn env_path(var: &str, default: PathBuf) -> PathBuf {
