@@ -203,6 +203,7 @@ impl Hnsw {
         visited.insert(start);
         let mut frontier = BinaryHeap::from([Reverse(first)]);
         let mut results: BinaryHeap<Candidate> = BinaryHeap::with_capacity(ef + 1);
+        let mut fresh: Vec<u32> = Vec::with_capacity(self.layers.capacity(0));
         if returnable(start) {
             results.push(first);
         }
@@ -210,18 +211,17 @@ impl Hnsw {
             if results.len() >= ef && results.peek().is_some_and(|worst| current.distance > worst.distance) {
                 break;
             }
-            let neighbors = self.layers.neighbors(current.node, level);
-            if let Some(first) = neighbors.first() {
-                vectors.prefetch(first.load(Relaxed));
-            }
-            for (i, n) in neighbors.iter().enumerate() {
+            // Unvisited neighbours first, all prefetched, then their distances: the
+            // loads overlap each other instead of waiting one by one.
+            fresh.clear();
+            for n in self.layers.neighbors(current.node, level) {
                 let n = n.load(Relaxed);
-                if let Some(next) = neighbors.get(i + 1) {
-                    vectors.prefetch(next.load(Relaxed));
+                if visited.insert(n) {
+                    vectors.prefetch(n);
+                    fresh.push(n);
                 }
-                if !visited.insert(n) {
-                    continue;
-                }
+            }
+            for &n in &fresh {
                 let distance = vectors.to_query(query, n);
                 let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
                 if results.len() < ef || distance < worst {
