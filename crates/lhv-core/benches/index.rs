@@ -83,5 +83,28 @@ fn upsert_batch_vs_single(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, distances, search, upsert_batch_vs_single);
+/// A batch of 1024 new vectors (d=384, cosine) into an index that already holds
+/// 10 000, at M=16, ef_construction=200, linked on the rayon pool (2 threads here).
+fn upsert_into_existing(c: &mut Criterion) {
+    let base = items(&random_vectors(10_000, 384, 4), "base");
+    let batch = items(&random_vectors(1024, 384, 5), "new");
+    let params = IndexParams::new(384, Metric::Cosine).with_exact_search_threshold(0);
+    let mut group = c.benchmark_group("upsert_into_10k_384");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(batch.len() as u64));
+    group.bench_function("batch_1024", |b| {
+        b.iter_batched(
+            || {
+                let index = Index::new(params.clone()).unwrap();
+                index.upsert(base.clone()).unwrap();
+                (index, batch.clone())
+            },
+            |(index, batch)| index.upsert(batch).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, distances, search, upsert_batch_vs_single, upsert_into_existing);
 criterion_main!(benches);
