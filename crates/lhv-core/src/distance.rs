@@ -18,36 +18,28 @@ pub(crate) mod scalar {
 
     /// Inner product of two equally long slices.
     pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-        let mut acc = [0.0f32; LANES];
-        let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-        let (b_chunks, b_rest) = b.as_chunks::<LANES>();
-        for (x, y) in a_chunks.iter().zip(b_chunks) {
-            for lane in 0..LANES {
-                acc[lane] += x[lane] * y[lane];
-            }
-        }
-        let mut sum = reduce(acc);
-        for (x, y) in a_rest.iter().zip(b_rest) {
-            sum += x * y;
-        }
-        sum
+        fold(a, b, |x, y| x * y)
     }
 
     /// Squared Euclidean distance of two equally long slices.
     pub(crate) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        fold(a, b, |x, y| (x - y) * (x - y))
+    }
+
+    /// Sums `term(a[i], b[i])` in `LANES` independent accumulators.
+    #[inline(always)]
+    fn fold(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
         let mut acc = [0.0f32; LANES];
         let (a_chunks, a_rest) = a.as_chunks::<LANES>();
         let (b_chunks, b_rest) = b.as_chunks::<LANES>();
         for (x, y) in a_chunks.iter().zip(b_chunks) {
             for lane in 0..LANES {
-                let d = x[lane] - y[lane];
-                acc[lane] += d * d;
+                acc[lane] += term(x[lane], y[lane]);
             }
         }
         let mut sum = reduce(acc);
         for (x, y) in a_rest.iter().zip(b_rest) {
-            let d = x - y;
-            sum += d * d;
+            sum += term(*x, *y);
         }
         sum
     }

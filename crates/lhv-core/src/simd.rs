@@ -60,62 +60,87 @@ pub(crate) mod x86 {
         unsafe { l2_squared_avx2_impl(a, b) }
     }
 
-    #[target_feature(enable = "avx512f")]
-    unsafe fn dot_avx512_impl(a: &[f32], b: &[f32]) -> f32 {
+    /// Sums `step(x, y, acc)` over 16-lane chunks of `a` and `b` (the tail read with
+    /// a mask, as zeros), in two accumulators. Inlined into the `avx512f` callers,
+    /// so the intrinsics compile with that feature.
+    #[inline(always)]
+    unsafe fn fold_avx512(a: &[f32], b: &[f32], step: impl Fn(__m512, __m512, __m512) -> __m512) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc0 = _mm512_setzero_ps();
-        let mut acc1 = _mm512_setzero_ps();
-        let mut i = 0;
-        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices;
+        // the caller runs on a CPU with avx512f.
         unsafe {
+            let mut acc0 = _mm512_setzero_ps();
+            let mut acc1 = _mm512_setzero_ps();
+            let mut i = 0;
             while i + 32 <= n {
-                acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
-                acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)), acc1);
+                acc0 = step(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+                acc1 = step(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)), acc1);
                 i += 32;
             }
             if i + 16 <= n {
-                acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+                acc0 = step(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
                 i += 16;
             }
             if i < n {
                 let mask: __mmask16 = (1u32 << (n - i)) as u16 - 1;
-                let x = _mm512_maskz_loadu_ps(mask, pa.add(i));
-                let y = _mm512_maskz_loadu_ps(mask, pb.add(i));
-                acc1 = _mm512_fmadd_ps(x, y, acc1);
+                acc1 = step(_mm512_maskz_loadu_ps(mask, pa.add(i)), _mm512_maskz_loadu_ps(mask, pb.add(i)), acc1);
             }
+            _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
         }
-        _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dot_avx512_impl(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: this function runs only where avx512f is available.
+        unsafe { fold_avx512(a, b, |x, y, acc| _mm512_fmadd_ps(x, y, acc)) }
     }
 
     #[target_feature(enable = "avx512f")]
     unsafe fn l2_squared_avx512_impl(a: &[f32], b: &[f32]) -> f32 {
+        let step = |x, y, acc| {
+            let d = _mm512_sub_ps(x, y);
+            _mm512_fmadd_ps(d, d, acc)
+        };
+        // SAFETY: this function runs only where avx512f is available.
+        unsafe { fold_avx512(a, b, step) }
+    }
+
+    /// Sums `step(x, y, acc)` over 8-lane chunks of `a` and `b` in two accumulators,
+    /// and `scalar(x, y)` over the tail. Inlined into the `avx2,fma` callers.
+    #[inline(always)]
+    unsafe fn fold_avx2(
+        a: &[f32],
+        b: &[f32],
+        step: impl Fn(__m256, __m256, __m256) -> __m256,
+        scalar: impl Fn(f32, f32) -> f32,
+    ) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc0 = _mm512_setzero_ps();
-        let mut acc1 = _mm512_setzero_ps();
-        let mut i = 0;
-        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
-        unsafe {
-            while i + 32 <= n {
-                let d0 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)));
-                let d1 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)));
-                acc0 = _mm512_fmadd_ps(d0, d0, acc0);
-                acc1 = _mm512_fmadd_ps(d1, d1, acc1);
-                i += 32;
-            }
-            if i + 16 <= n {
-                let d = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)));
-                acc0 = _mm512_fmadd_ps(d, d, acc0);
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices;
+        // the caller runs on a CPU with avx2 and fma.
+        let (acc, mut i) = unsafe {
+            let mut acc0 = _mm256_setzero_ps();
+            let mut acc1 = _mm256_setzero_ps();
+            let mut i = 0;
+            while i + 16 <= n {
+                acc0 = step(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+                acc1 = step(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
                 i += 16;
             }
-            if i < n {
-                let mask: __mmask16 = (1u32 << (n - i)) as u16 - 1;
-                let d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, pa.add(i)), _mm512_maskz_loadu_ps(mask, pb.add(i)));
-                acc1 = _mm512_fmadd_ps(d, d, acc1);
+            if i + 8 <= n {
+                acc0 = step(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+                i += 8;
             }
+            (_mm256_add_ps(acc0, acc1), i)
+        };
+        // SAFETY: as above.
+        let mut sum = unsafe { horizontal_sum(acc) };
+        while i < n {
+            sum += scalar(a[i], b[i]);
+            i += 1;
         }
-        _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
+        sum
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -127,58 +152,18 @@ pub(crate) mod x86 {
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn dot_avx2_impl(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc0 = _mm256_setzero_ps();
-        let mut acc1 = _mm256_setzero_ps();
-        let mut i = 0;
-        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
-        unsafe {
-            while i + 16 <= n {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
-                i += 16;
-            }
-            if i + 8 <= n {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-                i += 8;
-            }
-        }
-        let mut sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
-        for j in i..n {
-            sum += a[j] * b[j];
-        }
-        sum
+        // SAFETY: this function runs only where avx2 and fma are available.
+        unsafe { fold_avx2(a, b, |x, y, acc| _mm256_fmadd_ps(x, y, acc), |x, y| x * y) }
     }
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn l2_squared_avx2_impl(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc0 = _mm256_setzero_ps();
-        let mut acc1 = _mm256_setzero_ps();
-        let mut i = 0;
-        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
-        unsafe {
-            while i + 16 <= n {
-                let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-                let d1 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)));
-                acc0 = _mm256_fmadd_ps(d0, d0, acc0);
-                acc1 = _mm256_fmadd_ps(d1, d1, acc1);
-                i += 16;
-            }
-            if i + 8 <= n {
-                let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-                acc0 = _mm256_fmadd_ps(d, d, acc0);
-                i += 8;
-            }
-        }
-        let mut sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
-        for j in i..n {
-            let d = a[j] - b[j];
-            sum += d * d;
-        }
-        sum
+        let step = |x, y, acc| {
+            let d = _mm256_sub_ps(x, y);
+            _mm256_fmadd_ps(d, d, acc)
+        };
+        // SAFETY: this function runs only where avx2 and fma are available.
+        unsafe { fold_avx2(a, b, step, |x, y| (x - y) * (x - y)) }
     }
 }
 
