@@ -130,6 +130,8 @@ impl Hnsw {
         for l in (0..=level.min(top)).rev() {
             let found = self.search_layer(vectors, &query, entry, self.ef_construction, l, &mut visited, |n| n != node);
             entry = found.first().map_or(entry, |c| c.node);
+            // A new node gets m links on every layer, the bottom one included (as in hnswlib);
+            // the bottom layer's room for 2m fills as later nodes link back.
             let chosen = select_neighbors(vectors, &found, self.layers.capacity(1));
             let chosen_nodes: Vec<u32> = chosen.iter().map(|c| c.node).collect();
             {
