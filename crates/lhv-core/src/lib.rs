@@ -26,6 +26,7 @@ mod error;
 mod hnsw;
 mod index;
 mod params;
+mod prefetch;
 mod simd;
 mod validate;
 mod vectors;

@@ -35,21 +35,10 @@ impl Vectors {
         self.inverse_norms[slot as usize]
     }
 
-    /// Asks the CPU to start loading a vector that will be read soon, so that
-    /// memory latency overlaps the distance computation of the current one.
+    /// Starts loading a whole vector that will be read soon.
     #[inline]
     pub(crate) fn prefetch(&self, slot: u32) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(row) = self.data.get(slot as usize * self.dim..) {
-            let pointer = row.as_ptr().cast::<i8>();
-            // SAFETY: prefetching is a hint without side effects and never faults;
-            // the first line is inside the buffer, the second at most one line past the row.
-            unsafe {
-                use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-                _mm_prefetch::<_MM_HINT_T0>(pointer);
-                _mm_prefetch::<_MM_HINT_T0>(pointer.wrapping_add(64));
-            }
-        }
+        crate::prefetch::prefetch(self.get(slot));
     }
 
     /// Ordering distance between two stored vectors.

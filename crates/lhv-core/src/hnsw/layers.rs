@@ -90,6 +90,12 @@ impl Layers {
         &block[1..1 + len]
     }
 
+    /// Starts loading the list of `node` on `level`, to be read soon.
+    #[inline]
+    pub(crate) fn prefetch(&self, node: u32, level: usize) {
+        crate::prefetch::prefetch(self.block(node, level));
+    }
+
     /// The neighbours of `node` on `level`, copied.
     pub(crate) fn neighbors_vec(&self, node: u32, level: usize) -> Vec<u32> {
         self.neighbors(node, level).iter().map(|n| n.load(Relaxed)).collect()

@@ -46,6 +46,9 @@ impl PartialOrd for Candidate {
     }
 }
 
+/// How many vectors ahead of the distance being computed a search loads.
+const PREFETCH_AHEAD: usize = 3;
+
 /// No entry point: the graph is empty.
 const NO_ENTRY: u64 = u64::MAX;
 
@@ -213,17 +216,25 @@ impl Hnsw {
             if results.len() >= ef && results.peek().is_some_and(|worst| current.distance > worst.distance) {
                 break;
             }
-            // Unvisited neighbours first, all prefetched, then their distances: the
-            // loads overlap each other instead of waiting one by one.
+            // The walk is bound by memory latency, not arithmetic: the next candidate's
+            // list and the vectors a few places ahead load while a distance is summed.
+            if let Some(Reverse(next)) = frontier.peek() {
+                self.layers.prefetch(next.node, level);
+            }
             fresh.clear();
             for n in self.layers.neighbors(current.node, level) {
                 let n = n.load(Relaxed);
                 if visited.insert(n) {
-                    vectors.prefetch(n);
+                    if fresh.len() < PREFETCH_AHEAD {
+                        vectors.prefetch(n);
+                    }
                     fresh.push(n);
                 }
             }
-            for &n in &fresh {
+            for (i, &n) in fresh.iter().enumerate() {
+                if let Some(&next) = fresh.get(i + PREFETCH_AHEAD) {
+                    vectors.prefetch(next);
+                }
                 let distance = vectors.to_query(query, n);
                 let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
                 if results.len() < ef || distance < worst {
