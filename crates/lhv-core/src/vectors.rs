@@ -24,6 +24,10 @@ impl Vectors {
         slot
     }
 
+    pub(crate) fn metric(&self) -> Metric {
+        self.metric
+    }
+
     #[inline]
     pub(crate) fn get(&self, slot: u32) -> &[f32] {
         let start = slot as usize * self.dim;
