@@ -67,7 +67,9 @@ pub(crate) fn bench(root: &Path, quick: bool) -> Result<(), String> {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     };
     let contention = measure_write_contention(&examples, &data)?;
+    let inserts = crate::bench_insert::insert_section(&examples, &data)?;
     let mut report = write_report(&read(&peers_json)?, &read(&baseline_json)?, root, quick)?;
+    report.push_str(&inserts);
     report.push_str(&contention_section(&contention));
     let doc = root.join("docs").join("BENCHMARKS.md");
     std::fs::write(&doc, report).map_err(|e| format!("cannot write {}: {e}", doc.display()))?;

@@ -6,6 +6,7 @@
 //!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
 
 mod bench;
+mod bench_insert;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
