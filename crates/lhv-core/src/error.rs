@@ -2,8 +2,9 @@
 
 /// Everything that can go wrong when using an [`Index`](crate::Index).
 ///
-/// Every variant describes bad caller input: the index itself never fails
-/// on valid input. When a batch is rejected, `item` is the zero-based
+/// Every variant describes bad caller input (or, for
+/// [`InvalidParts`](Error::InvalidParts), bad stored data): the index itself
+/// never fails on valid input. When a batch is rejected, `item` is the zero-based
 /// position of the offending entry in the batch (for a single query it is 0),
 /// and nothing in the index has changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -74,6 +75,13 @@ pub enum Error {
         first: usize,
         /// The repeated id.
         id: String,
+    },
+    /// [`IndexParts`](crate::IndexParts) that break an invariant of the index
+    /// (for example a link to a node that does not exist).
+    #[error("inconsistent index parts: {reason}")]
+    InvalidParts {
+        /// What is inconsistent.
+        reason: String,
     },
     /// The index cannot hold more vectors.
     #[error("the index is full: it holds at most {max} vectors")]

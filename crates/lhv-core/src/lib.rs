@@ -32,5 +32,5 @@ mod validate;
 mod vectors;
 
 pub use error::{Error, Result};
-pub use index::{Hit, Index, IndexStats, Item, Record, ScrollPage, UpsertOutcome};
+pub use index::{GraphParts, Hit, Index, IndexParts, IndexStats, Item, Record, ScrollPage, UpsertOutcome};
 pub use params::{IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric};

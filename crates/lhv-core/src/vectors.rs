@@ -1,5 +1,7 @@
 //! Contiguous storage of the vectors, one row per slot.
 
+use rayon::prelude::*;
+
 use crate::params::Metric;
 
 /// All vectors in one flat buffer (`slot * dim ..`), plus the per-vector factor of the metric.
@@ -14,6 +16,17 @@ pub(crate) struct Vectors {
 impl Vectors {
     pub(crate) fn new(dim: usize, metric: Metric) -> Self {
         Self { dim, metric, data: Vec::new(), inverse_norms: Vec::new() }
+    }
+
+    /// Vectors given as `slots × dim` components (`data.len()` is a multiple of `dim`).
+    pub(crate) fn from_data(dim: usize, metric: Metric, data: Vec<f32>) -> Self {
+        let inverse_norms = data.par_chunks_exact(dim.max(1)).map(|v| metric.inverse_norm(v)).collect();
+        Self { dim, metric, data, inverse_norms }
+    }
+
+    /// All components, slot after slot.
+    pub(crate) fn data(&self) -> &[f32] {
+        &self.data
     }
 
     /// Appends a vector (already validated to have `dim` components) and returns its slot.

@@ -155,6 +155,78 @@ impl Layers {
         out
     }
 
+    /// The flat arrays: levels, bottom blocks, upper blocks.
+    pub(crate) fn to_parts(&self) -> (Vec<u8>, Vec<u32>, Vec<u32>) {
+        let words = |atomics: &[AtomicU32]| atomics.iter().map(|w| w.load(Relaxed)).collect();
+        (self.levels.clone(), words(&self.bottom), words(&self.upper))
+    }
+
+    /// Layers from the arrays of [`to_parts`](Self::to_parts), checked: one
+    /// level per node, at most `max_level`; blocks of the right sizes; counts
+    /// within capacity; every neighbour below `levels.len()`.
+    pub(crate) fn from_parts(
+        m: usize,
+        max_level: usize,
+        levels: Vec<u8>,
+        bottom: Vec<u32>,
+        upper: Vec<u32>,
+    ) -> Result<Self, String> {
+        let nodes = levels.len();
+        if let Some(node) = levels.iter().position(|&l| usize::from(l) > max_level) {
+            return Err(format!("node {node} has level {}, above the highest possible {max_level}", levels[node]));
+        }
+        if Some(bottom.len()) != nodes.checked_mul(1 + 2 * m) {
+            return Err(format!("{} bottom-layer words for {nodes} nodes with m = {m}", bottom.len()));
+        }
+        let upper_blocks: usize = levels.iter().map(|&l| usize::from(l)).sum();
+        if Some(upper.len()) != upper_blocks.checked_mul(1 + m) || u32::try_from(upper.len()).is_err() {
+            return Err(format!("{} upper-layer words for {upper_blocks} upper lists with m = {m}", upper.len()));
+        }
+        // A link on layer l must lead to a node that has layer l: walks read its list there.
+        let check = |list: &[u32], node: usize, layer: usize| -> Result<(), String> {
+            let count = list[0] as usize;
+            if count >= list.len() {
+                return Err(format!(
+                    "node {node} claims {count} neighbours on layer {layer}, room is {}",
+                    list.len() - 1
+                ));
+            }
+            match list[1..=count].iter().find(|&&n| levels.get(n as usize).is_none_or(|&l| usize::from(l) < layer)) {
+                Some(bad) => Err(format!("node {node} links on layer {layer} to node {bad}, which is not on it")),
+                None => Ok(()),
+            }
+        };
+        for (node, list) in bottom.chunks_exact(1 + 2 * m).enumerate() {
+            check(list, node, 0)?;
+        }
+        let mut upper_lists = upper.chunks_exact(1 + m);
+        for (node, &level) in levels.iter().enumerate() {
+            for layer in 1..=usize::from(level) {
+                // The length check above guarantees one block per upper layer.
+                let list = upper_lists.next().ok_or("upper-layer blocks run out")?;
+                check(list, node, layer)?;
+            }
+        }
+        let mut upper_start = Vec::with_capacity(nodes);
+        let mut next = 0usize;
+        for &level in &levels {
+            if level == 0 {
+                upper_start.push(NO_UPPER);
+            } else {
+                upper_start.push(next as u32);
+                next += usize::from(level) * (1 + m);
+            }
+        }
+        Ok(Self {
+            m,
+            levels,
+            bottom: bottom.into_iter().map(AtomicU32::new).collect(),
+            upper_start,
+            upper: upper.into_iter().map(AtomicU32::new).collect(),
+            locks: (0..nodes).map(|_| Mutex::new(())).collect(),
+        })
+    }
+
     pub(crate) fn memory_bytes(&self) -> usize {
         self.levels.capacity()
             + self.locks.capacity() * size_of::<Mutex<()>>()

@@ -6,6 +6,7 @@
 
 mod consolidate;
 mod layers;
+mod parts;
 mod visited;
 
 use std::cmp::{Ordering, Reverse};

@@ -15,6 +15,10 @@ use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
 use crate::validate;
 use crate::vectors::{Query, Vectors};
 
+pub(crate) mod parts;
+
+pub use parts::{GraphParts, IndexParts};
+
 /// Deleted slots are compacted away once they exceed this share of all slots,
 /// which bounds memory under endless churn to about 1.25x the live data.
 const MAX_TOMBSTONE_SHARE: f64 = 0.2;

@@ -1,0 +1,123 @@
+//! An index taken apart into plain arrays and put back together: what a
+//! snapshot stores. Putting it back checks every invariant, so arrays read
+//! from a damaged or hostile file can make [`Index::from_parts`] fail but can
+//! never make the index panic later.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use serde_json::Value;
+
+use super::{Index, MAX_SLOTS, State};
+use crate::error::{Error, Result};
+use crate::hnsw::Hnsw;
+use crate::params::IndexParams;
+use crate::validate;
+use crate::vectors::Vectors;
+
+/// Everything an [`Index`] holds, as plain arrays, one entry per slot.
+///
+/// Slots are the index's internal numbering: a deleted or replaced vector
+/// keeps its slot (with no id) until compaction, because the graph still
+/// walks through it. Taking parts and putting them back gives an index whose
+/// searches return bit-identical results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexParts {
+    /// The parameters of the index.
+    pub params: IndexParams,
+    /// Per slot: the id, or `None` for a deleted slot.
+    pub ids: Vec<Option<String>>,
+    /// Per slot: the metadata (always `None` for a deleted slot).
+    pub metadata: Vec<Option<Value>>,
+    /// `slots × dim` components, slot after slot.
+    pub vectors: Vec<f32>,
+    /// The HNSW graph over the slots.
+    pub graph: GraphParts,
+}
+
+/// The HNSW graph as flat arrays; node `n` is slot `n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphParts {
+    /// Per node: its top layer (0 = bottom layer only).
+    pub levels: Vec<u8>,
+    /// Per node, a block of `1 + 2m` words on the bottom layer: the neighbour
+    /// count, then the neighbours (words past the count are ignored).
+    pub bottom: Vec<u32>,
+    /// For each node above the bottom layer, in node order, one block of
+    /// `1 + m` words per layer `1..=level`, laid out like `bottom`'s.
+    pub upper: Vec<u32>,
+    /// The node where searches start; `None` only when there are no nodes.
+    pub entry: Option<u32>,
+}
+
+/// Rejects parts that break an invariant.
+pub(crate) fn invalid(reason: String) -> Error {
+    Error::InvalidParts { reason }
+}
+
+impl Index {
+    /// Copies the whole state out. Waits for a running write to finish, so the
+    /// parts never hold half a batch; searches go on meanwhile.
+    pub fn to_parts(&self) -> IndexParts {
+        let _writer = self.writer.lock();
+        let state = self.state.read();
+        IndexParts {
+            params: self.params.clone(),
+            ids: state.ids.iter().map(|id| id.as_deref().map(str::to_owned)).collect(),
+            metadata: state.metadata.clone(),
+            vectors: state.vectors.data().to_vec(),
+            graph: state.graph.to_parts(),
+        }
+    }
+
+    /// Puts an index back together from its parts, after checking them: the
+    /// parameters, that every array has one entry per slot, that ids are valid
+    /// and unique, and that every link points at an existing node.
+    pub fn from_parts(parts: IndexParts) -> Result<Self> {
+        let IndexParts { params, ids, metadata, vectors, graph } = parts;
+        params.validate()?;
+        let slots = ids.len();
+        if slots > MAX_SLOTS {
+            return Err(invalid(format!("{slots} slots, more than the {MAX_SLOTS} an index can hold")));
+        }
+        if metadata.len() != slots {
+            return Err(invalid(format!("{} metadata entries for {slots} ids", metadata.len())));
+        }
+        if Some(vectors.len()) != slots.checked_mul(params.dim) {
+            return Err(invalid(format!(
+                "{} vector components for {slots} slots of dimension {}",
+                vectors.len(),
+                params.dim
+            )));
+        }
+        let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots)?;
+        let mut slot_of = BTreeMap::new();
+        let mut shared_ids = Vec::with_capacity(slots);
+        let mut tombstones = 0;
+        for (slot, id) in ids.into_iter().enumerate() {
+            let Some(id) = id else {
+                tombstones += 1;
+                shared_ids.push(None);
+                continue;
+            };
+            validate::id(slot, &id).map_err(|e| invalid(format!("slot {slot}: {e}")))?;
+            let id: Arc<str> = Arc::from(id);
+            if slot_of.insert(Arc::clone(&id), slot as u32).is_some() {
+                return Err(invalid(format!("slot {slot}: id {id:?} is held by an earlier slot too")));
+            }
+            shared_ids.push(Some(id));
+        }
+        let metadata =
+            metadata.into_iter().zip(&shared_ids).map(|(value, id)| value.filter(|_| id.is_some())).collect();
+        let state = State {
+            vectors: Vectors::from_data(params.dim, params.metric, vectors),
+            graph,
+            ids: shared_ids,
+            metadata,
+            slot_of,
+            tombstones,
+        };
+        Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
+    }
+}

@@ -1,0 +1,48 @@
+//! `lhv-format`: the bytes of vectord's durable state.
+//!
+//! Two formats, both pure (bytes in, values out; no I/O of their own):
+//!
+//! - **Snapshots** (LHV1 frames): a whole [`Index`](lhv_core::Index) in one
+//!   blob, its graph included, so that loading rebuilds nothing and searches
+//!   after a load return bit-identical results.
+//! - **Write-ahead-log records**: one upsert or delete batch each, with a
+//!   sequence number, so that writes since the last snapshot can be replayed.
+//!
+//! Every length and count read from the input is checked before it is used
+//! and every part carries a CRC32C: damaged input gives an [`Error`], never a
+//! panic and never a silently different index. docs/FORMAT.md has the byte
+//! layouts and the versioning rule.
+//!
+//! ```
+//! use lhv_core::{Index, IndexParams, Item, Metric};
+//! use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
+//!
+//! let index = Index::new(IndexParams::new(2, Metric::L2))?;
+//! index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None }])?;
+//! let bytes = encode_snapshot(&index.to_parts(), 1)?;
+//! let restored = decode_snapshot(&bytes)?;
+//! assert_eq!(restored.last_lsn, 1);
+//! assert_eq!(restored.index.search(&[1.0, 2.0], 1, None)?, index.search(&[1.0, 2.0], 1, None)?);
+//!
+//! let mut log = Vec::new();
+//! encode_record(&LogRecord { sequence: 2, op: LogOp::Delete(vec!["a".into()]) }, &mut log)?;
+//! log.extend_from_slice(&[b'L', b'H']); // a record cut short by a crash
+//! let contents = decode_log(&log)?;
+//! assert_eq!(contents.records.len(), 1);
+//! assert_eq!(contents.torn_tail, 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod arrays;
+mod envelope;
+mod error;
+mod log;
+mod snapshot;
+
+pub use envelope::{Envelope, SNAPSHOT_MAGIC, Section, read_envelope};
+pub use error::{Error, Result};
+pub use log::{LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log, encode_record};
+pub use snapshot::{Snapshot, decode_snapshot, decode_snapshot_parts, encode_snapshot, write_snapshot};
+
+/// The version of both formats this crate writes, and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,204 @@
+//! Write-ahead-log records.
+//!
+//! A log is records end to end. Each record is a 28-byte header (big-endian
+//! numbers) and a payload (little-endian arrays):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0..4 | magic `"LHVL"` |
+//! | 4..6 | format version |
+//! | 6 | operation: 1 upsert, 2 delete |
+//! | 7 | flags, 0 |
+//! | 8..16 | sequence number |
+//! | 16..20 | payload length |
+//! | 20..24 | CRC32C of the payload |
+//! | 24..28 | CRC32C of bytes 0..24 |
+
+use lhv_core::Item;
+
+use crate::FORMAT_VERSION;
+use crate::arrays::{get_f32s, get_strings, put_f32s, put_strings, take_u32};
+use crate::error::{Error, Result};
+
+/// The first four bytes of every log record.
+pub const RECORD_MAGIC: [u8; 4] = *b"LHVL";
+/// Bytes in a record header.
+pub const RECORD_HEADER_LEN: usize = 28;
+
+const UPSERT: u8 = 1;
+const DELETE: u8 = 2;
+
+/// One write, as logged before it is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    /// Position in the log: strictly increasing from record to record.
+    pub sequence: u64,
+    /// The write.
+    pub op: LogOp,
+}
+
+/// The write a record holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogOp {
+    /// An [`Index::upsert`](lhv_core::Index::upsert) batch; all vectors have the same length.
+    Upsert(Vec<Item>),
+    /// An [`Index::delete`](lhv_core::Index::delete) batch.
+    Delete(Vec<String>),
+}
+
+/// What [`decode_log`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogContents {
+    /// The complete records, in order.
+    pub records: Vec<LogRecord>,
+    /// Bytes the complete records take; the rest of the input is a torn tail.
+    pub valid_len: usize,
+    /// Bytes of an incomplete last record (a write cut short by a crash): drop
+    /// them before appending. 0 when the log ends cleanly.
+    pub torn_tail: usize,
+}
+
+/// Appends one record to `out`. Fails (leaving `out` as it was) if the
+/// vectors of an upsert differ in length or the payload exceeds 4 GiB.
+pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
+    let mut payload = Vec::new();
+    let kind = match &record.op {
+        LogOp::Upsert(items) => {
+            let dim = items.first().map_or(0, |i| i.vector.len());
+            if let Some(position) = items.iter().position(|i| i.vector.len() != dim) {
+                return Err(Error::invalid(format!("upsert item {position}: vector length differs from item 0's")));
+            }
+            payload.extend_from_slice(&count(items.len())?.to_le_bytes());
+            payload.extend_from_slice(&count(dim)?.to_le_bytes());
+            put_strings(&mut payload, items.iter().map(|i| Some(i.id.as_str())))?;
+            let metadata: Vec<Option<String>> =
+                items.iter().map(|i| i.metadata.as_ref().map(ToString::to_string)).collect();
+            put_strings(&mut payload, metadata.iter().map(Option::as_deref))?;
+            for item in items {
+                put_f32s(&mut payload, &item.vector);
+            }
+            UPSERT
+        }
+        LogOp::Delete(ids) => {
+            payload.extend_from_slice(&count(ids.len())?.to_le_bytes());
+            put_strings(&mut payload, ids.iter().map(|id| Some(id.as_str())))?;
+            DELETE
+        }
+    };
+    let length = u32::try_from(payload.len()).map_err(|_| Error::invalid("log record payload over 4 GiB"))?;
+    let mut header = [0u8; RECORD_HEADER_LEN];
+    header[..4].copy_from_slice(&RECORD_MAGIC);
+    header[4..6].copy_from_slice(&(FORMAT_VERSION as u16).to_be_bytes());
+    header[6] = kind;
+    header[8..16].copy_from_slice(&record.sequence.to_be_bytes());
+    header[16..20].copy_from_slice(&length.to_be_bytes());
+    header[20..24].copy_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    let header_crc = crc32c::crc32c(&header[..24]);
+    header[24..28].copy_from_slice(&header_crc.to_be_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&payload);
+    Ok(())
+}
+
+fn count(n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::invalid(format!("{n} entries, more than a record holds")))
+}
+
+/// Decodes a whole log.
+///
+/// An incomplete last record (the input ends inside it, or it and everything
+/// after it are zero bytes, as a crash can leave a file) is a torn tail: it
+/// is reported in [`LogContents::torn_tail`], not returned. Any other damage,
+/// a failed checksum included, is [`Error::Corrupt`] naming the record's
+/// offset, even in the last record: a complete record was possibly
+/// acknowledged, so it is never dropped silently.
+pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
+    let mut records = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let rest = &bytes[offset..];
+        let torn = || LogContents { records: Vec::new(), valid_len: offset, torn_tail: rest.len() };
+        if rest.len() < RECORD_HEADER_LEN || rest.iter().all(|&b| b == 0) {
+            return Ok(LogContents { records, ..torn() });
+        }
+        let corrupt = |reason: String| Error::Corrupt { offset: offset as u64, reason };
+        let header = &rest[..RECORD_HEADER_LEN];
+        if header[..4] != RECORD_MAGIC {
+            return Err(corrupt("bad record magic".into()));
+        }
+        if crc32c::crc32c(&header[..24]).to_be_bytes() != header[24..28] {
+            return Err(corrupt("header checksum mismatch".into()));
+        }
+        let version = u16::from_be_bytes([header[4], header[5]]);
+        if u32::from(version) != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { found: u32::from(version) });
+        }
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&header[8..16]);
+        let sequence = u64::from_be_bytes(word);
+        let length = u32::from_be_bytes([header[16], header[17], header[18], header[19]]) as usize;
+        let Some(payload) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + length) else {
+            return Ok(LogContents { records, ..torn() });
+        };
+        if crc32c::crc32c(payload).to_be_bytes() != header[20..24] {
+            return Err(corrupt("payload checksum mismatch".into()));
+        }
+        if let Some(previous) = records.last().map(|r: &LogRecord| r.sequence)
+            && sequence <= previous
+        {
+            return Err(corrupt(format!("sequence number {sequence} after {previous}")));
+        }
+        if header[7] != 0 {
+            return Err(corrupt(format!("unknown flags {:#04x}", header[7])));
+        }
+        let op = decode_payload(header[6], payload).map_err(|e| corrupt(e.to_string()))?;
+        records.push(LogRecord { sequence, op });
+        offset += RECORD_HEADER_LEN + length;
+    }
+    Ok(LogContents { records, valid_len: offset, torn_tail: 0 })
+}
+
+fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
+    let (count, rest) = take_u32(payload, "entry count")?;
+    let count = count as usize;
+    match kind {
+        UPSERT => {
+            let (dim, rest) = take_u32(rest, "dimension")?;
+            let dim = dim as usize;
+            let (ids, rest) = get_strings(rest, count, "ids")?;
+            let (metadata, rest) = get_strings(rest, count, "metadata")?;
+            let vector_bytes = count.checked_mul(dim).and_then(|c| c.checked_mul(4));
+            if vector_bytes != Some(rest.len()) {
+                return Err(Error::invalid(format!("{} vector bytes for {count} vectors of {dim}", rest.len())));
+            }
+            let components = get_f32s(rest, "vectors")?;
+            let mut items = Vec::with_capacity(count);
+            for (i, (id, metadata)) in ids.into_iter().zip(metadata).enumerate() {
+                let id = id.ok_or_else(|| Error::invalid(format!("upsert item {i} has no id")))?;
+                let metadata = metadata
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|e| Error::invalid(format!("metadata of item {i} is not JSON: {e}")))?;
+                // In bounds: the vector bytes were checked to be count × dim components.
+                let vector = components.get(i * dim..(i + 1) * dim).unwrap_or_default().to_vec();
+                items.push(Item { id: id.to_owned(), vector, metadata });
+            }
+            Ok(LogOp::Upsert(items))
+        }
+        DELETE => {
+            let (ids, rest) = get_strings(rest, count, "ids")?;
+            if !rest.is_empty() {
+                return Err(Error::invalid(format!("{} bytes after the ids", rest.len())));
+            }
+            let ids = ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    id.map(str::to_owned).ok_or_else(|| Error::invalid(format!("delete entry {i} has no id")))
+                })
+                .collect::<Result<_>>()?;
+            Ok(LogOp::Delete(ids))
+        }
+        other => Err(Error::invalid(format!("unknown operation {other}"))),
+    }
+}

@@ -1,0 +1,207 @@
+//! Snapshot frames: a whole index in one blob.
+//!
+//! `"LHV1"` | envelope length (u32 BE) | envelope (JSON) | CRC32C of the
+//! envelope (u32 BE) | sections, each at an 8-byte aligned offset named in
+//! the envelope with its length and CRC32C. docs/FORMAT.md has the details.
+
+use std::io::Write;
+
+use lhv_core::{GraphParts, Index, IndexParts};
+
+use crate::FORMAT_VERSION;
+use crate::arrays::{get_f32s, get_strings, get_u32s, put_f32s, put_strings, put_u32s};
+use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
+use crate::error::{Error, Result};
+
+/// Sections start at multiples of this, so that an aligned buffer holding the
+/// snapshot holds aligned arrays.
+const ALIGN: usize = 8;
+
+/// Section names, in the order they are written.
+const IDS: &str = "ids";
+const METADATA: &str = "metadata";
+const VECTORS: &str = "vectors";
+const LEVELS: &str = "levels";
+const BOTTOM_LINKS: &str = "bottom_links";
+const UPPER_LINKS: &str = "upper_links";
+
+/// An index decoded from a snapshot, with the log position it reflects.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The index, exactly as it was encoded.
+    pub index: Index,
+    /// Sequence number of the last log record applied to it.
+    pub last_lsn: u64,
+}
+
+/// Encodes an index (taken apart with [`Index::to_parts`]) and the sequence
+/// number of the last log record applied to it.
+pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
+    let mut sections: Vec<(&str, Vec<u8>)> = Vec::with_capacity(6);
+    let mut ids = Vec::new();
+    put_strings(&mut ids, parts.ids.iter().map(Option::as_deref))?;
+    sections.push((IDS, ids));
+    let metadata_text: Vec<Option<String>> =
+        parts.metadata.iter().map(|m| m.as_ref().map(ToString::to_string)).collect();
+    let mut metadata = Vec::new();
+    put_strings(&mut metadata, metadata_text.iter().map(Option::as_deref))?;
+    sections.push((METADATA, metadata));
+    let mut vectors = Vec::new();
+    put_f32s(&mut vectors, &parts.vectors);
+    sections.push((VECTORS, vectors));
+    sections.push((LEVELS, parts.graph.levels.clone()));
+    let mut bottom = Vec::new();
+    put_u32s(&mut bottom, &parts.graph.bottom);
+    sections.push((BOTTOM_LINKS, bottom));
+    let mut upper = Vec::new();
+    put_u32s(&mut upper, &parts.graph.upper);
+    sections.push((UPPER_LINKS, upper));
+
+    let mut envelope = Envelope {
+        format_version: FORMAT_VERSION,
+        params: parts.params.clone(),
+        item_count: parts.ids.iter().flatten().count() as u64,
+        slot_count: parts.ids.len() as u64,
+        last_lsn,
+        entry: parts.graph.entry,
+        sections: Vec::new(),
+    };
+    // The offsets depend on the envelope's length, which depends on the offsets'
+    // digits: lay out, measure, and repeat until the length stops changing.
+    let mut json_len = 0;
+    loop {
+        let mut offset = head_len(json_len);
+        envelope.sections = sections
+            .iter()
+            .map(|(name, bytes)| {
+                offset = offset.next_multiple_of(ALIGN);
+                let section = Section {
+                    name: (*name).to_owned(),
+                    offset: offset as u64,
+                    length: bytes.len() as u64,
+                    crc32c: crc32c::crc32c(bytes),
+                };
+                offset += bytes.len();
+                section
+            })
+            .collect();
+        let measured = serde_json::to_vec(&envelope).map_err(|e| Error::invalid(format!("envelope: {e}")))?.len();
+        if measured == json_len {
+            break;
+        }
+        json_len = measured;
+    }
+    let mut out = encode_head(&envelope)?;
+    for ((_, bytes), section) in sections.iter().zip(&envelope.sections) {
+        out.resize(section.offset as usize, 0);
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
+}
+
+/// [`encode_snapshot`] into a writer.
+pub fn write_snapshot(mut writer: impl Write, parts: &IndexParts, last_lsn: u64) -> Result<()> {
+    let bytes = encode_snapshot(parts, last_lsn)?;
+    writer.write_all(&bytes).map_err(|e| Error::invalid(format!("cannot write the snapshot: {e}")))
+}
+
+/// Decodes a snapshot into an index.
+pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
+    let (parts, last_lsn) = decode_snapshot_parts(bytes)?;
+    let index = Index::from_parts(parts).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(Snapshot { index, last_lsn })
+}
+
+/// Decodes a snapshot into the parts of an index, checking every CRC and
+/// length, and the sequence number of the last log record applied to it.
+pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
+    let (envelope, head_end) = read_head(bytes)?;
+    check_tiling(&envelope.sections, head_end, bytes)?;
+    let section = |name: &str| -> Result<&[u8]> {
+        let mut found = envelope.sections.iter().filter(|s| s.name == name);
+        let entry = found.next().ok_or_else(|| Error::invalid(format!("section {name} is missing")))?;
+        if found.next().is_some() {
+            return Err(Error::invalid(format!("section {name} appears twice")));
+        }
+        let end = entry.offset.checked_add(entry.length).ok_or_else(|| Error::invalid("section past 2^64"))?;
+        let available = bytes.len() as u64;
+        if end > available {
+            return Err(Error::Truncated { needed: end, available });
+        }
+        let data = &bytes[entry.offset as usize..end as usize];
+        if crc32c::crc32c(data) != entry.crc32c {
+            return Err(Error::Checksum { section: name.to_owned() });
+        }
+        Ok(data)
+    };
+    let slots = usize::try_from(envelope.slot_count).map_err(|_| Error::invalid("slot count too large"))?;
+    let dim = envelope.params.dim;
+
+    let (ids, rest) = get_strings(section(IDS)?, slots, IDS)?;
+    ensure_consumed(rest, IDS)?;
+    let ids: Vec<Option<String>> = ids.into_iter().map(|id| id.map(str::to_owned)).collect();
+    let live = ids.iter().flatten().count() as u64;
+    if live != envelope.item_count {
+        return Err(Error::invalid(format!("{live} ids, the envelope says {}", envelope.item_count)));
+    }
+    let (metadata_text, rest) = get_strings(section(METADATA)?, slots, METADATA)?;
+    ensure_consumed(rest, METADATA)?;
+    let metadata = metadata_text
+        .into_iter()
+        .enumerate()
+        .map(|(slot, text)| {
+            text.map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| Error::invalid(format!("metadata of slot {slot} is not JSON: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    let vector_bytes = section(VECTORS)?;
+    if Some(vector_bytes.len()) != slots.checked_mul(dim).and_then(|c| c.checked_mul(4)) {
+        return Err(Error::invalid(format!(
+            "{} vector bytes for {slots} slots of dimension {dim}",
+            vector_bytes.len()
+        )));
+    }
+    let vectors = get_f32s(vector_bytes, VECTORS)?;
+    let levels = section(LEVELS)?.to_vec();
+    let bottom = get_u32s(section(BOTTOM_LINKS)?, BOTTOM_LINKS)?;
+    let upper = get_u32s(section(UPPER_LINKS)?, UPPER_LINKS)?;
+    let graph = GraphParts { levels, bottom, upper, entry: envelope.entry };
+    Ok((IndexParts { params: envelope.params, ids, metadata, vectors, graph }, envelope.last_lsn))
+}
+
+/// The sections must cover the input after the head exactly, separated only
+/// by the zero padding that aligns them: then every byte is under a checksum
+/// or checked, and any damage is detected.
+fn check_tiling(sections: &[Section], head_end: usize, bytes: &[u8]) -> Result<()> {
+    let available = bytes.len() as u64;
+    let mut spans = Vec::with_capacity(sections.len());
+    for section in sections {
+        let end = section.offset.checked_add(section.length).ok_or_else(|| Error::invalid("section past 2^64"))?;
+        if end > available {
+            return Err(Error::Truncated { needed: end, available });
+        }
+        spans.push((section.offset as usize, end as usize, &section.name));
+    }
+    spans.sort_unstable();
+    let mut covered = head_end;
+    for (start, end, name) in spans {
+        let gap = bytes.get(covered..start).ok_or_else(|| Error::invalid(format!("section {name} overlaps")))?;
+        if gap.len() >= ALIGN || gap.iter().any(|&b| b != 0) {
+            return Err(Error::invalid(format!("unexpected bytes before section {name}")));
+        }
+        covered = end;
+    }
+    if covered != bytes.len() {
+        return Err(Error::invalid(format!("{} bytes after the last section", bytes.len() - covered)));
+    }
+    Ok(())
+}
+
+fn ensure_consumed(rest: &[u8], what: &str) -> Result<()> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{what}: {} bytes after the last entry", rest.len())))
+    }
+}

@@ -1,0 +1,92 @@
+//! Golden v1 files: they must keep decoding to the same content, and the
+//! current writer must keep producing them byte for byte. A failure here means
+//! the format changed: bump `FORMAT_VERSION`, keep reading v1, add v2 fixtures.
+//! `LHV_BLESS=1 cargo test -p lhv-format --test fixtures` rewrites them (only
+//! for a new fixture, never to paper over a change).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::PathBuf;
+
+use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
+use serde_json::json;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1").join(name)
+}
+
+/// Twelve points on a line, one batch (linked on one thread, so the graph is
+/// deterministic), then a delete and a replacement that leave tombstones.
+fn small_index() -> Index {
+    let params = IndexParams::new(3, Metric::L2).with_m(4).with_ef_construction(16).with_exact_search_threshold(0);
+    let index = Index::new(params).unwrap();
+    let items = (0..12)
+        .map(|i| Item {
+            id: if i == 7 { "sieben-ß".into() } else { format!("p{i}") },
+            vector: vec![i as f32, 1.0, -0.5],
+            metadata: (i % 4 == 0).then(|| json!({ "i": i, "tag": "quad" })),
+        })
+        .collect();
+    index.upsert(items).unwrap();
+    index.delete(&["p3"]);
+    index.upsert(vec![Item { id: "p5".into(), vector: vec![5.0, 2.0, -0.5], metadata: Some(json!("moved")) }]).unwrap();
+    index
+}
+
+fn small_log() -> Vec<LogRecord> {
+    vec![
+        LogRecord {
+            sequence: 1,
+            op: LogOp::Upsert(vec![
+                Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None },
+                Item { id: "é".into(), vector: vec![0.0, -2.5], metadata: Some(json!({ "k": [1, 2] })) },
+            ]),
+        },
+        LogRecord { sequence: 2, op: LogOp::Delete(vec!["a".into()]) },
+        LogRecord {
+            sequence: 4,
+            op: LogOp::Upsert(vec![Item { id: "b".into(), vector: vec![0.25, 0.5], metadata: Some(json!(7)) }]),
+        },
+    ]
+}
+
+fn encoded_log() -> Vec<u8> {
+    let mut log = Vec::new();
+    for record in small_log() {
+        encode_record(&record, &mut log).unwrap();
+    }
+    log
+}
+
+#[test]
+fn golden_files_decode_and_are_still_what_the_writer_writes() {
+    let snapshot = encode_snapshot(&small_index().to_parts(), 42).unwrap();
+    let log = encoded_log();
+    if std::env::var_os("LHV_BLESS").is_some() {
+        std::fs::write(fixture("small.lhv"), &snapshot).unwrap();
+        std::fs::write(fixture("small.log"), &log).unwrap();
+    }
+    let golden_snapshot = std::fs::read(fixture("small.lhv")).unwrap();
+    let golden_log = std::fs::read(fixture("small.log")).unwrap();
+
+    let decoded = decode_snapshot(&golden_snapshot).unwrap();
+    assert_eq!(decoded.last_lsn, 42);
+    let index = decoded.index;
+    assert_eq!(index.len(), 11);
+    assert_eq!(index.stats().tombstones, 2);
+    assert!(!index.contains("p3"));
+    let moved = index.get("p5").unwrap();
+    assert_eq!((moved.vector, moved.metadata), (vec![5.0, 2.0, -0.5], Some(json!("moved"))));
+    assert_eq!(index.get("p8").unwrap().metadata, Some(json!({ "i": 8, "tag": "quad" })));
+    let hits = index.search(&[7.2, 1.0, -0.5], 3, Some(16)).unwrap();
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, ["sieben-ß", "p8", "p6"]);
+    assert!((hits[0].distance - 0.2).abs() < 1e-6);
+
+    let contents = decode_log(&golden_log).unwrap();
+    assert_eq!(contents.records, small_log());
+    assert_eq!(contents.torn_tail, 0);
+
+    assert!(snapshot == golden_snapshot, "the snapshot writer no longer writes the v1 golden file");
+    assert!(log == golden_log, "the log writer no longer writes the v1 golden file");
+}
