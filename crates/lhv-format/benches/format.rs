@@ -48,6 +48,8 @@ fn snapshots(c: &mut Criterion) {
         let bytes = encode_snapshot(&parts, 7).unwrap();
         let mut group = c.benchmark_group(format!("snapshot_{n}x{DIM}"));
         group.sample_size(10).throughput(Throughput::Bytes(bytes.len() as u64));
+        // The yardstick: copying the snapshot's bytes once.
+        group.bench_function("memcpy", |b| b.iter(|| bytes.to_vec()));
         group.bench_function("encode", |b| b.iter(|| encode_snapshot(&parts, 7).unwrap()));
         group.bench_function("decode_parts", |b| b.iter(|| decode_snapshot_parts(&bytes).unwrap()));
         group.bench_function("decode_index", |b| b.iter(|| decode_snapshot(&bytes).unwrap()));

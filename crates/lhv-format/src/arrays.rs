@@ -5,6 +5,8 @@
 //! end. Decoders check every length against the bytes they were given before
 //! allocating anything.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 
 /// Marks an absent entry of a string table.
@@ -19,12 +21,30 @@ pub(crate) fn put_f32s(out: &mut Vec<u8>, values: &[f32]) {
     }
 }
 
-/// Appends `values` as little-endian u32.
-pub(crate) fn put_u32s(out: &mut Vec<u8>, values: &[u32]) {
+/// `values` as little-endian bytes: on a little-endian machine, the memory
+/// they already occupy (no copy).
+pub(crate) fn le_bytes<T: bytemuck::Pod + ToLeBytes>(values: &[T]) -> Cow<'_, [u8]> {
     if cfg!(target_endian = "little") {
-        out.extend_from_slice(bytemuck::cast_slice(values));
+        Cow::Borrowed(bytemuck::cast_slice(values))
     } else {
-        out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        Cow::Owned(values.iter().flat_map(|v| v.to_le()).collect())
+    }
+}
+
+/// A number's little-endian bytes.
+pub(crate) trait ToLeBytes {
+    fn to_le(&self) -> [u8; 4];
+}
+
+impl ToLeBytes for f32 {
+    fn to_le(&self) -> [u8; 4] {
+        self.to_le_bytes()
+    }
+}
+
+impl ToLeBytes for u32 {
+    fn to_le(&self) -> [u8; 4] {
+        self.to_le_bytes()
     }
 }
 

@@ -4,12 +4,13 @@
 //! envelope (u32 BE) | sections, each at an 8-byte aligned offset named in
 //! the envelope with its length and CRC32C. docs/FORMAT.md has the details.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use lhv_core::{GraphParts, Index, IndexParts};
 
 use crate::FORMAT_VERSION;
-use crate::arrays::{get_f32s, get_strings, get_u32s, put_f32s, put_strings, put_u32s};
+use crate::arrays::{get_f32s, get_strings, get_u32s, le_bytes, put_strings};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
 
@@ -37,25 +38,22 @@ pub struct Snapshot {
 /// Encodes an index (taken apart with [`Index::to_parts`]) and the sequence
 /// number of the last log record applied to it.
 pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
-    let mut sections: Vec<(&str, Vec<u8>)> = Vec::with_capacity(6);
     let mut ids = Vec::new();
     put_strings(&mut ids, parts.ids.iter().map(Option::as_deref))?;
-    sections.push((IDS, ids));
     let metadata_text: Vec<Option<String>> =
         parts.metadata.iter().map(|m| m.as_ref().map(ToString::to_string)).collect();
     let mut metadata = Vec::new();
     put_strings(&mut metadata, metadata_text.iter().map(Option::as_deref))?;
-    sections.push((METADATA, metadata));
-    let mut vectors = Vec::new();
-    put_f32s(&mut vectors, &parts.vectors);
-    sections.push((VECTORS, vectors));
-    sections.push((LEVELS, parts.graph.levels.clone()));
-    let mut bottom = Vec::new();
-    put_u32s(&mut bottom, &parts.graph.bottom);
-    sections.push((BOTTOM_LINKS, bottom));
-    let mut upper = Vec::new();
-    put_u32s(&mut upper, &parts.graph.upper);
-    sections.push((UPPER_LINKS, upper));
+    // The bulk arrays are checksummed and copied straight from the parts.
+    let sections: [(&str, Cow<'_, [u8]>); 6] = [
+        (IDS, Cow::Owned(ids)),
+        (METADATA, Cow::Owned(metadata)),
+        (VECTORS, le_bytes(&parts.vectors)),
+        (LEVELS, Cow::Borrowed(&parts.graph.levels)),
+        (BOTTOM_LINKS, le_bytes(&parts.graph.bottom)),
+        (UPPER_LINKS, le_bytes(&parts.graph.upper)),
+    ];
+    let checksums: Vec<u32> = sections.iter().map(|(_, bytes)| crc32c::crc32c(bytes)).collect();
 
     let mut envelope = Envelope {
         format_version: FORMAT_VERSION,
@@ -73,14 +71,11 @@ pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
         let mut offset = head_len(json_len);
         envelope.sections = sections
             .iter()
-            .map(|(name, bytes)| {
+            .zip(&checksums)
+            .map(|((name, bytes), &crc32c)| {
                 offset = offset.next_multiple_of(ALIGN);
-                let section = Section {
-                    name: (*name).to_owned(),
-                    offset: offset as u64,
-                    length: bytes.len() as u64,
-                    crc32c: crc32c::crc32c(bytes),
-                };
+                let section =
+                    Section { name: (*name).to_owned(), offset: offset as u64, length: bytes.len() as u64, crc32c };
                 offset += bytes.len();
                 section
             })
@@ -91,7 +86,9 @@ pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
         }
         json_len = measured;
     }
-    let mut out = encode_head(&envelope)?;
+    let total = envelope.sections.last().map_or(head_len(json_len), |s| (s.offset + s.length) as usize);
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&encode_head(&envelope)?);
     for ((_, bytes), section) in sections.iter().zip(&envelope.sections) {
         out.resize(section.offset as usize, 0);
         out.extend_from_slice(bytes);
