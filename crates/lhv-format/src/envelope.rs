@@ -86,7 +86,8 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     let end = head_len(json_len);
     let json = bytes.get(PREFIX..PREFIX + json_len).ok_or_else(|| truncated(end))?;
     let stored_crc = bytes.get(PREFIX + json_len..end).ok_or_else(|| truncated(end))?;
-    if crc32c::crc32c(json).to_be_bytes() != stored_crc {
+    let stored_crc = u32::from_be_bytes([stored_crc[0], stored_crc[1], stored_crc[2], stored_crc[3]]);
+    if !crate::checksum_matches(json, stored_crc) {
         return Err(Error::Checksum { section: "envelope".into() });
     }
     let version: VersionOnly =

@@ -126,7 +126,8 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         if header[..4] != RECORD_MAGIC {
             return Err(corrupt("bad record magic".into()));
         }
-        if crc32c::crc32c(&header[..24]).to_be_bytes() != header[24..28] {
+        let stored = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+        if !crate::checksum_matches(&header[..24], stored(24)) {
             return Err(corrupt("header checksum mismatch".into()));
         }
         let version = u16::from_be_bytes([header[4], header[5]]);
@@ -140,7 +141,7 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         let Some(payload) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + length) else {
             return Ok(LogContents { records, ..torn() });
         };
-        if crc32c::crc32c(payload).to_be_bytes() != header[20..24] {
+        if !crate::checksum_matches(payload, stored(20)) {
             return Err(corrupt("payload checksum mismatch".into()));
         }
         if let Some(previous) = records.last().map(|r: &LogRecord| r.sequence)

@@ -126,7 +126,7 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
             return Err(Error::Truncated { needed: end, available });
         }
         let data = &bytes[entry.offset as usize..end as usize];
-        if crc32c::crc32c(data) != entry.crc32c {
+        if !crate::checksum_matches(data, entry.crc32c) {
             return Err(Error::Checksum { section: name.to_owned() });
         }
         Ok(data)

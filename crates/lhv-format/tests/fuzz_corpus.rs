@@ -1,7 +1,8 @@
-//! The committed fuzz corpus and every input the fuzzer ever flagged
-//! (`tests/fixtures/fuzz-regressions/`) go through the decoders on every test
-//! run: whatever they return, they must not panic, and what decodes must
-//! survive a round trip.
+//! The committed fuzz corpus goes through the decoders on every test run:
+//! whatever they return, they must not panic, and what decodes must survive a
+//! round trip. (The fuzz build skips checksums, so in this build most corpus
+//! files stop at a checksum; the crashes the fuzzer found are rebuilt with
+//! valid checksums in `fuzz_regressions.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -29,16 +30,21 @@ fn check_snapshot(bytes: &[u8]) {
 
 fn check_log(bytes: &[u8]) {
     if let Ok(contents) = decode_log(bytes) {
-        let mut again = Vec::new();
-        for record in &contents.records {
-            encode_record(record, &mut again).unwrap();
-        }
-        assert_eq!(decode_log(&again).unwrap().records, contents.records);
+        let encode = |records: &[lhv_format::LogRecord]| {
+            let mut bytes = Vec::new();
+            for record in records {
+                encode_record(record, &mut bytes).unwrap();
+            }
+            bytes
+        };
+        // Compared as bytes, so that NaN components compare equal.
+        let once = encode(&contents.records);
+        assert_eq!(encode(&decode_log(&once).unwrap().records), once);
     }
 }
 
 #[test]
-fn the_fuzz_corpus_and_regressions_decode_without_panicking() {
+fn the_fuzz_corpus_decodes_without_panicking() {
     let snapshots = files(&dir("fuzz/corpus/snapshot"));
     let logs = files(&dir("fuzz/corpus/log"));
     assert!(!snapshots.is_empty() && !logs.is_empty(), "the committed corpus is missing");
@@ -47,17 +53,5 @@ fn the_fuzz_corpus_and_regressions_decode_without_panicking() {
     }
     for file in logs {
         check_log(&std::fs::read(file).unwrap());
-    }
-    // Regressions are named after the target that found them.
-    for file in files(&dir("tests/fixtures/fuzz-regressions")) {
-        let bytes = std::fs::read(&file).unwrap();
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("snapshot-") {
-            check_snapshot(&bytes);
-        } else if name.starts_with("log-") {
-            check_log(&bytes);
-        } else {
-            panic!("{name}: regression files start with snapshot- or log-");
-        }
     }
 }

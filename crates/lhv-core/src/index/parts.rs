@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::{Index, MAX_SLOTS, State};
@@ -72,8 +73,9 @@ impl Index {
     }
 
     /// Puts an index back together from its parts, after checking them: the
-    /// parameters, that every array has one entry per slot, that ids are valid
-    /// and unique, and that every link points at an existing node.
+    /// parameters, that every array has one entry per slot, that vectors are
+    /// finite (and not zero for cosine), that ids are valid and unique, and
+    /// that every link points at an existing node.
     pub fn from_parts(parts: IndexParts) -> Result<Self> {
         let IndexParts { params, ids, metadata, vectors, graph } = parts;
         params.validate()?;
@@ -91,6 +93,12 @@ impl Index {
                 params.dim
             )));
         }
+        // Stored vectors passed validation once; anything else was damaged on the way.
+        vectors
+            .par_chunks_exact(params.dim)
+            .enumerate()
+            .try_for_each(|(slot, v)| validate::vector(slot, v, params.dim, params.metric))
+            .map_err(|e| invalid(format!("stored vectors (items are slots): {e}")))?;
         let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots)?;
         let mut slot_of = BTreeMap::new();
         let mut shared_ids = Vec::with_capacity(slots);

@@ -3,9 +3,9 @@
 //! the same parts. Never a panic.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use lhv_core::Item;
 use lhv_format::{decode_snapshot, decode_snapshot_parts, encode_snapshot};
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(snapshot) = decode_snapshot(data) else { return };
