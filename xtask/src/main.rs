@@ -1,12 +1,14 @@
 //! Developer tasks, run as `cargo xtask <task>`:
 //!
 //! - `ci`: formatting check, clippy with warnings denied, the whole test suite
-//!   (optimised, with debug assertions), and the documentation build.
+//!   (optimised, with debug assertions) against real S3 and WebDAV servers that
+//!   it installs and starts, and the documentation build.
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
 //!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
 
 mod bench;
 mod bench_insert;
+mod servers;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -34,7 +36,10 @@ fn ci() -> Result<(), String> {
     let started = Instant::now();
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
-    cargo(&["test", "--workspace", "--profile", "ci"], &[])?;
+    let servers = servers::start(&workspace_root())?;
+    let env: Vec<(&str, &str)> = servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    cargo(&["test", "--workspace", "--profile", "ci"], &env)?;
+    drop(servers);
     cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
     Ok(())

@@ -167,6 +167,13 @@ impl Index {
         }
     }
 
+    /// Checks a batch the way [`upsert`](Self::upsert) does, without changing
+    /// anything: a batch that passes is only rejected by `upsert` if the index
+    /// is full. Lets a caller log a batch before applying it.
+    pub fn validate_upsert(&self, items: &[Item]) -> Result<()> {
+        validate::batch(items, self.params.dim, self.params.metric)
+    }
+
     /// Inserts new ids and replaces existing ones, all or nothing.
     ///
     /// The whole batch is validated first; on error nothing changes and the

@@ -1,0 +1,231 @@
+//! All durable indexes under one storage URL.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lhv_core::{Index, IndexParams};
+use lhv_format::encode_snapshot;
+use parking_lot::RwLock;
+use tokio::sync::Mutex;
+
+use crate::durable::{CommitState, DurableIndex};
+use crate::error::{Error, Result};
+use crate::layout::{DIR, Object, classify, log_dir, snapshot_key, validate_name};
+use crate::lock::DirLock;
+use crate::recovery::load;
+use crate::store::Store;
+use crate::url::open_url;
+
+/// Settings of a [`Catalog`].
+#[derive(Debug, Clone)]
+pub struct CatalogOptions {
+    /// A snapshot is written in the background once an index's log objects
+    /// hold this many bytes (then the log they cover is removed).
+    pub snapshot_log_bytes: u64,
+    /// Extra S3 settings for `s3://` URLs (see [`open_url`](crate::open_url)).
+    pub s3_options: Vec<(String, String)>,
+}
+
+impl Default for CatalogOptions {
+    fn default() -> Self {
+        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new() }
+    }
+}
+
+/// How an index is doing, as [`Catalog::list`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexStatus {
+    /// The index's name.
+    pub name: String,
+    /// Why the index cannot be served, if it cannot.
+    pub unavailable: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Ready(Arc<DurableIndex>),
+    Unavailable(String),
+}
+
+/// The durable indexes under one storage URL.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use lhv_core::{IndexParams, Item, Metric};
+/// use lhv_store::{Catalog, CatalogOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let url = format!("file://{}", dir.path().display());
+/// let catalog = Catalog::open(&url, CatalogOptions::default()).await?;
+/// let docs = catalog.create("docs", IndexParams::new(2, Metric::Cosine)).await?;
+/// docs.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None }]).await?;
+/// catalog.close().await?;
+///
+/// let reopened = Catalog::open(&url, CatalogOptions::default()).await?;
+/// assert_eq!(reopened.get("docs")?.index().search(&[1.0, 0.1], 1, None)?[0].id, "a");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Catalog {
+    store: Arc<dyn Store>,
+    options: CatalogOptions,
+    indexes: RwLock<BTreeMap<String, Entry>>,
+    /// Serialises create and drop.
+    admin: Mutex<()>,
+    _lock: Option<DirLock>,
+}
+
+impl Catalog {
+    /// Opens the store `url` names (see [`open_url`](crate::open_url)) and
+    /// loads every index in it.
+    pub async fn open(url: &str, options: CatalogOptions) -> Result<Self> {
+        let opened = open_url(url, &options.s3_options)?;
+        let mut catalog = Self::open_store(opened.store, options).await?;
+        catalog._lock = opened.lock;
+        Ok(catalog)
+    }
+
+    /// Loads every index in `store`. An index whose objects fail their checks
+    /// is listed as unavailable and its objects are left untouched; a storage
+    /// error fails the whole open.
+    pub async fn open_store(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Self> {
+        let mut snapshots = Vec::new();
+        let mut logs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for key in store.list(DIR).await? {
+            match classify(&key) {
+                Object::Snapshot { name } => snapshots.push(name),
+                Object::Log { name, first_sequence } => logs.entry(name).or_default().push(first_sequence),
+                Object::Unknown => tracing::debug!(%key, "ignoring an object that is not an index's"),
+            }
+        }
+        let mut indexes = BTreeMap::new();
+        for name in snapshots {
+            let mut firsts = logs.remove(&name).unwrap_or_default();
+            firsts.sort_unstable();
+            let entry = match load(store.as_ref(), &name, &firsts).await? {
+                Ok((index, state, covered)) => {
+                    for key in covered {
+                        store.delete(&key).await?;
+                    }
+                    let durable =
+                        DurableIndex::new(name.clone(), index, Arc::clone(&store), options.snapshot_log_bytes, state);
+                    Entry::Ready(Arc::new(durable))
+                }
+                Err(reason) => {
+                    tracing::error!(index = %name, %reason, "index unavailable");
+                    Entry::Unavailable(reason)
+                }
+            };
+            indexes.insert(name, entry);
+        }
+        // Logs without a snapshot belong to an index whose drop was interrupted.
+        for (name, firsts) in logs {
+            tracing::info!(index = %name, objects = firsts.len(), "removing the log of a dropped index");
+            remove_all(store.as_ref(), &log_dir(&name)).await?;
+        }
+        Ok(Self { store, options, indexes: RwLock::new(indexes), admin: Mutex::new(()), _lock: None })
+    }
+
+    /// Creates an empty index; it survives a restart from the moment this returns.
+    pub async fn create(&self, name: &str, params: IndexParams) -> Result<Arc<DurableIndex>> {
+        validate_name(name)?;
+        let _admin = self.admin.lock().await;
+        if self.indexes.read().contains_key(name) {
+            return Err(Error::IndexExists { name: name.to_owned() });
+        }
+        let index = Index::new(params)?;
+        remove_all(self.store.as_ref(), &log_dir(name)).await?;
+        let snapshot = encode_snapshot(&index.to_parts(), 0)?;
+        self.store.put_new(&snapshot_key(name), Bytes::from(snapshot)).await.map_err(|e| match e {
+            Error::AlreadyExists { .. } => Error::IndexExists { name: name.to_owned() },
+            other => other,
+        })?;
+        let state = CommitState { next_sequence: 1, log: Vec::new() };
+        let durable = Arc::new(DurableIndex::new(
+            name.to_owned(),
+            index,
+            Arc::clone(&self.store),
+            self.options.snapshot_log_bytes,
+            state,
+        ));
+        self.indexes.write().insert(name.to_owned(), Entry::Ready(Arc::clone(&durable)));
+        Ok(durable)
+    }
+
+    /// Deletes an index and every object of it (an unavailable one too). Once
+    /// this returns it never comes back; if it fails part-way, the index is
+    /// gone already and the next open removes what is left.
+    pub async fn drop_index(&self, name: &str) -> Result<()> {
+        let _admin = self.admin.lock().await;
+        let entry = self.indexes.read().get(name).cloned();
+        let Some(entry) = entry else {
+            return Err(Error::IndexNotFound { name: name.to_owned() });
+        };
+        if let Entry::Ready(durable) = &entry {
+            durable.retire().await;
+        }
+        // The snapshot first: without it the index does not exist.
+        self.store.delete(&snapshot_key(name)).await?;
+        self.indexes.write().remove(name);
+        remove_all(self.store.as_ref(), &log_dir(name)).await
+    }
+
+    /// The index called `name`.
+    pub fn get(&self, name: &str) -> Result<Arc<DurableIndex>> {
+        match self.indexes.read().get(name) {
+            Some(Entry::Ready(durable)) => Ok(Arc::clone(durable)),
+            Some(Entry::Unavailable(reason)) => {
+                Err(Error::Unavailable { name: name.to_owned(), reason: reason.clone() })
+            }
+            None => Err(Error::IndexNotFound { name: name.to_owned() }),
+        }
+    }
+
+    /// Every index, by name.
+    pub fn list(&self) -> Vec<IndexStatus> {
+        self.indexes
+            .read()
+            .iter()
+            .map(|(name, entry)| IndexStatus {
+                name: name.clone(),
+                unavailable: match entry {
+                    Entry::Ready(_) => None,
+                    Entry::Unavailable(reason) => Some(reason.clone()),
+                },
+            })
+            .collect()
+    }
+
+    /// Snapshots every index with log records since its last snapshot, so the
+    /// next open has nothing to replay. Dropping a catalog without closing it
+    /// loses nothing either: the next open replays the log.
+    pub async fn close(self) -> Result<()> {
+        let ready: Vec<Arc<DurableIndex>> = self
+            .indexes
+            .read()
+            .values()
+            .filter_map(|e| match e {
+                Entry::Ready(d) => Some(Arc::clone(d)),
+                Entry::Unavailable(_) => None,
+            })
+            .collect();
+        let mut first_error = None;
+        for durable in ready {
+            if let Err(e) = durable.snapshot().await {
+                first_error.get_or_insert(e);
+            }
+            durable.retire().await;
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Deletes every object under `prefix`.
+async fn remove_all(store: &dyn Store, prefix: &str) -> Result<()> {
+    for key in store.list(prefix).await? {
+        store.delete(&key).await?;
+    }
+    Ok(())
+}

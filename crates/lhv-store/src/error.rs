@@ -1,0 +1,80 @@
+//! The one error type of `lhv-store`.
+
+/// What went wrong with storage or with a durable index.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage URL cannot be used.
+    #[error("invalid storage URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A storage operation failed (disk full, permission, network, ...).
+    /// Nothing was half-applied; retrying once storage recovers works.
+    #[error("storage error during {operation} of {key:?}: {message}")]
+    Storage {
+        /// `get`, `put`, `put_new`, `delete` or `list`.
+        operation: &'static str,
+        /// The key (or prefix) involved.
+        key: String,
+        /// The backend's description of the failure.
+        message: String,
+    },
+    /// [`Store::put_new`](crate::Store::put_new) found an object already there.
+    #[error("an object already exists at {key:?}")]
+    AlreadyExists {
+        /// The key.
+        key: String,
+    },
+    /// Another process holds the data directory.
+    #[error("the data directory {path} is in use by another process (lock file {path}/.vectord.lock)")]
+    Locked {
+        /// The directory.
+        path: String,
+    },
+    /// An index name that is not 1 to 64 of `A-Z a-z 0-9 _ -`.
+    #[error("invalid index name {name:?}: use 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+    },
+    /// `create` of a name that exists.
+    #[error("index {name:?} already exists")]
+    IndexExists {
+        /// The name.
+        name: String,
+    },
+    /// No index has this name.
+    #[error("index {name:?} does not exist")]
+    IndexNotFound {
+        /// The name.
+        name: String,
+    },
+    /// The index's stored objects failed their checks when it was loaded: it
+    /// is kept out of service and its objects are left exactly as they are.
+    #[error("index {name:?} is unavailable: {reason}")]
+    Unavailable {
+        /// The name.
+        name: String,
+        /// What failed, naming the object.
+        reason: String,
+    },
+    /// The request itself is invalid (bad vector, bad parameter, ...).
+    #[error(transparent)]
+    Index(#[from] lhv_core::Error),
+    /// Bytes could not be encoded.
+    #[error(transparent)]
+    Format(#[from] lhv_format::Error),
+}
+
+impl Error {
+    pub(crate) fn storage(operation: &'static str, key: &str, error: impl std::fmt::Display) -> Self {
+        Self::Storage { operation, key: key.to_owned(), message: error.to_string() }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

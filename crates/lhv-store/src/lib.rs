@@ -1,0 +1,33 @@
+//! `lhv-store`: durable vectord indexes.
+//!
+//! - [`Store`]: one small interface over local directories, memory, S3 and
+//!   HTTP/WebDAV object storage (on the `object_store` crate), opened from a
+//!   URL by [`open_url`].
+//! - [`Catalog`]: the indexes under one URL. Each is a [`DurableIndex`]: an
+//!   [`lhv_core::Index`] whose writes go to a write-ahead log (group-committed)
+//!   before they are applied and acknowledged, with snapshots written in the
+//!   background and recovery (snapshot + log replay) on open.
+//!
+//! The promise: once a write is acknowledged, it survives a crash of the
+//! process at any instant; a damaged object is reported (its index is
+//! listed as unavailable), never silently dropped or overwritten.
+//! docs/ARCHITECTURE.md describes the object layout and the protocol.
+//!
+//! See [`Catalog`] for an example.
+
+mod catalog;
+mod durable;
+mod error;
+mod layout;
+mod lock;
+mod recovery;
+mod store;
+pub mod testing;
+mod url;
+
+pub use catalog::{Catalog, CatalogOptions, IndexStatus};
+pub use durable::DurableIndex;
+pub use error::{Error, Result};
+pub use layout::validate_name;
+pub use store::{ObjectStoreBackend, Store, StoreFuture};
+pub use url::{OpenedStore, open_url};

@@ -1,0 +1,141 @@
+//! One small interface over every storage backend.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::error::{Error, Result};
+
+/// What every [`Store`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// Objects addressed by `/`-separated keys such as `_vectors/docs.lhv1`.
+///
+/// Every write is atomic (readers see the old or the new object, never a
+/// part) and durable when it returns: fsynced on local disk, a completed PUT
+/// on object stores.
+pub trait Store: Send + Sync + Debug {
+    /// The object at `key`, or `None` if there is none.
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Bytes>>;
+    /// Writes `bytes` at `key`, replacing any object there.
+    fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()>;
+    /// Writes `bytes` at `key` only if no object is there; otherwise
+    /// [`Error::AlreadyExists`] and nothing changes.
+    fn put_new<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()>;
+    /// Deletes the object at `key`; deleting a missing object is not an error.
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
+    /// Every key under the directory-like `prefix` (`""` for all), sorted.
+    fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>>;
+}
+
+/// A [`Store`] on an [`ObjectStore`] of the `object_store` crate.
+#[derive(Debug)]
+pub struct ObjectStoreBackend {
+    inner: Arc<dyn ObjectStore>,
+    root: Path,
+    /// Whether the backend does conditional creates itself (`PutMode::Create`);
+    /// the HTTP/WebDAV store does not.
+    conditional_put: bool,
+}
+
+impl ObjectStoreBackend {
+    /// Keys live under `root` inside `inner`.
+    pub fn new(inner: Arc<dyn ObjectStore>, root: Path, conditional_put: bool) -> Self {
+        Self { inner, root, conditional_put }
+    }
+
+    fn path(&self, key: &str) -> Result<Path> {
+        let joined = if self.root.as_ref().is_empty() { key.to_owned() } else { format!("{}/{key}", self.root) };
+        Path::parse(&joined).map_err(|e| Error::storage("address", key, e))
+    }
+
+    /// `key` relative to the root.
+    fn key_of(&self, path: &Path) -> String {
+        let full = path.as_ref();
+        let root = self.root.as_ref();
+        if root.is_empty() {
+            full.to_owned()
+        } else {
+            full.strip_prefix(root).map_or(full, |k| k.trim_start_matches('/')).to_owned()
+        }
+    }
+}
+
+impl Store for ObjectStoreBackend {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Bytes>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            match self.inner.get(&path).await {
+                Ok(result) => Ok(Some(result.bytes().await.map_err(|e| Error::storage("get", key, e))?)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Error::storage("get", key, e)),
+            }
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            self.inner.put(&path, PutPayload::from(bytes)).await.map_err(|e| Error::storage("put", key, e))?;
+            Ok(())
+        })
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            if !self.conditional_put {
+                // Not atomic against another writer between the check and the
+                // put; one process per store is the rule on such backends.
+                if self.get(key).await?.is_some() {
+                    return Err(Error::AlreadyExists { key: key.to_owned() });
+                }
+                return self.put(key, bytes).await;
+            }
+            let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+            match self.inner.put_opts(&path, PutPayload::from(bytes), options).await {
+                Ok(_) => Ok(()),
+                Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                    Err(Error::AlreadyExists { key: key.to_owned() })
+                }
+                Err(e) => Err(Error::storage("put_new", key, e)),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            match self.inner.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(Error::storage("delete", key, e)),
+            }
+        })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let path = if prefix.is_empty() { self.root.clone() } else { self.path(prefix)? };
+            let listed: Vec<_> = match self.inner.list(Some(&path)).try_collect().await {
+                Ok(listed) => listed,
+                // Some backends (WebDAV) answer 404 for a prefix with nothing under it.
+                Err(object_store::Error::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(Error::storage("list", prefix, e)),
+            };
+            let mut keys: Vec<String> = listed
+                .iter()
+                .map(|meta| self.key_of(&meta.location))
+                // The data directory's lock file is not an object.
+                .filter(|key| key != crate::lock::LOCK_FILE)
+                .collect();
+            keys.sort_unstable();
+            Ok(keys)
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! The durable catalog on every backend: what is acknowledged comes back
+//! after a close or a crash, drops are final, damage is reported and left alone.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lhv_core::{IndexParams, Item, Metric};
+use lhv_store::{Catalog, CatalogOptions, Error, Store};
+
+fn items(prefix: &str, range: std::ops::Range<u32>) -> Vec<Item> {
+    range
+        .map(|i| Item {
+            id: format!("{prefix}{i}"),
+            vector: vec![i as f32 + 1.0, (i % 7) as f32, 1.0],
+            metadata: (i % 2 == 0).then(|| serde_json::json!({ "i": i })),
+        })
+        .collect()
+}
+
+fn params() -> IndexParams {
+    IndexParams::new(3, Metric::L2).with_m(4).with_ef_construction(16)
+}
+
+fn options(snapshot_log_bytes: u64) -> CatalogOptions {
+    CatalogOptions { snapshot_log_bytes, ..CatalogOptions::default() }
+}
+
+async fn reopen(store: &Arc<dyn Store>) -> Catalog {
+    Catalog::open_store(Arc::clone(store), options(u64::MAX)).await.unwrap()
+}
+
+/// Writes, closes or crashes, reopens: the content is what was acknowledged.
+async fn round_trip(kind: &str) {
+    let backend = support::backend(kind);
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    let docs = catalog.create("docs", params()).await.unwrap();
+    catalog.create("empty", params()).await.unwrap();
+    for batch in 0..6 {
+        docs.upsert(items("d", batch * 10..batch * 10 + 10)).await.unwrap();
+    }
+    assert_eq!(docs.delete(vec!["d3".into(), "d4".into(), "nope".into()]).await.unwrap(), 2);
+    docs.upsert(vec![Item { id: "d5".into(), vector: vec![9.0, 9.0, 9.0], metadata: None }]).await.unwrap();
+    assert!(matches!(catalog.create("docs", params()).await, Err(Error::IndexExists { .. })));
+    let expected = docs.index().scroll(None, 1000).unwrap();
+    drop(catalog); // a crash: no final snapshot
+
+    let catalog = reopen(&backend.store).await;
+    let names: Vec<String> = catalog.list().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["docs", "empty"]);
+    let docs = catalog.get("docs").unwrap();
+    assert_eq!(docs.index().scroll(None, 1000).unwrap(), expected);
+    assert_eq!(docs.index().get("d5").unwrap().vector, vec![9.0, 9.0, 9.0]);
+    assert_eq!(docs.index().get("d8").unwrap().metadata, Some(serde_json::json!({ "i": 8 })));
+    assert!(catalog.get("empty").unwrap().index().is_empty());
+    docs.upsert(items("e", 0..3)).await.unwrap();
+    catalog.close().await.unwrap();
+
+    let catalog = reopen(&backend.store).await;
+    assert_eq!(catalog.get("docs").unwrap().index().len(), expected.ids.len() + 3);
+    let log_objects = backend.store.list("_vectors/docs.wal").await.unwrap();
+    assert!(log_objects.is_empty(), "close snapshots and removes the log: {log_objects:?}");
+    catalog.drop_index("docs").await.unwrap();
+    assert!(matches!(catalog.get("docs"), Err(Error::IndexNotFound { .. })));
+    drop(catalog);
+    let catalog = reopen(&backend.store).await;
+    assert!(matches!(catalog.get("docs"), Err(Error::IndexNotFound { .. })), "a dropped index came back");
+    let left: Vec<String> = backend.store.list("_vectors").await.unwrap();
+    assert_eq!(left, ["_vectors/empty.lhv1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_round_trip() {
+    round_trip("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_directory_round_trip() {
+    round_trip("file").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_round_trip() {
+    round_trip("s3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_round_trip() {
+    round_trip("http").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_index_leaves_no_file_or_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    let catalog = Catalog::open(&url, options(u64::MAX)).await.unwrap();
+    let docs = catalog.create("docs", params()).await.unwrap();
+    docs.upsert(items("d", 0..10)).await.unwrap();
+    catalog.drop_index("docs").await.unwrap();
+    let mut left: Vec<String> = walk(dir.path());
+    left.retain(|p| !p.ends_with(".vectord.lock"));
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        found.push(path.display().to_string());
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_share_log_writes() {
+    let backend = support::backend("file");
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    let docs = catalog.create("docs", params()).await.unwrap();
+    let writers: Vec<_> = (0..16u32)
+        .map(|w| {
+            let docs = Arc::clone(&docs);
+            tokio::spawn(async move {
+                for b in 0..5 {
+                    docs.upsert(items(&format!("w{w}-{b}-"), 0..4)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(docs.index().len(), 16 * 5 * 4);
+    assert_eq!(docs.last_sequence().await, 80);
+    let objects = backend.store.list("_vectors/docs.wal").await.unwrap().len();
+    assert!(objects < 80, "80 batches took {objects} log writes: no group commit");
+    drop(catalog);
+    assert_eq!(reopen(&backend.store).await.get("docs").unwrap().index().len(), 320);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_objects_make_only_their_index_unavailable_and_stay_untouched() {
+    let backend = support::backend("memory");
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    for name in ["good", "bad-snapshot", "bad-log"] {
+        let index = catalog.create(name, params()).await.unwrap();
+        index.upsert(items("x", 0..5)).await.unwrap();
+    }
+    catalog.get("bad-snapshot").unwrap().snapshot().await.unwrap();
+    drop(catalog);
+
+    let mut damaged = Vec::new();
+    for key in ["_vectors/bad-snapshot.lhv1", "_vectors/bad-log.wal/00000000000000000001"] {
+        let mut bytes = backend.store.get(key).await.unwrap().unwrap().to_vec();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x10;
+        backend.store.put(key, Bytes::from(bytes.clone())).await.unwrap();
+        damaged.push((key, bytes));
+    }
+    let catalog = reopen(&backend.store).await;
+    assert_eq!(catalog.get("good").unwrap().index().len(), 5);
+    for name in ["bad-snapshot", "bad-log"] {
+        match catalog.get(name) {
+            Err(Error::Unavailable { reason, .. }) => assert!(reason.contains(name), "{reason}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    let statuses = catalog.list();
+    assert_eq!(statuses.iter().filter(|s| s.unavailable.is_some()).count(), 2);
+    catalog.close().await.unwrap();
+    for (key, bytes) in damaged {
+        assert_eq!(backend.store.get(key).await.unwrap().unwrap().to_vec(), bytes, "{key} was modified");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_in_the_background_remove_the_log_they_cover() {
+    let backend = support::backend("memory");
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(1)).await.unwrap();
+    let docs = catalog.create("docs", params()).await.unwrap();
+    for batch in 0..20 {
+        docs.upsert(items("d", batch * 5..batch * 5 + 5)).await.unwrap();
+    }
+    // Wait for the last background snapshot, then check the log was trimmed.
+    docs.snapshot().await.unwrap();
+    assert!(backend.store.list("_vectors/docs.wal").await.unwrap().is_empty());
+    drop(catalog);
+    assert_eq!(reopen(&backend.store).await.get("docs").unwrap().index().len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_change_nothing() {
+    let backend = support::backend("memory");
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    assert!(matches!(catalog.create("bad name", params()).await, Err(Error::InvalidName { .. })));
+    assert!(matches!(catalog.create("x", IndexParams::new(0, Metric::L2)).await, Err(Error::Index(_))));
+    let docs = catalog.create("docs", params()).await.unwrap();
+    let bad = vec![Item { id: "a".into(), vector: vec![1.0], metadata: None }];
+    assert!(matches!(docs.upsert(bad).await, Err(Error::Index(_))));
+    assert_eq!(docs.last_sequence().await, 0, "a rejected batch was logged");
+    assert!(backend.store.list("_vectors/docs.wal").await.unwrap().is_empty());
+}

@@ -1,0 +1,77 @@
+//! One behaviour for every backend: the same checks against memory, a local
+//! directory, a real S3 server and a real WebDAV server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use bytes::Bytes;
+use lhv_store::{Error, Store};
+
+async fn conformance(store: &dyn Store) {
+    let key = "a/b/one";
+    assert_eq!(store.get(key).await.unwrap(), None, "missing key");
+    assert_eq!(store.list("a").await.unwrap(), Vec::<String>::new(), "empty prefix");
+
+    store.put(key, Bytes::from_static(b"first")).await.unwrap();
+    assert_eq!(store.get(key).await.unwrap().as_deref(), Some(&b"first"[..]));
+    store.put(key, Bytes::from_static(b"second, longer")).await.unwrap();
+    assert_eq!(store.get(key).await.unwrap().as_deref(), Some(&b"second, longer"[..]), "overwrite");
+
+    assert!(matches!(store.put_new(key, Bytes::from_static(b"x")).await, Err(Error::AlreadyExists { .. })));
+    assert_eq!(store.get(key).await.unwrap().as_deref(), Some(&b"second, longer"[..]), "failed put_new changed it");
+    store.put_new("a/b/two", Bytes::from_static(b"")).await.unwrap();
+    assert_eq!(store.get("a/b/two").await.unwrap().as_deref(), Some(&b""[..]), "empty object");
+
+    store.put("a/c/three", Bytes::from(vec![7u8; 100_000])).await.unwrap();
+    store.put("ab/not-under-a", Bytes::from_static(b"z")).await.unwrap();
+    assert_eq!(store.list("a").await.unwrap(), ["a/b/one", "a/b/two", "a/c/three"]);
+    assert_eq!(store.list("a/b").await.unwrap(), ["a/b/one", "a/b/two"]);
+    assert_eq!(store.get("a/c/three").await.unwrap().unwrap().len(), 100_000);
+
+    store.delete(key).await.unwrap();
+    assert_eq!(store.get(key).await.unwrap(), None, "deleted");
+    store.delete(key).await.unwrap();
+    store.delete("never/was").await.unwrap();
+    assert_eq!(store.list("a/b").await.unwrap(), ["a/b/two"]);
+    for key in ["a/b/two", "a/c/three", "ab/not-under-a"] {
+        store.delete(key).await.unwrap();
+    }
+    assert_eq!(store.list("").await.unwrap(), Vec::<String>::new(), "everything deleted");
+}
+
+#[tokio::test]
+async fn memory_conforms() {
+    conformance(support::backend("memory").store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn local_directory_conforms() {
+    conformance(support::backend("file").store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn s3_conforms() {
+    conformance(support::backend("s3").store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn http_conforms() {
+    conformance(support::backend("http").store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn a_second_process_cannot_open_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    let first = lhv_store::open_url(&url, &[]).unwrap();
+    assert!(matches!(lhv_store::open_url(&url, &[]), Err(Error::Locked { .. })));
+    drop(first);
+    lhv_store::open_url(&url, &[]).unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_are_named() {
+    for url in ["nope", "ftp://x/y", "file://relative"] {
+        assert!(matches!(lhv_store::open_url(url, &[]), Err(Error::InvalidUrl { .. })), "{url}");
+    }
+}
