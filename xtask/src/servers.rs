@@ -72,7 +72,9 @@ pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
 
     let dav_port = free_port()?;
     let dav = Command::new("python3")
-        .args(["-m", "wsgidav", "--host", "127.0.0.1", "--port", &dav_port.to_string()])
+        // The package has no __main__; this is what its `wsgidav` script runs.
+        .args(["-c", "from wsgidav.server.server_cli import run; run()"])
+        .args(["--host", "127.0.0.1", "--port", &dav_port.to_string()])
         .args(["--auth", "anonymous", "--no-config", "--root"])
         .arg(&dav_root)
         .stdout(Stdio::null())

@@ -125,20 +125,31 @@ impl DurableIndex {
         if self.dropped.load(Ordering::Acquire) {
             return Err(Error::IndexNotFound { name: self.name.clone() });
         }
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         self.queue.lock().push(Pending { op, reply });
-        let snapshot_due = {
+        let (answered, snapshot_due) = {
             let mut state = self.commit.lock().await;
-            let group = std::mem::take(&mut *self.queue.lock());
-            if !group.is_empty() {
-                self.commit_group(&mut state, group).await;
-            }
-            state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes
+            // A previous holder of the lock may have committed this write already;
+            // then leave the queue to the writer whose write is still waiting, so
+            // that writes keep collecting into large groups.
+            let answered = match answer.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    let group = std::mem::take(&mut *self.queue.lock());
+                    self.commit_group(&mut state, group).await;
+                    None
+                }
+                Ok(result) => Some(result),
+                Err(oneshot::error::TryRecvError::Closed) => Some(Err(cancelled(&self.name))),
+            };
+            (answered, state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes)
         };
         if snapshot_due {
             self.snapshot_in_background();
         }
-        answer.await.unwrap_or_else(|_| Err(Error::storage("commit", &self.name, "the committing task was cancelled")))
+        match answered {
+            Some(result) => result,
+            None => answer.await.unwrap_or_else(|_| Err(cancelled(&self.name))),
+        }
     }
 
     /// Logs and applies one group; every writer in it gets its answer.
@@ -256,6 +267,10 @@ impl DurableIndex {
         let _snapshot = self.snapshotting.lock().await;
         let _commit = self.commit.lock().await;
     }
+}
+
+fn cancelled(name: &str) -> Error {
+    Error::storage("commit", name, "the committing task was cancelled")
 }
 
 fn unreachable_outcome<T>() -> Result<T> {
