@@ -38,12 +38,26 @@ impl Default for CatalogOptions {
 pub struct IndexStatus {
     /// The index's name.
     pub name: String,
-    /// Why the index cannot be served, if it cannot.
-    pub unavailable: Option<String>,
+    /// Its state.
+    pub state: IndexState,
+}
+
+/// Where an index is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexState {
+    /// Found in storage, not loaded yet (see [`Catalog::open_unloaded`]).
+    Loading,
+    /// Serving.
+    Ready,
+    /// Its objects failed their checks (or could not be read) while loading:
+    /// why. The objects are left untouched.
+    Unavailable(String),
 }
 
 #[derive(Debug, Clone)]
 enum Entry {
+    /// The first sequence numbers of its log objects.
+    Loading(Vec<u64>),
     Ready(Arc<DurableIndex>),
     Unavailable(String),
 }
@@ -61,6 +75,7 @@ enum Entry {
 /// let docs = catalog.create("docs", IndexParams::new(2, Metric::Cosine)).await?;
 /// docs.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None }]).await?;
 /// catalog.close().await?;
+/// drop(catalog); // releases the directory lock
 ///
 /// let reopened = Catalog::open(&url, CatalogOptions::default()).await?;
 /// assert_eq!(reopened.get("docs")?.index().search(&[1.0, 0.1], 1, None)?[0].id, "a");
@@ -81,16 +96,30 @@ impl Catalog {
     /// Opens the store `url` names (see [`open_url`](crate::open_url)) and
     /// loads every index in it.
     pub async fn open(url: &str, options: CatalogOptions) -> Result<Self> {
+        let catalog = Self::open_unloaded(url, options).await?;
+        catalog.load_all().await?;
+        Ok(catalog)
+    }
+
+    /// Opens the store `url` names and finds its indexes without loading
+    /// them: they are [`IndexState::Loading`] until [`load_all`](Self::load_all)
+    /// has run, so that a server can answer health checks meanwhile.
+    pub async fn open_unloaded(url: &str, options: CatalogOptions) -> Result<Self> {
         let opened = open_url(url, &options.s3_options)?;
-        let mut catalog = Self::open_store(opened.store, options).await?;
+        let mut catalog = Self::open_store_unloaded(opened.store, options).await?;
         catalog._lock = opened.lock;
         Ok(catalog)
     }
 
-    /// Loads every index in `store`. An index whose objects fail their checks
-    /// is listed as unavailable and its objects are left untouched; a storage
-    /// error fails the whole open.
+    /// [`open`](Self::open) on a store built by the caller.
     pub async fn open_store(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Self> {
+        let catalog = Self::open_store_unloaded(store, options).await?;
+        catalog.load_all().await?;
+        Ok(catalog)
+    }
+
+    /// [`open_unloaded`](Self::open_unloaded) on a store built by the caller.
+    pub async fn open_store_unloaded(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Self> {
         let mut snapshots = Vec::new();
         let mut logs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         for key in store.list(DIR).await? {
@@ -104,21 +133,7 @@ impl Catalog {
         for name in snapshots {
             let mut firsts = logs.remove(&name).unwrap_or_default();
             firsts.sort_unstable();
-            let entry = match load(store.as_ref(), &name, &firsts).await? {
-                Ok((index, state, covered)) => {
-                    for key in covered {
-                        store.delete(&key).await?;
-                    }
-                    let durable =
-                        DurableIndex::new(name.clone(), index, Arc::clone(&store), options.snapshot_log_bytes, state);
-                    Entry::Ready(Arc::new(durable))
-                }
-                Err(reason) => {
-                    tracing::error!(index = %name, %reason, "index unavailable");
-                    Entry::Unavailable(reason)
-                }
-            };
-            indexes.insert(name, entry);
+            indexes.insert(name, Entry::Loading(firsts));
         }
         // Logs without a snapshot belong to an index whose drop was interrupted.
         for (name, firsts) in logs {
@@ -126,6 +141,47 @@ impl Catalog {
             remove_all(store.as_ref(), &log_dir(&name)).await?;
         }
         Ok(Self { store, options, indexes: RwLock::new(indexes), admin: Mutex::new(()), _lock: None })
+    }
+
+    /// Loads every index still [`IndexState::Loading`]. An index whose
+    /// objects fail their checks, or cannot be read, becomes
+    /// [`IndexState::Unavailable`] with the reason; its objects are left untouched.
+    pub async fn load_all(&self) -> Result<()> {
+        let loading: Vec<(String, Vec<u64>)> = self
+            .indexes
+            .read()
+            .iter()
+            .filter_map(|(name, entry)| match entry {
+                Entry::Loading(firsts) => Some((name.clone(), firsts.clone())),
+                _ => None,
+            })
+            .collect();
+        for (name, firsts) in loading {
+            let entry = match load(self.store.as_ref(), &name, &firsts).await {
+                Ok(Ok((index, state, covered))) => {
+                    for key in covered {
+                        if let Err(error) = self.store.delete(&key).await {
+                            tracing::warn!(%key, %error, "could not remove a log object the snapshot covers");
+                        }
+                    }
+                    let store = Arc::clone(&self.store);
+                    let durable = DurableIndex::new(name.clone(), index, store, self.options.snapshot_log_bytes, state);
+                    Entry::Ready(Arc::new(durable))
+                }
+                Ok(Err(reason)) => Entry::Unavailable(reason),
+                Err(error) => Entry::Unavailable(format!("could not be read (restart to retry): {error}")),
+            };
+            if let Entry::Unavailable(reason) = &entry {
+                tracing::error!(index = %name, %reason, "index unavailable");
+            }
+            self.indexes.write().insert(name, entry);
+        }
+        Ok(())
+    }
+
+    /// Whether no index is still loading.
+    pub fn is_loaded(&self) -> bool {
+        !self.indexes.read().values().any(|e| matches!(e, Entry::Loading(_)))
     }
 
     /// Creates an empty index; it survives a restart from the moment this returns.
@@ -160,11 +216,11 @@ impl Catalog {
     pub async fn drop_index(&self, name: &str) -> Result<()> {
         let _admin = self.admin.lock().await;
         let entry = self.indexes.read().get(name).cloned();
-        let Some(entry) = entry else {
-            return Err(Error::IndexNotFound { name: name.to_owned() });
-        };
-        if let Entry::Ready(durable) = &entry {
-            durable.retire().await;
+        match &entry {
+            None => return Err(Error::IndexNotFound { name: name.to_owned() }),
+            Some(Entry::Loading(_)) => return Err(Error::Loading { name: name.to_owned() }),
+            Some(Entry::Ready(durable)) => durable.retire().await,
+            Some(Entry::Unavailable(_)) => {}
         }
         // The snapshot first: without it the index does not exist.
         self.store.delete(&snapshot_key(name)).await?;
@@ -179,6 +235,7 @@ impl Catalog {
             Some(Entry::Unavailable(reason)) => {
                 Err(Error::Unavailable { name: name.to_owned(), reason: reason.clone() })
             }
+            Some(Entry::Loading(_)) => Err(Error::Loading { name: name.to_owned() }),
             None => Err(Error::IndexNotFound { name: name.to_owned() }),
         }
     }
@@ -190,9 +247,10 @@ impl Catalog {
             .iter()
             .map(|(name, entry)| IndexStatus {
                 name: name.clone(),
-                unavailable: match entry {
-                    Entry::Ready(_) => None,
-                    Entry::Unavailable(reason) => Some(reason.clone()),
+                state: match entry {
+                    Entry::Loading(_) => IndexState::Loading,
+                    Entry::Ready(_) => IndexState::Ready,
+                    Entry::Unavailable(reason) => IndexState::Unavailable(reason.clone()),
                 },
             })
             .collect()
@@ -201,14 +259,14 @@ impl Catalog {
     /// Snapshots every index with log records since its last snapshot, so the
     /// next open has nothing to replay. Dropping a catalog without closing it
     /// loses nothing either: the next open replays the log.
-    pub async fn close(self) -> Result<()> {
+    pub async fn close(&self) -> Result<()> {
         let ready: Vec<Arc<DurableIndex>> = self
             .indexes
             .read()
             .values()
             .filter_map(|e| match e {
                 Entry::Ready(d) => Some(Arc::clone(d)),
-                Entry::Unavailable(_) => None,
+                Entry::Loading(_) | Entry::Unavailable(_) => None,
             })
             .collect();
         let mut first_error = None;

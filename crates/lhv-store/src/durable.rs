@@ -179,8 +179,11 @@ impl DurableIndex {
             // group writes the same key anyway).
             let _ = self.store.delete(&key).await;
             let message = error.to_string();
+            let full = matches!(error, Error::Storage { full: true, .. });
             for reply in replies {
-                let _ = reply.send(Err(Error::storage("log write", &key, &message)));
+                let answer =
+                    Error::Storage { operation: "log write", key: key.clone(), message: message.clone(), full };
+                let _ = reply.send(Err(answer));
             }
             return;
         }

@@ -22,6 +22,8 @@ pub enum Error {
         key: String,
         /// The backend's description of the failure.
         message: String,
+        /// Whether the storage is out of space (or quota).
+        full: bool,
     },
     /// [`Store::put_new`](crate::Store::put_new) found an object already there.
     #[error("an object already exists at {key:?}")]
@@ -35,8 +37,10 @@ pub enum Error {
         /// The directory.
         path: String,
     },
-    /// An index name that is not 1 to 64 of `A-Z a-z 0-9 _ -`.
-    #[error("invalid index name {name:?}: use 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")]
+    /// An index name that is not 1 to 128 of `A-Z a-z 0-9 _ . -`, or starts with `.`.
+    #[error(
+        "invalid index name {name:?}: use 1 to 128 characters from A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'"
+    )]
     InvalidName {
         /// The rejected name.
         name: String,
@@ -50,6 +54,12 @@ pub enum Error {
     /// No index has this name.
     #[error("index {name:?} does not exist")]
     IndexNotFound {
+        /// The name.
+        name: String,
+    },
+    /// The index is still being loaded (see [`Catalog::open_unloaded`](crate::Catalog::open_unloaded)).
+    #[error("index {name:?} is still loading")]
+    Loading {
         /// The name.
         name: String,
     },
@@ -72,7 +82,20 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn storage(operation: &'static str, key: &str, error: impl std::fmt::Display) -> Self {
-        Self::Storage { operation, key: key.to_owned(), message: error.to_string() }
+        Self::Storage { operation, key: key.to_owned(), message: error.to_string(), full: false }
+    }
+
+    /// A storage error from a backend error, noting whether it says the disk is full.
+    pub(crate) fn from_backend(operation: &'static str, key: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut full = false;
+        let mut cause = Some(error);
+        while let Some(current) = cause {
+            if let Some(io) = current.downcast_ref::<std::io::Error>() {
+                full |= io.kind() == std::io::ErrorKind::StorageFull || io.kind() == std::io::ErrorKind::QuotaExceeded;
+            }
+            cause = current.source();
+        }
+        Self::Storage { operation, key: key.to_owned(), message: error.to_string(), full }
     }
 }
 

@@ -1,6 +1,9 @@
-//! Where an index's objects live. Every key of index `name` starts with
-//! `_vectors/<name>.` and names are restricted to `A-Z a-z 0-9 _ -`, so one
-//! index's keys never fall under another's.
+//! Where an index's objects live: the snapshot is the file
+//! `_vectors/<name>.lhv1` and the log objects are in the directory
+//! `_vectors/<name>.wal/`. Names are 1 to 128 of `A-Z a-z 0-9 _ . -`, not
+//! starting with `.` and without `/`, so a snapshot (a file) never falls in
+//! another index's log directory, and listing a log directory (by whole path
+//! segments) never returns another index's objects, whatever dots the names hold.
 
 use crate::error::{Error, Result};
 
@@ -8,13 +11,15 @@ use crate::error::{Error, Result};
 pub(crate) const DIR: &str = "_vectors";
 const SNAPSHOT_SUFFIX: &str = ".lhv1";
 const LOG_SUFFIX: &str = ".wal";
-const MAX_NAME_LEN: usize = 64;
+const MAX_NAME_LEN: usize = 128;
 
-/// Rejects names that are not 1 to 64 characters from `A-Z a-z 0-9 _ -`.
+/// Rejects names that are not 1 to 128 characters from `A-Z a-z 0-9 _ . -`
+/// or that start with `.`.
 pub fn validate_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if valid { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned() }) }
 }
 
@@ -71,15 +76,20 @@ mod tests {
     fn keys_classify_back() {
         assert_eq!(classify(&snapshot_key("docs")), Object::Snapshot { name: "docs".into() });
         assert_eq!(classify(&log_key("a-b_1", 42)), Object::Log { name: "a-b_1".into(), first_sequence: 42 });
-        for other in ["_vectors/x.lhv1.tmp", "other/x.lhv1", "_vectors/x.wal/12", "_vectors/bad name.lhv1"] {
+        assert_eq!(classify(&snapshot_key("x.wal")), Object::Snapshot { name: "x.wal".into() });
+        assert_eq!(classify(&log_key("x.lhv1", 1)), Object::Log { name: "x.lhv1".into(), first_sequence: 1 });
+        for other in
+            ["_vectors/x.lhv1.tmp", "other/x.lhv1", "_vectors/x.wal/12", "_vectors/bad name.lhv1", "_vectors/.x.lhv1"]
+        {
             assert_eq!(classify(other), Object::Unknown, "{other}");
         }
     }
 
     #[test]
     fn names_are_checked() {
-        assert!(validate_name("docs-2024_v1").is_ok());
-        for bad in ["", "a/b", "a.b", "é", &"x".repeat(65)] {
+        assert!(validate_name("docs-2024_v1.2").is_ok());
+        assert!(validate_name(&"x".repeat(128)).is_ok());
+        for bad in ["", "a/b", ".hidden", "é", "a b", &"x".repeat(129)] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -25,7 +25,7 @@ mod store;
 pub mod testing;
 mod url;
 
-pub use catalog::{Catalog, CatalogOptions, IndexStatus};
+pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
 pub use durable::DurableIndex;
 pub use error::{Error, Result};
 pub use layout::validate_name;

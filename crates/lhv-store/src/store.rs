@@ -72,9 +72,9 @@ impl Store for ObjectStoreBackend {
         Box::pin(async move {
             let path = self.path(key)?;
             match self.inner.get(&path).await {
-                Ok(result) => Ok(Some(result.bytes().await.map_err(|e| Error::storage("get", key, e))?)),
+                Ok(result) => Ok(Some(result.bytes().await.map_err(|e| Error::from_backend("get", key, &e))?)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(Error::storage("get", key, e)),
+                Err(e) => Err(Error::from_backend("get", key, &e)),
             }
         })
     }
@@ -82,7 +82,7 @@ impl Store for ObjectStoreBackend {
     fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let path = self.path(key)?;
-            self.inner.put(&path, PutPayload::from(bytes)).await.map_err(|e| Error::storage("put", key, e))?;
+            self.inner.put(&path, PutPayload::from(bytes)).await.map_err(|e| Error::from_backend("put", key, &e))?;
             Ok(())
         })
     }
@@ -104,7 +104,7 @@ impl Store for ObjectStoreBackend {
                 Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
                     Err(Error::AlreadyExists { key: key.to_owned() })
                 }
-                Err(e) => Err(Error::storage("put_new", key, e)),
+                Err(e) => Err(Error::from_backend("put_new", key, &e)),
             }
         })
     }
@@ -114,7 +114,7 @@ impl Store for ObjectStoreBackend {
             let path = self.path(key)?;
             match self.inner.delete(&path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                Err(e) => Err(Error::storage("delete", key, e)),
+                Err(e) => Err(Error::from_backend("delete", key, &e)),
             }
         })
     }
@@ -126,7 +126,7 @@ impl Store for ObjectStoreBackend {
                 Ok(listed) => listed,
                 // Some backends (WebDAV) answer 404 for a prefix with nothing under it.
                 Err(object_store::Error::NotFound { .. }) => Vec::new(),
-                Err(e) => return Err(Error::storage("list", prefix, e)),
+                Err(e) => return Err(Error::from_backend("list", prefix, &e)),
             };
             let mut keys: Vec<String> = listed
                 .iter()

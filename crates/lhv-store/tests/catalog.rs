@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lhv_core::{IndexParams, Item, Metric};
-use lhv_store::{Catalog, CatalogOptions, Error, Store};
+use lhv_store::{Catalog, CatalogOptions, Error, IndexState, Store};
 
 fn items(prefix: &str, range: std::ops::Range<u32>) -> Vec<Item> {
     range
@@ -170,7 +170,7 @@ async fn damaged_objects_make_only_their_index_unavailable_and_stay_untouched() 
         }
     }
     let statuses = catalog.list();
-    assert_eq!(statuses.iter().filter(|s| s.unavailable.is_some()).count(), 2);
+    assert_eq!(statuses.iter().filter(|s| matches!(s.state, IndexState::Unavailable(_))).count(), 2);
     catalog.close().await.unwrap();
     for (key, bytes) in damaged {
         assert_eq!(backend.store.get(key).await.unwrap().unwrap().to_vec(), bytes, "{key} was modified");
@@ -203,4 +203,40 @@ async fn invalid_requests_change_nothing() {
     assert!(matches!(docs.upsert(bad).await, Err(Error::Index(_))));
     assert_eq!(docs.last_sequence().await, 0, "a rejected batch was logged");
     assert!(backend.store.list("_vectors/docs.wal").await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_dots_never_touch_each_others_objects() {
+    let backend = support::backend("file");
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    for name in ["x", "x.wal", "x.lhv1", "x.wal.wal"] {
+        let index = catalog.create(name, params()).await.unwrap();
+        index.upsert(items(name, 0..3)).await.unwrap();
+    }
+    catalog.drop_index("x").await.unwrap();
+    drop(catalog);
+    let catalog = reopen(&backend.store).await;
+    let names: Vec<String> = catalog.list().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["x.lhv1", "x.wal", "x.wal.wal"]);
+    for name in &names {
+        let index = catalog.get(name).unwrap();
+        assert_eq!(index.index().len(), 3, "{name}");
+        assert!(index.index().contains(&format!("{name}0")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_can_be_loaded_after_the_catalog_opens() {
+    let backend = support::backend("memory");
+    let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    catalog.create("docs", params()).await.unwrap().upsert(items("d", 0..5)).await.unwrap();
+    drop(catalog);
+    let catalog = Catalog::open_store_unloaded(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
+    assert!(!catalog.is_loaded());
+    assert_eq!(catalog.list()[0].state, IndexState::Loading);
+    assert!(matches!(catalog.get("docs"), Err(Error::Loading { .. })));
+    assert!(matches!(catalog.create("docs", params()).await, Err(Error::IndexExists { .. })));
+    catalog.load_all().await.unwrap();
+    assert!(catalog.is_loaded());
+    assert_eq!(catalog.get("docs").unwrap().index().len(), 5);
 }

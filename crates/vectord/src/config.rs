@@ -1,0 +1,160 @@
+//! Settings: defaults, then a TOML file (`[vectord]` section), then
+//! `VECTORD_*` environment variables, then command-line flags.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The original service's port.
+pub const DEFAULT_BIND: &str = "127.0.0.1:3215";
+/// Request bodies above this many bytes get 413.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
+
+/// Command-line flags (each also read from its `VECTORD_*` variable).
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(name = "vectord", version, about = "vectord: a vector-search service")]
+pub struct Cli {
+    /// Address to listen on [default: 127.0.0.1:3215].
+    #[arg(long, env = "VECTORD_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Where indexes are kept: memory://, file:///dir, s3://bucket/prefix, http(s)://host/prefix
+    /// [default: file://./vectord-data].
+    #[arg(long, env = "VECTORD_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// A TOML file with a [vectord] section.
+    #[arg(long, env = "VECTORD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Require `Authorization: Bearer <key>` (or `api-key: <key>`) on the API.
+    #[arg(long, env = "VECTORD_API_KEY")]
+    pub api_key: Option<String>,
+    /// Largest request body in bytes [default: 33554432].
+    #[arg(long, env = "VECTORD_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Write an index's snapshot once its log holds this many bytes [default: 67108864].
+    #[arg(long, env = "VECTORD_SNAPSHOT_LOG_BYTES")]
+    pub snapshot_log_bytes: Option<u64>,
+}
+
+/// The `[vectord]` section of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSection {
+    bind: Option<SocketAddr>,
+    /// `storaged_url` is the original service's name for it.
+    #[serde(alias = "storaged_url")]
+    storage_url: Option<String>,
+    api_key: Option<String>,
+    max_body_bytes: Option<usize>,
+    snapshot_log_bytes: Option<u64>,
+    /// Extra S3 settings (object_store's names: endpoint, region, ...).
+    #[serde(default)]
+    s3: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(default)]
+    vectord: FileSection,
+}
+
+/// The effective settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Storage URL.
+    pub storage_url: String,
+    /// API key, if the API requires one.
+    pub api_key: Option<String>,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Snapshot threshold per index, in log bytes.
+    pub snapshot_log_bytes: u64,
+    /// Extra S3 settings.
+    pub s3_options: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Config {
+    /// Secrets are redacted, so that the config can be logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |key: &str| key.contains("secret") || key.contains("token") || key.contains("password");
+        let s3: Vec<(String, &str)> = self
+            .s3_options
+            .iter()
+            .map(|(k, v)| (k.clone(), if redacted(k) { "<redacted>" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("storage_url", &self.storage_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("snapshot_log_bytes", &self.snapshot_log_bytes)
+            .field("s3_options", &s3)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Resolves the flags (and the file they name) into settings.
+    pub fn resolve(cli: &Cli) -> Result<Self, String> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str::<File>(&text).map_err(|e| format!("{}: {e}", path.display()))?.vectord
+            }
+            None => FileSection::default(),
+        };
+        let bind = match cli.bind.or(file.bind) {
+            Some(bind) => bind,
+            None => DEFAULT_BIND.parse().map_err(|e| format!("{e}"))?,
+        };
+        let storage_url = match cli.storage_url.clone().or(file.storage_url) {
+            Some(url) if url.is_empty() => "memory://".to_owned(),
+            Some(url) => url,
+            None => default_storage_url()?,
+        };
+        Ok(Self {
+            bind,
+            storage_url,
+            api_key: cli.api_key.clone().or(file.api_key).filter(|k| !k.is_empty()),
+            max_body_bytes: cli.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            snapshot_log_bytes: cli
+                .snapshot_log_bytes
+                .or(file.snapshot_log_bytes)
+                .unwrap_or(lhv_store::CatalogOptions::default().snapshot_log_bytes),
+            s3_options: file.s3.into_iter().collect(),
+        })
+    }
+}
+
+/// `./vectord-data` as a `file://` URL.
+fn default_storage_url() -> Result<String, String> {
+    let dir = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?.join("vectord-data");
+    Ok(format!("file://{}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_settings_apply_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("vectord-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let path = dir.join("vectord.toml");
+        let text = "[vectord]\nstoraged_url = \"\"\nbind = \"127.0.0.1:9000\"\napi_key = \"k\"\n[vectord.s3]\nsecret_access_key = \"s\"\n";
+        std::fs::write(&path, text).unwrap_or_default();
+        let cli = Cli { config: Some(path), ..Cli::default() };
+        let config = Config::resolve(&cli).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.storage_url, "memory://");
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.api_key.as_deref(), Some("k"));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("\"s\"") && !shown.contains("\"k\""), "{shown}");
+        let cli = Cli { bind: Some("127.0.0.1:9001".parse().unwrap_or_else(|e| panic!("{e}"))), ..cli };
+        assert_eq!(Config::resolve(&cli).unwrap_or_else(|e| panic!("{e}")).bind.port(), 9001);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

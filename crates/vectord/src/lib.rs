@@ -1,0 +1,56 @@
+//! `vectord`: the vector-search service.
+//!
+//! A thin HTTP layer (axum) over the durable indexes of `lhv-store`. The
+//! library owns the service, [`serve`] on a listener until a shutdown
+//! signal, so that tests run it in-process on port 0; `main.rs` only reads
+//! the settings, binds and waits for the signal.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use vectord::config::{Cli, Config};
+//!
+//! let config = Config::resolve(&Cli { storage_url: Some("memory://".into()), ..Cli::default() })?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! vectord::serve(listener, config, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod error;
+mod routes;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use lhv_store::{Catalog, CatalogOptions};
+use tokio::net::TcpListener;
+
+pub use routes::router;
+pub use state::AppState;
+
+use crate::config::Config;
+
+/// Opens the catalog, loads its indexes in the background, and serves the
+/// API on `listener` until `shutdown` completes; then finishes the requests
+/// in flight and snapshots every index before returning.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let options =
+        CatalogOptions { snapshot_log_bytes: config.snapshot_log_bytes, s3_options: config.s3_options.clone() };
+    let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);
+    let loader = Arc::clone(&catalog);
+    tokio::spawn(async move {
+        if let Err(error) = loader.load_all().await {
+            tracing::error!(%error, "loading the indexes failed");
+        }
+        tracing::info!("all indexes loaded");
+    });
+    let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config) };
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())?;
+    tracing::info!("shutting down: writing snapshots");
+    catalog.close().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,89 @@
+//! Adding, reading, listing and deleting items.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use lhv_core::Item;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST /v1/vectors/index/{name}/add`.
+#[derive(Debug, Deserialize)]
+pub struct AddItems {
+    items: Vec<Item>,
+}
+
+/// `GET /v1/vectors/index/{name}/items` query.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+const DEFAULT_LIMIT: usize = 100;
+
+pub(crate) async fn add(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<AddItems>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(name) = name?;
+    let Json(AddItems { items }) = body?;
+    let durable = state.catalog.get(&name)?;
+    let count = items.len();
+    durable.upsert(items).await?;
+    Ok(Json(json!({ "upserted": count })))
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((name, id)) = path?;
+    let durable = state.catalog.get(&name)?;
+    let record = durable.index().get(&id).ok_or_else(|| item_not_found(&name, &id))?;
+    Ok(Json(json!({ "id": id, "vector": record.vector, "metadata": record.metadata })))
+}
+
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((name, id)) = path?;
+    let durable = state.catalog.get(&name)?;
+    if !durable.index().contains(&id) {
+        return Err(item_not_found(&name, &id));
+    }
+    if durable.delete(vec![id.clone()]).await? == 0 {
+        return Err(item_not_found(&name, &id));
+    }
+    Ok(Json(json!({ "deleted": id })))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(name) = name?;
+    let Query(query) = query?;
+    let durable = state.catalog.get(&name)?;
+    let index = durable.index();
+    let page = index.scroll(query.after.as_deref(), query.limit.unwrap_or(DEFAULT_LIMIT)).map_err(ApiError::from)?;
+    let items: Vec<Value> = page
+        .ids
+        .into_iter()
+        .map(|id| {
+            let metadata = index.get(&id).and_then(|r| r.metadata);
+            json!({ "id": id, "metadata": metadata })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next": page.next_after })))
+}
+
+fn item_not_found(name: &str, id: &str) -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "item_not_found", format!("index {name:?} has no item {id:?}"))
+}

@@ -1,0 +1,64 @@
+//! The HTTP routes.
+
+mod health;
+mod indexes;
+mod items;
+mod search;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The whole HTTP API over `state`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v1/vectors/index", post(indexes::create).get(indexes::list))
+        .route("/v1/vectors/index/{name}", get(indexes::describe).delete(indexes::drop))
+        .route("/v1/vectors/index/{name}/add", post(items::add))
+        .route("/v1/vectors/index/{name}/search", post(search::one))
+        .route("/v1/vectors/index/{name}/search/batch", post(search::batch))
+        .route("/v1/vectors/index/{name}/items", get(items::list))
+        .route("/v1/vectors/index/{name}/items/{*id}", get(items::get).delete(items::delete))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(api)
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// With an API key configured, the API answers only requests that carry it
+/// (`Authorization: Bearer <key>` or `api-key: <key>`).
+async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(expected) = state.config.api_key.as_deref() else {
+        return next.run(request).await;
+    };
+    if presented_key(request.headers()).is_some_and(|key| constant_time_eq(key.as_bytes(), expected.as_bytes())) {
+        next.run(request).await
+    } else {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong API key").into_response()
+    }
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(bearer) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return bearer.strip_prefix("Bearer ");
+    }
+    headers.get("api-key").and_then(|v| v.to_str().ok())
+}
+
+/// Compares without an early exit, so that timing does not reveal the key.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

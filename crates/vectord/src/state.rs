@@ -1,0 +1,16 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use lhv_store::Catalog;
+
+use crate::config::Config;
+
+/// The service's shared state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The durable indexes.
+    pub catalog: Arc<Catalog>,
+    /// The effective settings.
+    pub config: Arc<Config>,
+}
