@@ -25,6 +25,8 @@ pub enum Fault {
     CrashDuring(usize),
     /// Every write (`put`, `put_new`, `delete`) fails; reads work.
     ReadOnly,
+    /// Every write fails as on a full disk (`Error::Storage { full: true }`).
+    DiskFull,
 }
 
 /// Wraps a store and injects [`Fault`]s.
@@ -63,6 +65,12 @@ impl FaultyStore {
             Fault::CrashDuring(at) if n > at => injected(),
             Fault::CrashDuring(at) if n == at => Ok(true),
             Fault::ReadOnly if write => injected(),
+            Fault::DiskFull if write => Err(Error::Storage {
+                operation,
+                key: key.to_owned(),
+                message: format!("injected: no space left on device (operation {n})"),
+                full: true,
+            }),
             _ => Ok(false),
         }
     }

@@ -100,22 +100,19 @@ impl From<lhv_store::Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let message = rejection.body_text();
+        let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
         match rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
             }
             JsonRejection::JsonSyntaxError(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_json", message),
             JsonRejection::JsonDataError(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_request", message),
-            JsonRejection::BytesRejection(_) if rejection_is_too_large(&message) => {
+            JsonRejection::BytesRejection(_) if too_large => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
             }
             _ => Self::new(StatusCode::BAD_REQUEST, "invalid_request", message),
         }
     }
-}
-
-fn rejection_is_too_large(message: &str) -> bool {
-    message.contains("length limit") || message.contains("too large")
 }
 
 impl From<PathRejection> for ApiError {

@@ -49,6 +49,16 @@ pub async fn serve(
         }
         tracing::info!("all indexes loaded");
     });
+    serve_catalog(listener, catalog, config, shutdown).await
+}
+
+/// [`serve`] over a catalog the caller opened (and loads, or has loaded).
+pub async fn serve_catalog(
+    listener: TcpListener,
+    catalog: Arc<Catalog>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config) };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("shutting down: writing snapshots");
