@@ -3,12 +3,15 @@
 //! - `ci`: formatting check, clippy with warnings denied, the whole test suite
 //!   (optimised, with debug assertions) against real S3 and WebDAV servers that
 //!   it installs and starts, and the documentation build.
+//! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
+//!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
 //!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
 
 mod bench;
 mod bench_insert;
 mod servers;
+mod smoke;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -21,7 +24,8 @@ fn main() -> ExitCode {
         ["ci"] => ci(),
         ["bench"] => bench::bench(&workspace_root(), false),
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
-        _ => Err("usage: cargo xtask ci | bench [--quick]".to_owned()),
+        ["smoke", which] => smoke::smoke(&workspace_root(), which),
+        _ => Err("usage: cargo xtask ci | bench [--quick] | smoke g1|g1p|g2|all".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,6 +44,7 @@ fn ci() -> Result<(), String> {
     let env: Vec<(&str, &str)> = servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     cargo(&["test", "--workspace", "--profile", "ci"], &env)?;
     drop(servers);
+    smoke::smoke(&workspace_root(), "all")?;
     cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
     Ok(())

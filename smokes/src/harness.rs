@@ -1,0 +1,119 @@
+//! Starting the real binary and talking to it, with PASS/FAIL per step.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+
+/// A running `vectord` process on a free port with its own data directory.
+pub struct Vectord {
+    binary: PathBuf,
+    data: PathBuf,
+    port: u16,
+    child: Option<Child>,
+    pub client: Client,
+}
+
+impl Vectord {
+    /// Starts `binary` with `file://` storage in `data` and waits for /healthz.
+    pub async fn start(binary: &Path, data: &Path) -> Result<Self, String> {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let mut vectord =
+            Self { binary: binary.to_owned(), data: data.to_owned(), port, child: None, client: Client::new() };
+        vectord.spawn().await?;
+        Ok(vectord)
+    }
+
+    async fn spawn(&mut self) -> Result<(), String> {
+        let child = Command::new(&self.binary)
+            .args(["--bind", &format!("127.0.0.1:{}", self.port)])
+            .args(["--storage-url", &format!("file://{}", self.data.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
+        self.child = Some(child);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok((StatusCode::OK, _)) = self.call(Method::GET, "/readyz", None).await {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err("vectord did not become ready within 30 s".into())
+    }
+
+    /// `kill -9`, then start again on the same port and data.
+    pub async fn kill_and_restart(&mut self) -> Result<(), String> {
+        self.kill();
+        self.spawn().await
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// One request; the status and the JSON body (Null if empty).
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), String> {
+        let mut request = self.client.request(method, format!("http://127.0.0.1:{}{path}", self.port));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).map_err(|e| e.to_string())? };
+        Ok((status, value))
+    }
+}
+
+impl Drop for Vectord {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Counts steps and prints PASS/FAIL for each.
+#[derive(Default)]
+pub struct Steps {
+    failed: usize,
+    passed: usize,
+}
+
+impl Steps {
+    /// Records a step.
+    pub fn check(&mut self, name: &str, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.passed += 1;
+                println!("PASS {name}");
+            }
+            Err(why) => {
+                self.failed += 1;
+                println!("FAIL {name}: {why}");
+            }
+        }
+    }
+
+    /// Ok if every step passed.
+    pub fn finish(self, scenario: &str) -> Result<(), String> {
+        println!("{scenario}: {} passed, {} failed", self.passed, self.failed);
+        if self.failed == 0 { Ok(()) } else { Err(format!("{scenario}: {} steps failed", self.failed)) }
+    }
+}
+
+/// `Ok` if `got == want`, else a message showing both.
+pub fn expect<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want { Ok(()) } else { Err(format!("{what}: got {got:?}, want {want:?}")) }
+}

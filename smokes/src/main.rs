@@ -1,0 +1,39 @@
+//! `smoke SCENARIO --vectord BINARY [--dataset DIR]`: runs one scenario
+//! (g1, g1p, g2) against the real binary, each in a fresh data directory,
+//! printing PASS/FAIL per step. `cargo xtask smoke` builds and runs them.
+
+mod g1;
+mod g1p;
+mod g2;
+mod harness;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
+    let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
+        eprintln!("usage: smoke g1|g1p|g2 --vectord BINARY [--dataset DIR]");
+        return ExitCode::from(2);
+    };
+    let data = std::env::temp_dir().join(format!("vectord-smoke-{scenario}-{}", std::process::id()));
+    let result = match scenario.as_str() {
+        "g1" => g1::run(&binary, &data).await,
+        "g1p" => g1p::run(&binary, &data).await,
+        "g2" => match flag("--dataset") {
+            Some(dataset) => g2::run(&binary, &data, &dataset).await,
+            None => Err("g2 needs --dataset DIR".into()),
+        },
+        other => Err(format!("unknown scenario {other}")),
+    };
+    let _ = std::fs::remove_dir_all(&data);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("smoke: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! `cargo xtask smoke g1|g1p|g2|all`: builds the release binary and runs the
+//! end-to-end scenarios of `smokes/` against it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{cargo, run};
+
+const ALL: [&str; 3] = ["g1", "g1p", "g2"];
+
+pub(crate) fn smoke(root: &Path, which: &str) -> Result<(), String> {
+    let scenarios: Vec<&str> = match which {
+        "all" => ALL.to_vec(),
+        one if ALL.contains(&one) => vec![one],
+        other => return Err(format!("unknown scenario {other}: use g1, g1p, g2 or all")),
+    };
+    cargo(&["build", "--release", "-p", "vectord", "-p", "smokes"], &[])?;
+    let release = root.join("target").join("release");
+    let dataset = std::env::var_os("LHV_DATASET_DIR")
+        .map_or_else(|| root.join("..").join("shared").join("data").join("minilm-dev"), Into::into);
+    for scenario in scenarios {
+        let mut command = Command::new(release.join("smokes"));
+        command.arg(scenario).arg("--vectord").arg(release.join("vectord")).arg("--dataset").arg(&dataset);
+        run(&mut command)?;
+    }
+    Ok(())
+}
