@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod error;
+pub mod metrics;
 mod routes;
 mod state;
 
@@ -30,6 +31,7 @@ pub use routes::router;
 pub use state::AppState;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 /// Opens the catalog, loads its indexes in the background, and serves the
 /// API on `listener` until `shutdown` completes; then finishes the requests
@@ -59,7 +61,8 @@ pub async fn serve_catalog(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config) };
+    let state =
+        AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics: Arc::new(Metrics::default()) };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("shutting down: writing snapshots");
     catalog.close().await.map_err(|e| e.to_string())

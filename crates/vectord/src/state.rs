@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lhv_store::Catalog;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 /// The service's shared state.
 #[derive(Clone)]
@@ -13,4 +14,6 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// The effective settings.
     pub config: Arc<Config>,
+    /// Counters for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }

@@ -304,3 +304,36 @@ async fn loading_unavailable_and_full_storage_are_reported() {
     assert_eq!(server.call(Method::POST, "/v1/vectors/index/docs/add", Some(add)).await.0, StatusCode::OK);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_request_ids() {
+    let server = Server::on(memory()).await;
+    server.call(Method::POST, "/v1/vectors/index", Some(json!({ "name": "docs", "dim": 2, "distance": "l2" }))).await;
+    server
+        .call(
+            Method::POST,
+            "/v1/vectors/index/docs/add",
+            Some(json!({ "items": [{ "id": "a", "vector": [1.0, 2.0] }] })),
+        )
+        .await;
+    server.call(Method::GET, "/v1/vectors/index/nope", None).await;
+
+    let response =
+        server.client.get(format!("{}/healthz", server.base)).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc-123", "a given request id is echoed");
+    let response = server.client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert!(!response.headers()["x-request-id"].is_empty(), "a request id is generated");
+
+    let text = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    for expected in [
+        "vectord_http_request_duration_seconds_count{route=\"/v1/vectors/index/{name}/add\",method=\"POST\",status=\"200\"} 1",
+        "vectord_http_request_duration_seconds_count{route=\"/v1/vectors/index/{name}\",method=\"GET\",status=\"404\"} 1",
+        "vectord_persist_duration_seconds_count 1",
+        "vectord_persist_failures_total 0",
+        "vectord_indexes{state=\"ready\"} 1",
+        "vectord_index_vectors{index=\"docs\"} 1",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    server.stop().await;
+}

@@ -34,7 +34,10 @@ pub(crate) async fn add(
     let Json(AddItems { items }) = body?;
     let durable = state.catalog.get(&name)?;
     let count = items.len();
-    durable.upsert(items).await?;
+    let started = std::time::Instant::now();
+    let result = durable.upsert(items).await;
+    observe(&state, started, &result);
+    result?;
     Ok(Json(json!({ "upserted": count })))
 }
 
@@ -57,7 +60,10 @@ pub(crate) async fn delete(
     if !durable.index().contains(&id) {
         return Err(item_not_found(&name, &id));
     }
-    if durable.delete(vec![id.clone()]).await? == 0 {
+    let started = std::time::Instant::now();
+    let result = durable.delete(vec![id.clone()]).await;
+    observe(&state, started, &result);
+    if result? == 0 {
         return Err(item_not_found(&name, &id));
     }
     Ok(Json(json!({ "deleted": id })))
@@ -82,6 +88,12 @@ pub(crate) async fn list(
         })
         .collect();
     Ok(Json(json!({ "items": items, "next": page.next_after })))
+}
+
+/// Records a durable write in the metrics; a storage failure counts as failed.
+fn observe<T>(state: &AppState, started: std::time::Instant, result: &Result<T, lhv_store::Error>) {
+    let failed = matches!(result, Err(lhv_store::Error::Storage { .. }));
+    state.metrics.observe_persist(started.elapsed(), !failed);
 }
 
 fn item_not_found(name: &str, id: &str) -> ApiError {

@@ -1,0 +1,133 @@
+//! Prometheus metrics: requests by route template, method and status (count
+//! and latency histogram), index count and sizes, durable-write latency and
+//! failures. Rendered as text at `GET /metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use lhv_store::{Catalog, IndexState};
+use parking_lot::Mutex;
+
+use crate::state::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    /// Observations at or below each bucket bound (not cumulative).
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(bucket) = BUCKETS.iter().position(|&bound| seconds <= bound) {
+            self.buckets[bucket] += 1;
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in BUCKETS.iter().zip(self.buckets) {
+            cumulative += count;
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braced} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braced} {}", self.count);
+    }
+}
+
+/// The service's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// (route template, method, status) -> latency histogram.
+    requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    persist: Mutex<Histogram>,
+    persist_failures: Mutex<u64>,
+}
+
+impl Metrics {
+    /// Records one durable write (log write + apply) and whether it succeeded.
+    pub fn observe_persist(&self, elapsed: Duration, ok: bool) {
+        self.persist.lock().observe(elapsed);
+        if !ok {
+            *self.persist_failures.lock() += 1;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, catalog: &Catalog) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP vectord_http_request_duration_seconds HTTP requests by route template, method and status.\n",
+        );
+        out.push_str("# TYPE vectord_http_request_duration_seconds histogram\n");
+        for ((route, method, status), histogram) in self.requests.lock().iter() {
+            let labels = format!("route=\"{}\",method=\"{method}\",status=\"{status}\"", escape(route));
+            histogram.render(&mut out, "vectord_http_request_duration_seconds", &labels);
+        }
+        out.push_str("# HELP vectord_persist_duration_seconds Durable writes: log write and apply.\n");
+        out.push_str("# TYPE vectord_persist_duration_seconds histogram\n");
+        self.persist.lock().render(&mut out, "vectord_persist_duration_seconds", "");
+        out.push_str("# HELP vectord_persist_failures_total Durable writes that failed in storage.\n");
+        out.push_str("# TYPE vectord_persist_failures_total counter\n");
+        let _ = writeln!(out, "vectord_persist_failures_total {}", self.persist_failures.lock());
+
+        let statuses = catalog.list();
+        out.push_str("# HELP vectord_indexes Indexes by state.\n# TYPE vectord_indexes gauge\n");
+        for state in ["loading", "ready", "unavailable"] {
+            let count = statuses.iter().filter(|s| state_name(&s.state) == state).count();
+            let _ = writeln!(out, "vectord_indexes{{state=\"{state}\"}} {count}");
+        }
+        out.push_str("# HELP vectord_index_vectors Live vectors per index.\n# TYPE vectord_index_vectors gauge\n");
+        let mut memory = String::from(
+            "# HELP vectord_index_memory_bytes Memory held by an index's vectors and graph.\n\
+             # TYPE vectord_index_memory_bytes gauge\n",
+        );
+        for status in &statuses {
+            if let Ok(durable) = catalog.get(&status.name) {
+                let stats = durable.index().stats();
+                let name = escape(&status.name);
+                let _ = writeln!(out, "vectord_index_vectors{{index=\"{name}\"}} {}", stats.live);
+                let _ = writeln!(memory, "vectord_index_memory_bytes{{index=\"{name}\"}} {}", stats.memory_bytes);
+            }
+        }
+        out.push_str(&memory);
+        out
+    }
+}
+
+fn state_name(state: &IndexState) -> &'static str {
+    match state {
+        IndexState::Loading => "loading",
+        IndexState::Ready => "ready",
+        IndexState::Unavailable(_) => "unavailable",
+    }
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Middleware: times every request and counts it under its route template.
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let key = (route, method, response.status().as_u16());
+    state.metrics.requests.lock().entry(key).or_default().observe(started.elapsed());
+    response
+}
