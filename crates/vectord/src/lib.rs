@@ -18,6 +18,7 @@
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 mod routes;
 mod state;
 

@@ -124,6 +124,8 @@ async fn every_route_works() {
     let names: Vec<&str> = list["indexes"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["a", "docs.v1"]);
 
+    let (status, document) = server.call(Method::GET, "/openapi.json", None).await;
+    assert_eq!((status, document["openapi"].as_str().is_some()), (StatusCode::OK, true));
     let (status, _) = server.call(Method::DELETE, "/v1/vectors/index/docs.v1", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_error(

@@ -8,15 +8,20 @@ use lhv_core::{IndexParams, Metric};
 use lhv_store::{DurableIndex, IndexState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateIndex {
+    /// 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.`.
     name: String,
+    /// 1 to 4096.
     dim: usize,
+    /// `cosine`, `l2` or `dot`.
+    #[schema(value_type = String, example = "cosine")]
     distance: Metric,
     m: Option<usize>,
     ef_construction: Option<usize>,
@@ -24,10 +29,11 @@ pub struct CreateIndex {
 }
 
 /// What the API says about an index.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IndexInfo {
     name: String,
     dim: usize,
+    #[schema(value_type = String, example = "cosine")]
     distance: Metric,
     count: usize,
     m: usize,
@@ -53,6 +59,10 @@ impl IndexInfo {
     }
 }
 
+/// Creates an index.
+#[utoipa::path(post, path = "/v1/vectors/index", request_body = CreateIndex, responses(
+    (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc),
+    (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     body: Result<Json<CreateIndex>, JsonRejection>,
@@ -72,6 +82,8 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
 }
 
+/// Every index, by name (loading and unavailable ones with their status).
+#[utoipa::path(get, path = "/v1/vectors/index", responses((status = 200, description = "`{\"indexes\": [...]}`", body = Object)))]
 pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
     let indexes: Vec<Value> = state
         .catalog
@@ -91,6 +103,9 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "indexes": indexes }))
 }
 
+/// One index.
+#[utoipa::path(get, path = "/v1/vectors/index/{name}", params(("name" = String, Path)), responses(
+    (status = 200, description = "The index", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn describe(
     State(state): State<AppState>,
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -100,6 +115,9 @@ pub(crate) async fn describe(
     Ok(Json(IndexInfo::of(&durable)))
 }
 
+/// Deletes an index and all its stored objects.
+#[utoipa::path(delete, path = "/v1/vectors/index/{name}", params(("name" = String, Path)), responses(
+    (status = 200, description = "`{\"deleted\": name}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn drop(
     State(state): State<AppState>,
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,

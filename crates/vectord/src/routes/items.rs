@@ -6,25 +6,33 @@ use axum::extract::{Path, Query, State};
 use lhv_core::Item;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/add`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct AddItems {
+    /// Inserted or replaced all together, or (on error) none.
+    #[schema(value_type = Vec<crate::openapi::ItemDoc>)]
     items: Vec<Item>,
 }
 
 /// `GET /v1/vectors/index/{name}/items` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
+    /// At most this many items (1 to 10000, default 100).
     limit: Option<usize>,
+    /// Start after this id (the `next` of the previous page).
     after: Option<String>,
 }
 
 const DEFAULT_LIMIT: usize = 100;
 
+/// Inserts or replaces items; answers once the batch is durable.
+#[utoipa::path(post, path = "/v1/vectors/index/{name}/add", params(("name" = String, Path)), request_body = AddItems, responses(
+    (status = 200, description = "`{\"upserted\": n}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 413, description = "Body too large", body = crate::openapi::ErrorDoc), (status = 415, description = "Not JSON", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn add(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -41,6 +49,9 @@ pub(crate) async fn add(
     Ok(Json(json!({ "upserted": count })))
 }
 
+/// One item.
+#[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", params(("name" = String, Path), ("id" = String, Path)), responses(
+    (status = 200, description = "The item", body = crate::openapi::ItemDoc), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -51,6 +62,9 @@ pub(crate) async fn get(
     Ok(Json(json!({ "id": id, "vector": record.vector, "metadata": record.metadata })))
 }
 
+/// Deletes one item; durable when it answers.
+#[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", params(("name" = String, Path), ("id" = String, Path)), responses(
+    (status = 200, description = "`{\"deleted\": id}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 413, description = "Body too large", body = crate::openapi::ErrorDoc), (status = 415, description = "Not JSON", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -69,6 +83,9 @@ pub(crate) async fn delete(
     Ok(Json(json!({ "deleted": id })))
 }
 
+/// A page of ids (ascending) with their metadata.
+#[utoipa::path(get, path = "/v1/vectors/index/{name}/items", params(("name" = String, Path), ListQuery), responses(
+    (status = 200, description = "`{\"items\": [{\"id\", \"metadata\"}], \"next\": id or null}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,

@@ -1,9 +1,9 @@
 //! The HTTP routes.
 
-mod health;
-mod indexes;
-mod items;
-mod search;
+pub(crate) mod health;
+pub(crate) mod indexes;
+pub(crate) mod items;
+pub(crate) mod search;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vectors/index/{name}/items", get(items::list))
         .route("/v1/vectors/index/{name}/items/{*id}", get(items::get).delete(items::delete))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -52,9 +53,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let body = state.metrics.render(&state.catalog);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::json()).into_response()
 }
 
 /// With an API key configured, the API answers only requests that carry it

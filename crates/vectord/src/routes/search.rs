@@ -6,12 +6,13 @@ use axum::extract::{Path, State};
 use lhv_core::Hit;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/search`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Search {
     vector: Vec<f32>,
     k: usize,
@@ -19,7 +20,7 @@ pub struct Search {
 }
 
 /// `POST /v1/vectors/index/{name}/search/batch`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SearchBatch {
     vectors: Vec<Vec<f32>>,
     k: usize,
@@ -30,6 +31,9 @@ fn results(hits: Vec<Hit>) -> Vec<Value> {
     hits.into_iter().map(|h| json!({ "id": h.id, "distance": h.distance, "metadata": h.metadata })).collect()
 }
 
+/// The `k` nearest items to one vector.
+#[utoipa::path(post, path = "/v1/vectors/index/{name}/search", params(("name" = String, Path)), request_body = Search, responses(
+    (status = 200, description = "`{\"results\": [hit...]}`", body = Vec<crate::openapi::HitDoc>), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn one(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -42,6 +46,9 @@ pub(crate) async fn one(
     Ok(Json(json!({ "results": results(hits) })))
 }
 
+/// The `k` nearest items to each of several vectors.
+#[utoipa::path(post, path = "/v1/vectors/index/{name}/search/batch", params(("name" = String, Path)), request_body = SearchBatch, responses(
+    (status = 200, description = "`{\"results\": [[hit...], ...]}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
