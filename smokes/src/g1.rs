@@ -21,7 +21,7 @@ pub fn items(range: std::ops::Range<usize>) -> Value {
 }
 
 pub async fn run(binary: &Path, data: &Path) -> Result<(), String> {
-    let server = Vectord::start(binary, data).await?;
+    let mut server = Vectord::start(binary, data).await?;
     let mut steps = Steps::default();
     let create = json!({ "name": "smoke", "dim": DIM, "distance": "cosine" });
     let answer = server.call(Method::POST, "/v1/vectors/index", Some(&create)).await?;
@@ -82,6 +82,18 @@ pub async fn run(binary: &Path, data: &Path) -> Result<(), String> {
             "count",
             &info["count"],
             &json!(199),
+        )),
+    );
+
+    let exited_cleanly = server.terminate()?;
+    let snapshot = data.join("_vectors").join("smoke.lhv1").exists();
+    let log_left = std::fs::read_dir(data.join("_vectors").join("smoke.wal")).map_or(0, |d| d.count());
+    steps.check(
+        "SIGTERM: exit 0 after writing the snapshot (no log left to replay)",
+        expect("exit 0", exited_cleanly, true).and(expect("snapshot", snapshot, true)).and(expect(
+            "log objects",
+            log_left,
+            0,
         )),
     );
     steps.finish("g1")

@@ -55,6 +55,17 @@ impl Vectord {
         self.spawn().await
     }
 
+    /// SIGTERM, then waits for the exit; whether it exited with status 0.
+    pub fn terminate(&mut self) -> Result<bool, String> {
+        let Some(mut child) = self.child.take() else { return Err("not running".into()) };
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        if !status.is_ok_and(|s| s.success()) {
+            let _ = child.kill();
+            return Err("cannot send SIGTERM".into());
+        }
+        child.wait().map(|s| s.success()).map_err(|e| e.to_string())
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -72,6 +72,17 @@ pub(crate) fn bench(root: &Path, quick: bool) -> Result<(), String> {
     report.push_str(&inserts);
     report.push_str(&contention_section(&contention));
     let doc = root.join("docs").join("BENCHMARKS.md");
+    // The HTTP section is written by `cargo xtask bench-http`: keep it.
+    let current = std::fs::read_to_string(&doc).unwrap_or_default();
+    let begin = current.find(crate::bench_http::BEGIN);
+    let end = current.find(crate::bench_http::END);
+    if let (Some(begin), Some(end)) = (begin, end)
+        && begin < end
+    {
+        report.push('\n');
+        report.push_str(&current[begin..end + crate::bench_http::END.len()]);
+        report.push('\n');
+    }
     std::fs::write(&doc, report).map_err(|e| format!("cannot write {}: {e}", doc.display()))?;
     eprintln!("xtask: wrote {}", doc.display());
     Ok(())
@@ -123,7 +134,7 @@ fn cpu_model() -> String {
     model.map_or_else(|| "unknown".to_owned(), |m| m.trim().to_owned())
 }
 
-fn git_commit(root: &Path) -> String {
+pub(crate) fn git_commit(root: &Path) -> String {
     let output = Command::new("git").arg("-C").arg(root).args(["rev-parse", "--short", "HEAD"]).output();
     output.ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
 }

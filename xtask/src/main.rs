@@ -3,12 +3,15 @@
 //! - `ci`: formatting check, clippy with warnings denied, the whole test suite
 //!   (optimised, with debug assertions) against real S3 and WebDAV servers that
 //!   it installs and starts, and the documentation build.
+//! - `bench-http`: vectord and the Chroma server over HTTP (`shared/bench/http_bench.py`),
+//!   into the HTTP section of docs/BENCHMARKS.md.
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
 //!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
 
 mod bench;
+mod bench_http;
 mod bench_insert;
 mod servers;
 mod smoke;
@@ -24,8 +27,9 @@ fn main() -> ExitCode {
         ["ci"] => ci(),
         ["bench"] => bench::bench(&workspace_root(), false),
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
+        ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
-        _ => Err("usage: cargo xtask ci | bench [--quick] | smoke g1|g1p|g2|all".to_owned()),
+        _ => Err("usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -48,7 +49,12 @@ pub fn router(state: AppState) -> Router {
                     let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
                     tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
                 }))
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                // A bug must not take the connection down: answer 500 with the usual body.
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error (a bug: see the log)")
+                        .into_response()
+                })),
         )
         .with_state(state)
 }
