@@ -8,32 +8,66 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 
-/// A running `vectord` process on a free port with its own data directory.
+/// Where to send requests: cheap to clone into client tasks.
+#[derive(Clone)]
+pub struct Endpoint {
+    port: u16,
+    client: Client,
+}
+
+impl Endpoint {
+    /// One request; the status and the JSON body (Null if empty).
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), String> {
+        let mut request = self.client.request(method, format!("http://127.0.0.1:{}{path}", self.port));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).map_err(|e| e.to_string())? };
+        Ok((status, value))
+    }
+}
+
+/// A running `vectord` process on a free port with its own storage.
 pub struct Vectord {
     binary: PathBuf,
-    data: PathBuf,
-    port: u16,
+    storage_url: String,
+    extra: Vec<String>,
     child: Option<Child>,
-    pub client: Client,
+    pub endpoint: Endpoint,
 }
 
 impl Vectord {
-    /// Starts `binary` with `file://` storage in `data` and waits for /healthz.
+    /// Starts `binary` with `file://` storage in `data` and waits for /readyz.
     pub async fn start(binary: &Path, data: &Path) -> Result<Self, String> {
+        Self::start_with(binary, &format!("file://{}", data.display()), &[]).await
+    }
+
+    /// Starts `binary` on `storage_url` with `extra` flags and waits for /readyz.
+    pub async fn start_with(binary: &Path, storage_url: &str, extra: &[&str]) -> Result<Self, String> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let mut vectord =
-            Self { binary: binary.to_owned(), data: data.to_owned(), port, child: None, client: Client::new() };
+        let mut vectord = Self {
+            binary: binary.to_owned(),
+            storage_url: storage_url.to_owned(),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            child: None,
+            endpoint: Endpoint { port, client: Client::new() },
+        };
         vectord.spawn().await?;
         Ok(vectord)
     }
 
     async fn spawn(&mut self) -> Result<(), String> {
         let child = Command::new(&self.binary)
-            .args(["--bind", &format!("127.0.0.1:{}", self.port)])
-            .args(["--storage-url", &format!("file://{}", self.data.display())])
+            .args(["--bind", &format!("127.0.0.1:{}", self.endpoint.port)])
+            .args(["--storage-url", &self.storage_url])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -76,16 +110,7 @@ impl Vectord {
 
     /// One request; the status and the JSON body (Null if empty).
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), String> {
-        let mut request = self.client.request(method, format!("http://127.0.0.1:{}{path}", self.port));
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| e.to_string())?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        let value =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).map_err(|e| e.to_string())? };
-        Ok((status, value))
+        self.endpoint.call(method, path, body).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! (g1, g1p, g2) against the real binary, each in a fresh data directory,
 //! printing PASS/FAIL per step. `cargo xtask smoke` builds and runs them.
 
+mod crash;
 mod g1;
 mod g1p;
 mod g2;
@@ -15,13 +16,22 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
-        eprintln!("usage: smoke g1|g1p|g2 --vectord BINARY [--dataset DIR]");
+        eprintln!(
+            "usage: smoke g1|g1p|g2|crash --vectord BINARY [--dataset DIR] [--cycles N --seed S --storage-url URL]"
+        );
         return ExitCode::from(2);
     };
     let data = std::env::temp_dir().join(format!("vectord-smoke-{scenario}-{}", std::process::id()));
     let result = match scenario.as_str() {
         "g1" => g1::run(&binary, &data).await,
         "g1p" => g1p::run(&binary, &data).await,
+        "crash" => {
+            let cycles = flag("--cycles").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(30);
+            let seed = flag("--seed").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(7);
+            let url =
+                flag("--storage-url").map_or_else(|| format!("file://{}", data.display()), |u| u.display().to_string());
+            crash::run(&binary, &url, cycles, seed).await
+        }
         "g2" => match flag("--dataset") {
             Some(dataset) => g2::run(&binary, &data, &dataset).await,
             None => Err("g2 needs --dataset DIR".into()),

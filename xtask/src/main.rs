@@ -5,6 +5,9 @@
 //!   it installs and starts, and the documentation build.
 //! - `bench-http`: vectord and the Chroma server over HTTP (`shared/bench/http_bench.py`),
 //!   into the HTTP section of docs/BENCHMARKS.md.
+//! - `crash [--cycles N] [--storage file|s3]`: SIGKILL the release binary under
+//!   concurrent writes and check everything acknowledged (ci: 30 cycles on
+//!   file, 10 on S3).
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
@@ -13,6 +16,7 @@
 mod bench;
 mod bench_http;
 mod bench_insert;
+mod crash;
 mod servers;
 mod smoke;
 
@@ -28,8 +32,12 @@ fn main() -> ExitCode {
         ["bench"] => bench::bench(&workspace_root(), false),
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
+        ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
-        _ => Err("usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all".to_owned()),
+        _ => Err(
+            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3]"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,8 +55,10 @@ fn ci() -> Result<(), String> {
     let servers = servers::start(&workspace_root())?;
     let env: Vec<(&str, &str)> = servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     cargo(&["test", "--workspace", "--profile", "ci"], &env)?;
-    drop(servers);
     smoke::smoke(&workspace_root(), "all")?;
+    crash::run_scenario(&workspace_root(), "30", None, None)?;
+    crash::run_scenario(&workspace_root(), "10", Some("s3"), Some(&servers))?;
+    drop(servers);
     cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
     Ok(())

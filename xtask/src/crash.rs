@@ -1,0 +1,51 @@
+//! `cargo xtask crash [--cycles N] [--storage file|s3]`: the crash scenario of
+//! `smokes/` (concurrent writers and searchers against the release binary,
+//! SIGKILL at random moments, restart, exact check of everything acknowledged)
+//! on a local directory or on a real S3 server started for it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::servers::Servers;
+use crate::{cargo, run};
+
+pub(crate) fn crash(root: &Path, args: &[&str]) -> Result<(), String> {
+    let mut cycles = "30".to_owned();
+    let mut storage = "file".to_owned();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match (*arg, rest.next()) {
+            ("--cycles", Some(value)) => cycles = (*value).to_owned(),
+            ("--storage", Some(value)) => storage = (*value).to_owned(),
+            _ => return Err("usage: cargo xtask crash [--cycles N] [--storage file|s3]".into()),
+        }
+    }
+    cargo(&["build", "--release", "-p", "vectord", "-p", "smokes"], &[])?;
+    match storage.as_str() {
+        "file" => run_scenario(root, &cycles, None, None),
+        "s3" => {
+            let servers = crate::servers::start(root)?;
+            run_scenario(root, &cycles, Some("s3"), Some(&servers))
+        }
+        other => Err(format!("unknown storage {other}: use file or s3")),
+    }
+}
+
+/// Runs the scenario; with `servers`, on their S3 server.
+pub(crate) fn run_scenario(
+    root: &Path,
+    cycles: &str,
+    storage: Option<&str>,
+    servers: Option<&Servers>,
+) -> Result<(), String> {
+    let release = root.join("target").join("release");
+    let mut command = Command::new(release.join("smokes"));
+    command.args(["crash", "--cycles", cycles]).arg("--vectord").arg(release.join("vectord"));
+    if let (Some("s3"), Some(servers)) = (storage, servers) {
+        let bucket =
+            servers.env.iter().find(|(k, _)| k == "LHV_TEST_S3_URL").map(|(_, v)| v.clone()).unwrap_or_default();
+        command.args(["--storage-url", &format!("{bucket}/crash-{}", std::process::id())]);
+        command.envs(servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    run(&mut command)
+}
