@@ -175,7 +175,12 @@ async fn hostile_requests_get_a_4xx_envelope_and_change_nothing() {
     let cases = cases();
     assert!(cases.len() >= 200, "{} cases", cases.len());
     for (method, path, content_type, body) in &cases {
-        let shown = format!("{method} {} ({} bytes: {})", &path[..path.len().min(80)], body.len(), String::from_utf8_lossy(&body[..body.len().min(120)]));
+        let shown = format!(
+            "{method} {} ({} bytes: {})",
+            &path[..path.len().min(80)],
+            body.len(),
+            String::from_utf8_lossy(&body[..body.len().min(120)])
+        );
         let response = client
             .request(method.clone(), format!("{base}{path}"))
             .header("content-type", *content_type)
