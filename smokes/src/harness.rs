@@ -100,6 +100,11 @@ impl Vectord {
         child.wait().map(|s| s.success()).map_err(|e| e.to_string())
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

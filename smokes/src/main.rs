@@ -7,6 +7,7 @@ mod g1;
 mod g1p;
 mod g2;
 mod harness;
+mod load;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,18 @@ async fn main() -> ExitCode {
             let url =
                 flag("--storage-url").map_or_else(|| format!("file://{}", data.display()), |u| u.display().to_string());
             crash::run(&binary, &url, cycles, seed).await
+        }
+        "load" => {
+            let number =
+                |name: &str, default: u64| flag(name).and_then(|c| c.to_str()?.parse().ok()).unwrap_or(default);
+            load::run(
+                &binary,
+                &data,
+                number("--seconds", 20),
+                number("--clients", 8) as usize,
+                number("--churn-seconds", 60),
+            )
+            .await
         }
         "g2" => match flag("--dataset") {
             Some(dataset) => g2::run(&binary, &data, &dataset).await,

@@ -8,6 +8,8 @@
 //! - `crash [--cycles N] [--storage file|s3]`: SIGKILL the release binary under
 //!   concurrent writes and check everything acknowledged (ci: 30 cycles on
 //!   file, 10 on S3).
+//! - `load [--seconds S] [--clients C] [--churn-seconds S]`: mixed HTTP traffic with
+//!   percentiles per route and RSS, then churn (ci: 20 s, 8 clients, 60 s churn).
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
@@ -17,6 +19,7 @@ mod bench;
 mod bench_http;
 mod bench_insert;
 mod crash;
+mod load;
 mod servers;
 mod smoke;
 
@@ -33,9 +36,10 @@ fn main() -> ExitCode {
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
+        ["load", rest @ ..] => load::load(&workspace_root(), rest),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3]"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S]"
                 .to_owned(),
         ),
     };
@@ -59,6 +63,7 @@ fn ci() -> Result<(), String> {
     crash::run_scenario(&workspace_root(), "30", None, None)?;
     crash::run_scenario(&workspace_root(), "10", Some("s3"), Some(&servers))?;
     drop(servers);
+    load::load(&workspace_root(), &["--seconds", "20", "--clients", "8", "--churn-seconds", "60"])?;
     cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
     Ok(())
