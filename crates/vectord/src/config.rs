@@ -29,6 +29,9 @@ pub struct Cli {
     /// Require `Authorization: Bearer <key>` (or `api-key: <key>`) on the API.
     #[arg(long, env = "VECTORD_API_KEY")]
     pub api_key: Option<String>,
+    /// A second key that may only read (search, get, list); writes with it get 403.
+    #[arg(long, env = "VECTORD_READ_ONLY_API_KEY")]
+    pub read_only_api_key: Option<String>,
     /// Largest request body in bytes [default: 33554432].
     #[arg(long, env = "VECTORD_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -46,6 +49,7 @@ struct FileSection {
     #[serde(alias = "storaged_url")]
     storage_url: Option<String>,
     api_key: Option<String>,
+    read_only_api_key: Option<String>,
     max_body_bytes: Option<usize>,
     snapshot_log_bytes: Option<u64>,
     /// Extra S3 settings (object_store's names: endpoint, region, ...).
@@ -68,6 +72,8 @@ pub struct Config {
     pub storage_url: String,
     /// API key, if the API requires one.
     pub api_key: Option<String>,
+    /// Read-only API key (only meaningful with `api_key`).
+    pub read_only_api_key: Option<String>,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
     /// Snapshot threshold per index, in log bytes.
@@ -89,6 +95,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("storage_url", &self.storage_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("read_only_api_key", &self.read_only_api_key.as_ref().map(|_| "<redacted>"))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("snapshot_log_bytes", &self.snapshot_log_bytes)
             .field("s3_options", &s3)
@@ -119,6 +126,7 @@ impl Config {
             bind,
             storage_url,
             api_key: cli.api_key.clone().or(file.api_key).filter(|k| !k.is_empty()),
+            read_only_api_key: cli.read_only_api_key.clone().or(file.read_only_api_key).filter(|k| !k.is_empty()),
             max_body_bytes: cli.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES),
             snapshot_log_bytes: cli
                 .snapshot_log_bytes

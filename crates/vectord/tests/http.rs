@@ -243,7 +243,11 @@ async fn bodies_over_the_limit_get_413() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_key_guards_the_api_but_not_health() {
     let catalog = Catalog::open_store(memory(), CatalogOptions::default()).await.unwrap();
-    let server = Server::start(catalog, |config| config.api_key = Some("s3cret".into())).await;
+    let server = Server::start(catalog, |config| {
+        config.api_key = Some("s3cret".into());
+        config.read_only_api_key = Some("reader".into());
+    })
+    .await;
     assert_eq!(server.call(Method::GET, "/healthz", None).await.0, StatusCode::OK);
     assert_eq!(server.call(Method::GET, "/readyz", None).await.0, StatusCode::OK);
     assert_error(&server.call(Method::GET, "/v1/vectors/index", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -252,10 +256,35 @@ async fn the_api_key_guards_the_api_but_not_health() {
         let status = server.client.get(&url).header(header, value).send().await.unwrap().status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{header}: {value}");
     }
-    for (header, value) in [("authorization", "Bearer s3cret"), ("api-key", "s3cret")] {
+    for (header, value) in [("authorization", "Bearer s3cret"), ("api-key", "s3cret"), ("api-key", "reader")] {
         let status = server.client.get(&url).header(header, value).send().await.unwrap().status();
         assert_eq!(status, StatusCode::OK, "{header}: {value}");
     }
+    // The read-only key reads (a search is a POST) but cannot write.
+    let create = json!({ "name": "docs", "dim": 2, "distance": "l2" });
+    let response = server.client.post(&url).header("api-key", "reader").json(&create).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert!(!body.to_string().contains("reader") && !body.to_string().contains("s3cret"), "a key leaked: {body}");
+    let response = server.client.post(&url).header("api-key", "s3cret").json(&create).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let search = format!("{url}/docs/search");
+    let response = server
+        .client
+        .post(&search)
+        .header("api-key", "reader")
+        .json(&json!({ "vector": [1.0, 0.0], "k": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let add = format!("{url}/docs/add");
+    let response =
+        server.client.post(&add).header("api-key", "reader").json(&json!({ "items": [] })).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = server.client.delete(format!("{url}/docs")).header("api-key", "reader").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
     server.stop().await;
 }
 

@@ -7,7 +7,7 @@ pub(crate) mod search;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -71,15 +71,34 @@ async fn openapi() -> Response {
 }
 
 /// With an API key configured, the API answers only requests that carry it
-/// (`Authorization: Bearer <key>` or `api-key: <key>`).
+/// (`Authorization: Bearer <key>` or `api-key: <key>`); the read-only key, if
+/// configured, is accepted for reads and gets 403 on writes.
 async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(expected) = state.config.api_key.as_deref() else {
         return next.run(request).await;
     };
-    if presented_key(request.headers()).is_some_and(|key| constant_time_eq(key.as_bytes(), expected.as_bytes())) {
-        next.run(request).await
-    } else {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong API key").into_response()
+    let presented = presented_key(request.headers()).map(str::as_bytes);
+    let matches = |key: Option<&str>| key.zip(presented).is_some_and(|(k, p)| constant_time_eq(p, k.as_bytes()));
+    if matches(Some(expected)) {
+        return next.run(request).await;
+    }
+    if matches(state.config.read_only_api_key.as_deref()) {
+        if is_write(&request) {
+            return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the read-only API key cannot write")
+                .into_response();
+        }
+        return next.run(request).await;
+    }
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong API key").into_response()
+}
+
+/// Creating or dropping an index, adding or deleting items. (Searches are POSTs too, but read.)
+fn is_write(request: &Request) -> bool {
+    let path = request.uri().path();
+    match *request.method() {
+        Method::DELETE => true,
+        Method::POST => path == "/v1/vectors/index" || path.ends_with("/add"),
+        _ => false,
     }
 }
 
