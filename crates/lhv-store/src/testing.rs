@@ -27,6 +27,9 @@ pub enum Fault {
     ReadOnly,
     /// Every write fails as on a full disk (`Error::Storage { full: true }`).
     DiskFull,
+    /// Every write waits this long before it reaches the inner store (a
+    /// stalled disk or network); reads are not delayed.
+    StallWrites(std::time::Duration),
 }
 
 /// Wraps a store and injects [`Fault`]s.
@@ -83,6 +86,13 @@ impl FaultyStore {
         call: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let fail_after = self.decide(operation, key, write)?;
+        let stall = match *self.fault.lock() {
+            Fault::StallWrites(duration) if write => Some(duration),
+            _ => None,
+        };
+        if let Some(duration) = stall {
+            tokio::time::sleep(duration).await;
+        }
         let result = call.await;
         if fail_after {
             return Err(Error::storage(operation, key, "injected failure after the operation completed"));

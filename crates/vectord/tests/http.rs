@@ -368,3 +368,35 @@ async fn metrics_and_request_ids() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_on_while_storage_stalls() {
+    let faulty = Arc::new(FaultyStore::new(memory()));
+    let server = Server::on(faulty.clone()).await;
+    server.call(Method::POST, "/v1/vectors/index", Some(json!({ "name": "docs", "dim": 2, "distance": "l2" }))).await;
+    let seed = json!({ "items": [{ "id": "a", "vector": [1.0, 2.0] }] });
+    server.call(Method::POST, "/v1/vectors/index/docs/add", Some(seed)).await;
+
+    faulty.set(Fault::StallWrites(std::time::Duration::from_secs(5)));
+    let (client, url) = (server.client.clone(), format!("{}/v1/vectors/index/docs/add", server.base));
+    let started = std::time::Instant::now();
+    let write = tokio::spawn(async move {
+        let body = json!({ "items": [{ "id": "b", "vector": [2.0, 1.0] }] });
+        client.post(url).json(&body).send().await.unwrap().status()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for _ in 0..20 {
+        let (status, body) = server
+            .call(Method::POST, "/v1/vectors/index/docs/search", Some(json!({ "vector": [1.0, 2.0], "k": 1 })))
+            .await;
+        assert_eq!((status, &body["results"][0]["id"]), (StatusCode::OK, &json!("a")));
+    }
+    // The reads were answered while the write was still waiting for storage.
+    assert!(!write.is_finished(), "the reads waited for the stalled write");
+    assert_eq!(write.await.unwrap(), StatusCode::OK, "the stalled write completes once storage answers");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+    faulty.set(Fault::None);
+    let (_, info) = server.call(Method::GET, "/v1/vectors/index/docs", None).await;
+    assert_eq!(info["count"], 2);
+    server.stop().await;
+}
