@@ -1,13 +1,13 @@
 //! `cargo xtask crash [--cycles N] [--storage file|s3]`: the crash scenario of
-//! `smokes/` (concurrent writers and searchers against the release binary,
+//! `smokes/` (concurrent writers and searchers against the service binary,
 //! SIGKILL at random moments, restart, exact check of everything acknowledged)
 //! on a local directory or on a real S3 server started for it.
 
 use std::path::Path;
 use std::process::Command;
 
+use crate::run;
 use crate::servers::Servers;
-use crate::{cargo, run};
 
 pub(crate) fn crash(root: &Path, args: &[&str]) -> Result<(), String> {
     let mut cycles = "30".to_owned();
@@ -20,7 +20,7 @@ pub(crate) fn crash(root: &Path, args: &[&str]) -> Result<(), String> {
             _ => return Err("usage: cargo xtask crash [--cycles N] [--storage file|s3]".into()),
         }
     }
-    cargo(&["build", "--release", "-p", "vectord", "-p", "smokes"], &[])?;
+    crate::build_service_binaries()?;
     match storage.as_str() {
         "file" => run_scenario(root, &cycles, None, None),
         "s3" => {
@@ -38,9 +38,9 @@ pub(crate) fn run_scenario(
     storage: Option<&str>,
     servers: Option<&Servers>,
 ) -> Result<(), String> {
-    let release = root.join("target").join("release");
-    let mut command = Command::new(release.join("smokes"));
-    command.args(["crash", "--cycles", cycles]).arg("--vectord").arg(release.join("vectord"));
+    let binaries = crate::service_binaries_dir(root);
+    let mut command = Command::new(binaries.join("smokes"));
+    command.args(["crash", "--cycles", cycles]).arg("--vectord").arg(binaries.join("vectord"));
     if let (Some("s3"), Some(servers)) = (storage, servers) {
         let bucket =
             servers.env.iter().find(|(k, _)| k == "LHV_TEST_S3_URL").map(|(_, v)| v.clone()).unwrap_or_default();

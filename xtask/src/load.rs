@@ -1,11 +1,11 @@
 //! `cargo xtask load [--seconds S] [--clients C] [--churn-seconds S]`: the load
-//! scenario of `smokes/` against the release binary (mixed traffic with
+//! scenario of `smokes/` against the service binary (mixed traffic with
 //! per-route percentiles and RSS, then churn with its RSS bound).
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::{cargo, run};
+use crate::run;
 
 pub(crate) fn load(root: &Path, args: &[&str]) -> Result<(), String> {
     let mut forwarded: Vec<&str> = Vec::new();
@@ -16,9 +16,9 @@ pub(crate) fn load(root: &Path, args: &[&str]) -> Result<(), String> {
             _ => return Err("usage: cargo xtask load [--seconds S] [--clients C] [--churn-seconds S]".into()),
         }
     }
-    cargo(&["build", "--release", "-p", "vectord", "-p", "smokes"], &[])?;
-    let release = root.join("target").join("release");
-    let mut command = Command::new(release.join("smokes"));
-    command.arg("load").arg("--vectord").arg(release.join("vectord")).args(&forwarded);
+    crate::build_service_binaries()?;
+    let binaries = crate::service_binaries_dir(root);
+    let mut command = Command::new(binaries.join("smokes"));
+    command.arg("load").arg("--vectord").arg(binaries.join("vectord")).args(&forwarded);
     run(&mut command)
 }

@@ -69,6 +69,18 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+/// Builds `vectord` and `smokes` for the end-to-end checks. The `ci` profile
+/// (optimised, with debug assertions and overflow checks) catches more than
+/// release and shares its build with the test suite, so CI compiles once.
+fn build_service_binaries() -> Result<(), String> {
+    cargo(&["build", "--profile", "ci", "-p", "vectord", "-p", "smokes"], &[])
+}
+
+/// Where [`build_service_binaries`] puts them.
+fn service_binaries_dir(root: &std::path::Path) -> PathBuf {
+    root.join("target").join("ci")
+}
+
 /// The workspace root: xtask's manifest directory is one level below it.
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
