@@ -168,8 +168,12 @@ pub async fn run(binary: &Path, data: &Path, seconds: u64, clients: usize, churn
                 server.call(Method::DELETE, &format!("/v1/vectors/index/load/items/id-{id}"), None).await?;
             churn_errors += usize::from(status != StatusCode::OK && status != StatusCode::NOT_FOUND);
         }
+        let now = rss_kib(pid);
         if round == 1 {
-            after_first = rss_kib(pid);
+            after_first = now;
+        }
+        if round % 5 == 0 {
+            println!("churn: round {round}, RSS {} MiB", now / 1024);
         }
         round += 1;
     }

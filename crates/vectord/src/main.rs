@@ -5,8 +5,32 @@ use std::process::ExitCode;
 use clap::Parser;
 use vectord::config::{Cli, Config};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => {
+            eprintln!("vectord: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// glibc gives threads their own malloc arenas (up to 8 per core) and keeps
+/// what they freed. Batches are parsed on the async workers and freed on the
+/// blocking threads that apply them, so under write churn RSS crept to 2x of
+/// its first-pass value across arenas (10 000 ids upserted and deleted for
+/// 90 s: 47 -> 95 MiB); with 2 arenas it stays at 1.4x, and the mixed-load
+/// throughput did not change measurably.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; it runs before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+async fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
