@@ -172,7 +172,7 @@ pub async fn run(binary: &Path, data: &Path, seconds: u64, clients: usize, churn
         if round == 1 {
             after_first = now;
         }
-        if round % 5 == 0 {
+        if round.is_multiple_of(5) {
             println!("churn: round {round}, RSS {} MiB", now / 1024);
         }
         round += 1;
