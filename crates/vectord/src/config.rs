@@ -23,7 +23,7 @@ pub struct Cli {
     /// [default: file://./vectord-data].
     #[arg(long, env = "VECTORD_STORAGE_URL")]
     pub storage_url: Option<String>,
-    /// A TOML file with a [vectord] section.
+    /// A TOML file with a `[vectord]` section.
     #[arg(long, env = "VECTORD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Require `Authorization: Bearer <key>` (or `api-key: <key>`) on the API.
