@@ -3,6 +3,7 @@
 //! printing PASS/FAIL per step. `cargo xtask smoke` builds and runs them.
 
 mod crash;
+mod enospc;
 mod g1;
 mod g1p;
 mod g2;
@@ -33,6 +34,10 @@ async fn main() -> ExitCode {
                 flag("--storage-url").map_or_else(|| format!("file://{}", data.display()), |u| u.display().to_string());
             crash::run(&binary, &url, cycles, seed).await
         }
+        "enospc" => match (flag("--mount"), flag("--ballast")) {
+            (Some(mount), Some(ballast)) => enospc::run(&binary, &mount, &ballast).await,
+            _ => Err("enospc needs --mount DIR --ballast FILE".into()),
+        },
         "load" => {
             let number =
                 |name: &str, default: u64| flag(name).and_then(|c| c.to_str()?.parse().ok()).unwrap_or(default);

@@ -10,6 +10,8 @@
 //!   file, 10 on S3).
 //! - `load [--seconds S] [--clients C] [--churn-seconds S]`: mixed HTTP traffic with
 //!   percentiles per route and RSS, then churn (ci: 20 s, 8 clients, 60 s churn).
+//! - `faults`: the service on a real tmpfs that fills up (507, reads go on,
+//!   recovery once space is freed); needs permission to mount.
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
@@ -19,6 +21,7 @@ mod bench;
 mod bench_http;
 mod bench_insert;
 mod crash;
+mod faults;
 mod load;
 mod servers;
 mod smoke;
@@ -37,9 +40,10 @@ fn main() -> ExitCode {
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
+        ["faults"] => faults::faults(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S]"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults"
                 .to_owned(),
         ),
     };
