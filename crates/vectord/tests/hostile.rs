@@ -146,6 +146,12 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// Every item of the test index, with its metadata.
+async fn items(client: &Client, base: &str) -> Value {
+    let url = format!("{base}/v1/vectors/index/docs/items?limit=10000");
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_get_a_4xx_envelope_and_change_nothing() {
     let catalog =
@@ -163,14 +169,7 @@ async fn hostile_requests_get_a_4xx_envelope_and_change_nothing() {
     client.post(format!("{base}/v1/vectors/index")).json(&create).send().await.unwrap();
     let seed = json!({ "items": [{ "id": "keep", "vector": [1.0, 0.0, 0.0, 0.0], "metadata": { "k": 1 } }] });
     client.post(format!("{base}/v1/vectors/index/docs/add")).json(&seed).send().await.unwrap();
-    let before: Value = client
-        .get(format!("{base}/v1/vectors/index/docs/items?limit=10000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = items(&client, &base).await;
 
     let cases = cases();
     assert!(cases.len() >= 200, "{} cases", cases.len());
@@ -194,14 +193,7 @@ async fn hostile_requests_get_a_4xx_envelope_and_change_nothing() {
         assert!(answer["error"]["code"].as_str().is_some_and(|c| !c.is_empty()), "{shown}: {answer}");
         assert!(answer["error"]["message"].as_str().is_some(), "{shown}: {answer}");
     }
-    let after: Value = client
-        .get(format!("{base}/v1/vectors/index/docs/items?limit=10000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = items(&client, &base).await;
     assert_eq!(after, before, "a rejected request changed the index");
     let (_, list) = (
         StatusCode::OK,
