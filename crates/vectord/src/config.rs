@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -11,6 +12,12 @@ use serde::Deserialize;
 pub const DEFAULT_BIND: &str = "127.0.0.1:3215";
 /// Request bodies above this many bytes get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
+/// Connections served at once; more get 429 and are closed.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Seconds a client has to send a request's headers (idle connections close after it).
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 30;
+/// Seconds a client has to send a request's whole body once its headers are in.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
 
 /// Command-line flags (each also read from its `VECTORD_*` variable).
 #[derive(Debug, Clone, Default, clap::Parser)]
@@ -38,6 +45,22 @@ pub struct Cli {
     /// Write an index's snapshot once its log holds this many bytes [default: 67108864].
     #[arg(long, env = "VECTORD_SNAPSHOT_LOG_BYTES")]
     pub snapshot_log_bytes: Option<u64>,
+    /// Connections served at once; a connection over the limit gets 429 and is closed [default: 1024].
+    #[arg(long, env = "VECTORD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client gets to send a request's headers, counted from when it connected or got its
+    /// previous answer (so idle keep-alive connections close after it) [default: 30].
+    #[arg(long, env = "VECTORD_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a client gets to send a request's whole body; slower ones get 408 [default: 60].
+    #[arg(long, env = "VECTORD_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// PEM certificate chain: with `--tls-key`, the service speaks HTTPS (rustls) instead of HTTP.
+    #[arg(long, env = "VECTORD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `--tls-cert`.
+    #[arg(long, env = "VECTORD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The `[vectord]` section of the config file.
@@ -52,6 +75,11 @@ struct FileSection {
     read_only_api_key: Option<String>,
     max_body_bytes: Option<usize>,
     snapshot_log_bytes: Option<u64>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     /// Extra S3 settings (object_store's names: endpoint, region, ...).
     #[serde(default)]
     s3: BTreeMap<String, String>,
@@ -80,6 +108,23 @@ pub struct Config {
     pub snapshot_log_bytes: u64,
     /// Extra S3 settings.
     pub s3_options: Vec<(String, String)>,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Time a client gets to send a request's headers.
+    pub header_timeout: Duration,
+    /// Time a client gets to send a request's body.
+    pub body_timeout: Duration,
+    /// Certificate chain and key files: HTTPS when set.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of the service's TLS identity.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
 }
 
 impl std::fmt::Debug for Config {
@@ -99,6 +144,10 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("snapshot_log_bytes", &self.snapshot_log_bytes)
             .field("s3_options", &s3)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -133,8 +182,33 @@ impl Config {
                 .or(file.snapshot_log_bytes)
                 .unwrap_or(lhv_store::CatalogOptions::default().snapshot_log_bytes),
             s3_options: file.s3.into_iter().collect(),
+            max_connections: positive(
+                "max_connections",
+                cli.max_connections.or(file.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            )?,
+            header_timeout: seconds(
+                "header_timeout_secs",
+                cli.header_timeout_secs.or(file.header_timeout_secs).unwrap_or(DEFAULT_HEADER_TIMEOUT_SECS),
+            )?,
+            body_timeout: seconds(
+                "body_timeout_secs",
+                cli.body_timeout_secs.or(file.body_timeout_secs).unwrap_or(DEFAULT_BODY_TIMEOUT_SECS),
+            )?,
+            tls: match (cli.tls_cert.clone().or(file.tls_cert), cli.tls_key.clone().or(file.tls_key)) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => return Err("tls_cert and tls_key go together: set both or neither".into()),
+            },
         })
     }
+}
+
+fn positive(name: &str, value: usize) -> Result<usize, String> {
+    if value == 0 { Err(format!("{name} must be at least 1")) } else { Ok(value) }
+}
+
+fn seconds(name: &str, value: u64) -> Result<Duration, String> {
+    if value == 0 { Err(format!("{name} must be at least 1")) } else { Ok(Duration::from_secs(value)) }
 }
 
 /// `./vectord-data` as a `file://` URL.

@@ -20,7 +20,9 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 mod routes;
+mod server;
 mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -62,9 +64,19 @@ pub async fn serve_catalog(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let state =
-        AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics: Arc::new(Metrics::default()) };
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())?;
+    let tls = match &config.tls {
+        Some(files) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(files)?)),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let listening = server::Listening {
+        max_connections: config.max_connections,
+        header_timeout: config.header_timeout,
+        tls,
+        metrics: Arc::clone(&metrics),
+    };
+    let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics };
+    server::serve(listener, router(state), listening, shutdown).await;
     tracing::info!("shutting down: writing snapshots");
     catalog.close().await.map_err(|e| e.to_string())
 }

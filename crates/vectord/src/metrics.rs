@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -56,6 +57,10 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     persist: Mutex<Histogram>,
     persist_failures: Mutex<u64>,
+    /// Connections being served.
+    pub(crate) connections_open: AtomicU64,
+    /// Connections refused (429) because the limit was reached.
+    pub(crate) connections_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -84,6 +89,12 @@ impl Metrics {
         out.push_str("# HELP vectord_persist_failures_total Durable writes that failed in storage.\n");
         out.push_str("# TYPE vectord_persist_failures_total counter\n");
         let _ = writeln!(out, "vectord_persist_failures_total {}", self.persist_failures.lock());
+        out.push_str("# HELP vectord_connections_open Connections being served.\n");
+        out.push_str("# TYPE vectord_connections_open gauge\n");
+        let _ = writeln!(out, "vectord_connections_open {}", self.connections_open.load(Ordering::Relaxed));
+        out.push_str("# HELP vectord_connections_refused_total Connections refused at the connection limit.\n");
+        out.push_str("# TYPE vectord_connections_refused_total counter\n");
+        let _ = writeln!(out, "vectord_connections_refused_total {}", self.connections_refused.load(Ordering::Relaxed));
 
         let statuses = catalog.list();
         out.push_str("# HELP vectord_indexes Indexes by state.\n# TYPE vectord_indexes gauge\n");

@@ -6,6 +6,7 @@ pub(crate) mod items;
 pub(crate) mod search;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vectors/index/{name}/items/{*id}", get(items::get).delete(items::delete))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(state.clone(), read_body_in_time))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -68,6 +70,43 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::openapi::json()).into_response()
+}
+
+/// Reads the whole body before the handler runs, so that a client that
+/// trickles it in gets 408 after the body timeout instead of holding a
+/// connection and a handler for as long as it likes. Runs after the API-key
+/// check: an unauthenticated client cannot make the service buffer anything.
+async fn read_body_in_time(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = state.config.max_body_bytes;
+    let deadline = state.config.body_timeout;
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Err(error)) if is_length_limit(&error) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .into_response(),
+        Ok(Err(error)) => ApiError::bad_request(format!("cannot read the request body: {error}")).into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request body did not arrive within {} s", deadline.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// With an API key configured, the API answers only requests that carry it
