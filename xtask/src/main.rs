@@ -11,12 +11,16 @@
 //! - `load [--seconds S] [--clients C] [--churn-seconds S]`: mixed HTTP traffic with
 //!   percentiles per route and RSS, then churn (ci: 20 s, 8 clients, 60 s churn).
 //! - `faults`: the service on a real tmpfs that fills up (507, reads go on,
-//!   recovery once space is freed); needs permission to mount.
+//!   recovery once space is freed); mounts directly as root, else in a user
+//!   namespace (ci: runs where either works, else says SKIPPED).
+//! - `api-fuzz [--max-time S]`: schemathesis requests generated from
+//!   docs/openapi.json against the binary: no 5xx, every answer as specified.
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
 //!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
 
+mod api_fuzz;
 mod bench;
 mod bench_http;
 mod bench_insert;
@@ -40,10 +44,11 @@ fn main() -> ExitCode {
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
-        ["faults"] => faults::faults(&workspace_root()),
+        ["faults", rest @ ..] => faults::faults(&workspace_root(), rest),
+        ["api-fuzz", rest @ ..] => api_fuzz::api_fuzz(&workspace_root(), rest),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S]"
                 .to_owned(),
         ),
     };
@@ -67,6 +72,8 @@ fn ci() -> Result<(), String> {
     crash::run_scenario(&workspace_root(), "30", None, None)?;
     crash::run_scenario(&workspace_root(), "10", Some("s3"), Some(&servers))?;
     drop(servers);
+    faults::faults_or_skip(&workspace_root())?;
+    api_fuzz::api_fuzz(&workspace_root(), &[])?;
     load::load(&workspace_root(), &["--seconds", "20", "--clients", "8", "--churn-seconds", "60"])?;
     cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());

@@ -100,12 +100,12 @@ pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
     Ok(servers)
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("no free port: {e}"))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
 }
 
-fn wait_for(name: &str, port: u16) -> Result<(), String> {
+pub(crate) fn wait_for(name: &str, port: u16) -> Result<(), String> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
         if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {

@@ -3,7 +3,10 @@
 //! test keeps equal to this).
 
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::routes;
 
@@ -11,12 +14,42 @@ use crate::routes;
 #[derive(Serialize, ToSchema)]
 pub struct ItemDoc {
     /// Any non-empty string up to 1024 bytes (percent-encode it in paths).
+    #[schema(min_length = 1)]
     pub id: String,
-    /// `dim` finite numbers.
+    /// `dim` finite numbers (not all zero for cosine).
+    #[schema(value_type = Vec<ComponentDoc>)]
     pub vector: Vec<f32>,
     /// Any JSON; omitted or null keeps what is stored.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+}
+
+/// A vector component: a number that fits a float32 (larger ones get 400).
+pub struct ComponentDoc;
+
+impl PartialSchema for ComponentDoc {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))
+            .minimum(Some(-f64::from(f32::MAX)))
+            .maximum(Some(f64::from(f32::MAX)))
+            .into()
+    }
+}
+
+impl ToSchema for ComponentDoc {}
+
+/// The distance an index ranks by.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricDoc {
+    /// 1 - cosine similarity.
+    Cosine,
+    /// Squared Euclidean distance.
+    L2,
+    /// Negative inner product.
+    Dot,
 }
 
 /// One search result.
@@ -29,6 +62,62 @@ pub struct HitDoc {
     /// The item's metadata.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+}
+
+/// `POST .../search`.
+#[derive(Serialize, ToSchema)]
+pub struct SearchAnswer {
+    /// Nearest first.
+    pub results: Vec<HitDoc>,
+}
+
+/// `POST .../search/batch`.
+#[derive(Serialize, ToSchema)]
+pub struct SearchBatchAnswer {
+    /// One list per query, in the order of the queries, each nearest first.
+    pub results: Vec<Vec<HitDoc>>,
+}
+
+/// `POST .../add`.
+#[derive(Serialize, ToSchema)]
+pub struct UpsertedAnswer {
+    /// Items inserted or replaced.
+    pub upserted: usize,
+}
+
+/// `DELETE` of an index or an item.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedAnswer {
+    /// The name or id deleted.
+    pub deleted: String,
+}
+
+/// `GET /v1/vectors/index`.
+#[derive(Serialize, ToSchema)]
+pub struct IndexListAnswer {
+    /// A ready index as `IndexInfo`; a loading or unavailable one as
+    /// `{"name", "status": "loading" | "unavailable", "reason"?}`.
+    #[schema(value_type = Vec<Object>)]
+    pub indexes: Vec<serde_json::Value>,
+}
+
+/// An item in a listing.
+#[derive(Serialize, ToSchema)]
+pub struct ItemSummaryDoc {
+    /// The item's id.
+    pub id: String,
+    /// The item's metadata.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `GET .../items`: one page, in id order.
+#[derive(Serialize, ToSchema)]
+pub struct ItemPageAnswer {
+    /// The page's items.
+    pub items: Vec<ItemSummaryDoc>,
+    /// Pass as `after` for the next page; null on the last.
+    pub next: Option<String>,
 }
 
 /// The error body of every 4xx and 5xx answer.
@@ -58,11 +147,98 @@ pub struct ErrorDoc {
         routes::search::batch,
         routes::metrics,
     ),
-    components(schemas(ItemDoc, HitDoc, ErrorDoc))
+    components(schemas(
+        ItemDoc,
+        HitDoc,
+        ErrorDoc,
+        ComponentDoc,
+        MetricDoc,
+        SearchAnswer,
+        SearchBatchAnswer,
+        UpsertedAnswer,
+        DeletedAnswer,
+        IndexListAnswer,
+        ItemSummaryDoc,
+        ItemPageAnswer
+    )),
+    modifiers(&CommonAnswers)
 )]
 pub struct ApiDoc;
 
+/// The answers that come from the layers around the handlers rather than
+/// from a handler, added to every operation they can reach: the connection
+/// limit (429), the API key (401, and 403 for writes with the read-only key)
+/// and the body reader (400, 408, 413, 415).
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let guarded = path.starts_with("/v1/") || path == "/metrics";
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.post, !path.ends_with("/search") && !path.ends_with("/search/batch")),
+                (&mut item.delete, true),
+            ];
+            for (operation, writes) in operations {
+                if let Some(operation) = operation {
+                    add_common_answers(operation, guarded, writes);
+                }
+            }
+        }
+    }
+}
+
+fn add_common_answers(operation: &mut Operation, guarded: bool, writes: bool) {
+    let mut answers = vec![("429", "Over the connection limit; retry after `Retry-After` seconds")];
+    if guarded {
+        answers.push(("401", "Missing or wrong API key"));
+    }
+    if guarded && writes {
+        answers.push(("403", "The read-only API key cannot write"));
+    }
+    if operation.request_body.is_some() {
+        answers.extend([
+            ("400", "Invalid request"),
+            ("408", "The body did not arrive within the body timeout"),
+            ("413", "Body too large"),
+            ("415", "Not JSON"),
+        ]);
+    }
+    for (status, description) in answers {
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorDoc"))).build())
+            .build();
+        operation.responses.responses.entry(status.to_owned()).or_insert(response.into());
+    }
+}
+
 /// The document as pretty JSON, as checked in.
 pub fn json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let document = serde_json::to_value(ApiDoc::openapi()).map(|mut document| {
+        fix_link_field_names(&mut document);
+        document
+    });
+    document
+        .and_then(|document| serde_json::to_string_pretty(&document))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// utoipa 5 writes a Link object's fields in snake case (`operation_id`),
+/// which OpenAPI tools do not recognise; the spec names them in camel case.
+fn fix_link_field_names(document: &mut serde_json::Value) {
+    let Some(paths) = document.get_mut("paths").and_then(serde_json::Value::as_object_mut) else { return };
+    let operations = paths.values_mut().filter_map(serde_json::Value::as_object_mut).flat_map(|item| item.values_mut());
+    let responses = operations.filter_map(|op| op.get_mut("responses")?.as_object_mut()).flat_map(|r| r.values_mut());
+    let links = responses.filter_map(|r| r.get_mut("links")?.as_object_mut()).flat_map(|l| l.values_mut());
+    for link in links.filter_map(serde_json::Value::as_object_mut) {
+        for (snake, camel) in
+            [("operation_id", "operationId"), ("operation_ref", "operationRef"), ("request_body", "requestBody")]
+        {
+            if let Some(value) = link.remove(snake) {
+                link.insert(camel.to_owned(), value);
+            }
+        }
+    }
 }

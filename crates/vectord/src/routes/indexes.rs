@@ -15,16 +15,25 @@ use crate::state::AppState;
 
 /// `POST /v1/vectors/index`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "name": "docs", "dim": 2, "distance": "cosine" }))]
 pub struct CreateIndex {
     /// 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.`.
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$", example = "docs")]
     name: String,
-    /// 1 to 4096.
+    /// Components per vector.
+    #[schema(minimum = 1, maximum = 4096)]
     dim: usize,
     /// `cosine`, `l2` or `dot`.
-    #[schema(value_type = String, example = "cosine")]
+    #[schema(value_type = crate::openapi::MetricDoc)]
     distance: Metric,
+    /// Links per node in the graph [default: 16].
+    #[schema(minimum = 2, maximum = 100)]
     m: Option<usize>,
+    /// Candidates considered while inserting [default: 200].
+    #[schema(minimum = 1, maximum = 10000)]
     ef_construction: Option<usize>,
+    /// Candidates considered while searching, unless a search says otherwise [default: 64].
+    #[schema(minimum = 1, maximum = 10000)]
     ef_search: Option<usize>,
 }
 
@@ -33,7 +42,7 @@ pub struct CreateIndex {
 pub struct IndexInfo {
     name: String,
     dim: usize,
-    #[schema(value_type = String, example = "cosine")]
+    #[schema(value_type = crate::openapi::MetricDoc)]
     distance: Metric,
     count: usize,
     m: usize,
@@ -60,9 +69,15 @@ impl IndexInfo {
 }
 
 /// Creates an index.
-#[utoipa::path(post, path = "/v1/vectors/index", request_body = CreateIndex, responses(
-    (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc),
-    (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/v1/vectors/index", operation_id = "createIndex", request_body = CreateIndex, responses(
+    (status = 201, description = "Created", body = IndexInfo, links(
+        ("describeIndex" = (operation_id = "describeIndex", parameters(("name" = "$response.body#/name")))),
+        ("addItems" = (operation_id = "addItems", parameters(("name" = "$response.body#/name")))),
+        ("listItems" = (operation_id = "listItems", parameters(("name" = "$response.body#/name")))),
+        ("search" = (operation_id = "search", parameters(("name" = "$response.body#/name")))),
+        ("searchBatch" = (operation_id = "searchBatch", parameters(("name" = "$response.body#/name")))),
+        ("dropIndex" = (operation_id = "dropIndex", parameters(("name" = "$response.body#/name"))))
+    )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     body: Result<Json<CreateIndex>, JsonRejection>,
@@ -83,7 +98,7 @@ pub(crate) async fn create(
 }
 
 /// Every index, by name (loading and unavailable ones with their status).
-#[utoipa::path(get, path = "/v1/vectors/index", responses((status = 200, description = "`{\"indexes\": [...]}`", body = Object)))]
+#[utoipa::path(get, path = "/v1/vectors/index", operation_id = "listIndexes", responses((status = 200, description = "The indexes", body = crate::openapi::IndexListAnswer)))]
 pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
     let indexes: Vec<Value> = state
         .catalog
@@ -104,8 +119,8 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// One index.
-#[utoipa::path(get, path = "/v1/vectors/index/{name}", params(("name" = String, Path)), responses(
-    (status = 200, description = "The index", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/v1/vectors/index/{name}", operation_id = "describeIndex", params(("name" = String, Path, example = "docs")), responses(
+    (status = 200, description = "The index", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn describe(
     State(state): State<AppState>,
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -116,8 +131,8 @@ pub(crate) async fn describe(
 }
 
 /// Deletes an index and all its stored objects.
-#[utoipa::path(delete, path = "/v1/vectors/index/{name}", params(("name" = String, Path)), responses(
-    (status = 200, description = "`{\"deleted\": name}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(delete, path = "/v1/vectors/index/{name}", operation_id = "dropIndex", params(("name" = String, Path, example = "old-docs")), responses(
+    (status = 200, description = "Deleted", body = crate::openapi::DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn drop(
     State(state): State<AppState>,
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,

@@ -13,6 +13,7 @@ use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/add`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "items": [{ "id": "a", "vector": [0.6, 0.8], "metadata": { "tag": "x" } }] }))]
 pub struct AddItems {
     /// Inserted or replaced all together, or (on error) none.
     #[schema(value_type = Vec<crate::openapi::ItemDoc>)]
@@ -21,8 +22,10 @@ pub struct AddItems {
 
 /// `GET /v1/vectors/index/{name}/items` query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// At most this many items (1 to 10000, default 100).
+    /// At most this many items [default: 100].
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<usize>,
     /// Start after this id (the `next` of the previous page).
     after: Option<String>,
@@ -31,8 +34,11 @@ pub struct ListQuery {
 const DEFAULT_LIMIT: usize = 100;
 
 /// Inserts or replaces items; answers once the batch is durable.
-#[utoipa::path(post, path = "/v1/vectors/index/{name}/add", params(("name" = String, Path)), request_body = AddItems, responses(
-    (status = 200, description = "`{\"upserted\": n}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 413, description = "Body too large", body = crate::openapi::ErrorDoc), (status = 415, description = "Not JSON", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/v1/vectors/index/{name}/add", operation_id = "addItems", params(("name" = String, Path, example = "docs")), request_body = AddItems, responses(
+    (status = 200, description = "Inserted or replaced", body = crate::openapi::UpsertedAnswer, links(
+        ("getItem" = (operation_id = "getItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id")))),
+        ("deleteItem" = (operation_id = "deleteItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id"))))
+    )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn add(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -50,8 +56,8 @@ pub(crate) async fn add(
 }
 
 /// One item.
-#[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", params(("name" = String, Path), ("id" = String, Path)), responses(
-    (status = 200, description = "The item", body = crate::openapi::ItemDoc), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "getItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
+    (status = 200, description = "The item", body = crate::openapi::ItemDoc), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -63,8 +69,8 @@ pub(crate) async fn get(
 }
 
 /// Deletes one item; durable when it answers.
-#[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", params(("name" = String, Path), ("id" = String, Path)), responses(
-    (status = 200, description = "`{\"deleted\": id}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 413, description = "Body too large", body = crate::openapi::ErrorDoc), (status = 415, description = "Not JSON", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
+    (status = 200, description = "Deleted", body = crate::openapi::DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -84,8 +90,8 @@ pub(crate) async fn delete(
 }
 
 /// A page of ids (ascending) with their metadata.
-#[utoipa::path(get, path = "/v1/vectors/index/{name}/items", params(("name" = String, Path), ListQuery), responses(
-    (status = 200, description = "`{\"items\": [{\"id\", \"metadata\"}], \"next\": id or null}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/v1/vectors/index/{name}/items", operation_id = "listItems", params(("name" = String, Path, example = "docs"), ListQuery), responses(
+    (status = 200, description = "One page", body = crate::openapi::ItemPageAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,

@@ -13,17 +13,31 @@ use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/search`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "vector": [0.6, 0.8], "k": 3 }))]
 pub struct Search {
+    /// `dim` finite numbers (not all zero for cosine).
+    #[schema(value_type = Vec<crate::openapi::ComponentDoc>)]
     vector: Vec<f32>,
+    /// How many results, at most.
+    #[schema(minimum = 1, maximum = 10000)]
     k: usize,
+    /// Candidates considered [default: the index's `ef_search`; raised to `k` if below].
+    #[schema(minimum = 1, maximum = 10000)]
     ef: Option<usize>,
 }
 
 /// `POST /v1/vectors/index/{name}/search/batch`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "vectors": [[0.6, 0.8], [1.0, 0.0]], "k": 3 }))]
 pub struct SearchBatch {
+    /// Query vectors, each as in a single search.
+    #[schema(value_type = Vec<Vec<crate::openapi::ComponentDoc>>)]
     vectors: Vec<Vec<f32>>,
+    /// How many results per query, at most.
+    #[schema(minimum = 1, maximum = 10000)]
     k: usize,
+    /// Candidates considered [default: the index's `ef_search`].
+    #[schema(minimum = 1, maximum = 10000)]
     ef: Option<usize>,
 }
 
@@ -32,8 +46,8 @@ fn results(hits: Vec<Hit>) -> Vec<Value> {
 }
 
 /// The `k` nearest items to one vector.
-#[utoipa::path(post, path = "/v1/vectors/index/{name}/search", params(("name" = String, Path)), request_body = Search, responses(
-    (status = 200, description = "`{\"results\": [hit...]}`", body = Vec<crate::openapi::HitDoc>), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/v1/vectors/index/{name}/search", operation_id = "search", params(("name" = String, Path, example = "docs")), request_body = Search, responses(
+    (status = 200, description = "Nearest first", body = crate::openapi::SearchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn one(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -47,8 +61,8 @@ pub(crate) async fn one(
 }
 
 /// The `k` nearest items to each of several vectors.
-#[utoipa::path(post, path = "/v1/vectors/index/{name}/search/batch", params(("name" = String, Path)), request_body = SearchBatch, responses(
-    (status = 200, description = "`{\"results\": [[hit...], ...]}`", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 401, description = "Missing or wrong API key", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/v1/vectors/index/{name}/search/batch", operation_id = "searchBatch", params(("name" = String, Path, example = "docs")), request_body = SearchBatch, responses(
+    (status = 200, description = "One list per query", body = crate::openapi::SearchBatchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
