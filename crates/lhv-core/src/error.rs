@@ -83,6 +83,12 @@ pub enum Error {
         /// What is inconsistent.
         reason: String,
     },
+    /// A search filter is malformed or over a limit.
+    #[error("invalid filter: {reason}")]
+    InvalidFilter {
+        /// What is wrong.
+        reason: String,
+    },
     /// The index cannot hold more vectors.
     #[error("the index is full: it holds at most {max} vectors")]
     CapacityExceeded {

@@ -23,6 +23,7 @@
 
 mod distance;
 mod error;
+pub mod filter;
 mod hnsw;
 mod index;
 mod params;
@@ -32,5 +33,8 @@ mod validate;
 mod vectors;
 
 pub use error::{Error, Result};
+pub use filter::{Condition, Filter, MAX_FILTER_DEPTH, MAX_FILTER_TERMS, Match, Range};
 pub use index::{GraphParts, Hit, Index, IndexParts, IndexStats, Item, Record, ScrollPage, UpsertOutcome};
-pub use params::{IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric};
+pub use params::{
+    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric,
+};

@@ -16,6 +16,8 @@ pub const MAX_M: usize = 100;
 pub const MAX_ID_BYTES: usize = 1024;
 /// Largest page a [`scroll`](crate::Index::scroll) returns.
 pub const MAX_SCROLL_LIMIT: usize = 10_000;
+/// Most metadata keys one index may declare in [`IndexParams::indexed_fields`].
+pub const MAX_INDEXED_FIELDS: usize = 32;
 
 /// How distances between vectors are measured. Smaller is closer for all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,6 +74,17 @@ pub struct IndexParams {
     /// Seed of the random layer assignment, so that the same inserts build the same graph.
     #[serde(default = "defaults::seed")]
     pub seed: u64,
+    /// Metadata keys (dot-separated paths, at most [`MAX_INDEXED_FIELDS`]) to
+    /// keep value-to-items indexes for, so that filtered searches on them find
+    /// their matches without reading every item's metadata. Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexed_fields: Vec<String>,
+    /// A filtered search whose matches number at most this many (counted
+    /// through field indexes, or estimated from a sample of the items)
+    /// compares the query with every match, exactly, instead of walking the
+    /// graph, where few matches make the walk long. Default 8192.
+    #[serde(default = "defaults::filter_scan_threshold", skip_serializing_if = "defaults::is_filter_scan_threshold")]
+    pub filter_scan_threshold: usize,
 }
 
 mod defaults {
@@ -90,6 +103,13 @@ mod defaults {
     pub fn seed() -> u64 {
         0x5eed_1e55_c0ff_ee00
     }
+    pub fn filter_scan_threshold() -> usize {
+        8192
+    }
+    // serde's skip_serializing_if passes a reference.
+    pub fn is_filter_scan_threshold(value: &usize) -> bool {
+        *value == filter_scan_threshold()
+    }
 }
 
 impl IndexParams {
@@ -103,6 +123,8 @@ impl IndexParams {
             ef_search: defaults::ef_search(),
             exact_search_threshold: defaults::exact_search_threshold(),
             seed: defaults::seed(),
+            indexed_fields: Vec::new(),
+            filter_scan_threshold: defaults::filter_scan_threshold(),
         }
     }
 
@@ -130,6 +152,18 @@ impl IndexParams {
         self
     }
 
+    /// Sets [`indexed_fields`](Self::indexed_fields).
+    pub fn with_indexed_fields<S: Into<String>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
+        self.indexed_fields = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`filter_scan_threshold`](Self::filter_scan_threshold).
+    pub fn with_filter_scan_threshold(mut self, threshold: usize) -> Self {
+        self.filter_scan_threshold = threshold;
+        self
+    }
+
     /// Sets [`seed`](Self::seed).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -142,6 +176,24 @@ impl IndexParams {
         check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
         check_range("ef_construction", self.ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
         check_range("ef_search", self.ef_search, 1, MAX_EF, "an integer in 1..=10000")?;
+        let fields = &self.indexed_fields;
+        if fields.len() > MAX_INDEXED_FIELDS {
+            return Err(Error::InvalidParameter {
+                name: "indexed_fields",
+                value: format!("{} keys", fields.len()),
+                allowed: "at most 32 keys",
+            });
+        }
+        for (position, key) in fields.iter().enumerate() {
+            let malformed = key.is_empty() || key.len() > 256 || key.split('.').any(str::is_empty);
+            if malformed || fields[..position].contains(key) {
+                return Err(Error::InvalidParameter {
+                    name: "indexed_fields",
+                    value: format!("{key:?}"),
+                    allowed: "distinct keys of 1 to 256 bytes: names separated by single dots",
+                });
+            }
+        }
         Ok(())
     }
 }

@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::filter::field_index::FieldIndexes;
 use crate::hnsw::{Candidate, Hnsw};
 use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
 use crate::validate;
 use crate::vectors::{Query, Vectors};
 
+mod filtered;
 pub(crate) mod parts;
 
 pub use parts::{GraphParts, IndexParts};
@@ -122,6 +124,8 @@ struct State {
     metadata: Vec<Option<Value>>,
     slot_of: BTreeMap<Arc<str>, u32>,
     tombstones: usize,
+    /// Value-to-slot indexes of the declared metadata keys (live slots only).
+    fields: FieldIndexes,
 }
 
 impl Index {
@@ -135,6 +139,7 @@ impl Index {
             metadata: Vec::new(),
             slot_of: BTreeMap::new(),
             tombstones: 0,
+            fields: FieldIndexes::new(&params.indexed_fields),
         };
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
@@ -163,7 +168,8 @@ impl Index {
             memory_bytes: state.vectors.memory_bytes()
                 + state.graph.memory_bytes()
                 + state.ids.capacity() * size_of::<Option<Arc<str>>>()
-                + state.metadata.capacity() * size_of::<Option<Value>>(),
+                + state.metadata.capacity() * size_of::<Option<Value>>()
+                + state.fields.memory_bytes(),
         }
     }
 
@@ -215,6 +221,9 @@ impl Index {
         let mut state = self.state.write();
         let mut outcome = UpsertOutcome::default();
         for Planned { id, metadata, previous, slot } in plan {
+            if let Some(old) = previous {
+                state.unindex_fields(old);
+            }
             let metadata = match (metadata, previous) {
                 (Some(value), _) => Some(value),
                 (None, Some(old)) => state.metadata[old as usize].take(),
@@ -229,6 +238,9 @@ impl Index {
             }
             let id: Arc<str> = Arc::from(id);
             state.ids[slot as usize] = Some(Arc::clone(&id));
+            if let Some(value) = &metadata {
+                state.fields.insert(slot, value);
+            }
             state.metadata[slot as usize] = metadata;
             state.slot_of.insert(id, slot);
         }
@@ -308,8 +320,16 @@ impl State {
         self.vectors.push(vector)
     }
 
+    /// Removes a slot's metadata from the field indexes.
+    fn unindex_fields(&mut self, slot: u32) {
+        if let Some(value) = &self.metadata[slot as usize] {
+            self.fields.remove(slot, value);
+        }
+    }
+
     /// Turns a live slot into a tombstone.
     fn bury(&mut self, slot: u32) {
+        self.unindex_fields(slot);
         if let Some(id) = self.ids[slot as usize].take() {
             self.slot_of.remove(&id);
             self.metadata[slot as usize] = None;
@@ -337,6 +357,17 @@ impl State {
         self.ids = ids;
         self.metadata = metadata;
         self.tombstones = 0;
+        self.reindex_fields();
+    }
+
+    /// Rebuilds the field indexes from the live slots' metadata.
+    fn reindex_fields(&mut self) {
+        self.fields.clear();
+        for (slot, value) in self.metadata.iter().enumerate() {
+            if let (Some(value), Some(_)) = (value, &self.ids[slot]) {
+                self.fields.insert(slot as u32, value);
+            }
+        }
     }
 
     fn is_live(&self, slot: u32) -> bool {

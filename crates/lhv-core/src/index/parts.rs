@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{Index, MAX_SLOTS, State};
 use crate::error::{Error, Result};
+use crate::filter::field_index::FieldIndexes;
 use crate::hnsw::Hnsw;
 use crate::params::IndexParams;
 use crate::validate;
@@ -118,14 +119,16 @@ impl Index {
         }
         let metadata =
             metadata.into_iter().zip(&shared_ids).map(|(value, id)| value.filter(|_| id.is_some())).collect();
-        let state = State {
+        let mut state = State {
             vectors: Vectors::from_data(params.dim, params.metric, vectors),
             graph,
             ids: shared_ids,
             metadata,
             slot_of,
             tombstones,
+            fields: FieldIndexes::new(&params.indexed_fields),
         };
+        state.reindex_fields();
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
 }

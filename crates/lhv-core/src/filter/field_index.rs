@@ -1,0 +1,306 @@
+//! Field indexes: for the metadata keys declared at index creation, which
+//! slots hold which value. A selective filter then finds its few candidates
+//! without reading every item's metadata. Candidates are a superset: the
+//! search still checks each one against the whole filter.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+
+use serde_json::Value;
+
+use super::{Condition, Filter, Match, Range, for_each_value_at};
+
+/// The indexes of every declared key.
+#[derive(Debug, Default)]
+pub(crate) struct FieldIndexes {
+    fields: Vec<FieldIndex>,
+}
+
+/// What the field indexes know about a filter's matches.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Narrowed {
+    /// No condition the indexes can answer restricts the matches.
+    Unknown,
+    /// The candidates would be more than the limit asked for.
+    TooMany,
+    /// Every match is among these slots (ascending, unique).
+    Slots(Vec<u32>),
+}
+
+#[derive(Debug)]
+struct FieldIndex {
+    key: String,
+    postings: Postings,
+}
+
+/// Per value found at one key, the slots that hold it.
+#[derive(Debug, Default)]
+struct Postings {
+    strings: HashMap<String, BTreeSet<u32>>,
+    numbers: BTreeMap<Number, BTreeSet<u32>>,
+    bools: [BTreeSet<u32>; 2],
+}
+
+/// A finite number ordered totally, with -0.0 stored as 0.0 so that ranges
+/// and equality agree with IEEE comparison.
+#[derive(Debug, Clone, Copy)]
+struct Number(f64);
+
+impl Number {
+    fn of(x: f64) -> Self {
+        Number(x + 0.0)
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+impl Eq for Number {}
+impl PartialOrd for Number {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Number {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl FieldIndexes {
+    /// Empty indexes for these keys.
+    pub(crate) fn new(keys: &[String]) -> Self {
+        let fields = keys.iter().map(|key| FieldIndex { key: key.clone(), postings: Postings::default() }).collect();
+        Self { fields }
+    }
+
+    /// Records the values of `metadata` under `slot`.
+    pub(crate) fn insert(&mut self, slot: u32, metadata: &Value) {
+        for FieldIndex { key, postings } in &mut self.fields {
+            for_each_value_at(metadata, key.split('.'), &mut |value| {
+                if let Some(set) = postings.set_mut(value) {
+                    set.insert(slot);
+                }
+            });
+        }
+    }
+
+    /// Forgets the values of `metadata` under `slot`.
+    pub(crate) fn remove(&mut self, slot: u32, metadata: &Value) {
+        for FieldIndex { key, postings } in &mut self.fields {
+            for_each_value_at(metadata, key.split('.'), &mut |value| postings.remove(value, slot));
+        }
+    }
+
+    /// Forgets everything (before slots are renumbered).
+    pub(crate) fn clear(&mut self) {
+        *self = Self::new(&self.fields.iter().map(|f| f.key.clone()).collect::<Vec<_>>());
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        // A B-tree entry of a u32 costs about 8 bytes with node overhead.
+        let per_slot = 8;
+        self.fields
+            .iter()
+            .map(|FieldIndex { postings: p, .. }| {
+                let slots: usize =
+                    p.strings.values().chain(p.numbers.values()).chain(&p.bools).map(BTreeSet::len).sum();
+                slots * per_slot + p.strings.keys().map(|k| k.len() + 64).sum::<usize>() + p.numbers.len() * 48
+            })
+            .sum()
+    }
+
+    /// The slots that can match `filter`, if the indexes restrict them to at
+    /// most `limit`. `slot_of` resolves ids for `has_id`.
+    pub(crate) fn narrow(&self, filter: &Filter, slot_of: &dyn Fn(&str) -> Option<u32>, limit: usize) -> Narrowed {
+        match self.plan(filter, slot_of) {
+            None => Narrowed::Unknown,
+            Some(plan) if plan.estimate > limit => Narrowed::TooMany,
+            Some(plan) => {
+                let mut slots = Vec::with_capacity(plan.estimate);
+                (plan.collect)(&mut slots);
+                slots.sort_unstable();
+                slots.dedup();
+                Narrowed::Slots(slots)
+            }
+        }
+    }
+
+    /// The cheapest way the indexes know to list a superset of the matches.
+    fn plan<'a>(&'a self, filter: &'a Filter, slot_of: &'a dyn Fn(&str) -> Option<u32>) -> Option<Plan<'a>> {
+        // Any `must` condition alone bounds the matches: take the smallest.
+        let best_must = filter.must.iter().filter_map(|c| self.condition_plan(c, slot_of)).min_by_key(|p| p.estimate);
+        if best_must.is_some() {
+            return best_must;
+        }
+        // `should` bounds them only if every alternative can be listed.
+        if filter.should.is_empty() {
+            return None;
+        }
+        let alternatives: Vec<Plan<'a>> =
+            filter.should.iter().map(|c| self.condition_plan(c, slot_of)).collect::<Option<_>>()?;
+        let estimate = alternatives.iter().map(|p| p.estimate).sum();
+        Some(Plan { estimate, collect: Box::new(move |out| alternatives.iter().for_each(|p| (p.collect)(out))) })
+    }
+
+    fn condition_plan<'a>(
+        &'a self,
+        condition: &'a Condition,
+        slot_of: &'a dyn Fn(&str) -> Option<u32>,
+    ) -> Option<Plan<'a>> {
+        match condition {
+            Condition::HasId { has_id } => Some(Plan {
+                estimate: has_id.len(),
+                collect: Box::new(move |out| out.extend(has_id.iter().filter_map(|id| slot_of(id)))),
+            }),
+            Condition::Nested(inner) => self.plan(inner, slot_of),
+            Condition::Match { key, matches } => {
+                let field = self.fields.iter().find(|f| &f.key == key)?;
+                let values: &[Value] = match matches {
+                    Match::Value(value) => std::slice::from_ref(value),
+                    Match::Any(values) => values,
+                    Match::Except(_) => return None,
+                };
+                let sets: Vec<&BTreeSet<u32>> = values.iter().filter_map(|v| field.postings.set(v)).collect();
+                Some(Plan::union(sets))
+            }
+            Condition::Range { key, range } => {
+                let field = self.fields.iter().find(|f| &f.key == key)?;
+                Some(Plan::union(field.postings.numbers_within(range).collect()))
+            }
+        }
+    }
+}
+
+/// Appends a superset of a condition's matching slots.
+type Collect<'a> = Box<dyn Fn(&mut Vec<u32>) + 'a>;
+
+/// A superset of a condition's matches: its size bound, and how to list it.
+struct Plan<'a> {
+    estimate: usize,
+    collect: Collect<'a>,
+}
+
+impl<'a> Plan<'a> {
+    fn union(sets: Vec<&'a BTreeSet<u32>>) -> Self {
+        let estimate = sets.iter().map(|s| s.len()).sum();
+        Plan { estimate, collect: Box::new(move |out| sets.iter().for_each(|s| out.extend(s.iter().copied()))) }
+    }
+}
+
+impl Postings {
+    fn set(&self, value: &Value) -> Option<&BTreeSet<u32>> {
+        match value {
+            Value::String(s) => self.strings.get(s.as_str()),
+            Value::Number(n) => self.numbers.get(&Number::of(n.as_f64()?)),
+            Value::Bool(b) => Some(&self.bools[usize::from(*b)]),
+            _ => None,
+        }
+    }
+
+    /// Removes `slot` from `value`'s set, and the set once it is empty.
+    fn remove(&mut self, value: &Value, slot: u32) {
+        match value {
+            Value::String(s) => {
+                if let Some(set) = self.strings.get_mut(s.as_str()) {
+                    set.remove(&slot);
+                    if set.is_empty() {
+                        self.strings.remove(s.as_str());
+                    }
+                }
+            }
+            Value::Number(n) => {
+                let Some(number) = n.as_f64().map(Number::of) else { return };
+                if let Some(set) = self.numbers.get_mut(&number) {
+                    set.remove(&slot);
+                    if set.is_empty() {
+                        self.numbers.remove(&number);
+                    }
+                }
+            }
+            Value::Bool(b) => {
+                self.bools[usize::from(*b)].remove(&slot);
+            }
+            _ => {}
+        }
+    }
+
+    fn set_mut(&mut self, value: &Value) -> Option<&mut BTreeSet<u32>> {
+        match value {
+            Value::String(s) => Some(self.strings.entry(s.clone()).or_default()),
+            Value::Number(n) => Some(self.numbers.entry(Number::of(n.as_f64()?)).or_default()),
+            Value::Bool(b) => Some(&mut self.bools[usize::from(*b)]),
+            _ => None,
+        }
+    }
+
+    /// The slot sets of the numbers that may lie in `range` (the tighter
+    /// bound is checked later, with the whole filter).
+    fn numbers_within(&self, range: &Range) -> impl Iterator<Item = &BTreeSet<u32>> {
+        let lower = range.gt.into_iter().chain(range.gte).reduce(f64::max);
+        let upper = range.lt.into_iter().chain(range.lte).reduce(f64::min);
+        let empty = matches!((lower, upper), (Some(l), Some(u)) if l > u);
+        let bound = |b: Option<f64>| b.map_or(Bound::Unbounded, |x| Bound::Included(Number::of(x)));
+        let sets = if empty { None } else { Some(self.numbers.range((bound(lower), bound(upper)))) };
+        sets.into_iter().flatten().map(|(_, set)| set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn indexes() -> FieldIndexes {
+        let mut indexes = FieldIndexes::new(&["tag".to_owned(), "n".to_owned()]);
+        let rows = [json!({"tag": "a", "n": 1}), json!({"tag": ["a", "b"], "n": -0.0}), json!({"tag": "c", "n": 2.5})];
+        for (slot, metadata) in rows.iter().enumerate() {
+            indexes.insert(slot as u32, metadata);
+        }
+        indexes
+    }
+
+    fn narrow(indexes: &FieldIndexes, filter: serde_json::Value, limit: usize) -> Narrowed {
+        let filter: Filter = serde_json::from_value(filter).unwrap();
+        indexes.narrow(&filter, &|id| id.strip_prefix("id").and_then(|n| n.parse().ok()), limit)
+    }
+
+    #[test]
+    fn indexed_conditions_list_their_slots() {
+        let indexes = indexes();
+        let tag = |v: &str| json!({"must": [{"key": "tag", "match": {"value": v}}]});
+        assert_eq!(narrow(&indexes, tag("a"), 10), Narrowed::Slots(vec![0, 1]));
+        assert_eq!(narrow(&indexes, tag("zzz"), 10), Narrowed::Slots(vec![]));
+        assert_eq!(narrow(&indexes, tag("a"), 1), Narrowed::TooMany);
+        let zero = json!({"must": [{"key": "n", "range": {"gte": 0.0, "lt": 2}}]});
+        assert_eq!(narrow(&indexes, zero, 10), Narrowed::Slots(vec![0, 1]));
+        let ids = json!({"must": [{"has_id": ["id2", "nope"]}, {"key": "tag", "match": {"any": ["a", "c"]}}]});
+        assert_eq!(narrow(&indexes, ids, 10), Narrowed::Slots(vec![2]));
+        let either = json!({"should": [{"key": "tag", "match": {"value": "c"}}, {"key": "n", "match": {"value": 1}}]});
+        assert_eq!(narrow(&indexes, either, 10), Narrowed::Slots(vec![0, 2]));
+    }
+
+    #[test]
+    fn unindexed_or_negative_conditions_do_not_narrow() {
+        let indexes = indexes();
+        assert_eq!(narrow(&indexes, json!({"must": [{"key": "other", "match": {"value": 1}}]}), 10), Narrowed::Unknown);
+        assert_eq!(
+            narrow(&indexes, json!({"must_not": [{"key": "tag", "match": {"value": "a"}}]}), 10),
+            Narrowed::Unknown
+        );
+        let partly = json!({"should": [{"key": "tag", "match": {"value": "a"}}, {"key": "x", "match": {"value": 1}}]});
+        assert_eq!(narrow(&indexes, partly, 10), Narrowed::Unknown);
+    }
+
+    #[test]
+    fn removal_forgets_values() {
+        let mut indexes = indexes();
+        indexes.remove(1, &json!({"tag": ["a", "b"], "n": -0.0}));
+        let tag_a = json!({"must": [{"key": "tag", "match": {"value": "a"}}]});
+        assert_eq!(narrow(&indexes, tag_a, 10), Narrowed::Slots(vec![0]));
+    }
+}
