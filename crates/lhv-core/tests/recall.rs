@@ -1,12 +1,11 @@
 //! Recall of the graph on real MiniLM embeddings (`shared/data/minilm-dev`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::PathBuf;
-
-#[path = "support/fvecs.rs"]
-mod fvecs;
+#[path = "support/minilm.rs"]
+mod minilm;
 
 use lhv_core::{Index, IndexParams, Item, Metric};
+use minilm::{ground_truth, read_fvecs};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -14,43 +13,11 @@ use rand::seq::SliceRandom;
 const BASE: usize = 10_000;
 const K: usize = 10;
 
-/// The dataset directory: `$LHV_DATASET_DIR`, else `shared/data/minilm-dev` beside the checkout.
-fn dataset_dir() -> PathBuf {
-    let dir = std::env::var_os("LHV_DATASET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/minilm-dev"));
-    assert!(
-        dir.join("base.fvecs").is_file(),
-        "the recall test needs the minilm-dev dataset at {} (set LHV_DATASET_DIR to its directory)",
-        dir.display()
-    );
-    dir
-}
-
-fn read_fvecs(name: &str, limit: usize) -> Vec<Vec<f32>> {
-    fvecs::read_fvecs(&dataset_dir().join(name), limit).unwrap()
-}
-
-/// Exact top-k ids among `live` by cosine distance, computed in f64 without the library.
-fn ground_truth(base: &[Vec<f32>], live: &[usize], query: &[f32]) -> Vec<usize> {
-    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    let qn = norm(query);
-    let mut scored: Vec<(f64, usize)> = live
-        .iter()
-        .map(|&i| {
-            let dot: f64 = base[i].iter().zip(query).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-            (1.0 - dot / (norm(&base[i]) * qn), i)
-        })
-        .collect();
-    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    scored.into_iter().take(K).map(|(_, i)| i).collect()
-}
-
 fn recall(index: &Index, base: &[Vec<f32>], live: &[usize], queries: &[Vec<f32>], ef: usize) -> f64 {
     let results = index.search_batch(queries, K, Some(ef)).unwrap();
     let mut found = 0;
     for (query, hits) in queries.iter().zip(results) {
-        let truth = ground_truth(base, live, query);
+        let truth = ground_truth(base, live, query, K);
         found += hits.iter().filter(|h| truth.contains(&h.id.parse::<usize>().unwrap())).count();
     }
     found as f64 / (queries.len() * K) as f64
