@@ -67,6 +67,7 @@ impl From<lhv_core::Error> for ApiError {
             E::EmptyId { item } => ("empty_id", Some(*item)),
             E::IdTooLong { item, .. } => ("id_too_long", Some(*item)),
             E::DuplicateId { item, .. } => ("duplicate_id", Some(*item)),
+            E::InvalidFilter { .. } => ("invalid_filter", None),
             E::CapacityExceeded { .. } => {
                 return Self::new(StatusCode::INSUFFICIENT_STORAGE, "index_full", message);
             }

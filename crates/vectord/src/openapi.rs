@@ -40,6 +40,25 @@ impl PartialSchema for ComponentDoc {
 
 impl ToSchema for ComponentDoc {}
 
+/// A metadata filter: an item is searched when every `must` condition holds,
+/// at least one `should` condition holds (if any), and no `must_not` holds.
+/// A condition is `{"key": "a.b", "match": {"value": v}}`, `{"key", "match":
+/// {"any": [v, ...]}}`, `{"key", "match": {"except": [v, ...]}}`, `{"key",
+/// "range": {"gt", "gte", "lt", "lte"}}`, `{"has_id": [id, ...]}`, or a nested
+/// filter. Keys are dot-separated paths; arrays are looked through. See docs/API.md.
+#[derive(Serialize, ToSchema)]
+pub struct FilterDoc {
+    /// All of these.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub must: Option<Vec<serde_json::Value>>,
+    /// At least one of these.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub should: Option<Vec<serde_json::Value>>,
+    /// None of these.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub must_not: Option<Vec<serde_json::Value>>,
+}
+
 /// The distance an index ranks by.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -153,6 +172,7 @@ pub struct ErrorDoc {
         ErrorDoc,
         ComponentDoc,
         MetricDoc,
+        FilterDoc,
         SearchAnswer,
         SearchBatchAnswer,
         UpsertedAnswer,

@@ -400,3 +400,55 @@ async fn reads_go_on_while_storage_stalls() {
     assert_eq!(info["count"], 2);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtered_search_and_field_indexes_survive_a_restart() {
+    let store = memory();
+    let server = Server::on(Arc::clone(&store)).await;
+    let create = json!({ "name": "docs", "dim": 2, "distance": "l2", "indexed_fields": ["lang"] });
+    let (status, info) = server.call(Method::POST, "/v1/vectors/index", Some(create)).await;
+    assert_eq!((status, &info["indexed_fields"]), (StatusCode::CREATED, &json!(["lang"])));
+    let items: Vec<Value> = (0..40)
+        .map(|i| {
+            let lang = ["en", "fr", "de", "es"][i % 4];
+            json!({ "id": format!("d{i}"), "vector": [i as f32, 1.0], "metadata": { "lang": lang, "year": 2000 + i } })
+        })
+        .collect();
+    server.call(Method::POST, "/v1/vectors/index/docs/add", Some(json!({ "items": items }))).await;
+
+    let french = json!({ "must": [{ "key": "lang", "match": { "value": "fr" } }], "must_not": [{ "key": "year", "range": { "lt": 2010 } }] });
+    let search = json!({ "vector": [0.0, 1.0], "k": 3, "filter": french });
+    let (status, body) = server.call(Method::POST, "/v1/vectors/index/docs/search", Some(search.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ids: Vec<&str> = body["results"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["d13", "d17", "d21"]);
+    let batch = json!({ "vectors": [[0.0, 1.0], [39.0, 1.0]], "k": 2, "filter": { "must": [{ "has_id": ["d5", "d6", "d7"] }] } });
+    let (_, body) = server.call(Method::POST, "/v1/vectors/index/docs/search/batch", Some(batch)).await;
+    assert_eq!(body["results"][0][0]["id"], "d5");
+    assert_eq!(body["results"][1][0]["id"], "d7");
+    server.stop().await;
+
+    let server = Server::on(store).await;
+    let (_, info) = server.call(Method::GET, "/v1/vectors/index/docs", None).await;
+    assert_eq!(info["indexed_fields"], json!(["lang"]));
+    let (_, body) = server.call(Method::POST, "/v1/vectors/index/docs/search", Some(search)).await;
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(3), "{body}");
+
+    let bad_filters = [
+        (json!({ "must": [{ "key": "lang", "range": {} }] }), "invalid_filter"),
+        (json!({ "must": [{ "key": "lang", "equals": "fr" }] }), "invalid_request"),
+        (json!({ "must": "lang" }), "invalid_request"),
+    ];
+    for (filter, code) in bad_filters {
+        let body = json!({ "vector": [0.0, 1.0], "k": 3, "filter": filter });
+        let answer = server.call(Method::POST, "/v1/vectors/index/docs/search", Some(body)).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, code);
+    }
+    let bad_fields = json!({ "name": "other", "dim": 2, "distance": "l2", "indexed_fields": ["a..b"] });
+    assert_error(
+        &server.call(Method::POST, "/v1/vectors/index", Some(bad_fields)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+    );
+    server.stop().await;
+}

@@ -35,6 +35,10 @@ pub struct CreateIndex {
     /// Candidates considered while searching, unless a search says otherwise [default: 64].
     #[schema(minimum = 1, maximum = 10000)]
     ef_search: Option<usize>,
+    /// Metadata keys (dot-separated paths, at most 32) to index for fast selective filters.
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    indexed_fields: Vec<String>,
 }
 
 /// What the API says about an index.
@@ -48,6 +52,7 @@ pub struct IndexInfo {
     m: usize,
     ef_construction: usize,
     ef_search: usize,
+    indexed_fields: Vec<String>,
     status: &'static str,
 }
 
@@ -63,6 +68,7 @@ impl IndexInfo {
             m: params.m,
             ef_construction: params.ef_construction,
             ef_search: params.ef_search,
+            indexed_fields: params.indexed_fields.clone(),
             status: "ready",
         }
     }
@@ -93,6 +99,7 @@ pub(crate) async fn create(
     if let Some(ef) = request.ef_search {
         params = params.with_ef_search(ef);
     }
+    params = params.with_indexed_fields(request.indexed_fields);
     let durable = state.catalog.create(&request.name, params).await?;
     Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use lhv_core::Hit;
+use lhv_core::{Filter, Hit};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -24,6 +24,10 @@ pub struct Search {
     /// Candidates considered [default: the index's `ef_search`; raised to `k` if below].
     #[schema(minimum = 1, maximum = 10000)]
     ef: Option<usize>,
+    /// Only items that pass this filter are searched.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::FilterDoc>)]
+    filter: Option<Filter>,
 }
 
 /// `POST /v1/vectors/index/{name}/search/batch`.
@@ -39,6 +43,17 @@ pub struct SearchBatch {
     /// Candidates considered [default: the index's `ef_search`].
     #[schema(minimum = 1, maximum = 10000)]
     ef: Option<usize>,
+    /// Only items that pass this filter are searched, for every query.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::FilterDoc>)]
+    filter: Option<Filter>,
+}
+
+/// Runs a search on the blocking pool.
+async fn off_the_workers<T: Send + 'static>(search: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(search)
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))
 }
 
 fn results(hits: Vec<Hit>) -> Vec<Value> {
@@ -56,7 +71,14 @@ pub(crate) async fn one(
     let Path(name) = name?;
     let Json(request) = body?;
     let durable = state.catalog.get(&name)?;
-    let hits = durable.index().search(&request.vector, request.k, request.ef)?;
+    let hits = match request.filter {
+        None => durable.index().search(&request.vector, request.k, request.ef)?,
+        // A filtered search may compare with every match: off the async workers.
+        Some(filter) => {
+            off_the_workers(move || durable.index().search_filtered(&request.vector, request.k, request.ef, &filter))
+                .await??
+        }
+    };
     Ok(Json(json!({ "results": results(hits) })))
 }
 
@@ -72,12 +94,11 @@ pub(crate) async fn batch(
     let Json(request) = body?;
     let durable = state.catalog.get(&name)?;
     // Many queries keep a core busy for a while: off the async workers.
-    let hits =
-        tokio::task::spawn_blocking(move || durable.index().search_batch(&request.vectors, request.k, request.ef))
-            .await
-            .map_err(|e| {
-                ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string())
-            })??;
+    let filter = request.filter.unwrap_or_default();
+    let hits = off_the_workers(move || {
+        durable.index().search_batch_filtered(&request.vectors, request.k, request.ef, &filter)
+    })
+    .await??;
     let all: Vec<Vec<Value>> = hits.into_iter().map(results).collect();
     Ok(Json(json!({ "results": all })))
 }
