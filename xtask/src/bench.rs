@@ -72,16 +72,14 @@ pub(crate) fn bench(root: &Path, quick: bool) -> Result<(), String> {
     report.push_str(&inserts);
     report.push_str(&contention_section(&contention));
     let doc = root.join("docs").join("BENCHMARKS.md");
-    // The HTTP section is written by `cargo xtask bench-http`: keep it.
+    // Other commands write these sections: keep them.
     let current = std::fs::read_to_string(&doc).unwrap_or_default();
-    let begin = current.find(crate::bench_http::BEGIN);
-    let end = current.find(crate::bench_http::END);
-    if let (Some(begin), Some(end)) = (begin, end)
-        && begin < end
-    {
-        report.push('\n');
-        report.push_str(&current[begin..end + crate::bench_http::END.len()]);
-        report.push('\n');
+    for section in &crate::doc_sections::KEPT {
+        if let Some(kept) = crate::doc_sections::find(&current, section) {
+            report.push('\n');
+            report.push_str(kept);
+            report.push('\n');
+        }
     }
     std::fs::write(&doc, report).map_err(|e| format!("cannot write {}: {e}", doc.display()))?;
     eprintln!("xtask: wrote {}", doc.display());

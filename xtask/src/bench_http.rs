@@ -9,9 +9,6 @@ use serde_json::Value;
 
 use crate::{cargo, run};
 
-/// The HTTP section lives between these lines of docs/BENCHMARKS.md.
-pub(crate) const BEGIN: &str = "<!-- http-bench: written by `cargo xtask bench-http` -->";
-pub(crate) const END: &str = "<!-- /http-bench -->";
 const CHROMA: &str = "chromadb==1.5.9";
 
 pub(crate) fn bench_http(root: &Path) -> Result<(), String> {
@@ -54,12 +51,7 @@ pub(crate) fn bench_http(root: &Path) -> Result<(), String> {
     }
     let section = render(&results[0], &results[1], &sections, root);
     let doc = root.join("docs").join("BENCHMARKS.md");
-    let current = std::fs::read_to_string(&doc).unwrap_or_default();
-    let kept = match (current.find(BEGIN), current.find(END)) {
-        (Some(begin), Some(end)) if begin < end => format!("{}{}", &current[..begin], &current[end + END.len()..]),
-        _ => current,
-    };
-    std::fs::write(&doc, format!("{}\n{section}", kept.trim_end())).map_err(|e| format!("{}: {e}", doc.display()))?;
+    crate::doc_sections::write(&doc, &crate::doc_sections::HTTP, &section)?;
     eprintln!("xtask: wrote the HTTP section of {}", doc.display());
     Ok(())
 }
@@ -82,7 +74,7 @@ fn points(result: &Value, concurrency: u64) -> Vec<(u64, f64, f64, f64, f64)> {
 fn render(vectord: &Value, chroma: &Value, sections: &[String], root: &Path) -> String {
     let ingest = |r: &Value| r["ingest"]["vectors_per_s"].as_f64().unwrap_or(f64::NAN);
     let mut md = format!(
-        "{BEGIN}\n## Over HTTP: vectord and Chroma\n\n`cargo xtask bench-http` (one session, same client, same data; \
+        "## Over HTTP: vectord and Chroma\n\n`cargo xtask bench-http` (one session, same client, same data; \
          vectord with `file://` storage, every batch durable before its 200; Chroma {CHROMA}). \
          commit {}.\n\n",
         crate::bench::git_commit(root)
@@ -112,7 +104,5 @@ fn render(vectord: &Value, chroma: &Value, sections: &[String], root: &Path) -> 
         md.push_str(section.trim());
         md.push_str("\n\n");
     }
-    md.push_str(END);
-    md.push('\n');
     md
 }

@@ -23,8 +23,14 @@ pub(crate) enum Narrowed {
     Unknown,
     /// The candidates would be more than the limit asked for.
     TooMany,
-    /// Every match is among these slots (ascending, unique).
-    Slots(Vec<u32>),
+    /// Every match is among these slots (ascending, unique); if `exact`,
+    /// every one of them matches too.
+    Slots {
+        /// The candidates.
+        slots: Vec<u32>,
+        /// Whether they are exactly the matches.
+        exact: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -124,7 +130,7 @@ impl FieldIndexes {
                 (plan.collect)(&mut slots);
                 slots.sort_unstable();
                 slots.dedup();
-                Narrowed::Slots(slots)
+                Narrowed::Slots { slots, exact: plan.exact }
             }
         }
     }
@@ -133,8 +139,10 @@ impl FieldIndexes {
     fn plan<'a>(&'a self, filter: &'a Filter, slot_of: &'a dyn Fn(&str) -> Option<u32>) -> Option<Plan<'a>> {
         // Any `must` condition alone bounds the matches: take the smallest.
         let best_must = filter.must.iter().filter_map(|c| self.condition_plan(c, slot_of)).min_by_key(|p| p.estimate);
-        if best_must.is_some() {
-            return best_must;
+        if let Some(mut plan) = best_must {
+            // Its slots are the filter's matches only if it is the whole filter.
+            plan.exact &= filter.must.len() == 1 && filter.should.is_empty() && filter.must_not.is_empty();
+            return Some(plan);
         }
         // `should` bounds them only if every alternative can be listed.
         if filter.should.is_empty() {
@@ -143,7 +151,8 @@ impl FieldIndexes {
         let alternatives: Vec<Plan<'a>> =
             filter.should.iter().map(|c| self.condition_plan(c, slot_of)).collect::<Option<_>>()?;
         let estimate = alternatives.iter().map(|p| p.estimate).sum();
-        Some(Plan { estimate, collect: Box::new(move |out| alternatives.iter().for_each(|p| (p.collect)(out))) })
+        let exact = filter.must.is_empty() && filter.must_not.is_empty() && alternatives.iter().all(|p| p.exact);
+        Some(Plan { estimate, exact, collect: Box::new(move |out| alternatives.iter().for_each(|p| (p.collect)(out))) })
     }
 
     fn condition_plan<'a>(
@@ -154,9 +163,10 @@ impl FieldIndexes {
         match condition {
             Condition::HasId { has_id } => Some(Plan {
                 estimate: has_id.len(),
+                exact: true,
                 collect: Box::new(move |out| out.extend(has_id.iter().filter_map(|id| slot_of(id)))),
             }),
-            Condition::Nested(inner) => self.plan(inner, slot_of),
+            Condition::Nested(inner) => self.plan(inner, slot_of).map(|plan| Plan { exact: false, ..plan }),
             Condition::Match { key, matches } => {
                 let field = self.fields.iter().find(|f| &f.key == key)?;
                 let values: &[Value] = match matches {
@@ -165,10 +175,13 @@ impl FieldIndexes {
                     Match::Except(_) => return None,
                 };
                 let sets: Vec<&BTreeSet<u32>> = values.iter().filter_map(|v| field.postings.set(v)).collect();
-                Some(Plan::union(sets))
+                // Numbers are kept as f64, which merges integers beyond 2^53: check those again.
+                let exact = values.iter().all(|v| v.is_string() || v.is_boolean());
+                Some(Plan { exact, ..Plan::union(sets) })
             }
             Condition::Range { key, range } => {
                 let field = self.fields.iter().find(|f| &f.key == key)?;
+                // The sets are those of the loosest bounds: `gt` is taken as `gte`.
                 Some(Plan::union(field.postings.numbers_within(range).collect()))
             }
         }
@@ -178,16 +191,22 @@ impl FieldIndexes {
 /// Appends a superset of a condition's matching slots.
 type Collect<'a> = Box<dyn Fn(&mut Vec<u32>) + 'a>;
 
-/// A superset of a condition's matches: its size bound, and how to list it.
+/// A superset of a condition's matches: its size bound, whether it is
+/// exactly the matches, and how to list it.
 struct Plan<'a> {
     estimate: usize,
+    exact: bool,
     collect: Collect<'a>,
 }
 
 impl<'a> Plan<'a> {
     fn union(sets: Vec<&'a BTreeSet<u32>>) -> Self {
         let estimate = sets.iter().map(|s| s.len()).sum();
-        Plan { estimate, collect: Box::new(move |out| sets.iter().for_each(|s| out.extend(s.iter().copied()))) }
+        Plan {
+            estimate,
+            exact: false,
+            collect: Box::new(move |out| sets.iter().for_each(|s| out.extend(s.iter().copied()))),
+        }
     }
 }
 
@@ -273,15 +292,17 @@ mod tests {
     fn indexed_conditions_list_their_slots() {
         let indexes = indexes();
         let tag = |v: &str| json!({"must": [{"key": "tag", "match": {"value": v}}]});
-        assert_eq!(narrow(&indexes, tag("a"), 10), Narrowed::Slots(vec![0, 1]));
-        assert_eq!(narrow(&indexes, tag("zzz"), 10), Narrowed::Slots(vec![]));
+        assert_eq!(narrow(&indexes, tag("a"), 10), Narrowed::Slots { slots: vec![0, 1], exact: true });
+        assert_eq!(narrow(&indexes, tag("zzz"), 10), Narrowed::Slots { slots: vec![], exact: true });
         assert_eq!(narrow(&indexes, tag("a"), 1), Narrowed::TooMany);
         let zero = json!({"must": [{"key": "n", "range": {"gte": 0.0, "lt": 2}}]});
-        assert_eq!(narrow(&indexes, zero, 10), Narrowed::Slots(vec![0, 1]));
+        assert_eq!(narrow(&indexes, zero, 10), Narrowed::Slots { slots: vec![0, 1], exact: false });
         let ids = json!({"must": [{"has_id": ["id2", "nope"]}, {"key": "tag", "match": {"any": ["a", "c"]}}]});
-        assert_eq!(narrow(&indexes, ids, 10), Narrowed::Slots(vec![2]));
+        assert_eq!(narrow(&indexes, ids, 10), Narrowed::Slots { slots: vec![2], exact: false });
         let either = json!({"should": [{"key": "tag", "match": {"value": "c"}}, {"key": "n", "match": {"value": 1}}]});
-        assert_eq!(narrow(&indexes, either, 10), Narrowed::Slots(vec![0, 2]));
+        assert_eq!(narrow(&indexes, either, 10), Narrowed::Slots { slots: vec![0, 2], exact: false });
+        let strings = json!({"should": [{"key": "tag", "match": {"value": "c"}}, {"has_id": ["id0"]}]});
+        assert_eq!(narrow(&indexes, strings, 10), Narrowed::Slots { slots: vec![0, 2], exact: true });
     }
 
     #[test]
@@ -301,6 +322,6 @@ mod tests {
         let mut indexes = indexes();
         indexes.remove(1, &json!({"tag": ["a", "b"], "n": -0.0}));
         let tag_a = json!({"must": [{"key": "tag", "match": {"value": "a"}}]});
-        assert_eq!(narrow(&indexes, tag_a, 10), Narrowed::Slots(vec![0]));
+        assert_eq!(narrow(&indexes, tag_a, 10), Narrowed::Slots { slots: vec![0], exact: true });
     }
 }

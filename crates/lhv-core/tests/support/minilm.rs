@@ -21,7 +21,7 @@ pub fn dataset_dir() -> PathBuf {
 
 /// At most `limit` vectors of one of the dataset's fvecs files.
 pub fn read_fvecs(name: &str, limit: usize) -> Vec<Vec<f32>> {
-    fvecs::read_fvecs(&dataset_dir().join(name), limit).unwrap_or_else(|e| panic!("{e}"))
+    fvecs::read_fvecs(&dataset_dir().join(name), limit).unwrap()
 }
 
 /// Exact top-`k` positions among `live` by cosine distance, in f64.

@@ -1,0 +1,37 @@
+//! The parts of docs/BENCHMARKS.md that separate commands write: each between
+//! a begin and an end marker, replaced by its command and kept by the others.
+
+use std::path::Path;
+
+/// A section's markers.
+pub(crate) struct Section {
+    pub(crate) begin: &'static str,
+    pub(crate) end: &'static str,
+}
+
+/// Written by `cargo xtask bench-http`.
+pub(crate) const HTTP: Section =
+    Section { begin: "<!-- http-bench: written by `cargo xtask bench-http` -->", end: "<!-- /http-bench -->" };
+/// Written by `cargo xtask bench-filter`.
+pub(crate) const FILTER: Section =
+    Section { begin: "<!-- filter-bench: written by `cargo xtask bench-filter` -->", end: "<!-- /filter-bench -->" };
+/// Every section some command other than `cargo xtask bench` writes.
+pub(crate) const KEPT: [Section; 2] = [HTTP, FILTER];
+
+/// `section` of `text`, markers included, if it is there.
+pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {
+    let begin = text.find(section.begin)?;
+    let end = text[begin..].find(section.end)? + begin + section.end.len();
+    Some(&text[begin..end])
+}
+
+/// Replaces `section` of the file at `doc` with `body` (appending it if absent).
+pub(crate) fn write(doc: &Path, section: &Section, body: &str) -> Result<(), String> {
+    let current = std::fs::read_to_string(doc).unwrap_or_default();
+    let fresh = format!("{}\n{}\n{}", section.begin, body.trim_end(), section.end);
+    let updated = match find(&current, section) {
+        Some(old) => current.replacen(old, &fresh, 1),
+        None => format!("{}\n\n{fresh}\n", current.trim_end()),
+    };
+    std::fs::write(doc, updated).map_err(|e| format!("cannot write {}: {e}", doc.display()))
+}
