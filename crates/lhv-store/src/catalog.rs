@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lhv_core::{Index, IndexParams};
-use lhv_format::encode_snapshot;
+
+use lhv_format::{decode_snapshot, encode_snapshot};
 use parking_lot::RwLock;
 use tokio::sync::Mutex;
 
@@ -187,18 +188,47 @@ impl Catalog {
     /// Creates an empty index; it survives a restart from the moment this returns.
     pub async fn create(&self, name: &str, params: IndexParams) -> Result<Arc<DurableIndex>> {
         validate_name(name)?;
+        let index = Index::new(params)?;
+        let snapshot = encode_snapshot(&index.to_parts(), 0)?;
+        self.install(name, index, Bytes::from(snapshot), 0).await
+    }
+
+    /// Creates an index from an LHV1 snapshot frame (as
+    /// [`DurableIndex::export_snapshot`] writes it), checked as thoroughly as
+    /// a file read at start; a bad frame is [`Error::InvalidSnapshot`] and
+    /// changes nothing. It survives a restart from the moment this returns.
+    pub async fn create_from_snapshot(&self, name: &str, snapshot: Bytes) -> Result<Arc<DurableIndex>> {
+        validate_name(name)?;
+        if self.indexes.read().contains_key(name) {
+            return Err(Error::IndexExists { name: name.to_owned() });
+        }
+        let frame = snapshot.clone();
+        let decoded = tokio::task::spawn_blocking(move || decode_snapshot(&frame))
+            .await
+            .map_err(|e| Error::storage("decode", name, e))?
+            .map_err(|e| Error::InvalidSnapshot { reason: e.to_string() })?;
+        self.install(name, decoded.index, snapshot, decoded.last_lsn).await
+    }
+
+    /// Stores `snapshot` (the frame of `index`) as a new index's only object
+    /// and serves it; its log continues after `last_sequence`.
+    async fn install(
+        &self,
+        name: &str,
+        index: Index,
+        snapshot: Bytes,
+        last_sequence: u64,
+    ) -> Result<Arc<DurableIndex>> {
         let _admin = self.admin.lock().await;
         if self.indexes.read().contains_key(name) {
             return Err(Error::IndexExists { name: name.to_owned() });
         }
-        let index = Index::new(params)?;
         remove_all(self.store.as_ref(), &log_dir(name)).await?;
-        let snapshot = encode_snapshot(&index.to_parts(), 0)?;
-        self.store.put_new(&snapshot_key(name), Bytes::from(snapshot)).await.map_err(|e| match e {
+        self.store.put_new(&snapshot_key(name), snapshot).await.map_err(|e| match e {
             Error::AlreadyExists { .. } => Error::IndexExists { name: name.to_owned() },
             other => other,
         })?;
-        let state = CommitState { next_sequence: 1, log: Vec::new() };
+        let state = CommitState { next_sequence: last_sequence + 1, log: Vec::new() };
         let durable = Arc::new(DurableIndex::new(
             name.to_owned(),
             index,

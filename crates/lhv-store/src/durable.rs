@@ -228,6 +228,24 @@ impl DurableIndex {
         });
     }
 
+    /// The index as an LHV1 snapshot frame: everything acknowledged before the
+    /// call, nothing half-applied (writes wait while the index is copied).
+    /// [`Catalog::create_from_snapshot`](crate::Catalog::create_from_snapshot) reads it.
+    pub async fn export_snapshot(self: &Arc<Self>) -> Result<Vec<u8>> {
+        let (parts, last_sequence) = {
+            let state = self.commit.lock().await;
+            let index = Arc::clone(self);
+            let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
+                .await
+                .map_err(|e| Error::storage("export", &self.name, e))?;
+            (parts, state.next_sequence - 1)
+        };
+        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
+            .await
+            .map_err(|e| Error::storage("export", &self.name, e))??;
+        Ok(bytes)
+    }
+
     /// Writes a snapshot of everything durable so far, then removes the log
     /// objects it covers. Writes wait only while the index is copied.
     pub async fn snapshot(self: &Arc<Self>) -> Result<()> {

@@ -45,6 +45,13 @@ pub enum Error {
         /// The rejected name.
         name: String,
     },
+    /// A snapshot given to [`Catalog::create_from_snapshot`](crate::Catalog::create_from_snapshot)
+    /// is not a valid LHV1 frame.
+    #[error("invalid snapshot: {reason}")]
+    InvalidSnapshot {
+        /// What the decoder found wrong.
+        reason: String,
+    },
     /// `create` of a name that exists.
     #[error("index {name:?} already exists")]
     IndexExists {

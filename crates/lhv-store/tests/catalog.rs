@@ -240,3 +240,38 @@ async fn indexes_can_be_loaded_after_the_catalog_opens() {
     assert!(catalog.is_loaded());
     assert_eq!(catalog.get("docs").unwrap().index().len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_snapshots_become_new_indexes_that_keep_writing() {
+    let store = support::backend("memory").store;
+    let catalog = reopen(&store).await;
+    let docs = catalog.create("docs", params()).await.unwrap();
+    docs.upsert(items("d", 0..40)).await.unwrap();
+    docs.delete(vec!["d7".into()]).await.unwrap();
+    let frame = docs.export_snapshot().await.unwrap();
+
+    let copy = catalog.create_from_snapshot("copy", Bytes::from(frame.clone())).await.unwrap();
+    assert_eq!(copy.index().scroll(None, 1000).unwrap(), docs.index().scroll(None, 1000).unwrap());
+    assert_eq!(copy.index().get("d8").unwrap().metadata, Some(serde_json::json!({ "i": 8 })));
+    copy.upsert(items("e", 0..5)).await.unwrap();
+    assert!(matches!(
+        catalog.create_from_snapshot("docs", Bytes::from(frame.clone())).await,
+        Err(Error::IndexExists { .. })
+    ));
+    let mut damaged = frame.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    for bad in [damaged, frame[..frame.len() - 1].to_vec(), b"not a snapshot".to_vec()] {
+        assert!(matches!(
+            catalog.create_from_snapshot("bad", Bytes::from(bad)).await,
+            Err(Error::InvalidSnapshot { .. })
+        ));
+    }
+    assert!(matches!(catalog.get("bad"), Err(Error::IndexNotFound { .. })));
+    drop(catalog); // a crash: the copy and its later write come back
+
+    let catalog = reopen(&store).await;
+    let copy = catalog.get("copy").unwrap();
+    assert_eq!(copy.index().len(), 39 + 5);
+    assert!(copy.index().contains("e4") && !copy.index().contains("d7"));
+}

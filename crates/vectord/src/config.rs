@@ -12,6 +12,8 @@ use serde::Deserialize;
 pub const DEFAULT_BIND: &str = "127.0.0.1:3215";
 /// Request bodies above this many bytes get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
+/// Snapshot uploads (`PUT .../snapshot`) above this many bytes get 413.
+pub const DEFAULT_MAX_SNAPSHOT_BYTES: usize = 1 << 30;
 /// Connections served at once; more get 429 and are closed.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Seconds a client has to send a request's headers (idle connections close after it).
@@ -42,6 +44,9 @@ pub struct Cli {
     /// Largest request body in bytes [default: 33554432].
     #[arg(long, env = "VECTORD_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest snapshot upload (`PUT .../snapshot`) in bytes [default: 1073741824].
+    #[arg(long, env = "VECTORD_MAX_SNAPSHOT_BYTES")]
+    pub max_snapshot_bytes: Option<usize>,
     /// Write an index's snapshot once its log holds this many bytes [default: 67108864].
     #[arg(long, env = "VECTORD_SNAPSHOT_LOG_BYTES")]
     pub snapshot_log_bytes: Option<u64>,
@@ -74,6 +79,7 @@ struct FileSection {
     api_key: Option<String>,
     read_only_api_key: Option<String>,
     max_body_bytes: Option<usize>,
+    max_snapshot_bytes: Option<usize>,
     snapshot_log_bytes: Option<u64>,
     max_connections: Option<usize>,
     header_timeout_secs: Option<u64>,
@@ -104,6 +110,8 @@ pub struct Config {
     pub read_only_api_key: Option<String>,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// Largest snapshot upload in bytes.
+    pub max_snapshot_bytes: usize,
     /// Snapshot threshold per index, in log bytes.
     pub snapshot_log_bytes: u64,
     /// Extra S3 settings.
@@ -142,6 +150,7 @@ impl std::fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("read_only_api_key", &self.read_only_api_key.as_ref().map(|_| "<redacted>"))
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_snapshot_bytes", &self.max_snapshot_bytes)
             .field("snapshot_log_bytes", &self.snapshot_log_bytes)
             .field("s3_options", &s3)
             .field("max_connections", &self.max_connections)
@@ -177,6 +186,10 @@ impl Config {
             api_key: cli.api_key.clone().or(file.api_key).filter(|k| !k.is_empty()),
             read_only_api_key: cli.read_only_api_key.clone().or(file.read_only_api_key).filter(|k| !k.is_empty()),
             max_body_bytes: cli.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_snapshot_bytes: cli
+                .max_snapshot_bytes
+                .or(file.max_snapshot_bytes)
+                .unwrap_or(DEFAULT_MAX_SNAPSHOT_BYTES),
             snapshot_log_bytes: cli
                 .snapshot_log_bytes
                 .or(file.snapshot_log_bytes)

@@ -88,6 +88,7 @@ impl From<lhv_store::Error> for ApiError {
         match error {
             E::Index(core) => core.into(),
             E::InvalidName { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_name", message),
+            E::InvalidSnapshot { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_snapshot", message),
             E::IndexExists { .. } => Self::new(StatusCode::CONFLICT, "index_exists", message),
             E::IndexNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "index_not_found", message),
             E::Loading { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "index_loading", message),

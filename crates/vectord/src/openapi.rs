@@ -164,6 +164,8 @@ pub struct ErrorDoc {
         routes::items::list,
         routes::search::one,
         routes::search::batch,
+        routes::snapshots::export,
+        routes::snapshots::import,
         routes::metrics,
     ),
     components(schemas(
@@ -198,6 +200,7 @@ impl Modify for CommonAnswers {
             let operations = [
                 (&mut item.get, false),
                 (&mut item.post, !path.ends_with("/search") && !path.ends_with("/search/batch")),
+                (&mut item.put, true),
                 (&mut item.delete, true),
             ];
             for (operation, writes) in operations {

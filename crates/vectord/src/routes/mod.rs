@@ -4,6 +4,7 @@ pub(crate) mod health;
 pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod search;
+pub(crate) mod snapshots;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,6 +30,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vectors/index/{name}/search", post(search::one))
         .route("/v1/vectors/index/{name}/search/batch", post(search::batch))
         .route("/v1/vectors/index/{name}/items", get(items::list))
+        .route(
+            "/v1/vectors/index/{name}/snapshot",
+            get(snapshots::export).put(snapshots::import).layer(DefaultBodyLimit::max(state.config.max_snapshot_bytes)),
+        )
         .route("/v1/vectors/index/{name}/items/{*id}", get(items::get).delete(items::delete))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -78,7 +83,7 @@ async fn openapi() -> Response {
 /// check: an unauthenticated client cannot make the service buffer anything.
 async fn read_body_in_time(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let limit = state.config.max_body_bytes;
+    let limit = if parts.method == Method::PUT { state.config.max_snapshot_bytes } else { state.config.max_body_bytes };
     let deadline = state.config.body_timeout;
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
@@ -131,11 +136,12 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong API key").into_response()
 }
 
-/// Creating or dropping an index, adding or deleting items. (Searches are POSTs too, but read.)
+/// Creating, importing or dropping an index, adding or deleting items.
+/// (Searches are POSTs too, but read.)
 fn is_write(request: &Request) -> bool {
     let path = request.uri().path();
     match *request.method() {
-        Method::DELETE => true,
+        Method::DELETE | Method::PUT => true,
         Method::POST => path == "/v1/vectors/index" || path.ends_with("/add"),
         _ => false,
     }
