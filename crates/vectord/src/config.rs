@@ -24,7 +24,11 @@ pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
 /// Command-line flags (each also read from its `VECTORD_*` variable).
 #[derive(Debug, Clone, Default, clap::Parser)]
 #[command(name = "vectord", version, about = "vectord: a vector-search service")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// Without a subcommand, vectord serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to listen on [default: 127.0.0.1:3215].
     #[arg(long, env = "VECTORD_BIND")]
     pub bind: Option<SocketAddr>,
@@ -66,6 +70,15 @@ pub struct Cli {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `--tls-cert`.
     #[arg(long, env = "VECTORD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+}
+
+/// What vectord does besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Reads vectors from an fvecs, npy or JSON-lines file into an index.
+    Import(crate::transfer::ImportArgs),
+    /// Writes an index's items to a JSON-lines or fvecs file.
+    Export(crate::transfer::ExportArgs),
 }
 
 /// The `[vectord]` section of the config file.

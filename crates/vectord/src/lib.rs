@@ -23,6 +23,7 @@ mod routes;
 mod server;
 mod state;
 pub mod tls;
+pub mod transfer;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vectord::config::{Cli, Config};
+use vectord::config::{Cli, Command, Config};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
@@ -32,9 +32,28 @@ fn limit_malloc_arenas() {
 
 async fn run() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let config = match Config::resolve(&Cli::parse()) {
+    let cli = Cli::parse();
+    let transfer = match cli.command.clone() {
+        Some(Command::Import(args)) => Some(vectord::transfer::import(args).await),
+        Some(Command::Export(args)) => Some(vectord::transfer::export(args).await),
+        None => None,
+    };
+    if let Some(result) = transfer {
+        return match result {
+            Ok(summary) => {
+                eprintln!("vectord: {summary}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("vectord: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config = match Config::resolve(&cli) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("vectord: {message}");
