@@ -108,6 +108,13 @@ async fn client(server: Endpoint, record: Arc<Mutex<Record>>, seed: u64, until: 
     }
 }
 
+/// RSS after two idle seconds: the service returns freed memory every second,
+/// so this is what it holds rather than a compaction's passing copy.
+async fn settled_rss_kib(pid: u32) -> u64 {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rss_kib(pid)
+}
+
 pub async fn run(binary: &Path, data: &Path, seconds: u64, clients: usize, churn_seconds: u64) -> Result<(), String> {
     let mut steps = Steps::default();
     let server = Vectord::start(binary, data).await?;
@@ -168,16 +175,16 @@ pub async fn run(binary: &Path, data: &Path, seconds: u64, clients: usize, churn
                 server.call(Method::DELETE, &format!("/v1/vectors/index/load/items/id-{id}"), None).await?;
             churn_errors += usize::from(status != StatusCode::OK && status != StatusCode::NOT_FOUND);
         }
-        let now = rss_kib(pid);
         if round == 1 {
-            after_first = now;
+            after_first = settled_rss_kib(pid).await;
         }
+        let now = rss_kib(pid);
         if round.is_multiple_of(5) {
             println!("churn: round {round}, RSS {} MiB", now / 1024);
         }
         round += 1;
     }
-    let end = rss_kib(pid);
+    let end = settled_rss_kib(pid).await;
     let growth = end as f64 / after_first.max(1) as f64;
     println!(
         "churn: {} rounds in {:.0} s; RSS after the first {} MiB, at the end {} MiB ({growth:.2}x)",

@@ -21,6 +21,7 @@
 //! # Ok::<(), lhv_core::Error>(())
 //! ```
 
+mod codes;
 mod distance;
 mod error;
 pub mod filter;
@@ -36,5 +37,6 @@ pub use error::{Error, Result};
 pub use filter::{Condition, Filter, MAX_FILTER_DEPTH, MAX_FILTER_TERMS, Match, Range};
 pub use index::{GraphParts, Hit, Index, IndexParts, IndexStats, Item, Record, ScrollPage, UpsertOutcome};
 pub use params::{
-    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric,
+    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric, Storage,
 };
+pub use vectors::StoredRows;

@@ -41,6 +41,27 @@ impl std::fmt::Display for Metric {
     }
 }
 
+/// How an index keeps its vectors in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// 4 bytes per component, exact.
+    #[default]
+    F32,
+    /// 2 bytes per component (IEEE half precision, about 3 significant digits).
+    F16,
+    /// About 1.5 bytes per component: an 8-bit code per component (with a
+    /// range per vector) that the graph walk reads, and a 4-bit residual that
+    /// refines the distances of the candidates a search returns.
+    Int8,
+}
+
+impl Storage {
+    fn is_f32(&self) -> bool {
+        *self == Storage::F32
+    }
+}
+
 /// Parameters of an [`Index`](crate::Index), fixed at creation.
 ///
 /// ```
@@ -74,6 +95,11 @@ pub struct IndexParams {
     /// Seed of the random layer assignment, so that the same inserts build the same graph.
     #[serde(default = "defaults::seed")]
     pub seed: u64,
+    /// How vectors are kept. Default [`Storage::F32`]. With codes, searches
+    /// rank by distances to the codes, and [`Index::get`](crate::Index::get)
+    /// returns the values the codes hold rather than the exact input.
+    #[serde(default, skip_serializing_if = "Storage::is_f32")]
+    pub storage: Storage,
     /// Metadata keys (dot-separated paths, at most [`MAX_INDEXED_FIELDS`]) to
     /// keep value-to-items indexes for, so that filtered searches on them find
     /// their matches without reading every item's metadata. Default none.
@@ -123,6 +149,7 @@ impl IndexParams {
             ef_search: defaults::ef_search(),
             exact_search_threshold: defaults::exact_search_threshold(),
             seed: defaults::seed(),
+            storage: Storage::F32,
             indexed_fields: Vec::new(),
             filter_scan_threshold: defaults::filter_scan_threshold(),
         }
@@ -161,6 +188,12 @@ impl IndexParams {
     /// Sets [`filter_scan_threshold`](Self::filter_scan_threshold).
     pub fn with_filter_scan_threshold(mut self, threshold: usize) -> Self {
         self.filter_scan_threshold = threshold;
+        self
+    }
+
+    /// Sets [`storage`](Self::storage).
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
         self
     }
 

@@ -1,39 +1,162 @@
-//! Contiguous storage of the vectors, one row per slot.
+//! Contiguous storage of the vectors, one row per slot, as float32, float16
+//! or 8-bit codes ([`Storage`]), with the per-row factors the metric needs.
+
+use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use crate::params::Metric;
+use crate::codes::kernels::CODE_KERNELS;
+use crate::codes::{self, Int8Row};
+use crate::distance::dot;
+use crate::params::{Metric, Storage};
 
-/// All vectors in one flat buffer (`slot * dim ..`), plus the per-vector factor of the metric.
+/// All rows in flat buffers, plus the per-row factors of the metric.
 #[derive(Debug, Clone)]
 pub(crate) struct Vectors {
     dim: usize,
     metric: Metric,
-    data: Vec<f32>,
+    rows: Rows,
+    /// Per row: `1/|v|` for cosine (of the row as distances see it), else 1.
     inverse_norms: Vec<f32>,
+    /// Per row, for L2 over codes: `|v|²` of the row as rescoring sees it.
+    square_norms: Vec<f32>,
+}
+
+/// The rows in the index's storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredRows {
+    /// `slots × dim` float32 components.
+    F32(Vec<f32>),
+    /// `slots × dim` float16 bit patterns.
+    F16(Vec<u16>),
+    /// 8-bit codes with 4-bit residuals and a range per row.
+    Int8 {
+        /// `slots × dim` codes.
+        codes: Vec<u8>,
+        /// `slots × ceil(dim / 2)` bytes, two residuals each (low nibble first).
+        residuals: Vec<u8>,
+        /// Per row: the value of code 0, and the step between codes.
+        ranges: Vec<[f32; 2]>,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Rows {
+    F32(Vec<f32>),
+    F16(Vec<u16>),
+    Int8 { codes: Vec<u8>, residuals: Vec<u8>, ranges: Vec<[f32; 2]>, code_sums: Vec<f32> },
+}
+
+impl StoredRows {
+    /// Empty rows of `storage`.
+    pub(crate) fn empty(storage: Storage) -> Self {
+        match storage {
+            Storage::F32 => Self::F32(Vec::new()),
+            Storage::F16 => Self::F16(Vec::new()),
+            Storage::Int8 => Self::Int8 { codes: Vec::new(), residuals: Vec::new(), ranges: Vec::new() },
+        }
+    }
+
+    /// The storage these rows are in.
+    pub fn storage(&self) -> Storage {
+        match self {
+            Self::F32(_) => Storage::F32,
+            Self::F16(_) => Storage::F16,
+            Self::Int8 { .. } => Storage::Int8,
+        }
+    }
+
+    /// How many rows of `dim` components these are, if the buffers agree.
+    pub(crate) fn row_count(&self, dim: usize) -> Option<usize> {
+        let dim = dim.max(1);
+        let whole = |len: usize, per_row: usize| len.is_multiple_of(per_row).then_some(len / per_row);
+        match self {
+            Self::F32(v) => whole(v.len(), dim),
+            Self::F16(v) => whole(v.len(), dim),
+            Self::Int8 { codes, residuals, ranges } => {
+                let rows = whole(codes.len(), dim)?;
+                (whole(residuals.len(), codes::residual_bytes(dim)) == Some(rows) && ranges.len() == rows)
+                    .then_some(rows)
+            }
+        }
+    }
 }
 
 impl Vectors {
-    pub(crate) fn new(dim: usize, metric: Metric) -> Self {
-        Self { dim, metric, data: Vec::new(), inverse_norms: Vec::new() }
+    pub(crate) fn new(dim: usize, metric: Metric, storage: Storage) -> Self {
+        Self::from_rows(dim, metric, StoredRows::empty(storage))
     }
 
-    /// Vectors given as `slots × dim` components (`data.len()` is a multiple of `dim`).
-    pub(crate) fn from_data(dim: usize, metric: Metric, data: Vec<f32>) -> Self {
-        let inverse_norms = data.par_chunks_exact(dim.max(1)).map(|v| metric.inverse_norm(v)).collect();
-        Self { dim, metric, data, inverse_norms }
+    /// Rows already in their storage (`row_count` checked by the caller).
+    pub(crate) fn from_rows(dim: usize, metric: Metric, stored: StoredRows) -> Self {
+        let rows = match stored {
+            StoredRows::F32(v) => Rows::F32(v),
+            StoredRows::F16(v) => Rows::F16(v),
+            StoredRows::Int8 { codes, residuals, ranges } => {
+                let code_sums = codes.chunks_exact(dim.max(1)).map(|c| c.iter().map(|&x| f32::from(x)).sum()).collect();
+                Rows::Int8 { codes, residuals, ranges, code_sums }
+            }
+        };
+        let mut vectors = Self { dim, metric, rows, inverse_norms: Vec::new(), square_norms: Vec::new() };
+        let count = vectors.len();
+        let factors: Vec<(f32, f32)> = (0..count as u32).into_par_iter().map(|slot| vectors.factors(slot)).collect();
+        vectors.inverse_norms = factors.iter().map(|f| f.0).collect();
+        if vectors.needs_square_norms() {
+            vectors.square_norms = factors.iter().map(|f| f.1).collect();
+        }
+        vectors
     }
 
-    /// All components, slot after slot.
-    pub(crate) fn data(&self) -> &[f32] {
-        &self.data
+    /// The rows as parts.
+    pub(crate) fn stored_rows(&self) -> StoredRows {
+        match &self.rows {
+            Rows::F32(v) => StoredRows::F32(v.clone()),
+            Rows::F16(v) => StoredRows::F16(v.clone()),
+            Rows::Int8 { codes, residuals, ranges, .. } => {
+                StoredRows::Int8 { codes: codes.clone(), residuals: residuals.clone(), ranges: ranges.clone() }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.inverse_norms.len().max(match &self.rows {
+            Rows::F32(v) => v.len() / self.dim.max(1),
+            Rows::F16(v) => v.len() / self.dim.max(1),
+            Rows::Int8 { ranges, .. } => ranges.len(),
+        })
+    }
+
+    fn needs_square_norms(&self) -> bool {
+        self.metric == Metric::L2 && !matches!(self.rows, Rows::F32(_))
+    }
+
+    /// (`inverse_norm`, `|v|²`) of a row as distances see it.
+    fn factors(&self, slot: u32) -> (f32, f32) {
+        let row = self.get(slot);
+        let inverse = self.metric.inverse_norm(&row);
+        let square = if self.needs_square_norms() { dot(&row, &row) } else { 0.0 };
+        (inverse, square)
     }
 
     /// Appends a vector (already validated to have `dim` components) and returns its slot.
     pub(crate) fn push(&mut self, v: &[f32]) -> u32 {
         let slot = self.inverse_norms.len() as u32;
-        self.data.extend_from_slice(v);
-        self.inverse_norms.push(self.metric.inverse_norm(v));
+        match &mut self.rows {
+            Rows::F32(data) => data.extend_from_slice(v),
+            Rows::F16(data) => data.extend(codes::to_f16(v)),
+            Rows::Int8 { codes, residuals, ranges, code_sums } => {
+                let row = codes::quantize_int8(v);
+                code_sums.push(row.codes.iter().map(|&c| f32::from(c)).sum());
+                codes.extend_from_slice(&row.codes);
+                residuals.extend_from_slice(&row.residuals);
+                ranges.push([row.lo, row.step]);
+            }
+        }
+        let (inverse, square) = self.factors(slot);
+        self.inverse_norms.push(inverse);
+        if self.needs_square_norms() {
+            self.square_norms.push(square);
+        }
         slot
     }
 
@@ -41,10 +164,51 @@ impl Vectors {
         self.metric
     }
 
+    /// Whether rescoring can refine the distances of this storage.
+    pub(crate) fn rescores(&self) -> bool {
+        matches!(self.rows, Rows::Int8 { .. })
+    }
+
+    /// The row as the index returns it: the float32 vector, or for codes the
+    /// closest values they hold.
+    pub(crate) fn get(&self, slot: u32) -> Cow<'_, [f32]> {
+        let range = self.row_range(slot);
+        match &self.rows {
+            Rows::F32(data) => Cow::Borrowed(&data[range]),
+            Rows::F16(data) => Cow::Owned(codes::from_f16(&data[range])),
+            Rows::Int8 { codes, residuals, ranges, .. } => {
+                let [lo, step] = ranges[slot as usize];
+                Cow::Owned(codes::refined_int8(&codes[range], &residuals[self.residual_range(slot)], lo, step))
+            }
+        }
+    }
+
+    /// Whether storing `v` would give exactly this row.
+    pub(crate) fn holds(&self, slot: u32, v: &[f32]) -> bool {
+        let range = self.row_range(slot);
+        match &self.rows {
+            Rows::F32(data) => data[range].iter().zip(v).all(|(x, y)| x.to_bits() == y.to_bits()),
+            Rows::F16(data) => data[range] == codes::to_f16(v)[..],
+            Rows::Int8 { codes, residuals, ranges, .. } => {
+                let Int8Row { codes: c, residuals: r, lo, step } = codes::quantize_int8(v);
+                codes[range] == c[..]
+                    && residuals[self.residual_range(slot)] == r[..]
+                    && ranges[slot as usize] == [lo, step]
+            }
+        }
+    }
+
     #[inline]
-    pub(crate) fn get(&self, slot: u32) -> &[f32] {
+    fn row_range(&self, slot: u32) -> std::ops::Range<usize> {
         let start = slot as usize * self.dim;
-        &self.data[start..start + self.dim]
+        start..start + self.dim
+    }
+
+    #[inline]
+    fn residual_range(&self, slot: u32) -> std::ops::Range<usize> {
+        let width = codes::residual_bytes(self.dim);
+        let start = slot as usize * width;
+        start..start + width
     }
 
     #[inline]
@@ -52,49 +216,171 @@ impl Vectors {
         self.inverse_norms[slot as usize]
     }
 
-    /// Starts loading a whole vector that will be read soon.
+    /// Starts loading the bytes of a row the walk will read soon.
     #[inline]
     pub(crate) fn prefetch(&self, slot: u32) {
-        crate::prefetch::prefetch(self.get(slot));
+        let range = self.row_range(slot);
+        match &self.rows {
+            Rows::F32(data) => crate::prefetch::prefetch(&data[range]),
+            Rows::F16(data) => crate::prefetch::prefetch(&data[range]),
+            Rows::Int8 { codes, .. } => crate::prefetch::prefetch(&codes[range]),
+        }
     }
 
-    /// Ordering distance between two stored vectors.
+    /// Ordering distance between two stored rows.
     #[inline]
     pub(crate) fn between(&self, a: u32, b: u32) -> f32 {
-        self.metric.ordering_distance(self.get(a), self.inverse_norm(a), self.get(b), self.inverse_norm(b))
+        let (ra, rb) = (self.row_range(a), self.row_range(b));
+        let product = match &self.rows {
+            Rows::F32(data) => {
+                return self.metric.ordering_distance(&data[ra], self.inverse_norm(a), &data[rb], self.inverse_norm(b));
+            }
+            Rows::F16(data) => (CODE_KERNELS.dot_f16_f16)(&data[ra], &data[rb]),
+            Rows::Int8 { codes, ranges, code_sums, .. } => {
+                let ([lo_a, step_a], [lo_b, step_b]) = (ranges[a as usize], ranges[b as usize]);
+                let codes_product = (CODE_KERNELS.dot_u8_u8)(&codes[ra], &codes[rb]) as f32;
+                self.dim as f32 * lo_a * lo_b
+                    + lo_a * step_b * code_sums[b as usize]
+                    + lo_b * step_a * code_sums[a as usize]
+                    + step_a * step_b * codes_product
+            }
+        };
+        self.distance_of_product(product, self.inverse_norm(a) * self.inverse_norm(b), || {
+            self.square_norms[a as usize] + self.square_norms[b as usize]
+        })
     }
 
-    /// Ordering distance between a prepared query and a stored vector.
+    /// Ordering distance between a prepared query and a stored row, as the
+    /// graph walk computes it (for 8-bit rows: from the codes only).
     #[inline]
     pub(crate) fn to_query(&self, query: &Query<'_>, slot: u32) -> f32 {
-        self.metric.ordering_distance(query.vector, query.inverse_norm, self.get(slot), self.inverse_norm(slot))
+        let range = self.row_range(slot);
+        let product = match &self.rows {
+            Rows::F32(data) => {
+                return self.metric.ordering_distance(
+                    query.vector,
+                    query.inverse_norm,
+                    &data[range],
+                    self.inverse_norm(slot),
+                );
+            }
+            Rows::F16(data) => (CODE_KERNELS.dot_f16)(query.vector, &data[range]),
+            Rows::Int8 { codes, ranges, .. } => {
+                let [lo, step] = ranges[slot as usize];
+                lo * query.sum + step * (CODE_KERNELS.dot_u8)(query.vector, &codes[range])
+            }
+        };
+        self.query_distance(query, slot, product)
+    }
+
+    /// [`to_query`](Self::to_query) refined by the 4-bit residuals; the same
+    /// for storages without them. `scratch` holds unpacked residuals.
+    pub(crate) fn rescored_to_query(&self, query: &Query<'_>, slot: u32, scratch: &mut Vec<u8>) -> f32 {
+        let Rows::Int8 { codes, residuals, ranges, .. } = &self.rows else {
+            return self.to_query(query, slot);
+        };
+        let [lo, step] = ranges[slot as usize];
+        let packed = &residuals[self.residual_range(slot)];
+        scratch.clear();
+        scratch.extend((0..self.dim).map(|i| codes::residual_at(packed, i)));
+        let kernels = &*CODE_KERNELS;
+        let coarse = (kernels.dot_u8)(query.vector, &codes[self.row_range(slot)]);
+        let fine = (kernels.dot_u8)(query.vector, scratch);
+        // Component i is lo + step * (code + (residual + 0.5) / 16 - 0.5).
+        let product = lo * query.sum + step * (coarse + fine / 16.0 + (0.5 / 16.0 - 0.5) * query.sum);
+        self.query_distance(query, slot, product)
+    }
+
+    fn query_distance(&self, query: &Query<'_>, slot: u32, product: f32) -> f32 {
+        self.distance_of_product(product, query.inverse_norm * self.inverse_norm(slot), || {
+            query.square_norm + self.square_norms[slot as usize]
+        })
+    }
+
+    /// The ordering distance of the metric from an inner product.
+    #[inline]
+    fn distance_of_product(&self, product: f32, inverse_norms: f32, square_norms: impl Fn() -> f32) -> f32 {
+        match self.metric {
+            Metric::Cosine => 1.0 - product * inverse_norms,
+            Metric::Dot => 1.0 - product,
+            // Rounding can take a tiny distance below zero; the true one never is.
+            Metric::L2 => (square_norms() - 2.0 * product).max(0.0),
+        }
+    }
+
+    /// Room for `rows` more rows without reallocating.
+    pub(crate) fn reserve_rows(&mut self, rows: usize) {
+        let components = rows * self.dim;
+        match &mut self.rows {
+            Rows::F32(data) => data.reserve_exact(components),
+            Rows::F16(data) => data.reserve_exact(components),
+            Rows::Int8 { codes, residuals, ranges, code_sums } => {
+                codes.reserve_exact(components);
+                residuals.reserve_exact(rows * codes::residual_bytes(self.dim));
+                ranges.reserve_exact(rows);
+                code_sums.reserve_exact(rows);
+            }
+        }
+        self.inverse_norms.reserve_exact(rows);
+        if self.needs_square_norms() {
+            self.square_norms.reserve_exact(rows);
+        }
     }
 
     /// Keeps only the slots listed in `kept`, in that order.
     pub(crate) fn retain_slots(&self, kept: &[u32]) -> Self {
-        let mut data = Vec::with_capacity(kept.len() * self.dim);
-        let mut inverse_norms = Vec::with_capacity(kept.len());
-        for &slot in kept {
-            data.extend_from_slice(self.get(slot));
-            inverse_norms.push(self.inverse_norm(slot));
+        let rows = match &self.rows {
+            Rows::F32(data) => Rows::F32(kept.iter().flat_map(|&s| data[self.row_range(s)].iter().copied()).collect()),
+            Rows::F16(data) => Rows::F16(kept.iter().flat_map(|&s| data[self.row_range(s)].iter().copied()).collect()),
+            Rows::Int8 { codes, residuals, ranges, code_sums } => Rows::Int8 {
+                codes: kept.iter().flat_map(|&s| codes[self.row_range(s)].iter().copied()).collect(),
+                residuals: kept.iter().flat_map(|&s| residuals[self.residual_range(s)].iter().copied()).collect(),
+                ranges: kept.iter().map(|&s| ranges[s as usize]).collect(),
+                code_sums: kept.iter().map(|&s| code_sums[s as usize]).collect(),
+            },
+        };
+        let pick = |values: &[f32]| -> Vec<f32> {
+            if values.is_empty() { Vec::new() } else { kept.iter().map(|&s| values[s as usize]).collect() }
+        };
+        Self {
+            dim: self.dim,
+            metric: self.metric,
+            rows,
+            inverse_norms: pick(&self.inverse_norms),
+            square_norms: pick(&self.square_norms),
         }
-        Self { dim: self.dim, metric: self.metric, data, inverse_norms }
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        (self.data.capacity() + self.inverse_norms.capacity()) * size_of::<f32>()
+        let rows = match &self.rows {
+            Rows::F32(data) => data.capacity() * 4,
+            Rows::F16(data) => data.capacity() * 2,
+            Rows::Int8 { codes, residuals, ranges, code_sums } => {
+                codes.capacity() + residuals.capacity() + ranges.capacity() * 8 + code_sums.capacity() * 4
+            }
+        };
+        rows + (self.inverse_norms.capacity() + self.square_norms.capacity()) * size_of::<f32>()
     }
 }
 
-/// A query vector with its metric factor computed once.
+/// A query vector with its metric factors computed once.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Query<'a> {
     pub(crate) vector: &'a [f32],
     pub(crate) inverse_norm: f32,
+    /// `|q|²`, for L2 over codes.
+    pub(crate) square_norm: f32,
+    /// The sum of the components, for 8-bit rows' offsets.
+    pub(crate) sum: f32,
 }
 
 impl<'a> Query<'a> {
     pub(crate) fn new(vector: &'a [f32], metric: Metric) -> Self {
-        Self { vector, inverse_norm: metric.inverse_norm(vector) }
+        Self {
+            vector,
+            inverse_norm: metric.inverse_norm(vector),
+            square_norm: dot(vector, vector),
+            sum: vector.iter().sum(),
+        }
     }
 }

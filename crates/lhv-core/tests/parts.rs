@@ -2,7 +2,7 @@
 //! panic from parts that were tampered with.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use lhv_core::{Error, Index, IndexParams, IndexParts, Item, Metric};
+use lhv_core::{Error, Index, IndexParams, IndexParts, Item, Metric, StoredRows};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -88,7 +88,9 @@ fn inconsistent_parts_are_named() {
     p.ids.pop();
     assert!(rejected(p));
     let mut p = good.clone();
-    p.vectors.push(1.0);
+    if let StoredRows::F32(values) = &mut p.vectors {
+        values.push(1.0);
+    }
     assert!(rejected(p));
     let mut p = good.clone();
     p.ids[5] = p.ids[6].clone();

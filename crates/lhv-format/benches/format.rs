@@ -27,7 +27,8 @@ impl Filler {
 
 fn parts(n: usize) -> IndexParts {
     let mut filler = Filler(0x9E37_79B9_7F4A_7C15);
-    let vectors = (0..n * DIM).map(|_| (filler.next() % 2001) as f32 / 1000.0 - 1.0).collect();
+    let vectors =
+        lhv_core::StoredRows::F32((0..n * DIM).map(|_| (filler.next() % 2001) as f32 / 1000.0 - 1.0).collect());
     let mut bottom = Vec::with_capacity(n * (1 + 2 * M));
     for _ in 0..n {
         bottom.push((2 * M) as u32);

@@ -3,8 +3,8 @@
 use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
-use crate::FORMAT_VERSION;
 use crate::error::{Error, Result};
+use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
@@ -92,9 +92,12 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     }
     let version: VersionOnly =
         serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope is not valid JSON: {e}")))?;
-    if version.format_version != FORMAT_VERSION {
+    if version.format_version != FORMAT_VERSION && version.format_version != CODES_SNAPSHOT_VERSION {
         return Err(Error::UnsupportedVersion { found: version.format_version });
     }
-    let envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;
+    let envelope: Envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;
+    if envelope.format_version == FORMAT_VERSION && envelope.params.storage != lhv_core::Storage::F32 {
+        return Err(Error::invalid("a version 1 snapshot holds float32 rows only"));
+    }
     Ok((envelope, end))
 }

@@ -44,8 +44,11 @@ pub use error::{Error, Result};
 pub use log::{LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log, encode_record};
 pub use snapshot::{Snapshot, decode_snapshot, decode_snapshot_parts, encode_snapshot, write_snapshot};
 
-/// The version of both formats this crate writes, and the only one it reads.
+/// The version of the log format, and of snapshots of float32 indexes.
 pub const FORMAT_VERSION: u32 = 1;
+/// The version of snapshots of indexes that keep codes (float16 or 8-bit
+/// [`Storage`](lhv_core::Storage)); it reads version 1 snapshots as well.
+pub const CODES_SNAPSHOT_VERSION: u32 = 2;
 
 /// Whether `bytes` have the CRC32C `stored`. Fuzz builds (`cfg(fuzzing)`, set by
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid

@@ -7,12 +7,12 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use lhv_core::{GraphParts, Index, IndexParts};
+use lhv_core::{GraphParts, Index, IndexParts, Storage, StoredRows};
 
-use crate::FORMAT_VERSION;
 use crate::arrays::{get_f32s, get_strings, get_u32s, le_bytes, put_strings};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
+use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION};
 
 /// Sections start at multiples of this, so that an aligned buffer holding the
 /// snapshot holds aligned arrays.
@@ -22,6 +22,10 @@ const ALIGN: usize = 8;
 const IDS: &str = "ids";
 const METADATA: &str = "metadata";
 const VECTORS: &str = "vectors";
+const VECTORS_F16: &str = "vectors_f16";
+const CODES: &str = "codes";
+const RESIDUALS: &str = "residuals";
+const RANGES: &str = "ranges";
 const LEVELS: &str = "levels";
 const BOTTOM_LINKS: &str = "bottom_links";
 const UPPER_LINKS: &str = "upper_links";
@@ -45,18 +49,32 @@ pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
     let mut metadata = Vec::new();
     put_strings(&mut metadata, metadata_text.iter().map(Option::as_deref))?;
     // The bulk arrays are checksummed and copied straight from the parts.
-    let sections: [(&str, Cow<'_, [u8]>); 6] = [
-        (IDS, Cow::Owned(ids)),
-        (METADATA, Cow::Owned(metadata)),
-        (VECTORS, le_bytes(&parts.vectors)),
-        (LEVELS, Cow::Borrowed(&parts.graph.levels)),
+    let mut sections: Vec<(&str, Cow<'_, [u8]>)> = vec![(IDS, Cow::Owned(ids)), (METADATA, Cow::Owned(metadata))];
+    let format_version = match &parts.vectors {
+        StoredRows::F32(values) => {
+            sections.push((VECTORS, le_bytes(values)));
+            FORMAT_VERSION
+        }
+        StoredRows::F16(bits) => {
+            sections.push((VECTORS_F16, Cow::Owned(bits.iter().flat_map(|b| b.to_le_bytes()).collect())));
+            CODES_SNAPSHOT_VERSION
+        }
+        StoredRows::Int8 { codes, residuals, ranges } => {
+            sections.push((CODES, Cow::Borrowed(codes)));
+            sections.push((RESIDUALS, Cow::Borrowed(residuals)));
+            sections.push((RANGES, le_bytes(ranges.as_flattened())));
+            CODES_SNAPSHOT_VERSION
+        }
+    };
+    sections.extend([
+        (LEVELS, Cow::Borrowed(parts.graph.levels.as_slice())),
         (BOTTOM_LINKS, le_bytes(&parts.graph.bottom)),
         (UPPER_LINKS, le_bytes(&parts.graph.upper)),
-    ];
+    ]);
     let checksums: Vec<u32> = sections.iter().map(|(_, bytes)| crc32c::crc32c(bytes)).collect();
 
     let mut envelope = Envelope {
-        format_version: FORMAT_VERSION,
+        format_version,
         params: parts.params.clone(),
         item_count: parts.ids.iter().flatten().count() as u64,
         slot_count: parts.ids.len() as u64,
@@ -151,14 +169,34 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
                 .map_err(|e| Error::invalid(format!("metadata of slot {slot} is not JSON: {e}")))
         })
         .collect::<Result<_>>()?;
-    let vector_bytes = section(VECTORS)?;
-    if Some(vector_bytes.len()) != slots.checked_mul(dim).and_then(|c| c.checked_mul(4)) {
-        return Err(Error::invalid(format!(
-            "{} vector bytes for {slots} slots of dimension {dim}",
-            vector_bytes.len()
-        )));
-    }
-    let vectors = get_f32s(vector_bytes, VECTORS)?;
+    let components = slots.checked_mul(dim).ok_or_else(|| Error::invalid("slot count too large"))?;
+    let sized = |name: &str, bytes: &[u8], expected: Option<usize>| -> Result<()> {
+        if Some(bytes.len()) == expected {
+            Ok(())
+        } else {
+            Err(Error::invalid(format!("section {name}: {} bytes for {slots} slots of dimension {dim}", bytes.len())))
+        }
+    };
+    let vectors = match envelope.params.storage {
+        Storage::F32 => {
+            let bytes = section(VECTORS)?;
+            sized(VECTORS, bytes, components.checked_mul(4))?;
+            StoredRows::F32(get_f32s(bytes, VECTORS)?)
+        }
+        Storage::F16 => {
+            let bytes = section(VECTORS_F16)?;
+            sized(VECTORS_F16, bytes, components.checked_mul(2))?;
+            StoredRows::F16(bytes.as_chunks::<2>().0.iter().map(|b| u16::from_le_bytes(*b)).collect())
+        }
+        Storage::Int8 => {
+            let (codes, residuals, ranges) = (section(CODES)?, section(RESIDUALS)?, section(RANGES)?);
+            sized(CODES, codes, Some(components))?;
+            sized(RESIDUALS, residuals, slots.checked_mul(dim.div_ceil(2)))?;
+            sized(RANGES, ranges, slots.checked_mul(8))?;
+            let ranges = get_f32s(ranges, RANGES)?.as_chunks::<2>().0.to_vec();
+            StoredRows::Int8 { codes: codes.to_vec(), residuals: residuals.to_vec(), ranges }
+        }
+    };
     let levels = section(LEVELS)?.to_vec();
     let bottom = get_u32s(section(BOTTOM_LINKS)?, BOTTOM_LINKS)?;
     let upper = get_u32s(section(UPPER_LINKS)?, UPPER_LINKS)?;

@@ -128,3 +128,38 @@ fn sequence_numbers_must_increase() {
     }
     assert!(matches!(decode_log(&log), Err(lhv_format::Error::Corrupt { .. })));
 }
+
+#[test]
+fn indexes_with_codes_round_trip_as_version_2_and_f32_stays_version_1() {
+    use lhv_core::Storage;
+    for storage in [Storage::F32, Storage::F16, Storage::Int8] {
+        let params = IndexParams::new(5, Metric::Cosine).with_m(4).with_exact_search_threshold(0).with_storage(storage);
+        let index = Index::new(params).unwrap();
+        let items = (0..40)
+            .map(|i| Item {
+                id: format!("v{i}"),
+                vector: vec![1.0, i as f32 * 0.1, -0.5, (i % 3) as f32, 0.25],
+                metadata: None,
+            })
+            .collect();
+        index.upsert(items).unwrap();
+        index.delete(&["v3"]);
+        let parts = index.to_parts();
+        let bytes = encode_snapshot(&parts, 9).unwrap();
+        let envelope = lhv_format::read_envelope(&bytes).unwrap();
+        let expected =
+            if storage == Storage::F32 { lhv_format::FORMAT_VERSION } else { lhv_format::CODES_SNAPSHOT_VERSION };
+        assert_eq!(envelope.format_version, expected, "{storage:?}");
+        let (decoded, lsn) = lhv_format::decode_snapshot_parts(&bytes).unwrap();
+        assert_eq!((decoded, lsn), (parts, 9));
+        let restored = decode_snapshot(&bytes).unwrap().index;
+        assert_eq!(
+            restored.search(&[1.0, 0.5, -0.5, 1.0, 0.25], 3, None).unwrap(),
+            index.search(&[1.0, 0.5, -0.5, 1.0, 0.25], 3, None).unwrap()
+        );
+        // Every truncation is refused.
+        for cut in [bytes.len() - 1, bytes.len() / 2, 20] {
+            assert!(decode_snapshot(&bytes[..cut]).is_err(), "{storage:?} cut at {cut}");
+        }
+    }
+}

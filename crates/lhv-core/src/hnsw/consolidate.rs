@@ -50,6 +50,9 @@ impl Hnsw {
             new_number[old as usize] = new as u32;
         }
         self.layers = self.layers.retain_nodes(&kept, &new_number);
+        // Churn refills what compaction freed: room for that, instead of the
+        // doubling the first push past the exact size would cause.
+        self.layers.reserve(kept.len() / 4 + 1);
         let entry = match self.entry() {
             Some(entry) if live[entry as usize] => Some(new_number[entry as usize]),
             _ => (0..kept.len() as u32).max_by_key(|&n| (self.layers.level(n), std::cmp::Reverse(n))),

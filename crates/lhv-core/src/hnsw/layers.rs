@@ -55,6 +55,16 @@ impl Layers {
         usize::from(self.levels[node as usize])
     }
 
+    /// Room for `nodes` more nodes without growing the per-node arrays (upper
+    /// layers: the expected share, one node in `m` per layer above).
+    pub(crate) fn reserve(&mut self, nodes: usize) {
+        self.levels.reserve_exact(nodes);
+        self.locks.reserve_exact(nodes);
+        self.upper_start.reserve_exact(nodes);
+        self.bottom.reserve_exact(nodes * (1 + 2 * self.m));
+        self.upper.reserve_exact(nodes.div_ceil(self.m.max(2) - 1) * (1 + self.m));
+    }
+
     /// Adds a node with empty lists on layers `0..=level`; returns its number.
     pub(crate) fn push(&mut self, level: usize) -> u32 {
         let node = self.levels.len() as u32;

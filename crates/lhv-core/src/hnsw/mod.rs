@@ -111,7 +111,8 @@ impl Hnsw {
     /// Safe to call for different nodes from several threads at once.
     pub(crate) fn link(&self, vectors: &Vectors, node: u32) {
         let level = self.layers.level(node);
-        let query = Query { vector: vectors.get(node), inverse_norm: vectors.inverse_norm(node) };
+        let row = vectors.get(node);
+        let query = Query::new(&row, vectors.metric());
         // A node that will become the new top keeps others from doing the same meanwhile.
         let mut top_guard = None;
         let mut entry = self.entry();

@@ -148,6 +148,7 @@ impl State {
                 if found.len() < k { scan(&self.all_passing(filter)) } else { found }
             }
         };
+        let found = self.rescore(&query, found);
         self.ranked_hits(params, found, k)
     }
 }

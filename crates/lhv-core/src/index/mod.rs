@@ -133,7 +133,7 @@ impl Index {
     pub fn new(params: IndexParams) -> Result<Self> {
         params.validate()?;
         let state = State {
-            vectors: Vectors::new(params.dim, params.metric),
+            vectors: Vectors::new(params.dim, params.metric, params.storage),
             graph: Hnsw::new(params.m, params.ef_construction, params.seed),
             ids: Vec::new(),
             metadata: Vec::new(),
@@ -198,7 +198,7 @@ impl Index {
             for item in items {
                 let previous = state.slot_of.get(item.id.as_str()).copied();
                 let slot = match previous {
-                    Some(slot) if bits_equal(state.vectors.get(slot), &item.vector) => slot,
+                    Some(slot) if state.vectors.holds(slot, &item.vector) => slot,
                     _ => state.add_unlinked(&item.vector),
                 };
                 plan.push(Planned { id: item.id, metadata: item.metadata, previous, slot });
@@ -267,7 +267,7 @@ impl Index {
     pub fn get(&self, id: &str) -> Option<Record> {
         let state = self.state.read();
         let slot = *state.slot_of.get(id)?;
-        Some(Record { vector: state.vectors.get(slot).to_vec(), metadata: state.metadata[slot as usize].clone() })
+        Some(Record { vector: state.vectors.get(slot).into_owned(), metadata: state.metadata[slot as usize].clone() })
     }
 
     /// Whether `id` is stored.
@@ -306,10 +306,6 @@ impl Index {
         let state = self.state.read();
         Ok(queries.par_iter().map(|query| state.search(&self.params, query, k, ef)).collect())
     }
-}
-
-fn bits_equal(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 impl State {
@@ -357,6 +353,12 @@ impl State {
         self.ids = ids;
         self.metadata = metadata;
         self.tombstones = 0;
+        // The next compaction comes after a quarter of the survivors again:
+        // room for that many new slots, instead of doubling past the exact size.
+        let headroom = kept.len() / 4 + 1;
+        self.vectors.reserve_rows(headroom);
+        self.ids.reserve_exact(headroom);
+        self.metadata.reserve_exact(headroom);
         self.reindex_fields();
     }
 
@@ -391,7 +393,20 @@ impl State {
         if found.len() < wanted {
             found = self.scan(&query);
         }
+        let found = self.rescore(&query, found);
         self.ranked_hits(params, found, k)
+    }
+
+    /// Candidates with their distances refined, where the storage can
+    /// (8-bit codes: by the residuals); unchanged otherwise.
+    fn rescore(&self, query: &Query<'_>, mut found: Vec<Candidate>) -> Vec<Candidate> {
+        if self.vectors.rescores() {
+            let mut scratch = Vec::new();
+            for candidate in &mut found {
+                candidate.distance = self.vectors.rescored_to_query(query, candidate.node, &mut scratch);
+            }
+        }
+        found
     }
 
     /// Every live slot with its distance to the query.

@@ -16,7 +16,7 @@ use crate::filter::field_index::FieldIndexes;
 use crate::hnsw::Hnsw;
 use crate::params::IndexParams;
 use crate::validate;
-use crate::vectors::Vectors;
+use crate::vectors::{StoredRows, Vectors};
 
 /// Everything an [`Index`] holds, as plain arrays, one entry per slot.
 ///
@@ -32,8 +32,8 @@ pub struct IndexParts {
     pub ids: Vec<Option<String>>,
     /// Per slot: the metadata (always `None` for a deleted slot).
     pub metadata: Vec<Option<Value>>,
-    /// `slots × dim` components, slot after slot.
-    pub vectors: Vec<f32>,
+    /// The rows, slot after slot, in the index's [`Storage`](crate::Storage).
+    pub vectors: StoredRows,
     /// The HNSW graph over the slots.
     pub graph: GraphParts,
 }
@@ -68,7 +68,7 @@ impl Index {
             params: self.params.clone(),
             ids: state.ids.iter().map(|id| id.as_deref().map(str::to_owned)).collect(),
             metadata: state.metadata.clone(),
-            vectors: state.vectors.data().to_vec(),
+            vectors: state.vectors.stored_rows(),
             graph: state.graph.to_parts(),
         }
     }
@@ -87,18 +87,17 @@ impl Index {
         if metadata.len() != slots {
             return Err(invalid(format!("{} metadata entries for {slots} ids", metadata.len())));
         }
-        if Some(vectors.len()) != slots.checked_mul(params.dim) {
-            return Err(invalid(format!(
-                "{} vector components for {slots} slots of dimension {}",
-                vectors.len(),
-                params.dim
-            )));
+        if vectors.storage() != params.storage {
+            return Err(invalid(format!("rows stored as {:?} in an index of {:?}", vectors.storage(), params.storage)));
         }
+        if vectors.row_count(params.dim) != Some(slots) {
+            return Err(invalid(format!("the stored rows do not make {slots} slots of dimension {}", params.dim)));
+        }
+        let vectors = Vectors::from_rows(params.dim, params.metric, vectors);
         // Stored vectors passed validation once; anything else was damaged on the way.
-        vectors
-            .par_chunks_exact(params.dim)
-            .enumerate()
-            .try_for_each(|(slot, v)| validate::vector(slot, v, params.dim, params.metric))
+        (0..slots as u32)
+            .into_par_iter()
+            .try_for_each(|slot| validate::vector(slot as usize, &vectors.get(slot), params.dim, params.metric))
             .map_err(|e| invalid(format!("stored vectors (items are slots): {e}")))?;
         let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots)?;
         let mut slot_of = BTreeMap::new();
@@ -120,7 +119,7 @@ impl Index {
         let metadata =
             metadata.into_iter().zip(&shared_ids).map(|(value, id)| value.filter(|_| id.is_some())).collect();
         let mut state = State {
-            vectors: Vectors::from_data(params.dim, params.metric, vectors),
+            vectors,
             graph,
             ids: shared_ids,
             metadata,

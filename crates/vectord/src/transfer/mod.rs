@@ -140,8 +140,8 @@ pub async fn export(args: ExportArgs) -> Result<String, String> {
     let target = Target::connect(args.server.as_deref(), &storage_url, args.api_key.clone()).await?;
     let frame = target.export_frame(&args.index).await;
     target.close().await?;
-    let (parts, _) = lhv_format::decode_snapshot_parts(&frame?).map_err(|e| format!("the snapshot is invalid: {e}"))?;
-    let dim = parts.params.dim;
+    let index = lhv_format::decode_snapshot(&frame?).map_err(|e| format!("the snapshot is invalid: {e}"))?.index;
+    let dim = index.params().dim;
     let mut out: Box<dyn Write> = if args.file.as_os_str() == "-" {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -150,11 +150,18 @@ pub async fn export(args: ExportArgs) -> Result<String, String> {
         Box::new(std::io::BufWriter::new(file))
     };
     let mut written = 0usize;
-    for (slot, (id, metadata)) in parts.ids.iter().zip(&parts.metadata).enumerate() {
-        let Some(id) = id else { continue };
-        let vector = parts.vectors.get(slot * dim..(slot + 1) * dim).ok_or("the snapshot has too few vectors")?;
-        files::write_item(&mut out, args.format, id, vector, metadata.as_ref())?;
-        written += 1;
+    let mut after: Option<String> = None;
+    loop {
+        let page = index.scroll(after.as_deref(), lhv_core::MAX_SCROLL_LIMIT).map_err(|e| e.to_string())?;
+        for id in &page.ids {
+            let record = index.get(id).ok_or_else(|| format!("item {id} vanished during the export"))?;
+            files::write_item(&mut out, args.format, id, &record.vector, record.metadata.as_ref())?;
+            written += 1;
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
     }
     out.flush().map_err(|e| format!("cannot write {}: {e}", args.file.display()))?;
     Ok(format!("exported {written} items of {} (dim {dim}) to {}", args.index, args.file.display()))

@@ -1,0 +1,234 @@
+//! Inner products over compact codes: float16 bits and 8-bit codes, against
+//! a float32 query or against each other. Chosen once per process by CPU
+//! features, like the float32 kernels in `simd.rs`.
+
+use std::sync::LazyLock;
+
+/// The kernels this process uses.
+#[derive(Clone, Copy)]
+pub(crate) struct CodeKernels {
+    /// float32 · float16.
+    pub(crate) dot_f16: fn(&[f32], &[u16]) -> f32,
+    /// float16 · float16.
+    pub(crate) dot_f16_f16: fn(&[u16], &[u16]) -> f32,
+    /// float32 · unsigned 8-bit codes.
+    pub(crate) dot_u8: fn(&[f32], &[u8]) -> f32,
+    /// Unsigned 8-bit codes · unsigned 8-bit codes, exactly.
+    pub(crate) dot_u8_u8: fn(&[u8], &[u8]) -> u32,
+}
+
+/// The fastest kernels this CPU supports.
+pub(crate) static CODE_KERNELS: LazyLock<CodeKernels> = LazyLock::new(detect);
+
+pub(crate) const SCALAR: CodeKernels = CodeKernels {
+    dot_f16: scalar::dot_f16,
+    dot_f16_f16: scalar::dot_f16_f16,
+    dot_u8: scalar::dot_u8,
+    dot_u8_u8: scalar::dot_u8_u8,
+};
+
+fn detect() -> CodeKernels {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+            return x86::AVX512;
+        }
+    }
+    SCALAR
+}
+
+/// The portable kernels: the fallback, and the reference for the SIMD ones.
+pub(crate) mod scalar {
+    use half::f16;
+
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    fn fold<A: Copy, B: Copy>(a: &[A], b: &[B], term: impl Fn(A, B) -> f32) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        let (a_chunks, a_rest) = a.as_chunks::<LANES>();
+        let (b_chunks, b_rest) = b.as_chunks::<LANES>();
+        for (x, y) in a_chunks.iter().zip(b_chunks) {
+            for lane in 0..LANES {
+                acc[lane] += term(x[lane], y[lane]);
+            }
+        }
+        let mut sum = acc.iter().sum::<f32>();
+        for (x, y) in a_rest.iter().zip(b_rest) {
+            sum += term(*x, *y);
+        }
+        sum
+    }
+
+    pub(crate) fn dot_f16(q: &[f32], x: &[u16]) -> f32 {
+        fold(q, x, |a, b| a * f16::from_bits(b).to_f32())
+    }
+
+    pub(crate) fn dot_f16_f16(a: &[u16], b: &[u16]) -> f32 {
+        fold(a, b, |x, y| f16::from_bits(x).to_f32() * f16::from_bits(y).to_f32())
+    }
+
+    pub(crate) fn dot_u8(q: &[f32], c: &[u8]) -> f32 {
+        fold(q, c, |a, b| a * f32::from(b))
+    }
+
+    pub(crate) fn dot_u8_u8(a: &[u8], b: &[u8]) -> u32 {
+        a.iter().zip(b).map(|(&x, &y)| u32::from(x) * u32::from(y)).sum()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::CodeKernels;
+
+    /// AVX-512 F + BW.
+    pub(crate) const AVX512: CodeKernels = CodeKernels { dot_f16, dot_f16_f16, dot_u8, dot_u8_u8 };
+
+    fn dot_f16(q: &[f32], x: &[u16]) -> f32 {
+        // SAFETY: installed by `detect` only after avx512f and avx512bw were detected.
+        unsafe { dot_f16_impl(q, x) }
+    }
+
+    fn dot_f16_f16(a: &[u16], b: &[u16]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_f16_f16_impl(a, b) }
+    }
+
+    fn dot_u8(q: &[f32], c: &[u8]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_u8_impl(q, c) }
+    }
+
+    fn dot_u8_u8(a: &[u8], b: &[u8]) -> u32 {
+        // SAFETY: as above.
+        unsafe { dot_u8_u8_impl(a, b) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn dot_f16_impl(q: &[f32], x: &[u16]) -> f32 {
+        let n = q.len().min(x.len());
+        let (pq, px) = (q.as_ptr(), x.as_ptr());
+        let mut acc = _mm512_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 16 <= n {
+                let wide = _mm512_cvtph_ps(_mm256_loadu_si256(px.add(i).cast()));
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i)), wide, acc);
+                i += 16;
+            }
+        }
+        let tail = super::scalar::dot_f16(&q[i..n], &x[i..n]);
+        _mm512_reduce_add_ps(acc) + tail
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn dot_f16_f16_impl(a: &[u16], b: &[u16]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = _mm512_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 16 <= n {
+                let x = _mm512_cvtph_ps(_mm256_loadu_si256(pa.add(i).cast()));
+                let y = _mm512_cvtph_ps(_mm256_loadu_si256(pb.add(i).cast()));
+                acc = _mm512_fmadd_ps(x, y, acc);
+                i += 16;
+            }
+        }
+        let tail = super::scalar::dot_f16_f16(&a[i..n], &b[i..n]);
+        _mm512_reduce_add_ps(acc) + tail
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn dot_u8_impl(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len().min(c.len());
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let mut acc0 = _mm512_setzero_ps();
+        let mut acc1 = _mm512_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 32 <= n {
+                let c0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i).cast())));
+                let c1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i + 16).cast())));
+                acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i)), c0, acc0);
+                acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i + 16)), c1, acc1);
+                i += 32;
+            }
+            if i + 16 <= n {
+                let c0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i).cast())));
+                acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i)), c0, acc0);
+                i += 16;
+            }
+        }
+        let tail = super::scalar::dot_u8(&q[i..n], &c[i..n]);
+        _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn dot_u8_u8_impl(a: &[u8], b: &[u8]) -> u32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = _mm512_setzero_si512();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 32 <= n {
+                let x = _mm512_cvtepu8_epi16(_mm256_loadu_si256(pa.add(i).cast()));
+                let y = _mm512_cvtepu8_epi16(_mm256_loadu_si256(pb.add(i).cast()));
+                acc = _mm512_add_epi32(acc, _mm512_madd_epi16(x, y));
+                i += 32;
+            }
+        }
+        // Each lane holds at most n/32 sums of two products below 2^16: no overflow below d = 2^20.
+        _mm512_reduce_add_epi32(acc) as u32 + super::scalar::dot_u8_u8(&a[i..n], &b[i..n])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use half::f16;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn available() -> Vec<(&'static str, CodeKernels)> {
+        let mut out = vec![("scalar", SCALAR)];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+            out.push(("avx512", x86::AVX512));
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn every_kernel_agrees_with_plain_arithmetic(
+            data in (0usize..130).prop_flat_map(|d| (
+                prop::collection::vec(-10.0f32..10.0, d),
+                prop::collection::vec(-10.0f32..10.0, d),
+                prop::collection::vec(any::<u8>(), d),
+                prop::collection::vec(any::<u8>(), d),
+            )),
+        ) {
+            let (q, x, c, e) = data;
+            let halves: Vec<u16> = x.iter().map(|v| f16::from_f32(*v).to_bits()).collect();
+            let widened: Vec<f64> = halves.iter().map(|h| f64::from(f16::from_bits(*h).to_f32())).collect();
+            let want_f16: f64 = q.iter().zip(&widened).map(|(a, b)| f64::from(*a) * b).sum();
+            let want_f16_f16: f64 = widened.iter().map(|b| b * b).sum();
+            let want_u8: f64 = q.iter().zip(&c).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            let want_u8_u8: u32 = c.iter().zip(&e).map(|(a, b)| u32::from(*a) * u32::from(*b)).sum();
+            for (name, kernels) in available() {
+                let close = |got: f32, want: f64, scale: f64| (f64::from(got) - want).abs() <= 1e-4 * (1.0 + scale);
+                prop_assert!(close((kernels.dot_f16)(&q, &halves), want_f16, 100.0 * q.len() as f64), "{}", name);
+                prop_assert!(close((kernels.dot_f16_f16)(&halves, &halves), want_f16_f16, want_f16_f16), "{}", name);
+                prop_assert!(close((kernels.dot_u8)(&q, &c), want_u8, 2550.0 * q.len() as f64), "{}", name);
+                prop_assert_eq!((kernels.dot_u8_u8)(&c, &e), want_u8_u8, "{}", name);
+            }
+        }
+    }
+}

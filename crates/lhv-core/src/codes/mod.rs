@@ -1,0 +1,110 @@
+//! Compact codes for stored vectors ([`Storage`](crate::Storage)): float16,
+//! and 8-bit scalar quantization with a 4-bit residual.
+//!
+//! An 8-bit row keeps its own range: component `i` is
+//! `lo + step * (code[i] + (residual[i] + 0.5) / 16 - 0.5)`, with `step =
+//! (max - min) / 255`. The graph walk reads only the 8-bit codes (a quarter
+//! of the float32 bytes); the residual refines the distances of the
+//! candidates a search returns ("rescoring"), to 12 bits per component.
+
+pub(crate) mod kernels;
+
+use half::f16;
+
+/// One row quantized to 8 bits plus a 4-bit residual.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Int8Row {
+    pub(crate) codes: Vec<u8>,
+    /// Two residuals per byte: component `2j` in the low nibble, `2j + 1` in the high one.
+    pub(crate) residuals: Vec<u8>,
+    pub(crate) lo: f32,
+    pub(crate) step: f32,
+}
+
+/// Bytes of packed residuals for `dim` components.
+pub(crate) fn residual_bytes(dim: usize) -> usize {
+    dim.div_ceil(2)
+}
+
+/// Quantizes a finite row.
+pub(crate) fn quantize_int8(v: &[f32]) -> Int8Row {
+    let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
+    let mut residuals = vec![0u8; residual_bytes(v.len())];
+    if hi <= lo {
+        // A constant row: a zero step reproduces it exactly.
+        return Int8Row { codes: vec![0; v.len()], residuals, lo, step: 0.0 };
+    }
+    let step = (hi - lo) / 255.0;
+    let mut codes = Vec::with_capacity(v.len());
+    for (i, &x) in v.iter().enumerate() {
+        let scaled = (x - lo) / step;
+        let code = scaled.round().clamp(0.0, 255.0);
+        let fraction = (scaled - code + 0.5).clamp(0.0, 1.0 - f32::EPSILON);
+        let residual = ((fraction * 16.0) as u8).min(15);
+        codes.push(code as u8);
+        residuals[i / 2] |= residual << (4 * (i % 2));
+    }
+    Int8Row { codes, residuals, lo, step }
+}
+
+/// The 4-bit residual of component `i`.
+#[inline]
+pub(crate) fn residual_at(residuals: &[u8], i: usize) -> u8 {
+    (residuals[i / 2] >> (4 * (i % 2))) & 0x0f
+}
+
+/// The row as the graph walk sees it (codes only).
+#[cfg(test)]
+pub(crate) fn coarse_int8(codes: &[u8], lo: f32, step: f32) -> impl Iterator<Item = f32> + '_ {
+    codes.iter().map(move |&c| lo + step * f32::from(c))
+}
+
+/// The row as rescoring sees it (codes and residuals).
+pub(crate) fn refined_int8(codes: &[u8], residuals: &[u8], lo: f32, step: f32) -> Vec<f32> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| lo + step * (f32::from(c) + (f32::from(residual_at(residuals, i)) + 0.5) / 16.0 - 0.5))
+        .collect()
+}
+
+/// The float16 bits of each component (rounded to nearest).
+pub(crate) fn to_f16(v: &[f32]) -> Vec<u16> {
+    v.iter().map(|&x| f16::from_f32(x).to_bits()).collect()
+}
+
+/// The float32 values of float16 bits.
+pub(crate) fn from_f16(bits: &[u16]) -> Vec<f32> {
+    bits.iter().map(|&b| f16::from_bits(b).to_f32()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn int8_rows_reconstruct_within_their_step(v in prop::collection::vec(-50.0f32..50.0, 1..70)) {
+            let row = quantize_int8(&v);
+            let coarse: Vec<f32> = coarse_int8(&row.codes, row.lo, row.step).collect();
+            let refined = refined_int8(&row.codes, &row.residuals, row.lo, row.step);
+            for ((x, c), r) in v.iter().zip(&coarse).zip(&refined) {
+                prop_assert!((x - c).abs() <= row.step * 0.5 + 1e-4, "{} vs coarse {}", x, c);
+                prop_assert!((x - r).abs() <= row.step / 32.0 + 1e-4, "{} vs refined {}", x, r);
+            }
+        }
+    }
+
+    #[test]
+    fn constant_and_f16_rows_round_trip() {
+        let row = quantize_int8(&[2.5; 5]);
+        assert_eq!(refined_int8(&row.codes, &row.residuals, row.lo, row.step), vec![2.5; 5]);
+        let v = [1.0, -0.5, 0.333_333, 1e-3];
+        let back = from_f16(&to_f16(&v));
+        assert!(v.iter().zip(&back).all(|(a, b)| (a - b).abs() <= a.abs() / 1024.0));
+    }
+}
