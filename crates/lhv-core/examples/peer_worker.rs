@@ -6,7 +6,7 @@
 #[path = "support/peer_protocol.rs"]
 mod peer_protocol;
 
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, Storage};
 use peer_protocol::{Args, Peer};
 
 /// Vectors per upsert call while building.
@@ -18,7 +18,13 @@ impl LhvCore {
     /// Upserts `base` in batches; each batch is linked on the current rayon pool's threads.
     fn build_in_pool(base: &[Vec<f32>], args: &Args) -> Result<Self, String> {
         let dim = base.first().map_or(0, Vec::len);
+        let storage: Storage = match args.storage.as_deref() {
+            None => Storage::F32,
+            Some(name) => serde_json::from_value(serde_json::Value::String(name.to_owned()))
+                .map_err(|_| format!("--storage {name}: use f32, f16 or int8"))?,
+        };
         let params = IndexParams::new(dim, Metric::Cosine)
+            .with_storage(storage)
             .with_m(args.m)
             .with_ef_construction(args.efc)
             .with_exact_search_threshold(0);
@@ -58,7 +64,8 @@ impl Peer for LhvCore {
     }
 
     fn describe(args: &Args) -> String {
-        format!("M={}, efc={}, batches of {BUILD_BATCH}", args.m, args.efc)
+        let storage = args.storage.as_deref().unwrap_or("f32");
+        format!("M={}, efc={}, storage {storage}, batches of {BUILD_BATCH}", args.m, args.efc)
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Args {
     pub build1: bool,
     /// `--ef-search EF`: for peers whose search ef is fixed when they are built.
     pub ef_search: Option<usize>,
+    /// `--storage f32|f16|int8`: how lhv-core keeps the vectors.
+    pub storage: Option<String>,
 }
 
 /// One peer under test.
@@ -32,7 +34,7 @@ pub trait Peer: Sized {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { data: PathBuf::new(), m: 16, efc: 200, build1: false, ef_search: None };
+    let mut args = Args { data: PathBuf::new(), m: 16, efc: 200, build1: false, ef_search: None, storage: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -42,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
             "--efc" => args.efc = value()?.parse().map_err(|e| format!("--efc: {e}"))?,
             "--build1" => args.build1 = true,
             "--ef-search" => args.ef_search = Some(value()?.parse().map_err(|e| format!("--ef-search: {e}"))?),
+            "--storage" => args.storage = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
