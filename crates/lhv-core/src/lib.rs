@@ -27,6 +27,7 @@ mod error;
 pub mod filter;
 mod hnsw;
 mod index;
+mod object_only;
 mod params;
 mod prefetch;
 mod simd;

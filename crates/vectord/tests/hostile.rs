@@ -41,6 +41,18 @@ fn cases() -> Vec<Case> {
     {
         cases.push(json_case(Method::POST, add, body));
     }
+    // Structs written as arrays of their fields (a derived parser would take them).
+    for (path, body) in [
+        (add, r#"[[["a",[1,2,3,4],null]]]"#),
+        (add, r#"{"items":[["a",[1,2,3,4],null]]}"#),
+        (search, r#"[[1,2,3,4],3,16]"#),
+        (search, r#"{"vector":[1,2,3,4],"k":3,"filter":[]}"#),
+        (search, r#"{"vector":[1,2,3,4],"k":3,"filter":{"must":[["a",{"value":1}]]}}"#),
+        ("/v1/vectors/index/docs/search/batch", r#"{"vectors":[],"k":1,"filter":[]}"#),
+        ("/v1/vectors/index", r#"["other",4,"cosine"]"#),
+    ] {
+        cases.push(json_case(Method::POST, path, body));
+    }
     // Wrong types.
     for item in [
         r#"{"id":1,"vector":[1,2,3,4]}"#,

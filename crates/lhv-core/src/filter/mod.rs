@@ -37,8 +37,7 @@ pub const MAX_FILTER_DEPTH: usize = 8;
 pub const MAX_FILTER_TERMS: usize = 10_000;
 
 /// A boolean combination of conditions on items' metadata and ids.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Filter {
     /// All of these must hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -108,6 +107,26 @@ pub struct Range {
     /// Less than or equal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lte: Option<f64>,
+}
+
+/// The fields of a [`Filter`] as JSON has them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterFields {
+    #[serde(default)]
+    must: Vec<Condition>,
+    #[serde(default)]
+    should: Vec<Condition>,
+    #[serde(default)]
+    must_not: Vec<Condition>,
+}
+
+impl<'de> Deserialize<'de> for Filter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let fields: FilterFields =
+            crate::object_only::deserialize_object(deserializer, "a filter object with must, should, must_not")?;
+        Ok(Filter { must: fields.must, should: fields.should, must_not: fields.must_not })
+    }
 }
 
 impl<'de> Deserialize<'de> for Condition {

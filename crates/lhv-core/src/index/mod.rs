@@ -31,7 +31,7 @@ const PARALLEL_LINK_MIN: usize = 64;
 const MAX_SLOTS: usize = u32::MAX as usize - 1;
 
 /// One vector to insert or replace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
     /// Non-empty, at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes.
     pub id: String,
@@ -40,6 +40,23 @@ pub struct Item {
     /// `None` keeps the metadata already stored for this id; `Some` replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+}
+
+/// The fields of an [`Item`] as JSON has them.
+#[derive(Deserialize)]
+struct ItemFields {
+    id: String,
+    vector: Vec<f32>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let ItemFields { id, vector, metadata } =
+            crate::object_only::deserialize_object(deserializer, "an item object with id, vector, metadata")?;
+        Ok(Item { id, vector, metadata })
+    }
 }
 
 /// One search result.

@@ -86,6 +86,10 @@ async fn read_body_in_time(State(state): State<AppState>, request: Request, next
     let limit = if parts.method == Method::PUT { state.config.max_snapshot_bytes } else { state.config.max_body_bytes };
     let deadline = state.config.body_timeout;
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) if is_json(&parts.headers) && !is_json_object(&bytes) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body must be a JSON object")
+                .into_response()
+        }
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Ok(Err(error)) if is_length_limit(&error) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +105,16 @@ async fn read_body_in_time(State(state): State<AppState>, request: Request, next
         )
         .into_response(),
     }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
+}
+
+/// Every JSON body of the API is an object; a derived parser would also take
+/// an array of the fields in order, which nobody means.
+fn is_json_object(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()).is_none_or(|&b| b == b'{')
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {
