@@ -59,6 +59,18 @@ pub struct FilterDoc {
     pub must_not: Option<Vec<serde_json::Value>>,
 }
 
+/// How an index keeps its vectors.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageDoc {
+    /// 4 bytes per component, exact.
+    F32,
+    /// 2 bytes per component.
+    F16,
+    /// 8-bit codes walked by the graph, 4-bit residuals to rescore the candidates.
+    Int8,
+}
+
 /// The distance an index ranks by.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -175,6 +187,7 @@ pub struct ErrorDoc {
         ComponentDoc,
         MetricDoc,
         FilterDoc,
+        StorageDoc,
         SearchAnswer,
         SearchBatchAnswer,
         UpsertedAnswer,

@@ -85,3 +85,39 @@ async fn snapshot_uploads_need_the_write_key_and_respect_their_limit() {
     assert_error(&(status, body), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coded_storage_serves_and_survives_restarts_and_snapshots() {
+    let store = memory();
+    let server = Server::on(Arc::clone(&store)).await;
+    for storage in ["f16", "int8"] {
+        let create = json!({ "name": storage, "dim": 4, "distance": "l2", "storage": storage });
+        let (_, info) = server.call(Method::POST, "/v1/vectors/index", Some(create)).await;
+        assert_eq!(info["storage"], storage, "{info}");
+        let items: Vec<Value> =
+            (0..50).map(|i| json!({ "id": format!("v{i}"), "vector": [i as f32, 1.0, -2.0, 0.5] })).collect();
+        server.call(Method::POST, &format!("/v1/vectors/index/{storage}/add"), Some(json!({ "items": items }))).await;
+    }
+    let search = json!({ "vector": [10.2, 1.0, -2.0, 0.5], "k": 2 });
+    let mut answers = Vec::new();
+    for storage in ["f16", "int8"] {
+        let (_, body) =
+            server.call(Method::POST, &format!("/v1/vectors/index/{storage}/search"), Some(search.clone())).await;
+        assert_eq!(body["results"][0]["id"], "v10", "{storage}: {body}");
+        answers.push(body);
+    }
+    let frame = server.client.get(format!("{}/v1/vectors/index/int8/snapshot", server.base)).send().await.unwrap();
+    let frame = frame.bytes().await.unwrap().to_vec();
+    assert_eq!(put_snapshot(&server, "int8-copy", frame, None).await.0, StatusCode::CREATED);
+    server.stop().await; // writes version 2 snapshots
+
+    let server = Server::on(store).await;
+    for (storage, answer) in [("f16", &answers[0]), ("int8", &answers[1]), ("int8-copy", &answers[1])] {
+        let (_, info) = server.call(Method::GET, &format!("/v1/vectors/index/{storage}"), None).await;
+        assert_eq!(info["count"], 50, "{info}");
+        let (_, body) =
+            server.call(Method::POST, &format!("/v1/vectors/index/{storage}/search"), Some(search.clone())).await;
+        assert_eq!(&body, answer, "{storage}");
+    }
+    server.stop().await;
+}
