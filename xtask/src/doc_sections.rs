@@ -15,8 +15,11 @@ pub(crate) const HTTP: Section =
 /// Written by `cargo xtask bench-filter`.
 pub(crate) const FILTER: Section =
     Section { begin: "<!-- filter-bench: written by `cargo xtask bench-filter` -->", end: "<!-- /filter-bench -->" };
+/// Written by `cargo xtask bench-storage`.
+pub(crate) const STORAGE: Section =
+    Section { begin: "<!-- storage-bench: written by `cargo xtask bench-storage` -->", end: "<!-- /storage-bench -->" };
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 2] = [HTTP, FILTER];
+pub(crate) const KEPT: [Section; 3] = [HTTP, FILTER, STORAGE];
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

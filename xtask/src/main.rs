@@ -5,6 +5,8 @@
 //!   it installs and starts, and the documentation build.
 //! - `bench-filter`: filtered search on MiniLM at 50/10/1/0.1 % selectivity
 //!   (recall@10, QPS, with and without a field index) into docs/BENCHMARKS.md.
+//! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib
+//!   (recall@10, QPS, memory at recall 0.95) into docs/BENCHMARKS.md.
 //! - `bench-http`: vectord and the Chroma server over HTTP (`shared/bench/http_bench.py`),
 //!   into the HTTP section of docs/BENCHMARKS.md.
 //! - `crash [--cycles N] [--storage file|s3]`: SIGKILL the release binary under
@@ -27,6 +29,7 @@ mod bench;
 mod bench_filter;
 mod bench_http;
 mod bench_insert;
+mod bench_storage;
 mod crash;
 mod doc_sections;
 mod faults;
@@ -47,13 +50,14 @@ fn main() -> ExitCode {
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["bench-filter"] => bench_filter::bench_filter(&workspace_root()),
+        ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
         ["faults", rest @ ..] => faults::faults(&workspace_root(), rest),
         ["api-fuzz", rest @ ..] => api_fuzz::api_fuzz(&workspace_root(), rest),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-filter | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S]"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S]"
                 .to_owned(),
         ),
     };
