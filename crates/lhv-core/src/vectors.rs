@@ -164,6 +164,20 @@ impl Vectors {
         self.metric
     }
 
+    /// `vector` as a query for this storage; `buffer` holds its codes if it gets any.
+    pub(crate) fn prepare<'a>(&self, vector: &'a [f32], buffer: &'a mut Vec<i8>) -> Query<'a> {
+        let mut query = Query::new(vector, self.metric);
+        let max = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
+        if matches!(self.rows, Rows::Int8 { .. }) && CODE_KERNELS.dot_u8_i8.is_some() && max > 0.0 {
+            let scale = max / 127.0;
+            buffer.clear();
+            buffer.extend(vector.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8));
+            let values: &'a Vec<i8> = buffer;
+            query.codes = Some(QueryCodes { values, scale });
+        }
+        query
+    }
+
     /// Whether rescoring can refine the distances of this storage.
     pub(crate) fn rescores(&self) -> bool {
         matches!(self.rows, Rows::Int8 { .. })
@@ -267,7 +281,11 @@ impl Vectors {
             Rows::F16(data) => (CODE_KERNELS.dot_f16)(query.vector, &data[range]),
             Rows::Int8 { codes, ranges, .. } => {
                 let [lo, step] = ranges[slot as usize];
-                lo * query.sum + step * (CODE_KERNELS.dot_u8)(query.vector, &codes[range])
+                let codes_product = match (query.codes, CODE_KERNELS.dot_u8_i8) {
+                    (Some(q), Some(kernel)) => q.scale * kernel(&codes[range], q.values) as f32,
+                    _ => (CODE_KERNELS.dot_u8)(query.vector, &codes[range]),
+                };
+                lo * query.sum + step * codes_product
             }
         };
         self.query_distance(query, slot, product)
@@ -372,6 +390,16 @@ pub(crate) struct Query<'a> {
     pub(crate) square_norm: f32,
     /// The sum of the components, for 8-bit rows' offsets.
     pub(crate) sum: f32,
+    /// The query itself as signed 8-bit codes, for 8-bit rows where the CPU
+    /// multiplies those fastest (the walk only: rescoring uses `vector`).
+    pub(crate) codes: Option<QueryCodes<'a>>,
+}
+
+/// A query quantized to `scale * values[i]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueryCodes<'a> {
+    values: &'a [i8],
+    scale: f32,
 }
 
 impl<'a> Query<'a> {
@@ -381,6 +409,7 @@ impl<'a> Query<'a> {
             inverse_norm: metric.inverse_norm(vector),
             square_norm: dot(vector, vector),
             sum: vector.iter().sum(),
+            codes: None,
         }
     }
 }

@@ -112,7 +112,8 @@ impl Hnsw {
     pub(crate) fn link(&self, vectors: &Vectors, node: u32) {
         let level = self.layers.level(node);
         let row = vectors.get(node);
-        let query = Query::new(&row, vectors.metric());
+        let mut buffer = Vec::new();
+        let query = vectors.prepare(&row, &mut buffer);
         // A node that will become the new top keeps others from doing the same meanwhile.
         let mut top_guard = None;
         let mut entry = self.entry();

@@ -22,7 +22,6 @@ use crate::filter::field_index::Narrowed;
 use crate::hnsw::Candidate;
 use crate::params::IndexParams;
 use crate::validate;
-use crate::vectors::Query;
 
 /// Items read to estimate how many pass a filter the field indexes cannot answer.
 const ESTIMATE_SAMPLE: usize = 256;
@@ -137,7 +136,8 @@ impl State {
         filter: &Filter,
         route: &Route,
     ) -> Vec<Hit> {
-        let query = Query::new(query, params.metric);
+        let mut buffer = Vec::new();
+        let query = self.vectors.prepare(query, &mut buffer);
         let scan = |slots: &[u32]| -> Vec<Candidate> {
             slots.iter().map(|&slot| Candidate { distance: self.vectors.to_query(&query, slot), node: slot }).collect()
         };

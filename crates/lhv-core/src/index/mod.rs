@@ -395,7 +395,8 @@ impl State {
 
     fn search(&self, params: &IndexParams, query: &[f32], k: usize, ef: usize) -> Vec<Hit> {
         let live = self.slot_of.len();
-        let query = Query::new(query, params.metric);
+        let mut buffer = Vec::new();
+        let query = self.vectors.prepare(query, &mut buffer);
         let wanted = k.min(live);
         let mut found = Vec::new();
         if live >= params.exact_search_threshold {
