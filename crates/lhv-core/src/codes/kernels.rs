@@ -4,6 +4,9 @@
 
 use std::sync::LazyLock;
 
+/// Unsigned 8-bit codes · a signed 8-bit query.
+pub(crate) type CodesTimesQuery = fn(&[u8], &[i8]) -> i32;
+
 /// The kernels this process uses.
 #[derive(Clone, Copy)]
 pub(crate) struct CodeKernels {
@@ -17,7 +20,7 @@ pub(crate) struct CodeKernels {
     pub(crate) dot_u8_u8: fn(&[u8], &[u8]) -> u32,
     /// Unsigned 8-bit codes · a signed 8-bit query, exactly; `None` where the
     /// CPU has no instruction that makes it faster than `dot_u8`.
-    pub(crate) dot_u8_i8: Option<fn(&[u8], &[i8]) -> i32>,
+    pub(crate) dot_u8_i8: Option<CodesTimesQuery>,
 }
 
 /// The fastest kernels this CPU supports.
