@@ -61,23 +61,26 @@ fn graph_recall_on_minilm() {
 }
 
 /// float16 loses at most 0.005 recall@10 against float32, and 8-bit codes
-/// with rescoring at most 0.01, on the same data and graph parameters.
+/// with rescoring at most 0.01, on the same data and graph parameters. At
+/// the default ef and over all 1 000 queries, so that the differences between
+/// two builds of the same graph (parallel linking is not deterministic) stay
+/// well below those margins; docs/BENCHMARKS.md compares at recall 0.95.
 #[test]
 fn coded_storage_keeps_recall_on_minilm() {
     use lhv_core::Storage;
     let base = read_fvecs("base.fvecs", BASE);
-    let queries = read_fvecs("query.fvecs", 300);
+    let queries = read_fvecs("query.fvecs", 1_000);
     let all: Vec<usize> = (0..BASE).collect();
     let recall_with = |storage: Storage| {
         let params = IndexParams::new(384, Metric::Cosine).with_exact_search_threshold(0).with_storage(storage);
         let index = Index::new(params).unwrap();
         index.upsert(items(&base, &all)).unwrap();
-        (recall(&index, &base, &all, &queries, 20), index.stats().memory_bytes)
+        (recall(&index, &base, &all, &queries, 64), index.stats().memory_bytes)
     };
     let (f32_recall, f32_bytes) = recall_with(Storage::F32);
     for (storage, allowed_loss) in [(Storage::F16, 0.005), (Storage::Int8, 0.01)] {
         let (got, bytes) = recall_with(storage);
-        eprintln!("{storage:?}: recall@10 {got:.4} (f32 {f32_recall:.4}) at ef 20, {bytes} bytes (f32 {f32_bytes})");
+        eprintln!("{storage:?}: recall@10 {got:.4} (f32 {f32_recall:.4}) at ef 64, {bytes} bytes (f32 {f32_bytes})");
         assert!(got >= f32_recall - allowed_loss, "{storage:?}: recall@10 {got} against {f32_recall}");
         assert!(bytes < f32_bytes * 2 / 3, "{storage:?}: {bytes} bytes against {f32_bytes}");
     }
