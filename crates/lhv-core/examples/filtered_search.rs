@@ -10,6 +10,8 @@
 
 #[path = "../tests/support/fvecs.rs"]
 mod fvecs;
+#[path = "../tests/support/tags.rs"]
+mod tags;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,20 +19,9 @@ use std::time::Instant;
 use lhv_core::{Filter, Index, IndexParams, Item, Metric};
 use rayon::prelude::*;
 use serde_json::json;
+use tags::{SELECTIVITIES, tags};
 
 const K: usize = 10;
-/// (tag, share of items that carry it, in thousandths).
-const SELECTIVITIES: [(&str, u64); 4] = [("p50", 500), ("p10", 100), ("p1", 10), ("p01", 1)];
-
-/// A deterministic, well-mixed number in 0..1000 per item.
-fn bucket(i: usize) -> u64 {
-    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) % 1000
-}
-
-fn tags(i: usize) -> Vec<&'static str> {
-    SELECTIVITIES.iter().filter(|(_, share)| bucket(i) < *share).map(|(tag, _)| *tag).collect()
-}
-
 /// Exact top-k positions among `live` by cosine distance, in f64, without the library.
 fn ground_truth(base: &[Vec<f32>], norms: &[f64], live: &[usize], query: &[f32]) -> Vec<usize> {
     let qn = query.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();

@@ -4,26 +4,17 @@
 
 #[path = "support/minilm.rs"]
 mod minilm;
+#[path = "support/tags.rs"]
+mod tags;
 
 use lhv_core::{Filter, Index, IndexParams, Item, Metric};
 use minilm::{ground_truth, read_fvecs};
 use serde_json::json;
+use tags::{SELECTIVITIES, tags};
 
 const BASE: usize = 10_000;
 const QUERIES: usize = 200;
 const K: usize = 10;
-/// (tag, share of items that carry it, in thousandths).
-const SELECTIVITIES: [(&str, u64); 4] = [("p50", 500), ("p10", 100), ("p1", 10), ("p01", 1)];
-
-/// A deterministic, well-mixed number in 0..1000 per item.
-fn bucket(i: usize) -> u64 {
-    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) % 1000
-}
-
-fn tags(i: usize) -> Vec<&'static str> {
-    SELECTIVITIES.iter().filter(|(_, share)| bucket(i) < *share).map(|(tag, _)| *tag).collect()
-}
-
 #[test]
 fn filtered_recall_on_minilm() {
     let base = read_fvecs("base.fvecs", BASE);

@@ -38,7 +38,17 @@ pub struct ImportArgs {
     /// Items per durable batch.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
-    /// A running server (`http://host:port`) to import into, instead of a storage URL.
+    /// Where the index is.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The file to read.
+    pub file: PathBuf,
+}
+
+/// Where `import` and `export` find the index.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// A running server (`http://host:port`), instead of a storage URL.
     #[arg(long)]
     pub server: Option<String>,
     /// Storage to open directly when no server is named (the server must be stopped).
@@ -47,8 +57,14 @@ pub struct ImportArgs {
     /// API key for the server.
     #[arg(long, env = "VECTORD_API_KEY")]
     pub api_key: Option<String>,
-    /// The file to read.
-    pub file: PathBuf,
+}
+
+impl TargetArgs {
+    async fn connect(&self) -> Result<Target, String> {
+        let cli = crate::config::Cli { storage_url: self.storage_url.clone(), ..crate::config::Cli::default() };
+        let storage_url = crate::config::Config::resolve(&cli)?.storage_url;
+        Target::connect(self.server.as_deref(), &storage_url, self.api_key.clone()).await
+    }
 }
 
 /// `vectord export`.
@@ -60,15 +76,9 @@ pub struct ExportArgs {
     /// `jsonl` (id, vector, metadata per line) or `fvecs` (vectors only, in slot order).
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
-    /// A running server (`http://host:port`) to export from, instead of a storage URL.
-    #[arg(long)]
-    pub server: Option<String>,
-    /// Storage to open directly when no server is named (the server must be stopped).
-    #[arg(long, env = "VECTORD_STORAGE_URL")]
-    pub storage_url: Option<String>,
-    /// API key for the server.
-    #[arg(long, env = "VECTORD_API_KEY")]
-    pub api_key: Option<String>,
+    /// Where the index is.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The file to write (`-` for standard output).
     pub file: PathBuf,
 }
@@ -87,8 +97,7 @@ pub async fn import(args: ImportArgs) -> Result<String, String> {
         .map_err(|_| format!("--distance {}: use cosine, l2 or dot", args.distance))?;
     let mut reader = ItemReader::open(&args.file, format, &args.id_prefix)?;
     let total_bytes = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    let storage_url = storage_url(args.storage_url.as_deref())?;
-    let target = Target::connect(args.server.as_deref(), &storage_url, args.api_key.clone()).await?;
+    let target = args.target.connect().await?;
 
     let progress = ProgressBar::new(total_bytes);
     progress.set_style(
@@ -136,8 +145,7 @@ pub async fn import(args: ImportArgs) -> Result<String, String> {
 
 /// Writes the index's live items to `args.file`; returns the summary line.
 pub async fn export(args: ExportArgs) -> Result<String, String> {
-    let storage_url = storage_url(args.storage_url.as_deref())?;
-    let target = Target::connect(args.server.as_deref(), &storage_url, args.api_key.clone()).await?;
+    let target = args.target.connect().await?;
     let frame = target.export_frame(&args.index).await;
     target.close().await?;
     let index = lhv_format::decode_snapshot(&frame?).map_err(|e| format!("the snapshot is invalid: {e}"))?.index;
@@ -165,9 +173,4 @@ pub async fn export(args: ExportArgs) -> Result<String, String> {
     }
     out.flush().map_err(|e| format!("cannot write {}: {e}", args.file.display()))?;
     Ok(format!("exported {written} items of {} (dim {dim}) to {}", args.index, args.file.display()))
-}
-
-fn storage_url(given: Option<&str>) -> Result<String, String> {
-    let cli = crate::config::Cli { storage_url: given.map(str::to_owned), ..crate::config::Cli::default() };
-    crate::config::Config::resolve(&cli).map(|config| config.storage_url)
 }
