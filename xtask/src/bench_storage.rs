@@ -63,7 +63,9 @@ fn render(results: &Value, root: &Path) -> String {
         "## Storage: float32, float16, 8-bit\n\n`cargo xtask bench-storage` (peers.py, MiniLM 50 000 × 384, M=16, efc=200, \
          one thread, best of 3 rounds), commit {}. Each row is at the smallest ef whose recall@10 reaches {TARGET_RECALL}; \
          memory is the RSS the build added (`rss_index_kb`). `int8` searches on the 8-bit codes and rescores its \
-         candidates with the 4-bit residuals.\n\n\
+         candidates with the 4-bit residuals. svs-lvq, the quantized peer to beat, \
+         is not in the run: SVS refuses LVQ on non-Intel CPUs (\"LVQ and Leanvec functionality of SVS is not \
+         supported on non-Intel hardware\"), and this machine is an AMD EPYC.\n\n\
          | index | storage | ef | recall@10 | QPS | x hnswlib | index MiB | bytes per vector |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
         crate::bench::git_commit(root)
     );
