@@ -102,3 +102,29 @@ fn stored_rows_must_match_the_storage() {
     }
     assert!(Index::from_parts(parts).is_err());
 }
+
+#[test]
+fn rescoring_is_on_for_int8_unless_turned_off() {
+    use lhv_core::SearchOptions;
+    let index = Index::new(params(Metric::L2, Storage::Int8, 0)).unwrap();
+    let items = (0..200)
+        .map(|i| Item {
+            id: format!("v{i}"),
+            vector: (0..DIM).map(|c| ((i * 7 + c * 13) % 31) as f32 * 0.37).collect(),
+            metadata: None,
+        })
+        .collect();
+    index.upsert(items).unwrap();
+    let query: Vec<f32> = (0..DIM).map(|c| (c % 5) as f32 * 1.3).collect();
+    let exactness = |options: SearchOptions<'_>| -> f32 {
+        let hits = index.search_with(&query, 5, &options).unwrap();
+        hits.iter()
+            .map(|h| (h.distance - Metric::L2.distance(&query, &index.get(&h.id).unwrap().vector).unwrap()).abs())
+            .fold(0.0, f32::max)
+    };
+    let default = exactness(SearchOptions::default());
+    let on = exactness(SearchOptions { rescore: Some(true), ..SearchOptions::default() });
+    let off = exactness(SearchOptions { rescore: Some(false), ..SearchOptions::default() });
+    assert!(default <= 1e-3 && on <= 1e-3, "rescored distances are off by {default} / {on}");
+    assert!(off > on, "without rescoring the distances should be coarser: {off} vs {on}");
+}

@@ -106,6 +106,9 @@ async fn coded_storage_serves_and_survives_restarts_and_snapshots() {
         assert_eq!(body["results"][0]["id"], "v10", "{storage}: {body}");
         answers.push(body);
     }
+    let coarse = json!({ "vector": [10.2, 1.0, -2.0, 0.5], "k": 2, "rescore": false });
+    let (status, body) = server.call(Method::POST, "/v1/vectors/index/int8/search", Some(coarse)).await;
+    assert_eq!((status, &body["results"][0]["id"]), (StatusCode::OK, &json!("v10")), "{body}");
     let frame = server.client.get(format!("{}/v1/vectors/index/int8/snapshot", server.base)).send().await.unwrap();
     let frame = frame.bytes().await.unwrap().to_vec();
     assert_eq!(put_snapshot(&server, "int8-copy", frame, None).await.0, StatusCode::CREATED);

@@ -15,12 +15,12 @@
 
 use rayon::prelude::*;
 
-use super::{Hit, Index, State};
+use super::{Hit, Index, SearchOptions, State};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::filter::field_index::Narrowed;
 use crate::hnsw::Candidate;
-use crate::params::IndexParams;
+use crate::params::{IndexParams, Storage};
 use crate::validate;
 
 /// Items read to estimate how many pass a filter the field indexes cannot answer.
@@ -30,11 +30,11 @@ const ESTIMATE_SAMPLE: usize = 256;
 const UNINDEXED_READ_COST: usize = 4;
 
 /// How a filtered search finds its candidates.
-enum Route {
+enum Route<'f> {
     /// Compare the query with exactly these slots (they all pass the filter).
     Scan(Vec<u32>),
-    /// Walk the graph, keeping only passing nodes.
-    Graph,
+    /// Walk the graph, keeping only nodes that pass this filter.
+    Graph(&'f Filter),
 }
 
 impl Index {
@@ -42,15 +42,7 @@ impl Index {
     /// nearest of them, closest first. Returns fewer than `k` hits only when
     /// fewer items pass.
     pub fn search_filtered(&self, query: &[f32], k: usize, ef: Option<usize>, filter: &Filter) -> Result<Vec<Hit>> {
-        if filter.is_empty() {
-            return self.search(query, k, ef);
-        }
-        let ef = validate::search_bounds(k, ef.unwrap_or(self.params.ef_search))?;
-        validate::vector(0, query, self.params.dim, self.params.metric)?;
-        filter.validate()?;
-        let state = self.state.read();
-        let route = state.route(&self.params, filter, ef);
-        Ok(state.search_routed(&self.params, query, k, ef, filter, &route))
+        self.search_with(query, k, &SearchOptions { ef, filter: Some(filter), ..SearchOptions::default() })
     }
 
     /// [`search_filtered`](Self::search_filtered) for several queries with one
@@ -63,17 +55,53 @@ impl Index {
         ef: Option<usize>,
         filter: &Filter,
     ) -> Result<Vec<Vec<Hit>>> {
-        if filter.is_empty() {
-            return self.search_batch(queries, k, ef);
-        }
-        let ef = validate::search_bounds(k, ef.unwrap_or(self.params.ef_search))?;
+        self.search_batch_with(queries, k, &SearchOptions { ef, filter: Some(filter), ..SearchOptions::default() })
+    }
+
+    /// The `k` nearest items to `query` as `options` say.
+    pub fn search_with(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
+        let (ef, rescore) = self.check_options(k, options)?;
+        validate::vector(0, query, self.params.dim, self.params.metric)?;
+        let state = self.state.read();
+        Ok(match options.filter.filter(|f| !f.is_empty()) {
+            None => state.search(&self.params, query, k, ef, rescore),
+            Some(filter) => {
+                let route = state.route(&self.params, filter, ef);
+                state.search_routed(&self.params, query, k, ef, &route, rescore)
+            }
+        })
+    }
+
+    /// [`search_with`](Self::search_with) for several queries, run in
+    /// parallel. All queries are validated first; an error names the query's position.
+    pub fn search_batch_with(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        options: &SearchOptions<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        let (ef, rescore) = self.check_options(k, options)?;
         for (position, query) in queries.iter().enumerate() {
             validate::vector(position, query, self.params.dim, self.params.metric)?;
         }
-        filter.validate()?;
         let state = self.state.read();
-        let route = state.route(&self.params, filter, ef);
-        Ok(queries.par_iter().map(|query| state.search_routed(&self.params, query, k, ef, filter, &route)).collect())
+        Ok(match options.filter.filter(|f| !f.is_empty()) {
+            None => queries.par_iter().map(|query| state.search(&self.params, query, k, ef, rescore)).collect(),
+            Some(filter) => {
+                let route = state.route(&self.params, filter, ef);
+                let search = |query: &Vec<f32>| state.search_routed(&self.params, query, k, ef, &route, rescore);
+                queries.par_iter().map(search).collect()
+            }
+        })
+    }
+
+    /// The effective ef and whether to rescore, after checking `k`, `ef` and the filter.
+    fn check_options(&self, k: usize, options: &SearchOptions<'_>) -> Result<(usize, bool)> {
+        let ef = validate::search_bounds(k, options.ef.unwrap_or(self.params.ef_search))?;
+        if let Some(filter) = options.filter {
+            filter.validate()?;
+        }
+        Ok((ef, options.rescore.unwrap_or(self.params.storage == Storage::Int8)))
     }
 }
 
@@ -88,7 +116,7 @@ impl State {
         (0..self.ids.len() as u32).filter(|&slot| self.passes(filter, slot)).collect()
     }
 
-    fn route(&self, params: &IndexParams, filter: &Filter, ef: usize) -> Route {
+    fn route<'f>(&self, params: &IndexParams, filter: &'f Filter, ef: usize) -> Route<'f> {
         let threshold = params.filter_scan_threshold;
         if self.slot_of.len() < params.exact_search_threshold {
             return Route::Scan(self.all_passing(filter));
@@ -98,7 +126,7 @@ impl State {
             Narrowed::Slots { slots, exact: false } => {
                 Route::Scan(slots.into_iter().filter(|&slot| self.passes(filter, slot)).collect())
             }
-            Narrowed::TooMany => Route::Graph,
+            Narrowed::TooMany => Route::Graph(filter),
             Narrowed::Unknown => {
                 // Without a field index the scan must read every item's metadata, a
                 // few cache misses each: a walk that visits `WALK_VISITS / share`
@@ -107,7 +135,7 @@ impl State {
                 if self.estimate_passing(filter) <= threshold.min(walk) {
                     Route::Scan(self.all_passing(filter))
                 } else {
-                    Route::Graph
+                    Route::Graph(filter)
                 }
             }
         }
@@ -133,8 +161,8 @@ impl State {
         query: &[f32],
         k: usize,
         ef: usize,
-        filter: &Filter,
-        route: &Route,
+        route: &Route<'_>,
+        rescore: bool,
     ) -> Vec<Hit> {
         let mut buffer = Vec::new();
         let query = self.vectors.prepare(query, &mut buffer);
@@ -143,12 +171,12 @@ impl State {
         };
         let found = match route {
             Route::Scan(slots) => scan(slots),
-            Route::Graph => {
+            Route::Graph(filter) => {
                 let found = self.graph.search(&self.vectors, &query, ef, |slot| self.passes(filter, slot));
                 if found.len() < k { scan(&self.all_passing(filter)) } else { found }
             }
         };
-        let found = self.rescore(&query, found);
+        let found = if rescore { self.rescore(&query, found) } else { found };
         self.ranked_hits(params, found, k)
     }
 }

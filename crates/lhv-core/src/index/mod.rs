@@ -308,21 +308,27 @@ impl Index {
     /// `ef` defaults to the index's `ef_search`; the effective value is
     /// `max(ef, k)`. Returns fewer than `k` hits only when the index holds fewer.
     pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Hit>> {
-        let ef = validate::search_bounds(k, ef.unwrap_or(self.params.ef_search))?;
-        validate::vector(0, query, self.params.dim, self.params.metric)?;
-        Ok(self.state.read().search(&self.params, query, k, ef))
+        self.search_with(query, k, &SearchOptions { ef, ..SearchOptions::default() })
     }
 
     /// [`search`](Self::search) for several queries, run in parallel.
     /// All queries are validated first; an error names the query's position.
     pub fn search_batch(&self, queries: &[Vec<f32>], k: usize, ef: Option<usize>) -> Result<Vec<Vec<Hit>>> {
-        let ef = validate::search_bounds(k, ef.unwrap_or(self.params.ef_search))?;
-        for (position, query) in queries.iter().enumerate() {
-            validate::vector(position, query, self.params.dim, self.params.metric)?;
-        }
-        let state = self.state.read();
-        Ok(queries.par_iter().map(|query| state.search(&self.params, query, k, ef)).collect())
+        self.search_batch_with(queries, k, &SearchOptions { ef, ..SearchOptions::default() })
     }
+}
+
+/// How a search runs, beyond the query and `k`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SearchOptions<'a> {
+    /// Candidate list size; default the index's `ef_search`, raised to `k`.
+    pub ef: Option<usize>,
+    /// Only items that pass this filter are searched.
+    pub filter: Option<&'a crate::Filter>,
+    /// Whether to refine the candidates' distances before choosing the top
+    /// `k`, where the storage keeps something to refine them with (`int8`:
+    /// the 4-bit residuals). Default: on for `int8`; no effect otherwise.
+    pub rescore: Option<bool>,
 }
 
 impl State {
@@ -393,7 +399,7 @@ impl State {
         self.ids[slot as usize].is_some()
     }
 
-    fn search(&self, params: &IndexParams, query: &[f32], k: usize, ef: usize) -> Vec<Hit> {
+    fn search(&self, params: &IndexParams, query: &[f32], k: usize, ef: usize, rescore: bool) -> Vec<Hit> {
         let live = self.slot_of.len();
         let mut buffer = Vec::new();
         let query = self.vectors.prepare(query, &mut buffer);
@@ -411,7 +417,7 @@ impl State {
         if found.len() < wanted {
             found = self.scan(&query);
         }
-        let found = self.rescore(&query, found);
+        let found = if rescore { self.rescore(&query, found) } else { found };
         self.ranked_hits(params, found, k)
     }
 

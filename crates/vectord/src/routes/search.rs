@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use lhv_core::{Filter, Hit};
+use lhv_core::{Filter, Hit, SearchOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -28,6 +28,10 @@ pub struct Search {
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::FilterDoc>)]
     filter: Option<Filter>,
+    /// Refine the candidates' distances with the 4-bit residuals before choosing
+    /// the top `k` [default: true for `int8` indexes; no effect on others].
+    #[serde(default)]
+    rescore: Option<bool>,
 }
 
 /// `POST /v1/vectors/index/{name}/search/batch`.
@@ -47,6 +51,9 @@ pub struct SearchBatch {
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::FilterDoc>)]
     filter: Option<Filter>,
+    /// As in a single search.
+    #[serde(default)]
+    rescore: Option<bool>,
 }
 
 /// Runs a search on the blocking pool.
@@ -72,11 +79,17 @@ pub(crate) async fn one(
     let Json(request) = body?;
     let durable = state.catalog.get(&name)?;
     let hits = match request.filter {
-        None => durable.index().search(&request.vector, request.k, request.ef)?,
+        None => {
+            let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: None };
+            durable.index().search_with(&request.vector, request.k, &options)?
+        }
         // A filtered search may compare with every match: off the async workers.
         Some(filter) => {
-            off_the_workers(move || durable.index().search_filtered(&request.vector, request.k, request.ef, &filter))
-                .await??
+            off_the_workers(move || {
+                let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: Some(&filter) };
+                durable.index().search_with(&request.vector, request.k, &options)
+            })
+            .await??
         }
     };
     Ok(Json(json!({ "results": results(hits) })))
@@ -94,9 +107,9 @@ pub(crate) async fn batch(
     let Json(request) = body?;
     let durable = state.catalog.get(&name)?;
     // Many queries keep a core busy for a while: off the async workers.
-    let filter = request.filter.unwrap_or_default();
     let hits = off_the_workers(move || {
-        durable.index().search_batch_filtered(&request.vectors, request.k, request.ef, &filter)
+        let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: request.filter.as_ref() };
+        durable.index().search_batch_with(&request.vectors, request.k, &options)
     })
     .await??;
     let all: Vec<Vec<Value>> = hits.into_iter().map(results).collect();
