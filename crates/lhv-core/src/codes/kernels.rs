@@ -1,6 +1,7 @@
 //! Inner products over compact codes: float16 bits and 8-bit codes, against
 //! a float32 query or against each other. Chosen once per process by CPU
-//! features, like the float32 kernels in `simd.rs`.
+//! features (AVX-512, else AVX2 + FMA + F16C, else scalar), like the float32
+//! kernels in `simd.rs`.
 
 use std::sync::LazyLock;
 
@@ -42,6 +43,12 @@ fn detect() -> CodeKernels {
                 return CodeKernels { dot_u8_i8: Some(x86::dot_u8_i8_vnni), ..x86::AVX512 };
             }
             return x86::AVX512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+        {
+            return x86::AVX2;
         }
     }
     SCALAR
@@ -99,6 +106,116 @@ pub(crate) mod x86 {
 
     /// AVX-512 F + BW.
     pub(crate) const AVX512: CodeKernels = CodeKernels { dot_f16, dot_f16_f16, dot_u8, dot_u8_u8, dot_u8_i8: None };
+
+    /// AVX2 + FMA + F16C, for CPUs without AVX-512.
+    pub(crate) const AVX2: CodeKernels = CodeKernels {
+        dot_f16: dot_f16_avx2,
+        dot_f16_f16: dot_f16_f16_avx2,
+        dot_u8: dot_u8_avx2,
+        dot_u8_u8: dot_u8_u8_avx2,
+        dot_u8_i8: None,
+    };
+
+    fn dot_f16_avx2(q: &[f32], x: &[u16]) -> f32 {
+        // SAFETY: installed by `detect` only after avx2, fma and f16c were detected.
+        unsafe { dot_f16_avx2_impl(q, x) }
+    }
+
+    fn dot_f16_f16_avx2(a: &[u16], b: &[u16]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_f16_f16_avx2_impl(a, b) }
+    }
+
+    fn dot_u8_avx2(q: &[f32], c: &[u8]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_u8_avx2_impl(q, c) }
+    }
+
+    fn dot_u8_u8_avx2(a: &[u8], b: &[u8]) -> u32 {
+        // SAFETY: as above.
+        unsafe { dot_u8_u8_avx2_impl(a, b) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn sum8(v: __m256) -> f32 {
+        let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let quad = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
+        _mm_cvtss_f32(_mm_add_ss(quad, _mm_shuffle_ps::<0b01>(quad, quad)))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_f16_avx2_impl(q: &[f32], x: &[u16]) -> f32 {
+        let n = q.len().min(x.len());
+        let (pq, px) = (q.as_ptr(), x.as_ptr());
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 8 <= n {
+                let wide = _mm256_cvtph_ps(_mm_loadu_si128(px.add(i).cast()));
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), wide, acc);
+                i += 8;
+            }
+        }
+        sum8(acc) + super::scalar::dot_f16(&q[i..n], &x[i..n])
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_f16_f16_avx2_impl(a: &[u16], b: &[u16]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 8 <= n {
+                let x = _mm256_cvtph_ps(_mm_loadu_si128(pa.add(i).cast()));
+                let y = _mm256_cvtph_ps(_mm_loadu_si128(pb.add(i).cast()));
+                acc = _mm256_fmadd_ps(x, y, acc);
+                i += 8;
+            }
+        }
+        sum8(acc) + super::scalar::dot_f16_f16(&a[i..n], &b[i..n])
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_u8_avx2_impl(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len().min(c.len());
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices;
+        // `_mm_loadl_epi64` reads 8 bytes.
+        unsafe {
+            while i + 8 <= n {
+                let codes = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(pc.add(i).cast())));
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), codes, acc);
+                i += 8;
+            }
+        }
+        sum8(acc) + super::scalar::dot_u8(&q[i..n], &c[i..n])
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_u8_u8_avx2_impl(a: &[u8], b: &[u8]) -> u32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = _mm256_setzero_si256();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`, the length of both slices.
+        unsafe {
+            while i + 16 <= n {
+                let x = _mm256_cvtepu8_epi16(_mm_loadu_si128(pa.add(i).cast()));
+                let y = _mm256_cvtepu8_epi16(_mm_loadu_si128(pb.add(i).cast()));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, y));
+                i += 16;
+            }
+        }
+        let mut lanes = [0u32; 8];
+        // SAFETY: `lanes` holds exactly 32 bytes.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), acc) };
+        lanes.iter().sum::<u32>() + super::scalar::dot_u8_u8(&a[i..n], &b[i..n])
+    }
 
     /// Codes · signed query, AVX-512 VNNI: 64 products per instruction.
     pub(crate) fn dot_u8_i8_vnni(a: &[u8], b: &[i8]) -> i32 {
@@ -242,6 +359,13 @@ mod tests {
             if std::arch::is_x86_feature_detected!("avx512vnni") {
                 out.push(("avx512vnni", CodeKernels { dot_u8_i8: Some(x86::dot_u8_i8_vnni), ..x86::AVX512 }));
             }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+        {
+            out.push(("avx2", x86::AVX2));
         }
         out
     }
