@@ -26,9 +26,10 @@ pub(crate) mod scalar {
         fold(a, b, |x, y| (x - y) * (x - y))
     }
 
-    /// Sums `term(a[i], b[i])` in `LANES` independent accumulators.
+    /// Sums `term(a[i], b[i])` in `LANES` independent accumulators (also over
+    /// the compact codes of `codes::kernels`).
     #[inline(always)]
-    fn fold(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    pub(crate) fn fold<A: Copy, B: Copy>(a: &[A], b: &[B], term: impl Fn(A, B) -> f32) -> f32 {
         let mut acc = [0.0f32; LANES];
         let (a_chunks, a_rest) = a.as_chunks::<LANES>();
         let (b_chunks, b_rest) = b.as_chunks::<LANES>();

@@ -167,8 +167,11 @@ impl Vectors {
     /// `vector` as a query for this storage; `buffer` holds its codes if it gets any.
     pub(crate) fn prepare<'a>(&self, vector: &'a [f32], buffer: &'a mut Vec<i8>) -> Query<'a> {
         let mut query = Query::new(vector, self.metric);
+        if !matches!(self.rows, Rows::Int8 { .. }) || CODE_KERNELS.dot_u8_i8.is_none() {
+            return query;
+        }
         let max = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
-        if matches!(self.rows, Rows::Int8 { .. }) && CODE_KERNELS.dot_u8_i8.is_some() && max > 0.0 {
+        if max > 0.0 {
             let scale = max / 127.0;
             buffer.clear();
             buffer.extend(vector.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8));

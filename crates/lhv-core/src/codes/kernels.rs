@@ -58,24 +58,7 @@ fn detect() -> CodeKernels {
 pub(crate) mod scalar {
     use half::f16;
 
-    const LANES: usize = 8;
-
-    #[inline(always)]
-    fn fold<A: Copy, B: Copy>(a: &[A], b: &[B], term: impl Fn(A, B) -> f32) -> f32 {
-        let mut acc = [0.0f32; LANES];
-        let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-        let (b_chunks, b_rest) = b.as_chunks::<LANES>();
-        for (x, y) in a_chunks.iter().zip(b_chunks) {
-            for lane in 0..LANES {
-                acc[lane] += term(x[lane], y[lane]);
-            }
-        }
-        let mut sum = acc.iter().sum::<f32>();
-        for (x, y) in a_rest.iter().zip(b_rest) {
-            sum += term(*x, *y);
-        }
-        sum
-    }
+    use crate::distance::scalar::fold;
 
     pub(crate) fn dot_f16(q: &[f32], x: &[u16]) -> f32 {
         fold(q, x, |a, b| a * f16::from_bits(b).to_f32())
@@ -103,6 +86,7 @@ pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
     use super::CodeKernels;
+    use crate::simd::x86::horizontal_sum;
 
     /// AVX-512 F + BW.
     pub(crate) const AVX512: CodeKernels = CodeKernels { dot_f16, dot_f16_f16, dot_u8, dot_u8_u8, dot_u8_i8: None };
@@ -137,13 +121,6 @@ pub(crate) mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn sum8(v: __m256) -> f32 {
-        let pair = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-        let quad = _mm_add_ps(pair, _mm_movehl_ps(pair, pair));
-        _mm_cvtss_f32(_mm_add_ss(quad, _mm_shuffle_ps::<0b01>(quad, quad)))
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn dot_f16_avx2_impl(q: &[f32], x: &[u16]) -> f32 {
         let n = q.len().min(x.len());
         let (pq, px) = (q.as_ptr(), x.as_ptr());
@@ -157,7 +134,7 @@ pub(crate) mod x86 {
                 i += 8;
             }
         }
-        sum8(acc) + super::scalar::dot_f16(&q[i..n], &x[i..n])
+        horizontal_sum(acc) + super::scalar::dot_f16(&q[i..n], &x[i..n])
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -175,7 +152,7 @@ pub(crate) mod x86 {
                 i += 8;
             }
         }
-        sum8(acc) + super::scalar::dot_f16_f16(&a[i..n], &b[i..n])
+        horizontal_sum(acc) + super::scalar::dot_f16_f16(&a[i..n], &b[i..n])
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -193,7 +170,7 @@ pub(crate) mod x86 {
                 i += 8;
             }
         }
-        sum8(acc) + super::scalar::dot_u8(&q[i..n], &c[i..n])
+        horizontal_sum(acc) + super::scalar::dot_u8(&q[i..n], &c[i..n])
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
