@@ -16,6 +16,13 @@ const BASELINE_PEERS: &str = "lhv-core,instant-distance";
 const BASELINE_EF: &str = "64";
 const PYTHON_PEERS: [&str; 4] = ["numpy", "hnswlib", "faiss-cpu", "scalable-vs"];
 
+/// The Python peers of peers.py that the benches compare with.
+pub(crate) fn install_python_peers() -> Result<(), String> {
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(PYTHON_PEERS);
+    run(&mut pip)
+}
+
 struct Settings {
     efs: &'static str,
     rounds: &'static str,
@@ -36,9 +43,7 @@ pub(crate) fn bench(root: &Path, quick: bool) -> Result<(), String> {
         }
     }
     cargo(&["build", "--release", "-p", "lhv-core", "--examples"], &[])?;
-    let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(PYTHON_PEERS);
-    run(&mut pip)?;
+    install_python_peers()?;
 
     let out_dir = root.join("target").join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;

@@ -1,5 +1,6 @@
 //! `cargo xtask bench-storage`: lhv-core with float32, float16 and 8-bit
-//! storage next to hnswlib in one interleaved run of `shared/bench/peers.py`:
+//! storage next to hnswlib and SVS's LVQ-4x8 (the quantized peer to beat) in
+//! one interleaved run of `shared/bench/peers.py`:
 //! recall@10, single-thread QPS and index memory, at the smallest ef that
 //! reaches recall 0.95 for each. Written into its section of docs/BENCHMARKS.md.
 
@@ -18,6 +19,7 @@ pub(crate) fn bench_storage(root: &Path) -> Result<(), String> {
     let peers_py = std::env::var_os("LHV_BENCH_DIR").map_or_else(|| shared.join("bench"), Into::into).join("peers.py");
     let data = std::env::var_os("LHV_DATASET_DIR").map_or_else(|| shared.join("data").join("minilm-dev"), Into::into);
     cargo(&["build", "--release", "-p", "lhv-core", "--example", "peer_worker"], &[])?;
+    crate::bench::install_python_peers()?;
     let worker = root.join("target").join("release").join("examples").join("peer_worker");
     let worker = worker.display();
     let out = root.join("target").join("bench").join("storage.json");
@@ -28,7 +30,7 @@ pub(crate) fn bench_storage(root: &Path) -> Result<(), String> {
         .arg(&peers_py)
         .arg("--data")
         .arg(&data)
-        .args(["--peers", "lhv-f32,lhv-f16,lhv-int8,hnswlib", "--modes", "single", "--M", "16", "--efc", "200"])
+        .args(["--peers", "lhv-f32,lhv-f16,lhv-int8,svs-lvq,hnswlib", "--modes", "single", "--M", "16", "--efc", "200"])
         .args(["--ef", EFS, "--rounds", "3", "--min-seconds", "0.5"])
         .args(["--ext", &format!("lhv-f32={worker} --storage f32")])
         .args(["--ext", &format!("lhv-f16={worker} --storage f16")])
@@ -63,13 +65,12 @@ fn render(results: &Value, root: &Path) -> String {
         "## Storage: float32, float16, 8-bit\n\n`cargo xtask bench-storage` (peers.py, MiniLM 50 000 × 384, M=16, efc=200, \
          one thread, best of 3 rounds), commit {}. Each row is at the smallest ef whose recall@10 reaches {TARGET_RECALL}; \
          memory is the RSS the build added (`rss_index_kb`). `int8` searches on the 8-bit codes and rescores its \
-         candidates with the 4-bit residuals. svs-lvq, the quantized peer to beat, \
-         is not in the run: SVS refuses LVQ on non-Intel CPUs (\"LVQ and Leanvec functionality of SVS is not \
-         supported on non-Intel hardware\"), and this machine is an AMD EPYC.\n\n\
+         candidates with the 4-bit residuals; `svs-lvq` is SVS Vamana over LVQ-4x8 codes (4-bit codes walk the \
+         graph, 8-bit residuals re-rank; SVS runs LVQ on Intel CPUs only).\n\n\
          | index | storage | ef | recall@10 | QPS | x hnswlib | index MiB | bytes per vector |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
         crate::bench::git_commit(root)
     );
-    for (peer, storage) in [("lhv-f32", "f32"), ("lhv-f16", "f16"), ("lhv-int8", "int8"), ("hnswlib", "f32")] {
+    for (peer, storage) in [("lhv-f32", "f32"), ("lhv-f16", "f16"), ("lhv-int8", "int8"), ("svs-lvq", "LVQ-4x8"), ("hnswlib", "f32")] {
         let kib = results["peers"][peer]["rss_index_kb"].as_f64().unwrap_or(f64::NAN);
         let n = results["peers"][peer]["n"].as_f64().unwrap_or(f64::NAN);
         match at_target(peer) {
@@ -83,11 +84,11 @@ fn render(results: &Value, root: &Path) -> String {
         }
     }
     md.push_str("\nEvery ef measured (recall@10 / QPS):\n\n| ef |");
-    let peers = ["lhv-f32", "lhv-f16", "lhv-int8", "hnswlib"];
+    let peers = ["lhv-f32", "lhv-f16", "lhv-int8", "svs-lvq", "hnswlib"];
     for peer in peers {
         md.push_str(&format!(" {peer} |"));
     }
-    md.push_str("\n|---:|---|---|---|---|\n");
+    md.push_str("\n|---:|---|---|---|---|---|\n");
     for ef in EFS.split(',').filter_map(|e| e.parse::<u64>().ok()) {
         md.push_str(&format!("| {ef} |"));
         for peer in peers {

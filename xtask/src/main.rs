@@ -5,7 +5,7 @@
 //!   it installs and starts, and the documentation build.
 //! - `bench-filter`: filtered search on MiniLM at 50/10/1/0.1 % selectivity
 //!   (recall@10, QPS, with and without a field index) into docs/BENCHMARKS.md.
-//! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib
+//! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
 //!   (recall@10, QPS, memory at recall 0.95) into docs/BENCHMARKS.md.
 //! - `bench-http`: vectord and the Chroma server over HTTP (`shared/bench/http_bench.py`),
 //!   into the HTTP section of docs/BENCHMARKS.md.
