@@ -70,7 +70,9 @@ fn render(results: &Value, root: &Path) -> String {
          | index | storage | ef | recall@10 | QPS | x hnswlib | index MiB | bytes per vector |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
         crate::bench::git_commit(root)
     );
-    for (peer, storage) in [("lhv-f32", "f32"), ("lhv-f16", "f16"), ("lhv-int8", "int8"), ("svs-lvq", "LVQ-4x8"), ("hnswlib", "f32")] {
+    for (peer, storage) in
+        [("lhv-f32", "f32"), ("lhv-f16", "f16"), ("lhv-int8", "int8"), ("svs-lvq", "LVQ-4x8"), ("hnswlib", "f32")]
+    {
         let kib = results["peers"][peer]["rss_index_kb"].as_f64().unwrap_or(f64::NAN);
         let n = results["peers"][peer]["n"].as_f64().unwrap_or(f64::NAN);
         match at_target(peer) {

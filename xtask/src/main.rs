@@ -19,6 +19,8 @@
 //!   namespace (ci: runs where either works, else says SKIPPED).
 //! - `api-fuzz [--max-time S]`: schemathesis requests generated from
 //!   docs/openapi.json against the binary: no 5xx, every answer as specified.
+//! - `qdrant-clients`: the official Qdrant Python client and LangChain's Qdrant
+//!   vector store run their suites (`smokes/qdrant`) against the binary (also in `ci`).
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
@@ -34,8 +36,11 @@ mod crash;
 mod doc_sections;
 mod faults;
 mod load;
+mod qdrant_clients;
 mod servers;
+mod service;
 mod smoke;
+mod venv;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -55,9 +60,10 @@ fn main() -> ExitCode {
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
         ["faults", rest @ ..] => faults::faults(&workspace_root(), rest),
         ["api-fuzz", rest @ ..] => api_fuzz::api_fuzz(&workspace_root(), rest),
+        ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S]"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };
@@ -83,6 +89,7 @@ fn ci() -> Result<(), String> {
     drop(servers);
     faults::faults_or_skip(&workspace_root())?;
     api_fuzz::api_fuzz(&workspace_root(), &[])?;
+    qdrant_clients::qdrant_clients(&workspace_root())?;
     load::load(&workspace_root(), &["--seconds", "20", "--clients", "8", "--churn-seconds", "60"])?;
     cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());

@@ -1,11 +1,13 @@
 //! Filtered search against a brute-force model, through every route the
 //! planner can take: exact scan of all items, scan of field-index candidates,
-//! and the filtered graph walk with its fallback.
+//! and the filtered graph walk with its fallback; and the exact scan, listing
+//! and counting by filter.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
-use lhv_core::{Filter, Index, IndexParams, Item, Metric};
+use lhv_core::{Filter, Index, IndexParams, Item, Metric, SearchOptions};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -193,8 +195,20 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                     prop_assert_eq!(&hit.metadata, metadata);
                 }
                 if exact {
-                    prop_assert_eq!(got, want);
+                    prop_assert_eq!(&got, &want);
                 }
+                // Asked for, the exact scan is exact on every route.
+                let options = SearchOptions { filter: Some(&filter_json), exact: true, ..SearchOptions::default() };
+                let scanned = index.search_with(&query, k, &options).unwrap();
+                let scanned: Vec<(f32, String)> = scanned.into_iter().map(|h| (h.distance, h.id)).collect();
+                prop_assert_eq!(scanned, want);
+                // Listing and counting by filter, in id order from an inclusive start.
+                let matching: Vec<&String> =
+                    model.keys().filter(|id| filter.holds(id, model[*id].1.as_ref())).collect();
+                prop_assert_eq!(index.count_where(Some(&filter_json)).unwrap(), matching.len());
+                let start = format!("id-{q}");
+                let from: Vec<String> = matching.into_iter().filter(|id| **id >= start).take(k).cloned().collect();
+                prop_assert_eq!(index.ids_where(Bound::Included(&start), k, Some(&filter_json)).unwrap(), from);
             }
         }
     }

@@ -116,6 +116,66 @@ impl DurableIndex {
         }
     }
 
+    /// An upsert computed from the index as it stands, with no other write
+    /// applied between the reading and the writing (a read-modify-write, as
+    /// setting part of an item's metadata needs); durable when it returns.
+    /// `compute` runs under the commit lock: keep it short. Its error (any
+    /// type a store error converts into) is returned as it is, and nothing
+    /// is written.
+    pub async fn upsert_with<E: From<Error>>(
+        self: &Arc<Self>,
+        compute: impl FnOnce(&Index) -> std::result::Result<Vec<Item>, E>,
+    ) -> std::result::Result<UpsertOutcome, E> {
+        let computed = |index: &Index| -> std::result::Result<LogOp, E> {
+            let items = compute(index)?;
+            index.validate_upsert(&items).map_err(|e| E::from(e.into()))?;
+            Ok(LogOp::Upsert(items))
+        };
+        match self.submit_computed(computed).await? {
+            Applied::Upserted(outcome) => Ok(outcome),
+            Applied::Deleted(_) => Ok(unreachable_outcome()?),
+        }
+    }
+
+    /// A delete of the ids `select` picks from the index as it stands (say,
+    /// those that pass a filter), with no other write applied in between;
+    /// durable when it returns; returns how many ids were deleted.
+    pub async fn delete_with<E: From<Error>>(
+        self: &Arc<Self>,
+        select: impl FnOnce(&Index) -> std::result::Result<Vec<String>, E>,
+    ) -> std::result::Result<usize, E> {
+        let computed = |index: &Index| -> std::result::Result<LogOp, E> { Ok(LogOp::Delete(select(index)?)) };
+        match self.submit_computed(computed).await? {
+            Applied::Deleted(count) => Ok(count),
+            Applied::Upserted(_) => Ok(unreachable_outcome()?),
+        }
+    }
+
+    /// Computes a write under the commit lock, where every committed write is
+    /// applied, and commits it first in its group: the writes still queued
+    /// are ordered after it, so it sees exactly what precedes it.
+    async fn submit_computed<E: From<Error>>(
+        self: &Arc<Self>,
+        compute: impl FnOnce(&Index) -> std::result::Result<LogOp, E>,
+    ) -> std::result::Result<Applied, E> {
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(Error::IndexNotFound { name: self.name.clone() }.into());
+        }
+        let (reply, answer) = oneshot::channel();
+        let snapshot_due = {
+            let mut state = self.commit.lock().await;
+            let op = compute(&self.index)?;
+            let mut group = vec![Pending { op, reply }];
+            group.append(&mut self.queue.lock());
+            self.commit_group(&mut state, group).await;
+            state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes
+        };
+        if snapshot_due {
+            self.snapshot_in_background();
+        }
+        Ok(answer.await.unwrap_or_else(|_| Err(cancelled(&self.name)))?)
+    }
+
     /// The sequence number of the last durable write (0 if none).
     pub async fn last_sequence(&self) -> u64 {
         self.commit.lock().await.next_sequence - 1

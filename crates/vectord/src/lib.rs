@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod qdrant;
 mod routes;
 mod server;
 mod state;

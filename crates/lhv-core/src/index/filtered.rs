@@ -63,12 +63,9 @@ impl Index {
         let (ef, rescore) = self.check_options(k, options)?;
         validate::vector(0, query, self.params.dim, self.params.metric)?;
         let state = self.state.read();
-        Ok(match options.filter.filter(|f| !f.is_empty()) {
+        Ok(match state.planned_route(&self.params, options, ef) {
             None => state.search(&self.params, query, k, ef, rescore),
-            Some(filter) => {
-                let route = state.route(&self.params, filter, ef);
-                state.search_routed(&self.params, query, k, ef, &route, rescore)
-            }
+            Some(route) => state.search_routed(&self.params, query, k, ef, &route, rescore),
         })
     }
 
@@ -85,10 +82,9 @@ impl Index {
             validate::vector(position, query, self.params.dim, self.params.metric)?;
         }
         let state = self.state.read();
-        Ok(match options.filter.filter(|f| !f.is_empty()) {
+        Ok(match state.planned_route(&self.params, options, ef) {
             None => queries.par_iter().map(|query| state.search(&self.params, query, k, ef, rescore)).collect(),
-            Some(filter) => {
-                let route = state.route(&self.params, filter, ef);
+            Some(route) => {
                 let search = |query: &Vec<f32>| state.search_routed(&self.params, query, k, ef, &route, rescore);
                 queries.par_iter().map(search).collect()
             }
@@ -106,9 +102,20 @@ impl Index {
 }
 
 impl State {
-    fn passes(&self, filter: &Filter, slot: u32) -> bool {
+    pub(super) fn passes(&self, filter: &Filter, slot: u32) -> bool {
         let slot = slot as usize;
         self.ids[slot].as_deref().is_some_and(|id| filter.matches(id, self.metadata[slot].as_ref()))
+    }
+
+    /// How a search with `options` finds its candidates; `None` for a plain graph walk.
+    fn planned_route<'f>(&self, params: &IndexParams, options: &SearchOptions<'f>, ef: usize) -> Option<Route<'f>> {
+        let filter = options.filter.filter(|f| !f.is_empty());
+        match (options.exact, filter) {
+            (true, Some(filter)) => Some(Route::Scan(self.all_passing(filter))),
+            (true, None) => Some(Route::Scan(self.slot_of.values().copied().collect())),
+            (false, Some(filter)) => Some(self.route(params, filter, ef)),
+            (false, None) => None,
+        }
     }
 
     /// Every live slot that passes, in slot order.

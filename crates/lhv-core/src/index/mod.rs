@@ -18,6 +18,7 @@ use crate::vectors::{Query, Vectors};
 
 mod filtered;
 pub(crate) mod parts;
+mod select;
 
 pub use parts::{GraphParts, IndexParts};
 
@@ -329,6 +330,9 @@ pub struct SearchOptions<'a> {
     /// `k`, where the storage keeps something to refine them with (`int8`:
     /// the 4-bit residuals). Default: on for `int8`; no effect otherwise.
     pub rescore: Option<bool>,
+    /// Compare the query with every (passing) item instead of walking the
+    /// graph: exact results at the cost of a full scan.
+    pub exact: bool,
 }
 
 impl State {

@@ -9,7 +9,7 @@ pub(crate) mod snapshots;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,18 +37,26 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vectors/index/{name}/items/{*id}", get(items::get).delete(items::delete))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .merge(crate::qdrant::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), read_body_in_time))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(api)
-        .fallback(|| async { ApiError::no_route() })
+        .fallback(|method: Method, uri: Uri| async move {
+            if crate::qdrant::is_qdrant_path(uri.path()) {
+                crate::qdrant::unknown_route(&method, uri.path())
+            } else {
+                ApiError::no_route()
+            }
+        })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(middleware::from_fn(crate::qdrant::qdrant_error_bodies))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -83,7 +91,8 @@ async fn openapi() -> Response {
 /// check: an unauthenticated client cannot make the service buffer anything.
 async fn read_body_in_time(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let limit = if parts.method == Method::PUT { state.config.max_snapshot_bytes } else { state.config.max_body_bytes };
+    let snapshot = parts.method == Method::PUT && parts.uri.path().ends_with("/snapshot");
+    let limit = if snapshot { state.config.max_snapshot_bytes } else { state.config.max_body_bytes };
     let deadline = state.config.body_timeout;
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) if is_json(&parts.headers) && !is_json_object(&bytes) => {
@@ -154,6 +163,9 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
 /// (Searches are POSTs too, but read.)
 fn is_write(request: &Request) -> bool {
     let path = request.uri().path();
+    if crate::qdrant::is_qdrant_path(path) {
+        return crate::qdrant::is_write(request.method(), path);
+    }
     match *request.method() {
         Method::DELETE | Method::PUT => true,
         Method::POST => path == "/v1/vectors/index" || path.ends_with("/add"),

@@ -80,13 +80,14 @@ pub(crate) async fn one(
     let durable = state.catalog.get(&name)?;
     let hits = match request.filter {
         None => {
-            let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: None };
+            let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: None, exact: false };
             durable.index().search_with(&request.vector, request.k, &options)?
         }
         // A filtered search may compare with every match: off the async workers.
         Some(filter) => {
             off_the_workers(move || {
-                let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: Some(&filter) };
+                let options =
+                    SearchOptions { ef: request.ef, rescore: request.rescore, filter: Some(&filter), exact: false };
                 durable.index().search_with(&request.vector, request.k, &options)
             })
             .await??
@@ -108,7 +109,8 @@ pub(crate) async fn batch(
     let durable = state.catalog.get(&name)?;
     // Many queries keep a core busy for a while: off the async workers.
     let hits = off_the_workers(move || {
-        let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: request.filter.as_ref() };
+        let options =
+            SearchOptions { ef: request.ef, rescore: request.rescore, filter: request.filter.as_ref(), exact: false };
         durable.index().search_batch_with(&request.vectors, request.k, &options)
     })
     .await??;

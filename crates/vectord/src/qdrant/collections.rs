@@ -1,0 +1,217 @@
+//! Collections: a Qdrant collection is a vectord index with one unnamed
+//! dense vector per point.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use lhv_core::{IndexParams, Metric, Storage};
+use lhv_store::DurableIndex;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::refuse::{not_supported, unknown_fields};
+use super::{ok, shown};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `PUT /collections/{name}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreateCollection {
+    vectors: Option<Value>,
+    hnsw_config: Option<HnswConfig>,
+    quantization_config: Option<Value>,
+    shard_number: Option<u64>,
+    replication_factor: Option<u64>,
+    write_consistency_factor: Option<u64>,
+    sparse_vectors: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Qdrant's `hnsw_config`, as far as vectord's graph has the same knobs.
+#[derive(Debug, Default, Deserialize)]
+struct HnswConfig {
+    m: Option<usize>,
+    ef_construct: Option<usize>,
+    /// Below this many kilobytes of vectors a search compares with every point.
+    full_scan_threshold: Option<usize>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// `vectors`: `{size, distance, ...}`, or the same under the name `""`.
+#[derive(Debug, Deserialize)]
+struct VectorParams {
+    size: usize,
+    distance: String,
+    hnsw_config: Option<HnswConfig>,
+    quantization_config: Option<Value>,
+    datatype: Option<String>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Settings that change how Qdrant keeps or replicates data but not what a
+/// request answers; vectord keeps everything in memory and durable at once.
+const HARMLESS: &[&str] =
+    &["on_disk_payload", "optimizers_config", "wal_config", "strict_mode_config", "sharding_method", "timeout"];
+
+fn metric(name: &str) -> Result<Metric, ApiError> {
+    match name {
+        "Cosine" => Ok(Metric::Cosine),
+        "Euclid" => Ok(Metric::L2),
+        "Dot" => Ok(Metric::Dot),
+        other => Err(not_supported(format!("the distance {other:?} (Cosine, Euclid and Dot are)"))),
+    }
+}
+
+fn storage(quantization: Option<&Value>, datatype: Option<&str>) -> Result<Storage, ApiError> {
+    let quantized = match quantization.filter(|q| !q.is_null()) {
+        None => None,
+        Some(q) if q.pointer("/scalar/type").and_then(Value::as_str) == Some("int8") => Some(Storage::Int8),
+        Some(q) => return Err(not_supported(format!("the quantization {q} (scalar int8 is)"))),
+    };
+    match (quantized, datatype) {
+        (Some(storage), None | Some("float32")) => Ok(storage),
+        (None, None | Some("float32")) => Ok(Storage::F32),
+        (None, Some("float16")) => Ok(Storage::F16),
+        (_, Some(other)) => Err(not_supported(format!("the datatype {other:?} with this quantization"))),
+    }
+}
+
+impl CreateCollection {
+    fn params(self) -> Result<IndexParams, ApiError> {
+        unknown_fields(&self.rest, HARMLESS)?;
+        if self.shard_number.is_some_and(|n| n > 1) {
+            return Err(not_supported("more than one shard"));
+        }
+        if self.replication_factor.is_some_and(|n| n > 1) || self.write_consistency_factor.is_some_and(|n| n > 1) {
+            return Err(not_supported("replication (a single node)"));
+        }
+        if self.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(not_supported("sparse vectors"));
+        }
+        let vectors: VectorParams = match self.vectors {
+            Some(Value::Object(mut object)) if !object.contains_key("size") => match object.remove("") {
+                Some(unnamed) if object.is_empty() => serde_json::from_value(unnamed),
+                _ => return Err(not_supported("named vectors (only the unnamed vector, \"\", is)")),
+            },
+            Some(vectors) => serde_json::from_value(vectors),
+            None => {
+                return Err(ApiError::bad_request("`vectors` is required: {\"size\": N, \"distance\": \"Cosine\"}"));
+            }
+        }
+        .map_err(|e| ApiError::bad_request(format!("`vectors`: {e}")))?;
+        unknown_fields(&vectors.rest, &["on_disk"])?;
+        let quantization = vectors.quantization_config.as_ref().or(self.quantization_config.as_ref());
+        let storage = storage(quantization, vectors.datatype.as_deref())?;
+        let mut params = IndexParams::new(vectors.size, metric(&vectors.distance)?).with_storage(storage);
+        // The vector's own hnsw_config overrides the collection's.
+        for hnsw in [self.hnsw_config, vectors.hnsw_config].into_iter().flatten() {
+            unknown_fields(&hnsw.rest, &["max_indexing_threads", "on_disk", "payload_m", "inline_storage"])?;
+            if let Some(m) = hnsw.m {
+                params = params.with_m(m);
+            }
+            if let Some(ef) = hnsw.ef_construct {
+                params = params.with_ef_construction(ef);
+            }
+            if let Some(kb) = hnsw.full_scan_threshold {
+                params = params.with_exact_search_threshold(kb.saturating_mul(1024) / (vectors.size.max(1) * 4));
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// Creates a collection.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<CreateCollection>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let Json(request) = body?;
+    state.catalog.create(&name, request.params()?).await?;
+    Ok(ok(started, json!(true)))
+}
+
+/// Every collection's name.
+pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+    let started = Instant::now();
+    let collections: Vec<Value> = state.catalog.list().into_iter().map(|s| json!({ "name": s.name })).collect();
+    ok(started, json!({ "collections": collections }))
+}
+
+/// Whether a collection exists (loading or not).
+pub(crate) async fn exists(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let exists = state.catalog.list().iter().any(|s| s.name == name);
+    Ok(ok(started, json!({ "exists": exists })))
+}
+
+/// Deletes a collection; `false` if there was none.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    match state.catalog.drop_index(&name).await {
+        Ok(()) => Ok(ok(started, json!(true))),
+        Err(lhv_store::Error::IndexNotFound { .. }) => Ok(ok(started, json!(false))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A collection's status, size and configuration.
+pub(crate) async fn describe(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let durable = state.catalog.get(&name)?;
+    Ok(ok(started, info(&durable)))
+}
+
+fn info(durable: &DurableIndex) -> Value {
+    let index = durable.index();
+    let params = index.params();
+    let mut vectors = json!({ "size": params.dim, "distance": shown::distance_name(params.metric) });
+    let mut quantization = Value::Null;
+    match params.storage {
+        Storage::F32 => {}
+        Storage::F16 => vectors["datatype"] = json!("float16"),
+        Storage::Int8 => quantization = json!({ "scalar": { "type": "int8", "always_ram": true } }),
+    }
+    let full_scan_kb = params.exact_search_threshold.saturating_mul(params.dim * 4) / 1024;
+    let count = index.len();
+    json!({
+        "status": "green",
+        "optimizer_status": "ok",
+        "indexed_vectors_count": count,
+        "points_count": count,
+        "segments_count": 1,
+        "config": {
+            "params": {
+                "vectors": vectors,
+                "shard_number": 1,
+                "replication_factor": 1,
+                "write_consistency_factor": 1,
+                "on_disk_payload": false,
+            },
+            "hnsw_config": { "m": params.m, "ef_construct": params.ef_construction, "full_scan_threshold": full_scan_kb },
+            // One segment, and every write is durable before it is answered.
+            "optimizer_config": { "default_segment_number": 1, "flush_interval_sec": 0 },
+            "quantization_config": quantization,
+        },
+        "payload_schema": {},
+    })
+}

@@ -1,0 +1,152 @@
+//! Payload writes: set (merge), overwrite, delete keys, clear. Each reads the
+//! points' current metadata and writes the new one in one step
+//! ([`DurableIndex::upsert_with`](lhv_store::DurableIndex::upsert_with)), so a
+//! concurrent write is never overwritten with stale data.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use lhv_core::{Index, Item};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::refuse::unknown_fields;
+use super::shown::{path_remove, path_set};
+use super::{Selection, Selector, points, selection, updated};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST` / `PUT /collections/{name}/points/payload`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SetPayload {
+    payload: Map<String, Value>,
+    points: Option<Vec<Value>>,
+    filter: Option<Value>,
+    /// Merge into the object at this dot-separated path instead of the top.
+    key: Option<String>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// `POST /collections/{name}/points/payload/delete`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeletePayload {
+    keys: Vec<String>,
+    points: Option<Vec<Value>>,
+    filter: Option<Value>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Sets these keys of the selected points' payloads, keeping the others.
+pub(crate) async fn set(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<SetPayload>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(request) = body?;
+    unknown_fields(&request.rest, points::HARMLESS)?;
+    let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
+    let (payload, key) = (request.payload, request.key);
+    rewrite(state, name, selected, move |object| match &key {
+        Some(key) => path_set_merged(object, key, payload.clone()),
+        None => object.extend(payload.clone()),
+    })
+    .await
+}
+
+/// Replaces the selected points' payloads.
+pub(crate) async fn overwrite(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<SetPayload>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(request) = body?;
+    unknown_fields(&request.rest, points::HARMLESS)?;
+    let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
+    let (payload, key) = (request.payload, request.key);
+    rewrite(state, name, selected, move |object| match &key {
+        Some(key) => path_set(object, key, Value::Object(payload.clone())),
+        None => *object = payload.clone(),
+    })
+    .await
+}
+
+/// Removes these keys (dot-separated paths) from the selected points' payloads.
+pub(crate) async fn delete_keys(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<DeletePayload>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(request) = body?;
+    unknown_fields(&request.rest, points::HARMLESS)?;
+    let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
+    let keys = request.keys;
+    rewrite(state, name, selected, move |object| keys.iter().for_each(|key| path_remove(object, key))).await
+}
+
+/// Empties the selected points' payloads.
+pub(crate) async fn clear(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Selector>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(selector) = body?;
+    let selected = selector.selection()?;
+    rewrite(state, name, selected, Map::clear).await
+}
+
+/// Merges `payload` into the object at `key`, making it if needed.
+fn path_set_merged(object: &mut Map<String, Value>, key: &str, payload: Map<String, Value>) {
+    let mut merged = match super::shown::path_get(object, key) {
+        Some(Value::Object(existing)) => existing.clone(),
+        _ => Map::new(),
+    };
+    merged.extend(payload);
+    path_set(object, key, Value::Object(merged));
+}
+
+/// Applies `change` to the payload of every selected point, in one durable write.
+async fn rewrite(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    selected: Selection,
+    change: impl Fn(&mut Map<String, Value>) + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let durable = state.catalog.get(&name)?;
+    durable.upsert_with(|index| rewritten(index, &selected, &change)).await?;
+    Ok(updated(started, &durable).await)
+}
+
+/// The selected points with their changed payloads.
+fn rewritten(
+    index: &Index,
+    selected: &Selection,
+    change: &impl Fn(&mut Map<String, Value>),
+) -> Result<Vec<Item>, ApiError> {
+    let ids = selected.ids(index)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(stored) = index.get(&id) else {
+            let message = format!("Not found: No point with id {id} found");
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "item_not_found", message));
+        };
+        let mut object = match stored.metadata {
+            Some(Value::Object(object)) => object,
+            None | Some(Value::Null) => Map::new(),
+            Some(_) => {
+                let message =
+                    format!("point {id} has metadata that is not a JSON object (written through vectord's own API)");
+                return Err(ApiError::bad_request(message));
+            }
+        };
+        change(&mut object);
+        items.push(Item { id, vector: stored.vector, metadata: Some(Value::Object(object)) });
+    }
+    Ok(items)
+}

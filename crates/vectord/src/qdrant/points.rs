@@ -1,0 +1,257 @@
+//! Points: upsert, retrieve, scroll, count and delete.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use lhv_core::{Item, Metric};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::refuse::{not_supported, unknown_fields};
+use super::shown::{WithPayload, WithVector, payload, record, vector_wanted};
+use super::{Selector, filter, ids, ok, updated};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Per-request settings of a single node that change no answer.
+pub(crate) const HARMLESS: &[&str] = &["shard_key", "consistency", "timeout"];
+
+/// `PUT /collections/{name}/points`: a list of points or a batch of columns.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Upsert {
+    points: Option<Vec<Point>>,
+    batch: Option<Batch>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Point {
+    id: Value,
+    vector: Value,
+    payload: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Batch {
+    ids: Vec<Value>,
+    vectors: Value,
+    payloads: Option<Vec<Option<Map<String, Value>>>>,
+}
+
+/// One point's vector: a list of numbers, or `{"": [...]}` (the unnamed vector by name).
+fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
+    let vector = match vector {
+        Value::Object(mut named) => match named.remove("") {
+            Some(unnamed) if named.is_empty() => unnamed,
+            _ => return Err(not_supported("named vectors (only the unnamed vector, \"\", is)")),
+        },
+        vector => vector,
+    };
+    serde_json::from_value(vector).map_err(|e| {
+        ApiError::bad_request(format!(
+            "a vector is a list of numbers (sparse and multi-vectors are not supported by vectord): {e}"
+        ))
+    })
+}
+
+impl Upsert {
+    /// The points as vectord items; a later point with the same id wins, as in Qdrant.
+    fn items(self, metric: Metric) -> Result<Vec<Item>, ApiError> {
+        unknown_fields(&self.rest, HARMLESS)?;
+        let points: Vec<Point> = match (self.points, self.batch) {
+            (Some(points), None) => points,
+            (None, Some(batch)) => {
+                let Value::Array(vectors) = batch.vectors else {
+                    return Err(not_supported("named vectors in a batch (a list of vectors is)"));
+                };
+                let payloads = batch.payloads.unwrap_or_else(|| vec![None; batch.ids.len()]);
+                if vectors.len() != batch.ids.len() || payloads.len() != batch.ids.len() {
+                    return Err(ApiError::bad_request("a batch has as many ids, vectors and payloads"));
+                }
+                let columns = batch.ids.into_iter().zip(vectors).zip(payloads);
+                columns.map(|((id, vector), payload)| Point { id, vector, payload }).collect()
+            }
+            _ => return Err(ApiError::bad_request("an upsert has either `points` or `batch`")),
+        };
+        let mut by_id = BTreeMap::new();
+        for Point { id, vector, payload } in points {
+            let id = ids::parse(&id)?;
+            let mut vector = dense_vector(vector)?;
+            // Qdrant keeps cosine vectors normalised, and shows them so.
+            if metric == Metric::Cosine {
+                let norm = vector.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+                if norm > 0.0 && norm.is_finite() {
+                    vector.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+                }
+            }
+            // An upsert replaces the whole point: no payload means an empty one.
+            let metadata = Some(Value::Object(payload.unwrap_or_default()));
+            by_id.insert(id.clone(), Item { id, vector, metadata });
+        }
+        Ok(by_id.into_values().collect())
+    }
+}
+
+/// Inserts or replaces points; durable when it answers (`wait` is always true).
+pub(crate) async fn upsert(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Upsert>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let Json(request) = body?;
+    let durable = state.catalog.get(&name)?;
+    let items = request.items(durable.index().params().metric)?;
+    durable.upsert(items).await?;
+    Ok(updated(started, &durable).await)
+}
+
+/// `POST /collections/{name}/points`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Retrieve {
+    ids: Vec<Value>,
+    with_payload: Option<WithPayload>,
+    with_vector: Option<WithVector>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// The points with these ids that exist, in the order asked.
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Retrieve>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let Json(request) = body?;
+    unknown_fields(&request.rest, HARMLESS)?;
+    let durable = state.catalog.get(&name)?;
+    let selection = request.with_payload.unwrap_or(WithPayload::All(true));
+    let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut records = Vec::new();
+    for id in ids::parse_all(&request.ids)? {
+        if seen.insert(id.clone())
+            && let Some(stored) = durable.index().get(&id)
+        {
+            let vector = with_vector.then_some(stored.vector);
+            records.push(record(&id, payload(&selection, stored.metadata.as_ref()), vector));
+        }
+    }
+    Ok(ok(started, Value::Array(records)))
+}
+
+/// `GET /collections/{name}/points/{id}`.
+pub(crate) async fn get_one(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path((name, raw)) = path?;
+    let id_value = raw.parse::<u64>().map_or_else(|_| Value::from(raw.clone()), Value::from);
+    let id = ids::parse(&id_value)?;
+    let durable = state.catalog.get(&name)?;
+    let stored = durable.index().get(&id).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "item_not_found",
+            format!("Not found: Point with id {raw} does not exist"),
+        )
+    })?;
+    Ok(ok(started, record(&id, payload(&WithPayload::All(true), stored.metadata.as_ref()), Some(stored.vector))))
+}
+
+/// `POST /collections/{name}/points/delete`: by ids or by filter.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Selector>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let Json(selector) = body?;
+    let durable = state.catalog.get(&name)?;
+    let selection = selector.selection()?;
+    durable.delete_with(|index| Ok::<_, ApiError>(selection.ids(index)?)).await?;
+    Ok(updated(started, &durable).await)
+}
+
+/// `POST /collections/{name}/points/scroll`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Scroll {
+    offset: Option<Value>,
+    limit: Option<usize>,
+    filter: Option<Value>,
+    with_payload: Option<WithPayload>,
+    with_vector: Option<WithVector>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+const DEFAULT_SCROLL_LIMIT: usize = 10;
+
+/// One page of points in id order (vectord orders ids as strings), from
+/// `offset` on; `next_page_offset` is the id the next page starts with.
+pub(crate) async fn scroll(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Scroll>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let Json(request) = body?;
+    unknown_fields(&request.rest, HARMLESS)?;
+    let limit = request.limit.unwrap_or(DEFAULT_SCROLL_LIMIT);
+    if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
+        return Err(ApiError::bad_request(format!("`limit` is 1 to {}", lhv_core::MAX_SCROLL_LIMIT)));
+    }
+    let offset = request.offset.as_ref().filter(|o| !o.is_null()).map(ids::parse).transpose()?;
+    let filter = filter::translate(request.filter.as_ref())?;
+    let selection = request.with_payload.unwrap_or(WithPayload::All(true));
+    let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
+    let durable = state.catalog.get(&name)?;
+    let index = durable.index();
+    let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
+    let mut page = index.ids_where(start, limit + 1, filter.as_ref())?;
+    let next = if page.len() > limit { page.pop().map(|id| ids::show(&id)) } else { None };
+    let points: Vec<Value> = page
+        .iter()
+        .filter_map(|id| {
+            let stored = index.get(id)?;
+            Some(record(id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector)))
+        })
+        .collect();
+    Ok(ok(started, json!({ "points": points, "next_page_offset": next })))
+}
+
+/// `POST /collections/{name}/points/count`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Count {
+    filter: Option<Value>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// How many points pass the filter (exactly).
+pub(crate) async fn count(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Count>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Path(name) = name?;
+    let Json(request) = body?;
+    // vectord's counts are always exact, asked for or not.
+    unknown_fields(&request.rest, &[HARMLESS, &["exact"]].concat())?;
+    let filter = filter::translate(request.filter.as_ref())?;
+    let durable = state.catalog.get(&name)?;
+    let count = durable.index().count_where(filter.as_ref())?;
+    Ok(ok(started, json!({ "count": count })))
+}

@@ -1,0 +1,263 @@
+//! Nearest-vector search: `points/search` (and batch) and the nearest form
+//! of `points/query` (and batch), with Qdrant's scores.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use lhv_core::{Filter, Hit, SearchOptions};
+use lhv_store::DurableIndex;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::refuse::{not_supported, unknown_fields};
+use super::shown::{WithPayload, WithVector, passes_threshold, payload, score, vector_wanted};
+use super::{filter, ids, ok, points};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `params` of a search.
+#[derive(Debug, Default, Deserialize)]
+struct SearchParams {
+    hnsw_ef: Option<usize>,
+    exact: Option<bool>,
+    quantization: Option<Quantization>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Quantization {
+    /// Whether to refine the candidates' scores (vectord: with the residuals of `int8` storage).
+    rescore: Option<bool>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// What a search of either form comes down to.
+struct Plan {
+    vector: Vec<f32>,
+    filter: Option<Filter>,
+    limit: usize,
+    offset: usize,
+    ef: Option<usize>,
+    exact: bool,
+    rescore: Option<bool>,
+    score_threshold: Option<f32>,
+    with_payload: WithPayload,
+    with_vector: bool,
+}
+
+/// The fields `points/search` and `points/query` share.
+#[derive(Debug, Deserialize)]
+struct Shared {
+    filter: Option<Value>,
+    params: Option<SearchParams>,
+    offset: Option<usize>,
+    with_payload: Option<WithPayload>,
+    with_vector: Option<WithVector>,
+    score_threshold: Option<f32>,
+}
+
+impl Plan {
+    fn new(vector: Vec<f32>, limit: usize, shared: Shared) -> Result<Self, ApiError> {
+        let params = shared.params.unwrap_or_default();
+        unknown_fields(&params.rest, &["indexed_only"])?;
+        let quantization = params.quantization.unwrap_or_default();
+        unknown_fields(&quantization.rest, &["ignore", "oversampling"])?;
+        Ok(Plan {
+            vector,
+            filter: filter::translate(shared.filter.as_ref())?,
+            limit,
+            offset: shared.offset.unwrap_or(0),
+            ef: params.hnsw_ef,
+            exact: params.exact.unwrap_or(false),
+            rescore: quantization.rescore,
+            score_threshold: shared.score_threshold,
+            with_payload: shared.with_payload.unwrap_or(WithPayload::All(false)),
+            with_vector: vector_wanted(shared.with_vector.as_ref(), false)?,
+        })
+    }
+
+    /// Qdrant's `ScoredPoint`s, best first.
+    fn run(&self, durable: &DurableIndex) -> Result<Vec<Value>, ApiError> {
+        let index = durable.index();
+        let metric = index.params().metric;
+        let k = self
+            .limit
+            .checked_add(self.offset)
+            .ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let options =
+            SearchOptions { ef: self.ef, filter: self.filter.as_ref(), rescore: self.rescore, exact: self.exact };
+        let hits: Vec<Hit> = index.search_with(&self.vector, k, &options)?;
+        Ok(hits
+            .into_iter()
+            .skip(self.offset)
+            .map(|hit| (score(metric, hit.distance), hit))
+            .take_while(|(score, _)| passes_threshold(metric, *score, self.score_threshold))
+            .map(|(score, hit)| {
+                let vector = if self.with_vector { index.get(&hit.id).map(|r| r.vector) } else { None };
+                json!({
+                    "id": ids::show(&hit.id),
+                    // vectord keeps no per-point version.
+                    "version": 0,
+                    "score": score,
+                    "payload": payload(&self.with_payload, hit.metadata.as_ref()),
+                    "vector": vector,
+                })
+            })
+            .collect())
+    }
+}
+
+/// `POST /collections/{name}/points/search`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchRequest {
+    vector: Value,
+    limit: usize,
+    #[serde(flatten)]
+    shared: Shared,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+impl SearchRequest {
+    fn plan(self) -> Result<Plan, ApiError> {
+        unknown_fields(&self.rest, points::HARMLESS)?;
+        let vector = match self.vector {
+            // `{"name": "", "vector": [...]}`: the unnamed vector by name.
+            Value::Object(mut named) => match (named.remove("name"), named.remove("vector")) {
+                (Some(Value::String(name)), Some(vector)) if name.is_empty() && named.is_empty() => vector,
+                _ => return Err(not_supported("named or sparse vectors (the unnamed vector is)")),
+            },
+            vector => vector,
+        };
+        Plan::new(numbers(vector)?, self.limit, self.shared)
+    }
+}
+
+/// `POST /collections/{name}/points/query`, the nearest-vector form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct QueryRequest {
+    query: Option<Value>,
+    using: Option<String>,
+    limit: Option<usize>,
+    #[serde(flatten)]
+    shared: Shared,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+const DEFAULT_QUERY_LIMIT: usize = 10;
+
+impl QueryRequest {
+    fn plan(self) -> Result<Plan, ApiError> {
+        unknown_fields(&self.rest, points::HARMLESS)?;
+        if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
+            return Err(not_supported("named vectors in `using` (the unnamed vector, \"\", is)"));
+        }
+        let vector = match self.query {
+            Some(Value::Array(vector)) => Value::Array(vector),
+            Some(Value::Object(mut query)) => match query.remove("nearest") {
+                Some(Value::Array(vector)) if query.is_empty() => Value::Array(vector),
+                _ => {
+                    let kind = query.keys().next().cloned().unwrap_or_else(|| "nearest".into());
+                    return Err(not_supported(format!("the `{kind}` query (a nearest vector is)")));
+                }
+            },
+            Some(Value::Number(_) | Value::String(_)) => {
+                return Err(not_supported("a point id as the query (a vector is)"));
+            }
+            _ => return Err(not_supported("a query without a vector (scroll for points in id order)")),
+        };
+        Plan::new(numbers(vector)?, self.limit.unwrap_or(DEFAULT_QUERY_LIMIT), self.shared)
+    }
+}
+
+fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
+    serde_json::from_value(vector)
+        .map_err(|e| ApiError::bad_request(format!("a query vector is a list of numbers: {e}")))
+}
+
+/// Runs searches on the blocking pool: a filtered or exact search may scan many points.
+async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec<Value>>, ApiError> {
+    tokio::task::spawn_blocking(move || plans.iter().map(|plan| plan.run(&durable)).collect())
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?
+}
+
+/// `POST /collections/{name}/points/search/batch` and `query/batch` bodies.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Batch<T> {
+    searches: Vec<T>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+async fn searched<T>(
+    state: &AppState,
+    name: Result<Path<String>, PathRejection>,
+    requests: Vec<T>,
+    plan: fn(T) -> Result<Plan, ApiError>,
+) -> Result<Vec<Vec<Value>>, ApiError> {
+    let Path(name) = name?;
+    let plans = requests.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
+    let durable = state.catalog.get(&name)?;
+    run_all(durable, plans).await
+}
+
+/// The nearest points to one vector.
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<SearchRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Json(request) = body?;
+    let mut found = searched(&state, name, vec![request], SearchRequest::plan).await?;
+    Ok(ok(started, Value::Array(found.pop().unwrap_or_default())))
+}
+
+/// Several searches at once.
+pub(crate) async fn search_batch(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Batch<SearchRequest>>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Json(batch) = body?;
+    unknown_fields(&batch.rest, points::HARMLESS)?;
+    let found = searched(&state, name, batch.searches, SearchRequest::plan).await?;
+    Ok(ok(started, json!(found)))
+}
+
+/// The nearest points to one vector, as `{"points": [...]}`.
+pub(crate) async fn query(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<QueryRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Json(request) = body?;
+    let mut found = searched(&state, name, vec![request], QueryRequest::plan).await?;
+    Ok(ok(started, json!({ "points": found.pop().unwrap_or_default() })))
+}
+
+/// Several queries at once.
+pub(crate) async fn query_batch(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Batch<QueryRequest>>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let Json(batch) = body?;
+    unknown_fields(&batch.rest, points::HARMLESS)?;
+    let found = searched(&state, name, batch.searches, QueryRequest::plan).await?;
+    let answers: Vec<Value> = found.into_iter().map(|points| json!({ "points": points })).collect();
+    Ok(ok(started, json!(answers)))
+}

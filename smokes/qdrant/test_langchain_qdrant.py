@@ -1,0 +1,74 @@
+"""LangChain's Qdrant vector store over vectord, with a deterministic fake embedding."""
+import hashlib
+import uuid
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+from langchain_qdrant import QdrantVectorStore
+from qdrant_client import models
+
+from conftest import model_top
+
+DIM = 32
+WORDS = ("ls lists directory contents; grep prints lines matching a pattern; tar stores and extracts files from an "
+         "archive; ssh is a remote login program; cp copies files and directories; chmod changes file mode bits; "
+         "find searches for files in a directory hierarchy; curl transfers a url; man is an interface to the "
+         "reference manuals; ps reports a snapshot of the current processes").split()
+
+
+class HashedWords(Embeddings):
+    """A bag of hashed words, normalised: the same text always gives the same vector."""
+
+    def embed_query(self, text):
+        vector = np.zeros(DIM)
+        for word in text.lower().split():
+            digest = hashlib.sha256(word.encode()).digest()
+            vector[digest[0] % DIM] += 1.0 + digest[1] / 255.0
+        norm = np.linalg.norm(vector)
+        return (vector / norm if norm else np.full(DIM, DIM ** -0.5)).tolist()
+
+    def embed_documents(self, texts):
+        return [self.embed_query(t) for t in texts]
+
+
+def texts():
+    rng = np.random.default_rng(5)
+    return [" ".join(rng.choice(WORDS, size=8)) for _ in range(300)]
+
+
+def test_add_search_delete(url):
+    embedding = HashedWords()
+    docs = texts()
+    ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"doc-{i}")) for i in range(len(docs))]
+    store = QdrantVectorStore.from_texts(docs, embedding, ids=ids, metadatas=[{"i": i, "even": i % 2 == 0}
+                                                                             for i in range(len(docs))],
+                                         url=url, collection_name="lc-docs", force_recreate=True)
+    vectors = embedding.embed_documents(docs)
+    by_id = dict(zip(ids, zip(docs, vectors)))
+
+    for query in ["files in a directory", "remote login", "prints lines matching", "archive extracts"]:
+        found = store.similarity_search_with_score(query, k=5)
+        want = model_top("Cosine", ids, vectors, embedding.embed_query(query), 5)
+        # Hashed bags of words tie often: compare scores, and ids where the scores differ.
+        assert [round(score, 4) for _, score in found] == pytest.approx([round(s, 4) for _, s in want], abs=2e-4)
+        for doc, score in found:
+            text, vector = by_id[doc.metadata["_id"]]
+            assert doc.page_content == text
+            assert score == pytest.approx(float(np.dot(vector, embedding.embed_query(query))), abs=1e-4)
+
+    even = models.Filter(must=[models.FieldCondition(key="metadata.even", match=models.MatchValue(value=True))])
+    filtered = store.similarity_search("copies files", k=10, filter=even)
+    assert len(filtered) == 10 and all(d.metadata["i"] % 2 == 0 for d in filtered)
+
+    assert [d.page_content for d in store.get_by_ids(ids[:3])] == docs[:3]
+    assert store.delete(ids=ids[:150])
+    assert store.client.count("lc-docs").count == 150
+    remaining = set(ids[150:])
+    for query in ["files in a directory", "manual interface"]:
+        assert all(d.metadata["_id"] in remaining for d, _ in store.similarity_search_with_score(query, k=20))
+
+    # Reconnecting to the existing collection validates its configuration.
+    again = QdrantVectorStore.from_existing_collection(collection_name="lc-docs", embedding=embedding, url=url)
+    assert len(again.similarity_search("ssh", k=3)) == 3
+    store.client.delete_collection("lc-docs")
