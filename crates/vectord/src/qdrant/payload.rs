@@ -47,15 +47,7 @@ pub(crate) async fn set(
     name: Result<Path<String>, PathRejection>,
     body: Result<Json<SetPayload>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(request) = body?;
-    unknown_fields(&request.rest, points::HARMLESS)?;
-    let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
-    let (payload, key) = (request.payload, request.key);
-    rewrite(state, name, selected, move |object| match &key {
-        Some(key) => path_set_merged(object, key, payload.clone()),
-        None => object.extend(payload.clone()),
-    })
-    .await
+    write_payload(state, name, body, true).await
 }
 
 /// Replaces the selected points' payloads.
@@ -64,13 +56,26 @@ pub(crate) async fn overwrite(
     name: Result<Path<String>, PathRejection>,
     body: Result<Json<SetPayload>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    write_payload(state, name, body, false).await
+}
+
+/// Merges `payload` into, or puts it in place of, the selected payloads
+/// (or the objects at `key` in them).
+async fn write_payload(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<SetPayload>, JsonRejection>,
+    merge: bool,
+) -> Result<Json<Value>, ApiError> {
     let Json(request) = body?;
     unknown_fields(&request.rest, points::HARMLESS)?;
     let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
     let (payload, key) = (request.payload, request.key);
-    rewrite(state, name, selected, move |object| match &key {
-        Some(key) => path_set(object, key, Value::Object(payload.clone())),
-        None => *object = payload.clone(),
+    rewrite(state, name, selected, move |object| match (&key, merge) {
+        (Some(key), true) => path_set_merged(object, key, payload.clone()),
+        (None, true) => object.extend(payload.clone()),
+        (Some(key), false) => path_set(object, key, Value::Object(payload.clone())),
+        (None, false) => *object = payload.clone(),
     })
     .await
 }
