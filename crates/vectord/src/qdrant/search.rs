@@ -184,8 +184,16 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("a query vector is a list of numbers: {e}")))
 }
 
-/// Runs searches on the blocking pool: a filtered or exact search may scan many points.
+/// Runs the searches: one plain graph walk on the async worker, as vectord's
+/// own search route does; filtered, exact or several searches, which may
+/// scan many points, on the blocking pool.
 async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec<Value>>, ApiError> {
+    if let [plan] = plans.as_slice()
+        && plan.filter.is_none()
+        && !plan.exact
+    {
+        return Ok(vec![plan.run(&durable)?]);
+    }
     tokio::task::spawn_blocking(move || plans.iter().map(|plan| plan.run(&durable)).collect())
         .await
         .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?
