@@ -158,9 +158,7 @@ impl DurableIndex {
         self: &Arc<Self>,
         compute: impl FnOnce(&Index) -> std::result::Result<LogOp, E>,
     ) -> std::result::Result<Applied, E> {
-        if self.dropped.load(Ordering::Acquire) {
-            return Err(Error::IndexNotFound { name: self.name.clone() }.into());
-        }
+        self.check_not_dropped()?;
         let (reply, answer) = oneshot::channel();
         let snapshot_due = {
             let mut state = self.commit.lock().await;
@@ -168,7 +166,7 @@ impl DurableIndex {
             let mut group = vec![Pending { op, reply }];
             group.append(&mut self.queue.lock());
             self.commit_group(&mut state, group).await;
-            state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes
+            self.snapshot_due(&state)
         };
         if snapshot_due {
             self.snapshot_in_background();
@@ -182,9 +180,7 @@ impl DurableIndex {
     }
 
     async fn submit(self: &Arc<Self>, op: LogOp) -> Result<Applied> {
-        if self.dropped.load(Ordering::Acquire) {
-            return Err(Error::IndexNotFound { name: self.name.clone() });
-        }
+        self.check_not_dropped()?;
         let (reply, mut answer) = oneshot::channel();
         self.queue.lock().push(Pending { op, reply });
         let (answered, snapshot_due) = {
@@ -201,7 +197,7 @@ impl DurableIndex {
                 Ok(result) => Some(result),
                 Err(oneshot::error::TryRecvError::Closed) => Some(Err(cancelled(&self.name))),
             };
-            (answered, state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes)
+            (answered, self.snapshot_due(&state))
         };
         if snapshot_due {
             self.snapshot_in_background();
@@ -210,6 +206,19 @@ impl DurableIndex {
             Some(result) => result,
             None => answer.await.unwrap_or_else(|_| Err(cancelled(&self.name))),
         }
+    }
+
+    /// A dropped index takes no more writes.
+    fn check_not_dropped(&self) -> Result<()> {
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(Error::IndexNotFound { name: self.name.clone() });
+        }
+        Ok(())
+    }
+
+    /// Whether the log after the snapshot has grown past the snapshot threshold.
+    fn snapshot_due(&self, state: &CommitState) -> bool {
+        state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes
     }
 
     /// Logs and applies one group; every writer in it gets its answer.
