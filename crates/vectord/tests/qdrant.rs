@@ -92,12 +92,12 @@ async fn writes_are_all_or_nothing_and_both_apis_see_them() {
         server.call(Method::GET, "/v1/vectors/index/c/items/550e8400-e29b-41d4-a716-446655440000", None).await;
     assert_eq!(status, StatusCode::OK);
 
-    // One bad point: nothing is written.
-    let bad = json!({"points": [{"id": 2, "vector": [1.0, 1.0]}, {"id": 3, "vector": [1.0]}]});
+    // One bad point: nothing is written, and the error names its position in the request.
+    let bad = json!({"points": [{"id": 9, "vector": [1.0, 1.0]}, {"id": 2, "vector": [1.0, 1.0]}, {"id": 3, "vector": [1.0]}]});
     assert_qdrant_error(
         &server.call(Method::PUT, "/collections/c/points", Some(bad)).await,
         StatusCode::BAD_REQUEST,
-        "",
+        "item 2:",
     );
     let bad_id = json!({"points": [{"id": 4, "vector": [1.0, 1.0]}, {"id": "doc-5", "vector": [1.0, 1.0]}]});
     assert_qdrant_error(

@@ -1,6 +1,6 @@
 //! Points: upsert, retrieve, scroll, count and delete.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::time::Instant;
 
@@ -60,7 +60,9 @@ fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
 }
 
 impl Upsert {
-    /// The points as vectord items; a later point with the same id wins, as in Qdrant.
+    /// The points as vectord items, in the order given; a later point with the
+    /// same id takes the place of the earlier one, as in Qdrant (so an error's
+    /// item position is the point's position in the request).
     fn items(self, metric: Metric) -> Result<Vec<Item>, ApiError> {
         unknown_fields(&self.rest, HARMLESS)?;
         let points: Vec<Point> = match (self.points, self.batch) {
@@ -78,7 +80,8 @@ impl Upsert {
             }
             _ => return Err(ApiError::bad_request("an upsert has either `points` or `batch`")),
         };
-        let mut by_id = BTreeMap::new();
+        let mut items: Vec<Item> = Vec::with_capacity(points.len());
+        let mut position: HashMap<String, usize> = HashMap::with_capacity(points.len());
         for Point { id, vector, payload } in points {
             let id = ids::parse(&id)?;
             let mut vector = dense_vector(vector)?;
@@ -91,9 +94,16 @@ impl Upsert {
             }
             // An upsert replaces the whole point: no payload means an empty one.
             let metadata = Some(Value::Object(payload.unwrap_or_default()));
-            by_id.insert(id.clone(), Item { id, vector, metadata });
+            let item = Item { id, vector, metadata };
+            match position.get(&item.id) {
+                Some(&earlier) => items[earlier] = item,
+                None => {
+                    position.insert(item.id.clone(), items.len());
+                    items.push(item);
+                }
+            }
         }
-        Ok(by_id.into_values().collect())
+        Ok(items)
     }
 }
 
