@@ -19,6 +19,9 @@ pub(crate) struct CodeKernels {
     pub(crate) dot_u8: fn(&[f32], &[u8]) -> f32,
     /// Unsigned 8-bit codes · unsigned 8-bit codes, exactly.
     pub(crate) dot_u8_u8: fn(&[u8], &[u8]) -> u32,
+    /// float32 · the 12-bit values `16 * code + residual` of 8-bit codes and
+    /// their packed 4-bit residuals (two per byte, low nibble first).
+    pub(crate) dot_refined: fn(&[f32], &[u8], &[u8]) -> f32,
     /// Unsigned 8-bit codes · a signed 8-bit query, exactly; `None` where the
     /// CPU has no instruction that makes it faster than `dot_u8`.
     pub(crate) dot_u8_i8: Option<CodesTimesQuery>,
@@ -32,6 +35,7 @@ pub(crate) const SCALAR: CodeKernels = CodeKernels {
     dot_f16_f16: scalar::dot_f16_f16,
     dot_u8: scalar::dot_u8,
     dot_u8_u8: scalar::dot_u8_u8,
+    dot_refined: scalar::dot_refined,
     dot_u8_i8: None,
 };
 
@@ -79,6 +83,13 @@ pub(crate) mod scalar {
     pub(crate) fn dot_u8_i8(a: &[u8], b: &[i8]) -> i32 {
         a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
     }
+
+    pub(crate) fn dot_refined(q: &[f32], codes: &[u8], residuals: &[u8]) -> f32 {
+        let n = q.len().min(codes.len()).min(2 * residuals.len());
+        (0..n)
+            .map(|i| q[i] * f32::from(16 * u16::from(codes[i]) + u16::from(crate::codes::residual_at(residuals, i))))
+            .sum()
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -89,7 +100,8 @@ pub(crate) mod x86 {
     use crate::simd::x86::horizontal_sum;
 
     /// AVX-512 F + BW.
-    pub(crate) const AVX512: CodeKernels = CodeKernels { dot_f16, dot_f16_f16, dot_u8, dot_u8_u8, dot_u8_i8: None };
+    pub(crate) const AVX512: CodeKernels =
+        CodeKernels { dot_f16, dot_f16_f16, dot_u8, dot_u8_u8, dot_refined, dot_u8_i8: None };
 
     /// AVX2 + FMA + F16C, for CPUs without AVX-512.
     pub(crate) const AVX2: CodeKernels = CodeKernels {
@@ -97,6 +109,7 @@ pub(crate) mod x86 {
         dot_f16_f16: dot_f16_f16_avx2,
         dot_u8: dot_u8_avx2,
         dot_u8_u8: dot_u8_u8_avx2,
+        dot_refined: dot_refined_avx2,
         dot_u8_i8: None,
     };
 
@@ -118,6 +131,35 @@ pub(crate) mod x86 {
     fn dot_u8_u8_avx2(a: &[u8], b: &[u8]) -> u32 {
         // SAFETY: as above.
         unsafe { dot_u8_u8_avx2_impl(a, b) }
+    }
+
+    fn dot_refined_avx2(q: &[f32], codes: &[u8], residuals: &[u8]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_refined_avx2_impl(q, codes, residuals) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_refined_avx2_impl(q: &[f32], codes: &[u8], residuals: &[u8]) -> f32 {
+        let n = q.len().min(codes.len()).min(2 * residuals.len());
+        let (pq, pc, pr) = (q.as_ptr(), codes.as_ptr(), residuals.as_ptr());
+        let nibble = _mm_set1_epi8(0x0f);
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n` (codes, query) or `n / 2`
+        // (residuals); `_mm_loadl_epi64` reads 8 bytes, the residual read 4.
+        unsafe {
+            while i + 8 <= n {
+                let packed = _mm_cvtsi32_si128(pr.add(i / 2).cast::<i32>().read_unaligned());
+                let low = _mm_and_si128(packed, nibble);
+                let high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
+                let fine = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(low, high));
+                let coarse = _mm256_cvtepu8_epi32(_mm_loadl_epi64(pc.add(i).cast()));
+                let value = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_slli_epi32(coarse, 4), fine));
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), value, acc);
+                i += 8;
+            }
+        }
+        horizontal_sum(acc) + super::scalar::dot_refined(&q[i..n], &codes[i..n], &residuals[i / 2..])
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -236,6 +278,35 @@ pub(crate) mod x86 {
     fn dot_u8_u8(a: &[u8], b: &[u8]) -> u32 {
         // SAFETY: as above.
         unsafe { dot_u8_u8_impl(a, b) }
+    }
+
+    fn dot_refined(q: &[f32], codes: &[u8], residuals: &[u8]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_refined_impl(q, codes, residuals) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn dot_refined_impl(q: &[f32], codes: &[u8], residuals: &[u8]) -> f32 {
+        let n = q.len().min(codes.len()).min(2 * residuals.len());
+        let (pq, pc, pr) = (q.as_ptr(), codes.as_ptr(), residuals.as_ptr());
+        let nibble = _mm_set1_epi8(0x0f);
+        let mut acc = _mm512_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n` (codes, query) or `n / 2`
+        // (residuals); `_mm_loadl_epi64` reads 8 bytes.
+        unsafe {
+            while i + 16 <= n {
+                let packed = _mm_loadl_epi64(pr.add(i / 2).cast());
+                let low = _mm_and_si128(packed, nibble);
+                let high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
+                let fine = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(low, high));
+                let coarse = _mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i).cast()));
+                let value = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(coarse, 4), fine));
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i)), value, acc);
+                i += 16;
+            }
+        }
+        _mm512_reduce_add_ps(acc) + super::scalar::dot_refined(&q[i..n], &codes[i..n], &residuals[i / 2..])
     }
 
     #[target_feature(enable = "avx512f,avx512bw")]
@@ -370,6 +441,15 @@ mod tests {
                 prop_assert!(close((kernels.dot_f16_f16)(&halves, &halves), want_f16_f16, want_f16_f16), "{}", name);
                 prop_assert!(close((kernels.dot_u8)(&q, &c), want_u8, 2550.0 * q.len() as f64), "{}", name);
                 prop_assert_eq!((kernels.dot_u8_u8)(&c, &e), want_u8_u8, "{}", name);
+                let packed: Vec<u8> = e.chunks(2).map(|p| (p[0] & 0x0f) | (p.get(1).map_or(0, |h| h & 0x0f) << 4)).collect();
+                let want_refined: f64 = q
+                    .iter()
+                    .zip(&c)
+                    .zip(&e)
+                    .map(|((a, b), r)| f64::from(*a) * (16.0 * f64::from(*b) + f64::from(r & 0x0f)))
+                    .sum();
+                let got_refined = (kernels.dot_refined)(&q, &c, &packed);
+                prop_assert!(close(got_refined, want_refined, 40950.0 * q.len() as f64), "{}", name);
                 let signed: Vec<i8> = e.iter().map(|&v| (v as i8).max(-127)).collect();
                 let want_u8_i8: i32 = c.iter().zip(&signed).map(|(a, b)| i32::from(*a) * i32::from(*b)).sum();
                 let dot_u8_i8 = kernels.dot_u8_i8.unwrap_or(scalar::dot_u8_i8);

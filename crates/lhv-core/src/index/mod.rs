@@ -429,9 +429,8 @@ impl State {
     /// (8-bit codes: by the residuals); unchanged otherwise.
     fn rescore(&self, query: &Query<'_>, mut found: Vec<Candidate>) -> Vec<Candidate> {
         if self.vectors.rescores() {
-            let mut scratch = Vec::new();
             for candidate in &mut found {
-                candidate.distance = self.vectors.rescored_to_query(query, candidate.node, &mut scratch);
+                candidate.distance = self.vectors.rescored_to_query(query, candidate.node);
             }
         }
         found
