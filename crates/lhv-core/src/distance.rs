@@ -109,7 +109,7 @@ impl Metric {
     }
 
     /// How much closer than the base a kept neighbour must be to a candidate
-    /// before a new node drops its link to the candidate as redundant. Both ordering
+    /// before a node drops its link to the candidate as redundant. Both ordering
     /// distances that are never negative (squared L2, and 1 - cos, which is half
     /// the squared L2 of unit vectors) take 1.1, about 1.05 in plain L2; the dot
     /// ordering distance can be negative, where a factor would tighten instead.

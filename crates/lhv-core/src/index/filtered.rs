@@ -104,7 +104,7 @@ impl Index {
 impl State {
     pub(super) fn passes(&self, filter: &Filter, slot: u32) -> bool {
         let slot = slot as usize;
-        self.ids[slot].as_deref().is_some_and(|id| filter.matches(id, self.metadata[slot].as_ref()))
+        self.ids[slot].as_deref().is_some_and(|id| filter.matches(id, self.metadata[slot].as_deref()))
     }
 
     /// How a search with `options` finds its candidates; `None` for a plain graph walk.
@@ -172,7 +172,8 @@ impl State {
         rescore: bool,
     ) -> Vec<Hit> {
         let mut buffer = Vec::new();
-        let query = self.vectors.prepare(query, &mut buffer);
+        let mut query = self.vectors.prepare(query, &mut buffer);
+        query.refines = rescore && self.vectors.rescores();
         let scan = |slots: &[u32]| -> Vec<Candidate> {
             slots.iter().map(|&slot| Candidate { distance: self.vectors.to_query(&query, slot), node: slot }).collect()
         };

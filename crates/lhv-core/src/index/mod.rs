@@ -139,7 +139,8 @@ struct State {
     vectors: Vectors,
     graph: Hnsw,
     ids: Vec<Option<Arc<str>>>,
-    metadata: Vec<Option<Value>>,
+    /// Boxed: most slots of most indexes have none, and a `Value` is four words.
+    metadata: Vec<Option<Box<Value>>>,
     slot_of: BTreeMap<Arc<str>, u32>,
     tombstones: usize,
     /// Value-to-slot indexes of the declared metadata keys (live slots only).
@@ -186,7 +187,7 @@ impl Index {
             memory_bytes: state.vectors.memory_bytes()
                 + state.graph.memory_bytes()
                 + state.ids.capacity() * size_of::<Option<Arc<str>>>()
-                + state.metadata.capacity() * size_of::<Option<Value>>()
+                + state.metadata.capacity() * size_of::<Option<Box<Value>>>()
                 + state.fields.memory_bytes(),
         }
     }
@@ -243,7 +244,7 @@ impl Index {
                 state.unindex_fields(old);
             }
             let metadata = match (metadata, previous) {
-                (Some(value), _) => Some(value),
+                (Some(value), _) => Some(Box::new(value)),
                 (None, Some(old)) => state.metadata[old as usize].take(),
                 (None, None) => None,
             };
@@ -285,7 +286,10 @@ impl Index {
     pub fn get(&self, id: &str) -> Option<Record> {
         let state = self.state.read();
         let slot = *state.slot_of.get(id)?;
-        Some(Record { vector: state.vectors.get(slot).into_owned(), metadata: state.metadata[slot as usize].clone() })
+        Some(Record {
+            vector: state.vectors.get(slot).into_owned(),
+            metadata: state.metadata[slot as usize].as_deref().cloned(),
+        })
     }
 
     /// Whether `id` is stored.
@@ -406,7 +410,8 @@ impl State {
     fn search(&self, params: &IndexParams, query: &[f32], k: usize, ef: usize, rescore: bool) -> Vec<Hit> {
         let live = self.slot_of.len();
         let mut buffer = Vec::new();
-        let query = self.vectors.prepare(query, &mut buffer);
+        let mut query = self.vectors.prepare(query, &mut buffer);
+        query.refines = rescore && self.vectors.rescores();
         let wanted = k.min(live);
         let mut found = Vec::new();
         if live >= params.exact_search_threshold {
@@ -464,7 +469,7 @@ impl State {
             .map(|(distance, id, slot)| Hit {
                 id: id.to_owned(),
                 distance,
-                metadata: self.metadata[slot as usize].clone(),
+                metadata: self.metadata[slot as usize].as_deref().cloned(),
             })
             .collect()
     }

@@ -67,7 +67,7 @@ impl Index {
         IndexParts {
             params: self.params.clone(),
             ids: state.ids.iter().map(|id| id.as_deref().map(str::to_owned)).collect(),
-            metadata: state.metadata.clone(),
+            metadata: state.metadata.iter().map(|value| value.as_deref().cloned()).collect(),
             vectors: state.vectors.stored_rows(),
             graph: state.graph.to_parts(),
         }
@@ -116,8 +116,11 @@ impl Index {
             }
             shared_ids.push(Some(id));
         }
-        let metadata =
-            metadata.into_iter().zip(&shared_ids).map(|(value, id)| value.filter(|_| id.is_some())).collect();
+        let metadata = metadata
+            .into_iter()
+            .zip(&shared_ids)
+            .map(|(value, id)| value.filter(|_| id.is_some()).map(Box::new))
+            .collect();
         let mut state = State {
             vectors,
             graph,

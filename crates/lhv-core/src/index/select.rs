@@ -34,7 +34,7 @@ impl Index {
         let state = self.state.read();
         let range = state.slot_of.range::<str, _>((start, Bound::Unbounded));
         let passing =
-            range.filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(id, state.metadata[slot as usize].as_ref())));
+            range.filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(id, state.metadata[slot as usize].as_deref())));
         Ok(passing.take(limit).map(|(id, _)| id.to_string()).collect())
     }
 
@@ -53,7 +53,7 @@ impl Index {
             Narrowed::TooMany | Narrowed::Unknown => state
                 .slot_of
                 .iter()
-                .filter(|&(id, &slot)| filter.matches(id, state.metadata[slot as usize].as_ref()))
+                .filter(|&(id, &slot)| filter.matches(id, state.metadata[slot as usize].as_deref()))
                 .count(),
         })
     }
