@@ -58,16 +58,28 @@ fn points(results: &Value, peer: &str) -> Vec<(u64, f64, f64)> {
     points
 }
 
+/// QPS at exactly `target` recall, read off the straight line between the two
+/// measured efs around it: the smallest ef that reaches the recall overshoots
+/// it by a different margin for each index, so only this compares at equal recall.
+fn qps_at_recall(points: &[(u64, f64, f64)], target: f64) -> Option<f64> {
+    points.windows(2).find_map(|pair| {
+        let ((_, r0, q0), (_, r1, q1)) = (pair[0], pair[1]);
+        (r0 < target && target <= r1).then(|| q0 + (q1 - q0) * (target - r0) / (r1 - r0))
+    })
+}
+
 fn render(results: &Value, root: &Path) -> String {
     let at_target = |peer: &str| points(results, peer).into_iter().find(|p| p.1 >= TARGET_RECALL);
     let hnswlib_qps = at_target("hnswlib").map_or(f64::NAN, |p| p.2);
     let mut md = format!(
         "## Storage: float32, float16, 8-bit\n\n`cargo xtask bench-storage` (peers.py, MiniLM 50 000 × 384, M=16, efc=200, \
          one thread, best of 3 rounds), commit {}. Each row is at the smallest ef whose recall@10 reaches {TARGET_RECALL}; \
+         \"QPS at {TARGET_RECALL}\" is interpolated between the efs on either side of it; \
          memory is the RSS the build added (`rss_index_kb`). `int8` searches on the 8-bit codes and rescores its \
          candidates with the 4-bit residuals; `svs-lvq` is SVS Vamana over LVQ-4x8 codes (4-bit codes walk the \
          graph, 8-bit residuals re-rank; SVS runs LVQ on Intel CPUs only).\n\n\
-         | index | storage | ef | recall@10 | QPS | x hnswlib | index MiB | bytes per vector |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+         | index | storage | ef | recall@10 | QPS | x hnswlib | QPS at {TARGET_RECALL} | index MiB | bytes per vector |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         crate::bench::git_commit(root)
     );
     for (peer, storage) in
@@ -77,12 +89,13 @@ fn render(results: &Value, root: &Path) -> String {
         let n = results["peers"][peer]["n"].as_f64().unwrap_or(f64::NAN);
         match at_target(peer) {
             Some((ef, recall, qps)) => md.push_str(&format!(
-                "| {peer} | {storage} | {ef} | {recall:.4} | {qps:.0} | {:.2} | {:.1} | {:.0} |\n",
+                "| {peer} | {storage} | {ef} | {recall:.4} | {qps:.0} | {:.2} | {} | {:.1} | {:.0} |\n",
                 qps / hnswlib_qps,
+                qps_at_recall(&points(results, peer), TARGET_RECALL).map_or("-".to_owned(), |q| format!("{q:.0}")),
                 kib / 1024.0,
                 kib * 1024.0 / n
             )),
-            None => md.push_str(&format!("| {peer} | {storage} | - | below {TARGET_RECALL} at every ef | | | | |\n")),
+            None => md.push_str(&format!("| {peer} | {storage} | - | below {TARGET_RECALL} at every ef | | | | | |\n")),
         }
     }
     md.push_str("\nEvery ef measured (recall@10 / QPS):\n\n| ef |");
@@ -102,4 +115,18 @@ fn render(results: &Value, root: &Path) -> String {
         md.push('\n');
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qps_at_recall;
+
+    #[test]
+    fn qps_is_interpolated_between_the_efs_around_the_recall() {
+        let points = [(10, 0.90, 30_000.0), (20, 0.94, 25_000.0), (30, 0.96, 21_000.0)];
+        let qps = qps_at_recall(&points, 0.95).unwrap_or(f64::NAN);
+        assert!((qps - 23_000.0).abs() < 1e-6, "{qps}");
+        assert_eq!(qps_at_recall(&points, 0.97), None);
+        assert_eq!(qps_at_recall(&points, 0.85), None);
+    }
 }
