@@ -18,8 +18,11 @@ pub(crate) const FILTER: Section =
 /// Written by `cargo xtask bench-storage`.
 pub(crate) const STORAGE: Section =
     Section { begin: "<!-- storage-bench: written by `cargo xtask bench-storage` -->", end: "<!-- /storage-bench -->" };
+/// Written by `cargo xtask bench-shards`.
+pub(crate) const SHARDS: Section =
+    Section { begin: "<!-- shards-bench: written by `cargo xtask bench-shards` -->", end: "<!-- /shards-bench -->" };
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 3] = [HTTP, FILTER, STORAGE];
+pub(crate) const KEPT: [Section; 4] = [HTTP, FILTER, STORAGE, SHARDS];
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

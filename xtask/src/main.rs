@@ -7,6 +7,8 @@
 //!   (recall@10, QPS, with and without a field index) into docs/BENCHMARKS.md.
 //! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
 //!   (recall@10, QPS, memory at recall 0.95) into docs/BENCHMARKS.md.
+//! - `bench-shards [--quick]`: vectord over HTTP with indexes of 1, 2 and 4 shards
+//!   (`shared/bench/http_bench.py`): ingest and search, into docs/BENCHMARKS.md.
 //! - `bench-http`: vectord and the Chroma server over HTTP (`shared/bench/http_bench.py`),
 //!   into the HTTP section of docs/BENCHMARKS.md.
 //! - `crash [--cycles N] [--storage file|s3]`: SIGKILL the release binary under
@@ -31,6 +33,7 @@ mod bench;
 mod bench_filter;
 mod bench_http;
 mod bench_insert;
+mod bench_shards;
 mod bench_storage;
 mod crash;
 mod doc_sections;
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         ["bench"] => bench::bench(&workspace_root(), false),
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
+        ["bench-shards", rest @ ..] => bench_shards::bench_shards(&workspace_root(), rest),
         ["bench-filter"] => bench_filter::bench_filter(&workspace_root()),
         ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
@@ -63,7 +67,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };

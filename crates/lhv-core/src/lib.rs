@@ -30,6 +30,7 @@ mod index;
 mod object_only;
 mod params;
 mod prefetch;
+mod sharded;
 mod simd;
 mod validate;
 mod vectors;
@@ -42,4 +43,5 @@ pub use index::{
 pub use params::{
     IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric, Storage,
 };
+pub use sharded::{MAX_SHARDS, ShardedIndex, shard_of};
 pub use vectors::StoredRows;

@@ -4,17 +4,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use lhv_core::{Index, IndexParams};
+use lhv_core::{Index, IndexParams, ShardedIndex};
 
 use lhv_format::{decode_snapshot, encode_snapshot};
 use parking_lot::RwLock;
 use tokio::sync::Mutex;
 
-use crate::durable::{CommitState, DurableIndex};
+use crate::discover::{Found, Layout, Manifest, discover};
+use crate::durable::DurableIndex;
 use crate::error::{Error, Result};
-use crate::layout::{DIR, Object, classify, log_dir, snapshot_key, validate_name};
+use crate::layout::{log_dir, manifest_key, snapshot_key, validate_name};
 use crate::lock::DirLock;
 use crate::recovery::load;
+use crate::shard::{CommitState, DurableShard};
 use crate::store::Store;
 use crate::url::open_url;
 
@@ -57,10 +59,10 @@ pub enum IndexState {
 
 #[derive(Debug, Clone)]
 enum Entry {
-    /// The first sequence numbers of its log objects.
-    Loading(Vec<u64>),
+    /// Per shard, the first sequence numbers of its log objects.
+    Loading(Layout, Vec<Vec<u64>>),
     Ready(Arc<DurableIndex>),
-    Unavailable(String),
+    Unavailable(Layout, String),
 }
 
 /// The durable indexes under one storage URL.
@@ -121,26 +123,25 @@ impl Catalog {
 
     /// [`open_unloaded`](Self::open_unloaded) on a store built by the caller.
     pub async fn open_store_unloaded(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Self> {
-        let mut snapshots = Vec::new();
-        let mut logs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        for key in store.list(DIR).await? {
-            match classify(&key) {
-                Object::Snapshot { name } => snapshots.push(name),
-                Object::Log { name, first_sequence } => logs.entry(name).or_default().push(first_sequence),
-                Object::Unknown => tracing::debug!(%key, "ignoring an object that is not an index's"),
-            }
+        let found = discover(store.as_ref()).await?;
+        for storage in &found.leftovers {
+            tracing::info!(objects = %storage, "removing the objects of an interrupted drop or create");
+            remove_storage(store.as_ref(), storage).await?;
         }
-        let mut indexes = BTreeMap::new();
-        for name in snapshots {
-            let mut firsts = logs.remove(&name).unwrap_or_default();
-            firsts.sort_unstable();
-            indexes.insert(name, Entry::Loading(firsts));
-        }
-        // Logs without a snapshot belong to an index whose drop was interrupted.
-        for (name, firsts) in logs {
-            tracing::info!(index = %name, objects = firsts.len(), "removing the log of a dropped index");
-            remove_all(store.as_ref(), &log_dir(&name)).await?;
-        }
+        let indexes = found
+            .indexes
+            .into_iter()
+            .map(|(name, found)| {
+                let entry = match found {
+                    Found::Loadable { layout, logs } => Entry::Loading(layout, logs),
+                    Found::Damaged { layout, reason } => {
+                        tracing::error!(index = %name, %reason, "index unavailable");
+                        Entry::Unavailable(layout, reason)
+                    }
+                };
+                (name, entry)
+            })
+            .collect();
         Ok(Self { store, options, indexes: RwLock::new(indexes), admin: Mutex::new(()), _lock: None })
     }
 
@@ -148,49 +149,81 @@ impl Catalog {
     /// objects fail their checks, or cannot be read, becomes
     /// [`IndexState::Unavailable`] with the reason; its objects are left untouched.
     pub async fn load_all(&self) -> Result<()> {
-        let loading: Vec<(String, Vec<u64>)> = self
+        let loading: Vec<(String, Layout, Vec<Vec<u64>>)> = self
             .indexes
             .read()
             .iter()
             .filter_map(|(name, entry)| match entry {
-                Entry::Loading(firsts) => Some((name.clone(), firsts.clone())),
+                Entry::Loading(layout, logs) => Some((name.clone(), layout.clone(), logs.clone())),
                 _ => None,
             })
             .collect();
-        for (name, firsts) in loading {
-            let entry = match load(self.store.as_ref(), &name, &firsts).await {
-                Ok(Ok((index, state, covered))) => {
-                    for key in covered {
-                        if let Err(error) = self.store.delete(&key).await {
-                            tracing::warn!(%key, %error, "could not remove a log object the snapshot covers");
-                        }
-                    }
-                    let store = Arc::clone(&self.store);
-                    let durable = DurableIndex::new(name.clone(), index, store, self.options.snapshot_log_bytes, state);
-                    Entry::Ready(Arc::new(durable))
+        for (name, layout, logs) in loading {
+            let entry = match self.load_index(&name, &layout, &logs).await {
+                Ok(durable) => Entry::Ready(Arc::new(durable)),
+                Err(reason) => {
+                    tracing::error!(index = %name, %reason, "index unavailable");
+                    Entry::Unavailable(layout, reason)
                 }
-                Ok(Err(reason)) => Entry::Unavailable(reason),
-                Err(error) => Entry::Unavailable(format!("could not be read (restart to retry): {error}")),
             };
-            if let Entry::Unavailable(reason) = &entry {
-                tracing::error!(index = %name, %reason, "index unavailable");
-            }
             self.indexes.write().insert(name, entry);
         }
         Ok(())
     }
 
+    /// Loads every shard of an index, or says why it cannot be served.
+    async fn load_index(
+        &self,
+        name: &str,
+        layout: &Layout,
+        logs: &[Vec<u64>],
+    ) -> std::result::Result<DurableIndex, String> {
+        let mut shards = Vec::with_capacity(layout.storage_names.len());
+        for (storage, firsts) in layout.storage_names.iter().zip(logs) {
+            let (index, state, covered) = match load(self.store.as_ref(), storage, firsts).await {
+                Ok(Ok(loaded)) => loaded,
+                Ok(Err(reason)) => return Err(reason),
+                Err(error) => return Err(format!("could not be read (restart to retry): {error}")),
+            };
+            for key in covered {
+                if let Err(error) = self.store.delete(&key).await {
+                    tracing::warn!(%key, %error, "could not remove a log object the snapshot covers");
+                }
+            }
+            shards.push(self.shard(storage, index, state));
+        }
+        DurableIndex::new(name.to_owned(), shards).map_err(|e| e.to_string())
+    }
+
+    fn shard(&self, storage: &str, index: Index, state: CommitState) -> Arc<DurableShard> {
+        let store = Arc::clone(&self.store);
+        Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, self.options.snapshot_log_bytes, state))
+    }
+
     /// Whether no index is still loading.
     pub fn is_loaded(&self) -> bool {
-        !self.indexes.read().values().any(|e| matches!(e, Entry::Loading(_)))
+        !self.indexes.read().values().any(|e| matches!(e, Entry::Loading(..)))
     }
 
     /// Creates an empty index; it survives a restart from the moment this returns.
     pub async fn create(&self, name: &str, params: IndexParams) -> Result<Arc<DurableIndex>> {
+        self.create_sharded(name, params, 1).await
+    }
+
+    /// Creates an empty index of `shards` shards (1 to
+    /// [`MAX_SHARDS`](lhv_core::MAX_SHARDS)), each with its own log and
+    /// snapshot; it survives a restart from the moment this returns.
+    pub async fn create_sharded(&self, name: &str, params: IndexParams, shards: usize) -> Result<Arc<DurableIndex>> {
         validate_name(name)?;
-        let index = Index::new(params)?;
-        let snapshot = encode_snapshot(&index.to_parts(), 0)?;
-        self.install(name, index, Bytes::from(snapshot), 0).await
+        // Checks the shard count and the parameters.
+        ShardedIndex::new(params.clone(), shards)?;
+        let mut created = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let index = Index::new(params.clone())?;
+            let snapshot = Bytes::from(encode_snapshot(&index.to_parts(), 0)?);
+            created.push((index, snapshot));
+        }
+        self.install(name, created, 0).await
     }
 
     /// Creates an index from an LHV1 snapshot frame (as
@@ -207,35 +240,40 @@ impl Catalog {
             .await
             .map_err(|e| Error::storage("decode", name, e))?
             .map_err(|e| Error::InvalidSnapshot { reason: e.to_string() })?;
-        self.install(name, decoded.index, snapshot, decoded.last_lsn).await
+        self.install(name, vec![(decoded.index, snapshot)], decoded.last_lsn).await
     }
 
-    /// Stores `snapshot` (the frame of `index`) as a new index's only object
-    /// and serves it; its log continues after `last_sequence`.
-    async fn install(
-        &self,
-        name: &str,
-        index: Index,
-        snapshot: Bytes,
-        last_sequence: u64,
-    ) -> Result<Arc<DurableIndex>> {
+    /// Stores each shard's snapshot (the frame of its index) as its only
+    /// object, then the manifest of a sharded index (the moment it exists),
+    /// and serves it; each shard's log continues after `last_sequence`.
+    async fn install(&self, name: &str, shards: Vec<(Index, Bytes)>, last_sequence: u64) -> Result<Arc<DurableIndex>> {
         let _admin = self.admin.lock().await;
         if self.indexes.read().contains_key(name) {
             return Err(Error::IndexExists { name: name.to_owned() });
         }
-        remove_all(self.store.as_ref(), &log_dir(name)).await?;
-        self.store.put_new(&snapshot_key(name), snapshot).await.map_err(|e| match e {
+        let layout = Layout::new(name, shards.len());
+        let exists = |e| match e {
             Error::AlreadyExists { .. } => Error::IndexExists { name: name.to_owned() },
             other => other,
-        })?;
-        let state = CommitState { next_sequence: last_sequence + 1, log: Vec::new() };
-        let durable = Arc::new(DurableIndex::new(
-            name.to_owned(),
-            index,
-            Arc::clone(&self.store),
-            self.options.snapshot_log_bytes,
-            state,
-        ));
+        };
+        let mut durable_shards = Vec::with_capacity(shards.len());
+        for (storage, (index, snapshot)) in layout.storage_names.iter().zip(shards) {
+            remove_all(self.store.as_ref(), &log_dir(storage)).await?;
+            if layout.sharded {
+                // Without the manifest a shard is a leftover: overwrite what a cut-short create left.
+                self.store.put(&snapshot_key(storage), snapshot).await?;
+            } else {
+                self.store.put_new(&snapshot_key(storage), snapshot).await.map_err(exists)?;
+            }
+            let state = CommitState { next_sequence: last_sequence + 1, log: Vec::new() };
+            durable_shards.push(self.shard(storage, index, state));
+        }
+        if layout.sharded {
+            let manifest = serde_json::to_vec(&Manifest { shards: layout.storage_names.len() })
+                .map_err(|e| Error::storage("encode", &manifest_key(name), e))?;
+            self.store.put_new(&manifest_key(name), Bytes::from(manifest)).await.map_err(exists)?;
+        }
+        let durable = Arc::new(DurableIndex::new(name.to_owned(), durable_shards)?);
         self.indexes.write().insert(name.to_owned(), Entry::Ready(Arc::clone(&durable)));
         Ok(durable)
     }
@@ -246,26 +284,39 @@ impl Catalog {
     pub async fn drop_index(&self, name: &str) -> Result<()> {
         let _admin = self.admin.lock().await;
         let entry = self.indexes.read().get(name).cloned();
-        match &entry {
+        let layout = match &entry {
             None => return Err(Error::IndexNotFound { name: name.to_owned() }),
-            Some(Entry::Loading(_)) => return Err(Error::Loading { name: name.to_owned() }),
-            Some(Entry::Ready(durable)) => durable.retire().await,
-            Some(Entry::Unavailable(_)) => {}
+            Some(Entry::Loading(..)) => return Err(Error::Loading { name: name.to_owned() }),
+            Some(Entry::Ready(durable)) => {
+                durable.retire().await;
+                Layout {
+                    storage_names: durable.shards().iter().map(|s| s.name().to_owned()).collect(),
+                    sharded: durable.shard_count() > 1,
+                }
+            }
+            Some(Entry::Unavailable(layout, _)) => layout.clone(),
+        };
+        // The manifest (or the only snapshot) first: without it the index does not exist.
+        if layout.sharded {
+            self.store.delete(&manifest_key(name)).await?;
+        } else {
+            self.store.delete(&snapshot_key(name)).await?;
         }
-        // The snapshot first: without it the index does not exist.
-        self.store.delete(&snapshot_key(name)).await?;
         self.indexes.write().remove(name);
-        remove_all(self.store.as_ref(), &log_dir(name)).await
+        for storage in &layout.storage_names {
+            remove_storage(self.store.as_ref(), storage).await?;
+        }
+        Ok(())
     }
 
     /// The index called `name`.
     pub fn get(&self, name: &str) -> Result<Arc<DurableIndex>> {
         match self.indexes.read().get(name) {
             Some(Entry::Ready(durable)) => Ok(Arc::clone(durable)),
-            Some(Entry::Unavailable(reason)) => {
+            Some(Entry::Unavailable(_, reason)) => {
                 Err(Error::Unavailable { name: name.to_owned(), reason: reason.clone() })
             }
-            Some(Entry::Loading(_)) => Err(Error::Loading { name: name.to_owned() }),
+            Some(Entry::Loading(..)) => Err(Error::Loading { name: name.to_owned() }),
             None => Err(Error::IndexNotFound { name: name.to_owned() }),
         }
     }
@@ -278,9 +329,9 @@ impl Catalog {
             .map(|(name, entry)| IndexStatus {
                 name: name.clone(),
                 state: match entry {
-                    Entry::Loading(_) => IndexState::Loading,
+                    Entry::Loading(..) => IndexState::Loading,
                     Entry::Ready(_) => IndexState::Ready,
-                    Entry::Unavailable(reason) => IndexState::Unavailable(reason.clone()),
+                    Entry::Unavailable(_, reason) => IndexState::Unavailable(reason.clone()),
                 },
             })
             .collect()
@@ -296,7 +347,7 @@ impl Catalog {
             .values()
             .filter_map(|e| match e {
                 Entry::Ready(d) => Some(Arc::clone(d)),
-                Entry::Loading(_) | Entry::Unavailable(_) => None,
+                Entry::Loading(..) | Entry::Unavailable(..) => None,
             })
             .collect();
         let mut first_error = None;
@@ -308,6 +359,12 @@ impl Catalog {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Deletes the snapshot and the log of a storage name (an index or a shard).
+async fn remove_storage(store: &dyn Store, storage: &str) -> Result<()> {
+    store.delete(&snapshot_key(storage)).await?;
+    remove_all(store, &log_dir(storage)).await
 }
 
 /// Deletes every object under `prefix`.

@@ -1,55 +1,22 @@
-//! An index whose writes are logged before they are applied.
+//! A durable index: one shard, or several, each with its own log and
+//! snapshot, read together through a [`ShardedIndex`].
 //!
-//! A write is validated, queued, and written by whichever writer holds the
-//! commit lock next: it takes every queued write, numbers them, writes them as
-//! one log object (group commit: one fsync or PUT for many batches), applies
-//! them to the in-memory index in order, and answers each writer. Nothing is
-//! applied (so no search sees it) before it is durable, and a failed log write
-//! applies nothing and consumes no sequence numbers: the next group reuses the
-//! same object key, replacing whatever a failed PUT may have left.
+//! A write is validated whole, split by shard, and each part is committed by
+//! its shard (in parallel); the write is acknowledged once every part is
+//! durable. Across shards there is no atomic commit: if a process dies while
+//! a multi-shard write is in flight (so it was never acknowledged), some
+//! shards may keep their part.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
-use lhv_core::{Index, Item, UpsertOutcome};
-use lhv_format::{LogOp, LogRecord, encode_record, encode_snapshot};
-use tokio::sync::{Mutex, oneshot};
+use futures::future::join_all;
+use lhv_core::{Index, Item, ShardedIndex, UpsertOutcome};
+use lhv_format::LogOp;
 
 use crate::error::{Error, Result};
-use crate::layout::{log_key, snapshot_key};
-use crate::store::Store;
+use crate::shard::{Applied, DurableShard, unreachable_outcome};
 
-/// A log object the current snapshot does not cover yet.
-#[derive(Debug, Clone)]
-pub(crate) struct LogObject {
-    pub(crate) key: String,
-    pub(crate) last_sequence: u64,
-    pub(crate) bytes: u64,
-}
-
-/// Guarded by the commit lock: only the committing writer changes it.
-#[derive(Debug)]
-pub(crate) struct CommitState {
-    /// The sequence number the next record gets.
-    pub(crate) next_sequence: u64,
-    /// Log objects after the snapshot, in order.
-    pub(crate) log: Vec<LogObject>,
-}
-
-#[derive(Debug)]
-enum Applied {
-    Upserted(UpsertOutcome),
-    Deleted(usize),
-}
-
-#[derive(Debug)]
-struct Pending {
-    op: LogOp,
-    reply: oneshot::Sender<Result<Applied>>,
-}
-
-/// An [`Index`] made durable by a [`Catalog`](crate::Catalog).
+/// An index made durable by a [`Catalog`](crate::Catalog).
 ///
 /// Read through [`index`](Self::index); write through
 /// [`upsert`](Self::upsert) and [`delete`](Self::delete), which return only
@@ -57,34 +24,15 @@ struct Pending {
 #[derive(Debug)]
 pub struct DurableIndex {
     name: String,
-    index: Index,
-    store: Arc<dyn Store>,
-    snapshot_log_bytes: u64,
-    queue: parking_lot::Mutex<Vec<Pending>>,
-    commit: Mutex<CommitState>,
-    /// One snapshot at a time.
-    snapshotting: Mutex<()>,
-    dropped: AtomicBool,
+    shards: Vec<Arc<DurableShard>>,
+    view: ShardedIndex,
 }
 
 impl DurableIndex {
-    pub(crate) fn new(
-        name: String,
-        index: Index,
-        store: Arc<dyn Store>,
-        snapshot_log_bytes: u64,
-        state: CommitState,
-    ) -> Self {
-        Self {
-            name,
-            index,
-            store,
-            snapshot_log_bytes,
-            queue: parking_lot::Mutex::new(Vec::new()),
-            commit: Mutex::new(state),
-            snapshotting: Mutex::new(()),
-            dropped: AtomicBool::new(false),
-        }
+    pub(crate) fn new(name: String, shards: Vec<Arc<DurableShard>>) -> Result<Self> {
+        let indexes: Vec<Arc<Index>> = shards.iter().map(|s| Arc::clone(s.index())).collect();
+        let view = ShardedIndex::from_shards(indexes)?;
+        Ok(Self { name, shards, view })
     }
 
     /// The index's name.
@@ -92,277 +40,191 @@ impl DurableIndex {
         &self.name
     }
 
-    /// The in-memory index, for searches and reads. Write through
-    /// [`upsert`](Self::upsert) and [`delete`](Self::delete) instead of its
-    /// own methods, or the writes are not logged.
-    pub fn index(&self) -> &Index {
-        &self.index
+    /// The in-memory index (all its shards), for searches and reads. Write
+    /// through [`upsert`](Self::upsert) and [`delete`](Self::delete) instead
+    /// of its own methods, or the writes are not logged.
+    pub fn index(&self) -> &ShardedIndex {
+        &self.view
     }
 
-    /// [`Index::upsert`], durable when it returns.
-    pub async fn upsert(self: &Arc<Self>, items: Vec<Item>) -> Result<UpsertOutcome> {
-        self.index.validate_upsert(&items)?;
-        match self.submit(LogOp::Upsert(items)).await? {
-            Applied::Upserted(outcome) => Ok(outcome),
-            Applied::Deleted(_) => unreachable_outcome(),
-        }
+    /// How many shards the index has.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
     }
 
-    /// [`Index::delete`], durable when it returns; returns how many ids existed.
-    pub async fn delete(self: &Arc<Self>, ids: Vec<String>) -> Result<usize> {
-        match self.submit(LogOp::Delete(ids)).await? {
-            Applied::Deleted(count) => Ok(count),
-            Applied::Upserted(_) => unreachable_outcome(),
-        }
+    pub(crate) fn shards(&self) -> &[Arc<DurableShard>] {
+        &self.shards
+    }
+
+    /// [`ShardedIndex::upsert`], durable when it returns.
+    pub async fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
+        self.view.validate_upsert(&items)?;
+        let parts = self.view.split_items(items).into_iter().map(LogOp::Upsert).collect();
+        self.commit_parts(parts).await.and_then(sum_upserts)
+    }
+
+    /// [`ShardedIndex::delete`], durable when it returns; returns how many ids existed.
+    pub async fn delete(&self, ids: Vec<String>) -> Result<usize> {
+        let parts = self.view.split_ids(&ids).into_iter().map(LogOp::Delete).collect();
+        self.commit_parts(parts).await.and_then(sum_deletes)
+    }
+
+    /// Each shard's part of a write, committed by the shards in parallel.
+    async fn commit_parts(&self, parts: Vec<LogOp>) -> Result<Vec<Applied>> {
+        let writes = self.shards.iter().zip(parts).filter(|(_, op)| !is_empty(op)).map(|(shard, op)| shard.submit(op));
+        join_all(writes).await.into_iter().collect()
     }
 
     /// An upsert computed from the index as it stands, with no other write
     /// applied between the reading and the writing (a read-modify-write, as
     /// setting part of an item's metadata needs); durable when it returns.
-    /// `compute` runs under the commit lock: keep it short. Its error (any
-    /// type a store error converts into) is returned as it is, and nothing
-    /// is written.
+    /// `compute` runs while every shard's commit lock is held: keep it short.
+    /// Its error (any type a store error converts into) is returned as it
+    /// is, and nothing is written.
     pub async fn upsert_with<E: From<Error>>(
-        self: &Arc<Self>,
-        compute: impl FnOnce(&Index) -> std::result::Result<Vec<Item>, E>,
+        &self,
+        compute: impl FnOnce(&ShardedIndex) -> std::result::Result<Vec<Item>, E>,
     ) -> std::result::Result<UpsertOutcome, E> {
-        let computed = |index: &Index| -> std::result::Result<LogOp, E> {
+        let computed = |index: &ShardedIndex| -> std::result::Result<Vec<LogOp>, E> {
             let items = compute(index)?;
             index.validate_upsert(&items).map_err(|e| E::from(e.into()))?;
-            Ok(LogOp::Upsert(items))
+            Ok(index.split_items(items).into_iter().map(LogOp::Upsert).collect())
         };
-        match self.submit_computed(computed).await? {
-            Applied::Upserted(outcome) => Ok(outcome),
-            Applied::Deleted(_) => Ok(unreachable_outcome()?),
-        }
+        Ok(sum_upserts(self.commit_computed(computed).await?)?)
     }
 
     /// A delete of the ids `select` picks from the index as it stands (say,
     /// those that pass a filter), with no other write applied in between;
     /// durable when it returns; returns how many ids were deleted.
     pub async fn delete_with<E: From<Error>>(
-        self: &Arc<Self>,
-        select: impl FnOnce(&Index) -> std::result::Result<Vec<String>, E>,
+        &self,
+        select: impl FnOnce(&ShardedIndex) -> std::result::Result<Vec<String>, E>,
     ) -> std::result::Result<usize, E> {
-        let computed = |index: &Index| -> std::result::Result<LogOp, E> { Ok(LogOp::Delete(select(index)?)) };
-        match self.submit_computed(computed).await? {
-            Applied::Deleted(count) => Ok(count),
-            Applied::Upserted(_) => Ok(unreachable_outcome()?),
-        }
-    }
-
-    /// Computes a write under the commit lock, where every committed write is
-    /// applied, and commits it first in its group: the writes still queued
-    /// are ordered after it, so it sees exactly what precedes it.
-    async fn submit_computed<E: From<Error>>(
-        self: &Arc<Self>,
-        compute: impl FnOnce(&Index) -> std::result::Result<LogOp, E>,
-    ) -> std::result::Result<Applied, E> {
-        self.check_not_dropped()?;
-        let (reply, answer) = oneshot::channel();
-        let snapshot_due = {
-            let mut state = self.commit.lock().await;
-            let op = compute(&self.index)?;
-            let mut group = vec![Pending { op, reply }];
-            group.append(&mut self.queue.lock());
-            self.commit_group(&mut state, group).await;
-            self.snapshot_due(&state)
+        let computed = |index: &ShardedIndex| -> std::result::Result<Vec<LogOp>, E> {
+            Ok(index.split_ids(&select(index)?).into_iter().map(LogOp::Delete).collect())
         };
-        if snapshot_due {
-            self.snapshot_in_background();
-        }
-        Ok(answer.await.unwrap_or_else(|_| Err(cancelled(&self.name)))?)
+        Ok(sum_deletes(self.commit_computed(computed).await?)?)
     }
 
-    /// The sequence number of the last durable write (0 if none).
+    /// Computes a write while every shard's commit lock is held (taken in
+    /// shard order, so two computed writes never deadlock), where every
+    /// committed write is applied, and commits each shard's part first in
+    /// its shard's next group.
+    async fn commit_computed<E: From<Error>>(
+        &self,
+        compute: impl FnOnce(&ShardedIndex) -> std::result::Result<Vec<LogOp>, E>,
+    ) -> std::result::Result<Vec<Applied>, E> {
+        let mut states = Vec::with_capacity(self.shards.len());
+        for shard in &self.shards {
+            states.push(shard.lock_commit().await);
+        }
+        let parts = compute(&self.view)?;
+        let mut answers = Vec::new();
+        for ((shard, state), op) in self.shards.iter().zip(&mut states).zip(parts) {
+            if is_empty(&op) {
+                continue;
+            }
+            let (answer, snapshot_due) = shard.commit_first(state, op).await?;
+            answers.push((shard, answer, snapshot_due));
+        }
+        drop(states);
+        let mut applied = Vec::with_capacity(answers.len());
+        for (shard, answer, snapshot_due) in answers {
+            if snapshot_due {
+                shard.snapshot_in_background();
+            }
+            applied.push(shard.answer(answer).await?);
+        }
+        Ok(applied)
+    }
+
+    /// The sequence number of the last durable write, summed over the shards
+    /// (0 if none): it grows with every write, as an operation id should.
     pub async fn last_sequence(&self) -> u64 {
-        self.commit.lock().await.next_sequence - 1
-    }
-
-    async fn submit(self: &Arc<Self>, op: LogOp) -> Result<Applied> {
-        self.check_not_dropped()?;
-        let (reply, mut answer) = oneshot::channel();
-        self.queue.lock().push(Pending { op, reply });
-        let (answered, snapshot_due) = {
-            let mut state = self.commit.lock().await;
-            // A previous holder of the lock may have committed this write already;
-            // then leave the queue to the writer whose write is still waiting, so
-            // that writes keep collecting into large groups.
-            let answered = match answer.try_recv() {
-                Err(oneshot::error::TryRecvError::Empty) => {
-                    let group = std::mem::take(&mut *self.queue.lock());
-                    self.commit_group(&mut state, group).await;
-                    None
-                }
-                Ok(result) => Some(result),
-                Err(oneshot::error::TryRecvError::Closed) => Some(Err(cancelled(&self.name))),
-            };
-            (answered, self.snapshot_due(&state))
-        };
-        if snapshot_due {
-            self.snapshot_in_background();
+        let mut sum = 0;
+        for shard in &self.shards {
+            sum += shard.last_sequence().await;
         }
-        match answered {
-            Some(result) => result,
-            None => answer.await.unwrap_or_else(|_| Err(cancelled(&self.name))),
-        }
-    }
-
-    /// A dropped index takes no more writes.
-    fn check_not_dropped(&self) -> Result<()> {
-        if self.dropped.load(Ordering::Acquire) {
-            return Err(Error::IndexNotFound { name: self.name.clone() });
-        }
-        Ok(())
-    }
-
-    /// Whether the log after the snapshot has grown past the snapshot threshold.
-    fn snapshot_due(&self, state: &CommitState) -> bool {
-        state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes
-    }
-
-    /// Logs and applies one group; every writer in it gets its answer.
-    async fn commit_group(self: &Arc<Self>, state: &mut CommitState, group: Vec<Pending>) {
-        let first = state.next_sequence;
-        let key = log_key(&self.name, first);
-        let mut replies = Vec::with_capacity(group.len());
-        let mut records = Vec::with_capacity(group.len());
-        let mut bytes = Vec::new();
-        let mut encoding = Ok(());
-        for (sequence, Pending { op, reply }) in (first..).zip(group) {
-            let record = LogRecord { sequence, op };
-            if encoding.is_ok() {
-                encoding = encode_record(&record, &mut bytes);
-            }
-            records.push(record);
-            replies.push(reply);
-        }
-        let length = bytes.len() as u64;
-        let written = match encoding {
-            Ok(()) => self.store.put(&key, Bytes::from(bytes)).await,
-            Err(e) => Err(Error::Format(e)),
-        };
-        if let Err(error) = written {
-            // Nothing was applied and no sequence number is used up. A PUT that
-            // failed may still have landed: remove it (best effort; the next
-            // group writes the same key anyway).
-            let _ = self.store.delete(&key).await;
-            let message = error.to_string();
-            let full = matches!(error, Error::Storage { full: true, .. });
-            for reply in replies {
-                let answer =
-                    Error::Storage { operation: "log write", key: key.clone(), message: message.clone(), full };
-                let _ = reply.send(Err(answer));
-            }
-            return;
-        }
-        let last = first + records.len() as u64 - 1;
-        state.next_sequence = last + 1;
-        state.log.push(LogObject { key, last_sequence: last, bytes: length });
-        let index = Arc::clone(self);
-        let outcomes = tokio::task::spawn_blocking(move || {
-            records.into_iter().map(|record| index.apply(record.op)).collect::<Vec<_>>()
-        })
-        .await;
-        match outcomes {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(join) => {
-                for reply in replies {
-                    let _ = reply.send(Err(Error::storage("apply", &self.name, &join)));
-                }
-            }
-        }
-    }
-
-    /// Applies one logged write to the in-memory index.
-    fn apply(&self, op: LogOp) -> Result<Applied> {
-        match op {
-            LogOp::Upsert(items) => Ok(Applied::Upserted(self.index.upsert(items)?)),
-            LogOp::Delete(ids) => Ok(Applied::Deleted(self.index.delete(&ids))),
-        }
-    }
-
-    fn snapshot_in_background(self: &Arc<Self>) {
-        let index = Arc::clone(self);
-        tokio::spawn(async move {
-            if let Ok(_one) = index.snapshotting.try_lock()
-                && let Err(error) = index.write_snapshot().await
-            {
-                tracing::warn!(index = %index.name, %error, "background snapshot failed; the log is kept");
-            }
-        });
+        sum
     }
 
     /// The index as an LHV1 snapshot frame: everything acknowledged before the
     /// call, nothing half-applied (writes wait while the index is copied).
-    /// [`Catalog::create_from_snapshot`](crate::Catalog::create_from_snapshot) reads it.
-    pub async fn export_snapshot(self: &Arc<Self>) -> Result<Vec<u8>> {
-        let (parts, last_sequence) = {
-            let state = self.commit.lock().await;
-            let index = Arc::clone(self);
-            let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
-                .await
-                .map_err(|e| Error::storage("export", &self.name, e))?;
-            (parts, state.next_sequence - 1)
-        };
-        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
+    /// [`Catalog::create_from_snapshot`](crate::Catalog::create_from_snapshot)
+    /// reads it. A sharded index's frame holds all its items as one unsharded
+    /// index, whose graph is built anew from them.
+    pub async fn export_snapshot(&self) -> Result<Vec<u8>> {
+        if let [only] = self.shards.as_slice() {
+            return only.export_snapshot().await;
+        }
+        let mut states = Vec::with_capacity(self.shards.len());
+        for shard in &self.shards {
+            states.push(shard.lock_commit().await);
+        }
+        let view = self.view.clone();
+        let merged = tokio::task::spawn_blocking(move || merged_parts(&view))
+            .await
+            .map_err(|e| Error::storage("export", &self.name, e))??;
+        drop(states);
+        let bytes = tokio::task::spawn_blocking(move || lhv_format::encode_snapshot(&merged, 0))
             .await
             .map_err(|e| Error::storage("export", &self.name, e))??;
         Ok(bytes)
     }
 
-    /// Writes a snapshot of everything durable so far, then removes the log
-    /// objects it covers. Writes wait only while the index is copied.
-    pub async fn snapshot(self: &Arc<Self>) -> Result<()> {
-        let _one = self.snapshotting.lock().await;
-        self.write_snapshot().await
-    }
-
-    async fn write_snapshot(self: &Arc<Self>) -> Result<()> {
-        let (parts, last_sequence, covered) = {
-            let state = self.commit.lock().await;
-            if state.log.is_empty() {
-                return Ok(());
-            }
-            let index = Arc::clone(self);
-            let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
-                .await
-                .map_err(|e| Error::storage("snapshot", &self.name, e))?;
-            (parts, state.next_sequence - 1, state.log.clone())
-        };
-        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
-            .await
-            .map_err(|e| Error::storage("snapshot", &self.name, e))??;
-        self.store.put(&snapshot_key(&self.name), Bytes::from(bytes)).await?;
-        let mut removed = Vec::new();
-        for object in covered.iter().filter(|o| o.last_sequence <= last_sequence) {
-            // A log object that outlives its snapshot is skipped on recovery, so
-            // a failed delete only leaves garbage for the next snapshot to retry.
-            match self.store.delete(&object.key).await {
-                Ok(()) => removed.push(object.key.clone()),
-                Err(error) => tracing::warn!(index = %self.name, %error, "could not remove a covered log object"),
-            }
+    /// Writes a snapshot of every shard with log records since its last one,
+    /// then removes the log objects it covers.
+    pub async fn snapshot(&self) -> Result<()> {
+        for shard in &self.shards {
+            shard.snapshot().await?;
         }
-        self.commit.lock().await.log.retain(|o| !removed.contains(&o.key));
         Ok(())
     }
 
-    /// Stops accepting writes and waits for the running commit and snapshot.
+    /// Stops accepting writes and waits for the running commits and snapshots.
     pub(crate) async fn retire(&self) {
-        self.dropped.store(true, Ordering::Release);
-        let _snapshot = self.snapshotting.lock().await;
-        let _commit = self.commit.lock().await;
+        for shard in &self.shards {
+            shard.retire().await;
+        }
     }
 }
 
-fn cancelled(name: &str) -> Error {
-    Error::storage("commit", name, "the committing task was cancelled")
+/// Every item of `view` in one new unsharded index, as parts.
+fn merged_parts(view: &ShardedIndex) -> Result<lhv_core::IndexParts> {
+    let merged = Index::new(view.params().clone())?;
+    for shard in view.shards() {
+        let ids = shard.ids_where(std::ops::Bound::Unbounded, usize::MAX, None)?;
+        let items: Vec<Item> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let record = shard.get(&id)?;
+                Some(Item { id, vector: record.vector, metadata: record.metadata })
+            })
+            .collect();
+        merged.upsert(items)?;
+    }
+    Ok(merged.to_parts())
 }
 
-fn unreachable_outcome<T>() -> Result<T> {
-    Err(Error::storage("apply", "", "an operation produced the outcome of another kind"))
+fn is_empty(op: &LogOp) -> bool {
+    match op {
+        LogOp::Upsert(items) => items.is_empty(),
+        LogOp::Delete(ids) => ids.is_empty(),
+    }
+}
+
+fn sum_upserts(applied: Vec<Applied>) -> Result<UpsertOutcome> {
+    applied.into_iter().try_fold(UpsertOutcome::default(), |sum, applied| match applied {
+        Applied::Upserted(o) => {
+            Ok(UpsertOutcome { inserted: sum.inserted + o.inserted, updated: sum.updated + o.updated })
+        }
+        Applied::Deleted(_) => unreachable_outcome(),
+    })
+}
+
+fn sum_deletes(applied: Vec<Applied>) -> Result<usize> {
+    applied.into_iter().try_fold(0, |sum, applied| match applied {
+        Applied::Deleted(count) => Ok(sum + count),
+        Applied::Upserted(_) => unreachable_outcome(),
+    })
 }

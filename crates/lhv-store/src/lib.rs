@@ -3,10 +3,11 @@
 //! - [`Store`]: one small interface over local directories, memory, S3 and
 //!   HTTP/WebDAV object storage (on the `object_store` crate), opened from a
 //!   URL by [`open_url`].
-//! - [`Catalog`]: the indexes under one URL. Each is a [`DurableIndex`]: an
-//!   [`lhv_core::Index`] whose writes go to a write-ahead log (group-committed)
-//!   before they are applied and acknowledged, with snapshots written in the
-//!   background and recovery (snapshot + log replay) on open.
+//! - [`Catalog`]: the indexes under one URL. Each is a [`DurableIndex`]: one
+//!   or more shards ([`lhv_core::ShardedIndex`]), each an [`lhv_core::Index`]
+//!   whose writes go to its own write-ahead log (group-committed) before they
+//!   are applied and acknowledged, with snapshots written in the background
+//!   and recovery (snapshot + log replay) on open.
 //!
 //! The promise: once a write is acknowledged, it survives a crash of the
 //! process at any instant; a damaged object is reported (its index is
@@ -16,11 +17,13 @@
 //! See [`Catalog`] for an example.
 
 mod catalog;
+mod discover;
 mod durable;
 mod error;
 mod layout;
 mod lock;
 mod recovery;
+mod shard;
 mod store;
 pub mod testing;
 mod url;

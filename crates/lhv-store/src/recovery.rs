@@ -3,9 +3,9 @@
 use lhv_core::Index;
 use lhv_format::{LogOp, decode_log, decode_snapshot};
 
-use crate::durable::{CommitState, LogObject};
 use crate::error::Result;
 use crate::layout::{log_key, snapshot_key};
+use crate::shard::{CommitState, LogObject};
 use crate::store::Store;
 
 /// A loaded index, or why it cannot be served.

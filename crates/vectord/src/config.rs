@@ -54,6 +54,9 @@ pub struct Cli {
     /// Write an index's snapshot once its log holds this many bytes [default: 67108864].
     #[arg(long, env = "VECTORD_SNAPSHOT_LOG_BYTES")]
     pub snapshot_log_bytes: Option<u64>,
+    /// Shards of an index created without saying how many (1 to 64) [default: 1].
+    #[arg(long, env = "VECTORD_DEFAULT_SHARDS")]
+    pub default_shards: Option<usize>,
     /// Connections served at once; a connection over the limit gets 429 and is closed [default: 1024].
     #[arg(long, env = "VECTORD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
@@ -94,6 +97,7 @@ struct FileSection {
     max_body_bytes: Option<usize>,
     max_snapshot_bytes: Option<usize>,
     snapshot_log_bytes: Option<u64>,
+    default_shards: Option<usize>,
     max_connections: Option<usize>,
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
@@ -127,6 +131,8 @@ pub struct Config {
     pub max_snapshot_bytes: usize,
     /// Snapshot threshold per index, in log bytes.
     pub snapshot_log_bytes: u64,
+    /// Shards of an index whose create request does not say.
+    pub default_shards: usize,
     /// Extra S3 settings.
     pub s3_options: Vec<(String, String)>,
     /// Connections served at once.
@@ -165,6 +171,7 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_snapshot_bytes", &self.max_snapshot_bytes)
             .field("snapshot_log_bytes", &self.snapshot_log_bytes)
+            .field("default_shards", &self.default_shards)
             .field("s3_options", &s3)
             .field("max_connections", &self.max_connections)
             .field("header_timeout", &self.header_timeout)
@@ -207,6 +214,10 @@ impl Config {
                 .snapshot_log_bytes
                 .or(file.snapshot_log_bytes)
                 .unwrap_or(lhv_store::CatalogOptions::default().snapshot_log_bytes),
+            default_shards: match cli.default_shards.or(file.default_shards).unwrap_or(1) {
+                shards @ 1..=lhv_core::MAX_SHARDS => shards,
+                other => return Err(format!("default_shards must be in 1..={}, not {other}", lhv_core::MAX_SHARDS)),
+            },
             s3_options: file.s3.into_iter().collect(),
             max_connections: positive(
                 "max_connections",

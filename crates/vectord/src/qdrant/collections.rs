@@ -82,11 +82,10 @@ fn storage(quantization: Option<&Value>, datatype: Option<&str>) -> Result<Stora
 }
 
 impl CreateCollection {
-    fn params(self) -> Result<IndexParams, ApiError> {
+    /// The index parameters and the shard count, if the request sets one.
+    fn params(self) -> Result<(IndexParams, Option<usize>), ApiError> {
         unknown_fields(&self.rest, HARMLESS)?;
-        if self.shard_number.is_some_and(|n| n > 1) {
-            return Err(not_supported("more than one shard"));
-        }
+        let shards = self.shard_number.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         if self.replication_factor.is_some_and(|n| n > 1) || self.write_consistency_factor.is_some_and(|n| n > 1) {
             return Err(not_supported("replication (a single node)"));
         }
@@ -121,7 +120,7 @@ impl CreateCollection {
                 params = params.with_exact_search_threshold(kb.saturating_mul(1024) / (vectors.size.max(1) * 4));
             }
         }
-        Ok(params)
+        Ok((params, shards))
     }
 }
 
@@ -134,7 +133,8 @@ pub(crate) async fn create(
     let started = Instant::now();
     let Path(name) = name?;
     let Json(request) = body?;
-    state.catalog.create(&name, request.params()?).await?;
+    let (params, shards) = request.params()?;
+    state.catalog.create_sharded(&name, params, shards.unwrap_or(state.config.default_shards)).await?;
     Ok(ok(started, json!(true)))
 }
 
@@ -202,7 +202,7 @@ fn info(durable: &DurableIndex) -> Value {
         "config": {
             "params": {
                 "vectors": vectors,
-                "shard_number": 1,
+                "shard_number": index.shard_count(),
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
                 "on_disk_payload": false,

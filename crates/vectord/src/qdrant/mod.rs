@@ -29,7 +29,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use lhv_core::{Filter, Index};
+use lhv_core::{Filter, ShardedIndex};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -136,7 +136,7 @@ pub(crate) fn selection(points: Option<&[Value]>, filter: Option<&Value>) -> Res
 
 impl Selection {
     /// The ids selected in `index` as it stands.
-    pub(crate) fn ids(&self, index: &Index) -> lhv_core::Result<Vec<String>> {
+    pub(crate) fn ids(&self, index: &ShardedIndex) -> lhv_core::Result<Vec<String>> {
         match self {
             Selection::Ids(ids) => Ok(ids.clone()),
             Selection::Filter(filter) => index.ids_where(Bound::Unbounded, usize::MAX, Some(filter)),

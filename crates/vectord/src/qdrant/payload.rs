@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use lhv_core::{Index, Item};
+use lhv_core::{Item, ShardedIndex};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -130,7 +130,7 @@ async fn rewrite(
 
 /// The selected points with their changed payloads.
 fn rewritten(
-    index: &Index,
+    index: &ShardedIndex,
     selected: &Selection,
     change: &impl Fn(&mut Map<String, Value>),
 ) -> Result<Vec<Item>, ApiError> {

@@ -44,6 +44,10 @@ pub struct CreateIndex {
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::StorageDoc>)]
     storage: Storage,
+    /// Shards [default: the server's `default_shards`, 1 unless set]: each is its own graph, log and snapshot; an item
+    /// goes to the shard a hash of its id picks, and a search asks every shard.
+    #[schema(minimum = 1, maximum = 64)]
+    shards: Option<usize>,
 }
 
 /// What the API says about an index.
@@ -60,6 +64,7 @@ pub struct IndexInfo {
     indexed_fields: Vec<String>,
     #[schema(value_type = crate::openapi::StorageDoc)]
     storage: Storage,
+    shards: usize,
     status: &'static str,
 }
 
@@ -77,6 +82,7 @@ impl IndexInfo {
             ef_search: params.ef_search,
             indexed_fields: params.indexed_fields.clone(),
             storage: params.storage,
+            shards: durable.shard_count(),
             status: "ready",
         }
     }
@@ -108,7 +114,10 @@ pub(crate) async fn create(
         params = params.with_ef_search(ef);
     }
     params = params.with_indexed_fields(request.indexed_fields).with_storage(request.storage);
-    let durable = state.catalog.create(&request.name, params).await?;
+    let durable = state
+        .catalog
+        .create_sharded(&request.name, params, request.shards.unwrap_or(state.config.default_shards))
+        .await?;
     Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
 }
 

@@ -1,0 +1,308 @@
+//! An index split into shards: each item lives in the shard a stable hash of
+//! its id picks, each shard is a whole [`Index`] (its own graph), and every
+//! read fans out over the shards and merges their answers into exactly what
+//! one index holding all the items would answer, up to what each graph finds:
+//! hits by distance then id, ids in byte order, counts summed.
+//!
+//! Sharding is what lets writes to one index proceed in parallel (one writer
+//! per shard) and, in lhv-store, gives each shard its own log and snapshot.
+//! A search pays for it: each shard walks its own graph for the full `k`.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::params::check_range;
+use crate::{Error, Filter, Hit, Index, IndexParams, IndexStats, Item, Record, Result, ScrollPage, SearchOptions};
+use crate::{MAX_SCROLL_LIMIT, UpsertOutcome};
+
+/// Most shards an index can have.
+pub const MAX_SHARDS: usize = 64;
+
+/// The shard that holds `id` in an index of `count` shards: the 64-bit
+/// FNV-1a hash of the id's UTF-8 bytes, modulo `count`. Part of the stored
+/// format (a shard's snapshot holds exactly the ids that hash to it), so it
+/// never changes.
+///
+/// ```
+/// assert_eq!(lhv_core::shard_of("a", 3), 1); // FNV-1a("a") = 0xaf63dc4c8601ec8c
+/// assert_eq!(lhv_core::shard_of("anything", 1), 0);
+/// ```
+pub fn shard_of(id: &str, count: usize) -> usize {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = id.bytes().fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME));
+    (hash % count.max(1) as u64) as usize
+}
+
+/// Several [`Index`]es with the same parameters that answer as one.
+///
+/// ```
+/// use lhv_core::{IndexParams, Item, Metric, ShardedIndex};
+///
+/// let index = ShardedIndex::new(IndexParams::new(2, Metric::L2), 4)?;
+/// let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 0.0], metadata: None };
+/// index.upsert(vec![item("a", 1.0), item("b", 2.0), item("c", 3.0)])?;
+/// let hits = index.search(&[2.1, 0.0], 2, None)?;
+/// assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+/// assert_eq!(index.len(), 3);
+/// # Ok::<(), lhv_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShardedIndex {
+    shards: Vec<Arc<Index>>,
+}
+
+impl ShardedIndex {
+    /// `count` empty shards (1 to [`MAX_SHARDS`]).
+    pub fn new(params: IndexParams, count: usize) -> Result<Self> {
+        check_shard_count(count)?;
+        let shards = (0..count).map(|_| Index::new(params.clone()).map(Arc::new)).collect::<Result<_>>()?;
+        Ok(Self { shards })
+    }
+
+    /// The shards of one index, in shard order, as loaded back: they must
+    /// have the same parameters, and each must hold only ids that hash to it.
+    pub fn from_shards(shards: Vec<Arc<Index>>) -> Result<Self> {
+        let count = shards.len();
+        check_shard_count(count)?;
+        let params = shards[0].params();
+        for (number, shard) in shards.iter().enumerate() {
+            if shard.params() != params {
+                return Err(invalid(format!("shard {number} has other parameters than shard 0")));
+            }
+            let mut after: Option<String> = None;
+            loop {
+                let page = shard.scroll(after.as_deref(), MAX_SCROLL_LIMIT)?;
+                if let Some(id) = page.ids.iter().find(|id| shard_of(id, count) != number) {
+                    return Err(invalid(format!("shard {number} holds id {id:?}, which belongs to another shard")));
+                }
+                match page.next_after {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(Self { shards })
+    }
+
+    /// The shards, in shard order.
+    pub fn shards(&self) -> &[Arc<Index>] {
+        &self.shards
+    }
+
+    /// How many shards there are.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shard that holds (or would hold) `id`.
+    pub fn shard_for(&self, id: &str) -> &Arc<Index> {
+        &self.shards[shard_of(id, self.shards.len())]
+    }
+
+    /// The parameters every shard shares.
+    pub fn params(&self) -> &IndexParams {
+        self.shards[0].params()
+    }
+
+    /// Live vectors in all shards.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    /// Whether no shard holds a live vector.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| s.is_empty())
+    }
+
+    /// The shards' sizes, added up.
+    pub fn stats(&self) -> IndexStats {
+        self.shards.iter().map(|s| s.stats()).fold(IndexStats { live: 0, tombstones: 0, memory_bytes: 0 }, |sum, s| {
+            IndexStats {
+                live: sum.live + s.live,
+                tombstones: sum.tombstones + s.tombstones,
+                memory_bytes: sum.memory_bytes + s.memory_bytes,
+            }
+        })
+    }
+
+    /// Checks a batch as [`Index::upsert`] would, without changing anything.
+    pub fn validate_upsert(&self, items: &[Item]) -> Result<()> {
+        self.shards[0].validate_upsert(items)
+    }
+
+    /// `items` grouped by shard (in shard order), each group in batch order.
+    pub fn split_items(&self, items: Vec<Item>) -> Vec<Vec<Item>> {
+        let mut groups: Vec<Vec<Item>> = vec![Vec::new(); self.shards.len()];
+        for item in items {
+            groups[shard_of(&item.id, self.shards.len())].push(item);
+        }
+        groups
+    }
+
+    /// `ids` grouped by shard (in shard order).
+    pub fn split_ids<S: AsRef<str>>(&self, ids: &[S]) -> Vec<Vec<String>> {
+        let mut groups: Vec<Vec<String>> = vec![Vec::new(); self.shards.len()];
+        for id in ids {
+            groups[shard_of(id.as_ref(), self.shards.len())].push(id.as_ref().to_owned());
+        }
+        groups
+    }
+
+    /// Upserts a batch: validated whole first (a bad item changes nothing),
+    /// then each shard takes its part, the shards in parallel.
+    pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
+        self.validate_upsert(&items)?;
+        let groups = self.split_items(items);
+        let outcomes: Vec<Result<UpsertOutcome>> = self
+            .shards
+            .par_iter()
+            .zip(groups)
+            .map(|(shard, group)| if group.is_empty() { Ok(UpsertOutcome::default()) } else { shard.upsert(group) })
+            .collect();
+        outcomes.into_iter().try_fold(UpsertOutcome::default(), |sum, outcome| {
+            let outcome = outcome?;
+            Ok(UpsertOutcome { inserted: sum.inserted + outcome.inserted, updated: sum.updated + outcome.updated })
+        })
+    }
+
+    /// Deletes `ids` from their shards; returns how many were stored.
+    pub fn delete<S: AsRef<str>>(&self, ids: &[S]) -> usize {
+        self.shards.iter().zip(self.split_ids(ids)).map(|(shard, group)| shard.delete(&group)).sum()
+    }
+
+    /// The stored vector and metadata of `id`.
+    pub fn get(&self, id: &str) -> Option<Record> {
+        self.shard_for(id).get(id)
+    }
+
+    /// Whether `id` is stored.
+    pub fn contains(&self, id: &str) -> bool {
+        self.shard_for(id).contains(id)
+    }
+
+    /// As [`Index::scroll`], over all shards.
+    pub fn scroll(&self, after: Option<&str>, limit: usize) -> Result<ScrollPage> {
+        check_range("limit", limit, 1, MAX_SCROLL_LIMIT, "an integer in 1..=10000")?;
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        // One more than asked says whether there is a next page.
+        let mut ids = self.ids_where(lower, limit + 1, None)?;
+        let next_after = if ids.len() > limit {
+            ids.truncate(limit);
+            ids.last().cloned()
+        } else {
+            None
+        };
+        Ok(ScrollPage { ids, next_after })
+    }
+
+    /// As [`Index::ids_where`], over all shards: the first `limit` passing
+    /// ids from `start` on, in byte order.
+    pub fn ids_where(&self, start: Bound<&str>, limit: usize, filter: Option<&Filter>) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for shard in &self.shards {
+            ids.extend(shard.ids_where(start, limit, filter)?);
+        }
+        ids.sort_unstable();
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
+    /// How many live items pass `filter` (all if `None`), in all shards.
+    pub fn count_where(&self, filter: Option<&Filter>) -> Result<usize> {
+        self.shards.iter().map(|s| s.count_where(filter)).sum()
+    }
+
+    /// As [`Index::search`].
+    pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Hit>> {
+        self.search_with(query, k, &SearchOptions { ef, ..SearchOptions::default() })
+    }
+
+    /// As [`Index::search_with`]: every shard's `k` best, merged.
+    pub fn search_with(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
+        if let [only] = self.shards.as_slice() {
+            return only.search_with(query, k, options);
+        }
+        let per_shard: Vec<Vec<Hit>> =
+            self.shards.par_iter().map(|shard| shard.search_with(query, k, options)).collect::<Result<_>>()?;
+        Ok(merge_hits(per_shard, k))
+    }
+
+    /// As [`Index::search_batch_with`]: each shard answers the whole batch,
+    /// then each query's answers are merged.
+    pub fn search_batch_with(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        options: &SearchOptions<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        if let [only] = self.shards.as_slice() {
+            return only.search_batch_with(queries, k, options);
+        }
+        let per_shard: Vec<Vec<Vec<Hit>>> =
+            self.shards.par_iter().map(|shard| shard.search_batch_with(queries, k, options)).collect::<Result<_>>()?;
+        let mut per_query: Vec<Vec<Vec<Hit>>> = (0..queries.len()).map(|_| Vec::new()).collect();
+        for answers in per_shard {
+            for (query, hits) in per_query.iter_mut().zip(answers) {
+                query.push(hits);
+            }
+        }
+        Ok(per_query.into_iter().map(|lists| merge_hits(lists, k)).collect())
+    }
+}
+
+/// The `k` best of several shards' hits, ordered as one index orders its
+/// own: by distance, then id.
+fn merge_hits(lists: Vec<Vec<Hit>>, k: usize) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = lists.into_iter().flatten().collect();
+    hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.id.cmp(&b.id)));
+    hits.truncate(k);
+    hits
+}
+
+fn check_shard_count(count: usize) -> Result<()> {
+    check_range("shards", count, 1, MAX_SHARDS, "an integer in 1..=64")
+}
+
+fn invalid(reason: String) -> Error {
+    Error::InvalidParts { reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_fnv1a() {
+        // Reference values of 64-bit FNV-1a.
+        assert_eq!(shard_of("", usize::MAX), (0xcbf2_9ce4_8422_2325_u64 % usize::MAX as u64) as usize);
+        assert_eq!(shard_of("a", 1 << 62), (0xaf63_dc4c_8601_ec8c_u64 % (1 << 62)) as usize);
+        assert_eq!([shard_of("id-42", 3), shard_of("docs-1", 3), shard_of("a", 4)], [2, 1, 0]);
+    }
+
+    #[test]
+    fn shard_counts_are_checked() {
+        let params = IndexParams::new(2, crate::Metric::L2);
+        assert!(ShardedIndex::new(params.clone(), 0).is_err());
+        assert!(ShardedIndex::new(params.clone(), MAX_SHARDS + 1).is_err());
+        assert!(ShardedIndex::from_shards(Vec::new()).is_err());
+        assert_eq!(ShardedIndex::new(params, MAX_SHARDS).map(|s| s.shard_count()), Ok(MAX_SHARDS));
+    }
+
+    #[test]
+    fn misplaced_ids_and_mixed_parameters_are_refused() {
+        let params = IndexParams::new(2, crate::Metric::L2);
+        let a = Arc::new(Index::new(params.clone()).unwrap_or_else(|e| panic!("{e}")));
+        let b = Arc::new(Index::new(params).unwrap_or_else(|e| panic!("{e}")));
+        // "a" hashes to shard 0 of 2.
+        let item = Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None };
+        b.upsert(vec![item]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(ShardedIndex::from_shards(vec![Arc::clone(&a), Arc::clone(&b)]).is_err());
+        assert!(ShardedIndex::from_shards(vec![b, a]).is_ok());
+        let other = Arc::new(Index::new(IndexParams::new(3, crate::Metric::L2)).unwrap_or_else(|e| panic!("{e}")));
+        let same = Arc::new(Index::new(IndexParams::new(2, crate::Metric::L2)).unwrap_or_else(|e| panic!("{e}")));
+        assert!(ShardedIndex::from_shards(vec![same, other]).is_err());
+    }
+}

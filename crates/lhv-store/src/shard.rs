@@ -1,0 +1,318 @@
+//! One shard of a durable index (the whole of an unsharded one): an
+//! [`Index`] whose writes are logged before they are applied.
+//!
+//! A write is validated, queued, and written by whichever writer holds the
+//! commit lock next: it takes every queued write, numbers them, writes them as
+//! one log object (group commit: one fsync or PUT for many batches), applies
+//! them to the in-memory index in order, and answers each writer. Nothing is
+//! applied (so no search sees it) before it is durable, and a failed log write
+//! applies nothing and consumes no sequence numbers: the next group reuses the
+//! same object key, replacing whatever a failed PUT may have left.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use lhv_core::{Index, UpsertOutcome};
+use lhv_format::{LogOp, LogRecord, encode_record, encode_snapshot};
+use tokio::sync::{Mutex, oneshot};
+
+use crate::error::{Error, Result};
+use crate::layout::{log_key, snapshot_key};
+use crate::store::Store;
+
+/// A log object the current snapshot does not cover yet.
+#[derive(Debug, Clone)]
+pub(crate) struct LogObject {
+    pub(crate) key: String,
+    pub(crate) last_sequence: u64,
+    pub(crate) bytes: u64,
+}
+
+/// Guarded by the commit lock: only the committing writer changes it.
+#[derive(Debug)]
+pub(crate) struct CommitState {
+    /// The sequence number the next record gets.
+    pub(crate) next_sequence: u64,
+    /// Log objects after the snapshot, in order.
+    pub(crate) log: Vec<LogObject>,
+}
+
+/// What a logged write did.
+#[derive(Debug)]
+pub(crate) enum Applied {
+    Upserted(UpsertOutcome),
+    Deleted(usize),
+}
+
+#[derive(Debug)]
+struct Pending {
+    op: LogOp,
+    reply: oneshot::Sender<Result<Applied>>,
+}
+
+/// The log, commit and snapshot machinery of one shard; its objects go by
+/// its storage name (the index's name, or `<name>@<shard>`).
+#[derive(Debug)]
+pub(crate) struct DurableShard {
+    name: String,
+    index: Arc<Index>,
+    store: Arc<dyn Store>,
+    snapshot_log_bytes: u64,
+    queue: parking_lot::Mutex<Vec<Pending>>,
+    commit: Mutex<CommitState>,
+    /// One snapshot at a time.
+    snapshotting: Mutex<()>,
+    dropped: AtomicBool,
+}
+
+impl DurableShard {
+    pub(crate) fn new(
+        name: String,
+        index: Arc<Index>,
+        store: Arc<dyn Store>,
+        snapshot_log_bytes: u64,
+        state: CommitState,
+    ) -> Self {
+        Self {
+            name,
+            index,
+            store,
+            snapshot_log_bytes,
+            queue: parking_lot::Mutex::new(Vec::new()),
+            commit: Mutex::new(state),
+            snapshotting: Mutex::new(()),
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// The shard's storage name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The shard's in-memory index.
+    pub(crate) fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    /// The commit lock: while it is held no write of this shard commits.
+    pub(crate) async fn lock_commit(&self) -> tokio::sync::MutexGuard<'_, CommitState> {
+        self.commit.lock().await
+    }
+
+    /// Commits `op` (computed under the commit lock `state`, which the
+    /// caller holds) first in a group with the writes still queued, so it
+    /// sees exactly what precedes it. Returns its answer to come and whether
+    /// a snapshot is due.
+    pub(crate) async fn commit_first(
+        self: &Arc<Self>,
+        state: &mut CommitState,
+        op: LogOp,
+    ) -> Result<(oneshot::Receiver<Result<Applied>>, bool)> {
+        self.check_not_dropped()?;
+        let (reply, answer) = oneshot::channel();
+        let mut group = vec![Pending { op, reply }];
+        group.append(&mut self.queue.lock());
+        self.commit_group(state, group).await;
+        Ok((answer, self.snapshot_due(state)))
+    }
+
+    /// Waits for the answer of a write that [`commit_first`](Self::commit_first) committed.
+    pub(crate) async fn answer(&self, answer: oneshot::Receiver<Result<Applied>>) -> Result<Applied> {
+        answer.await.unwrap_or_else(|_| Err(cancelled(&self.name)))
+    }
+
+    /// The sequence number of the last durable write (0 if none).
+    pub(crate) async fn last_sequence(&self) -> u64 {
+        self.commit.lock().await.next_sequence - 1
+    }
+
+    /// Queues a write and returns once it is durable and applied (or failed).
+    pub(crate) async fn submit(self: &Arc<Self>, op: LogOp) -> Result<Applied> {
+        self.check_not_dropped()?;
+        let (reply, mut answer) = oneshot::channel();
+        self.queue.lock().push(Pending { op, reply });
+        let (answered, snapshot_due) = {
+            let mut state = self.commit.lock().await;
+            // A previous holder of the lock may have committed this write already;
+            // then leave the queue to the writer whose write is still waiting, so
+            // that writes keep collecting into large groups.
+            let answered = match answer.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    let group = std::mem::take(&mut *self.queue.lock());
+                    self.commit_group(&mut state, group).await;
+                    None
+                }
+                Ok(result) => Some(result),
+                Err(oneshot::error::TryRecvError::Closed) => Some(Err(cancelled(&self.name))),
+            };
+            (answered, self.snapshot_due(&state))
+        };
+        if snapshot_due {
+            self.snapshot_in_background();
+        }
+        match answered {
+            Some(result) => result,
+            None => answer.await.unwrap_or_else(|_| Err(cancelled(&self.name))),
+        }
+    }
+
+    /// A dropped index takes no more writes.
+    fn check_not_dropped(&self) -> Result<()> {
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(Error::IndexNotFound { name: self.name.clone() });
+        }
+        Ok(())
+    }
+
+    /// Whether the log after the snapshot has grown past the snapshot threshold.
+    fn snapshot_due(&self, state: &CommitState) -> bool {
+        state.log.iter().map(|o| o.bytes).sum::<u64>() >= self.snapshot_log_bytes
+    }
+
+    /// Logs and applies one group; every writer in it gets its answer.
+    async fn commit_group(self: &Arc<Self>, state: &mut CommitState, group: Vec<Pending>) {
+        let first = state.next_sequence;
+        let key = log_key(&self.name, first);
+        let mut replies = Vec::with_capacity(group.len());
+        let mut records = Vec::with_capacity(group.len());
+        let mut bytes = Vec::new();
+        let mut encoding = Ok(());
+        for (sequence, Pending { op, reply }) in (first..).zip(group) {
+            let record = LogRecord { sequence, op };
+            if encoding.is_ok() {
+                encoding = encode_record(&record, &mut bytes);
+            }
+            records.push(record);
+            replies.push(reply);
+        }
+        let length = bytes.len() as u64;
+        let written = match encoding {
+            Ok(()) => self.store.put(&key, Bytes::from(bytes)).await,
+            Err(e) => Err(Error::Format(e)),
+        };
+        if let Err(error) = written {
+            // Nothing was applied and no sequence number is used up. A PUT that
+            // failed may still have landed: remove it (best effort; the next
+            // group writes the same key anyway).
+            let _ = self.store.delete(&key).await;
+            let message = error.to_string();
+            let full = matches!(error, Error::Storage { full: true, .. });
+            for reply in replies {
+                let answer =
+                    Error::Storage { operation: "log write", key: key.clone(), message: message.clone(), full };
+                let _ = reply.send(Err(answer));
+            }
+            return;
+        }
+        let last = first + records.len() as u64 - 1;
+        state.next_sequence = last + 1;
+        state.log.push(LogObject { key, last_sequence: last, bytes: length });
+        let index = Arc::clone(self);
+        let outcomes = tokio::task::spawn_blocking(move || {
+            records.into_iter().map(|record| index.apply(record.op)).collect::<Vec<_>>()
+        })
+        .await;
+        match outcomes {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(join) => {
+                for reply in replies {
+                    let _ = reply.send(Err(Error::storage("apply", &self.name, &join)));
+                }
+            }
+        }
+    }
+
+    /// Applies one logged write to the in-memory index.
+    fn apply(&self, op: LogOp) -> Result<Applied> {
+        match op {
+            LogOp::Upsert(items) => Ok(Applied::Upserted(self.index.upsert(items)?)),
+            LogOp::Delete(ids) => Ok(Applied::Deleted(self.index.delete(&ids))),
+        }
+    }
+
+    pub(crate) fn snapshot_in_background(self: &Arc<Self>) {
+        let index = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Ok(_one) = index.snapshotting.try_lock()
+                && let Err(error) = index.write_snapshot().await
+            {
+                tracing::warn!(index = %index.name, %error, "background snapshot failed; the log is kept");
+            }
+        });
+    }
+
+    /// The index as an LHV1 snapshot frame: everything acknowledged before the
+    /// call, nothing half-applied (writes wait while the index is copied).
+    pub(crate) async fn export_snapshot(self: &Arc<Self>) -> Result<Vec<u8>> {
+        let (parts, last_sequence) = {
+            let state = self.commit.lock().await;
+            let index = Arc::clone(self);
+            let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
+                .await
+                .map_err(|e| Error::storage("export", &self.name, e))?;
+            (parts, state.next_sequence - 1)
+        };
+        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
+            .await
+            .map_err(|e| Error::storage("export", &self.name, e))??;
+        Ok(bytes)
+    }
+
+    /// Writes a snapshot of everything durable so far, then removes the log
+    /// objects it covers. Writes wait only while the index is copied.
+    pub(crate) async fn snapshot(self: &Arc<Self>) -> Result<()> {
+        let _one = self.snapshotting.lock().await;
+        self.write_snapshot().await
+    }
+
+    async fn write_snapshot(self: &Arc<Self>) -> Result<()> {
+        let (parts, last_sequence, covered) = {
+            let state = self.commit.lock().await;
+            if state.log.is_empty() {
+                return Ok(());
+            }
+            let index = Arc::clone(self);
+            let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
+                .await
+                .map_err(|e| Error::storage("snapshot", &self.name, e))?;
+            (parts, state.next_sequence - 1, state.log.clone())
+        };
+        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
+            .await
+            .map_err(|e| Error::storage("snapshot", &self.name, e))??;
+        self.store.put(&snapshot_key(&self.name), Bytes::from(bytes)).await?;
+        let mut removed = Vec::new();
+        for object in covered.iter().filter(|o| o.last_sequence <= last_sequence) {
+            // A log object that outlives its snapshot is skipped on recovery, so
+            // a failed delete only leaves garbage for the next snapshot to retry.
+            match self.store.delete(&object.key).await {
+                Ok(()) => removed.push(object.key.clone()),
+                Err(error) => tracing::warn!(index = %self.name, %error, "could not remove a covered log object"),
+            }
+        }
+        self.commit.lock().await.log.retain(|o| !removed.contains(&o.key));
+        Ok(())
+    }
+
+    /// Stops accepting writes and waits for the running commit and snapshot.
+    pub(crate) async fn retire(&self) {
+        self.dropped.store(true, Ordering::Release);
+        let _snapshot = self.snapshotting.lock().await;
+        let _commit = self.commit.lock().await;
+    }
+}
+
+fn cancelled(name: &str) -> Error {
+    Error::storage("commit", name, "the committing task was cancelled")
+}
+
+/// The error for an answer of the wrong kind, which a write never gets.
+pub(crate) fn unreachable_outcome<T>() -> Result<T> {
+    Err(Error::storage("apply", "", "an operation produced the outcome of another kind"))
+}
