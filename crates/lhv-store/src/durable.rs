@@ -161,11 +161,20 @@ impl DurableIndex {
         for shard in &self.shards {
             states.push(shard.lock_commit().await);
         }
+        // Writes wait only while the items are copied, not while their graph is built.
         let view = self.view.clone();
-        let merged = tokio::task::spawn_blocking(move || merged_parts(&view))
+        let items = tokio::task::spawn_blocking(move || every_item(&view))
             .await
             .map_err(|e| Error::storage("export", &self.name, e))??;
         drop(states);
+        let params = self.view.params().clone();
+        let merged = tokio::task::spawn_blocking(move || -> Result<lhv_core::IndexParts> {
+            let merged = Index::new(params)?;
+            merged.upsert(items)?;
+            Ok(merged.to_parts())
+        })
+        .await
+        .map_err(|e| Error::storage("export", &self.name, e))??;
         let bytes = tokio::task::spawn_blocking(move || lhv_format::encode_snapshot(&merged, 0))
             .await
             .map_err(|e| Error::storage("export", &self.name, e))??;
@@ -189,21 +198,16 @@ impl DurableIndex {
     }
 }
 
-/// Every item of `view` in one new unsharded index, as parts.
-fn merged_parts(view: &ShardedIndex) -> Result<lhv_core::IndexParts> {
-    let merged = Index::new(view.params().clone())?;
-    for shard in view.shards() {
-        let ids = shard.ids_where(std::ops::Bound::Unbounded, usize::MAX, None)?;
-        let items: Vec<Item> = ids
-            .into_iter()
-            .filter_map(|id| {
-                let record = shard.get(&id)?;
-                Some(Item { id, vector: record.vector, metadata: record.metadata })
-            })
-            .collect();
-        merged.upsert(items)?;
-    }
-    Ok(merged.to_parts())
+/// Every item of every shard, with its vector and metadata.
+fn every_item(view: &ShardedIndex) -> Result<Vec<Item>> {
+    let ids = view.ids_where(std::ops::Bound::Unbounded, usize::MAX, None)?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| {
+            let record = view.get(&id)?;
+            Some(Item { id, vector: record.vector, metadata: record.metadata })
+        })
+        .collect())
 }
 
 fn is_empty(op: &LogOp) -> bool {
