@@ -31,6 +31,37 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// A conditional write ([`Store::put_if_version`](crate::Store::put_if_version))
+    /// found the object changed (or gone) since it was read; nothing was written.
+    #[error("the object at {key:?} changed since it was read")]
+    VersionChanged {
+        /// The key.
+        key: String,
+    },
+    /// The backend cannot do this operation (conditional updates on local
+    /// directories and WebDAV).
+    #[error("this storage cannot {operation} ({key:?}): it has no conditional updates")]
+    Unsupported {
+        /// The operation.
+        operation: &'static str,
+        /// The key.
+        key: String,
+    },
+    /// A lease this process held was taken over by another process (it had
+    /// expired): this process must stop writing what the lease guards.
+    #[error("the lease {key:?} was taken over by another process")]
+    LeaseLost {
+        /// The lease's key.
+        key: String,
+    },
+    /// A lease object that is not a lease record; it is left as it is.
+    #[error("the lease {key:?} is damaged: {reason}")]
+    DamagedLease {
+        /// The lease's key.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Another process holds the data directory.
     #[error("the data directory {path} is in use by another process (lock file {path}/.vectord.lock)")]
     Locked {

@@ -8,9 +8,17 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use crate::error::{Error, Result};
+
+/// Which state of an object a conditional write expects (its ETag, or the
+/// backend's version id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    e_tag: Option<String>,
+    version: Option<String>,
+}
 
 /// What every [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -32,6 +40,21 @@ pub trait Store: Send + Sync + Debug {
     fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
     /// Every key under the directory-like `prefix` (`""` for all), sorted.
     fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>>;
+    /// The object at `key` and its version, or `None` if there is none.
+    fn get_versioned<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<(Bytes, ObjectVersion)>>;
+    /// Writes `bytes` at `key` only if no object is there (as
+    /// [`put_new`](Self::put_new)), and returns the new object's version.
+    fn put_new_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ObjectVersion>;
+    /// Replaces the object at `key` only if it is still at `version`
+    /// (`If-Match`); otherwise [`Error::VersionChanged`] and nothing changes.
+    /// Backends without conditional updates (local directories, WebDAV)
+    /// answer [`Error::Unsupported`].
+    fn put_if_version<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Bytes,
+        version: &'a ObjectVersion,
+    ) -> StoreFuture<'a, ObjectVersion>;
 }
 
 /// A [`Store`] on an [`ObjectStore`] of the `object_store` crate.
@@ -115,6 +138,65 @@ impl Store for ObjectStoreBackend {
             match self.inner.delete(&path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(e) => Err(Error::from_backend("delete", key, &e)),
+            }
+        })
+    }
+
+    fn get_versioned<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<(Bytes, ObjectVersion)>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            match self.inner.get(&path).await {
+                Ok(result) => {
+                    let version =
+                        ObjectVersion { e_tag: result.meta.e_tag.clone(), version: result.meta.version.clone() };
+                    let bytes = result.bytes().await.map_err(|e| Error::from_backend("get", key, &e))?;
+                    Ok(Some((bytes, version)))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Error::from_backend("get", key, &e)),
+            }
+        })
+    }
+
+    fn put_new_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ObjectVersion> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            if !self.conditional_put {
+                return Err(Error::Unsupported { operation: "put_new_versioned", key: key.to_owned() });
+            }
+            let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+            match self.inner.put_opts(&path, PutPayload::from(bytes), options).await {
+                Ok(put) => Ok(ObjectVersion { e_tag: put.e_tag, version: put.version }),
+                Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                    Err(Error::AlreadyExists { key: key.to_owned() })
+                }
+                Err(e) => Err(Error::from_backend("put_new", key, &e)),
+            }
+        })
+    }
+
+    fn put_if_version<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Bytes,
+        version: &'a ObjectVersion,
+    ) -> StoreFuture<'a, ObjectVersion> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            if !self.conditional_put || (version.e_tag.is_none() && version.version.is_none()) {
+                return Err(Error::Unsupported { operation: "put_if_version", key: key.to_owned() });
+            }
+            let expected = UpdateVersion { e_tag: version.e_tag.clone(), version: version.version.clone() };
+            let options = PutOptions { mode: PutMode::Update(expected), ..PutOptions::default() };
+            match self.inner.put_opts(&path, PutPayload::from(bytes), options).await {
+                Ok(put) => Ok(ObjectVersion { e_tag: put.e_tag, version: put.version }),
+                Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
+                    Err(Error::VersionChanged { key: key.to_owned() })
+                }
+                Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
+                    Err(Error::Unsupported { operation: "put_if_version", key: key.to_owned() })
+                }
+                Err(e) => Err(Error::from_backend("put_if_version", key, &e)),
             }
         })
     }

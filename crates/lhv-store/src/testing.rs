@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::store::{Store, StoreFuture};
+use crate::store::{ObjectVersion, Store, StoreFuture};
 
 /// What a [`FaultyStore`] does to the operations it sees, counted from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,5 +120,22 @@ impl Store for FaultyStore {
 
     fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>> {
         Box::pin(self.run("list", prefix, false, self.inner.list(prefix)))
+    }
+
+    fn get_versioned<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<(Bytes, ObjectVersion)>> {
+        Box::pin(self.run("get", key, false, self.inner.get_versioned(key)))
+    }
+
+    fn put_new_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ObjectVersion> {
+        Box::pin(self.run("put_new", key, true, self.inner.put_new_versioned(key, bytes)))
+    }
+
+    fn put_if_version<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Bytes,
+        version: &'a ObjectVersion,
+    ) -> StoreFuture<'a, ObjectVersion> {
+        Box::pin(self.run("put_if_version", key, true, self.inner.put_if_version(key, bytes, version)))
     }
 }

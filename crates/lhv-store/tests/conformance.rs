@@ -39,24 +39,58 @@ async fn conformance(store: &dyn Store) {
     assert_eq!(store.list("").await.unwrap(), Vec::<String>::new(), "everything deleted");
 }
 
+/// Conditional updates: where the backend has them, a write at a stale
+/// version changes nothing; elsewhere they are refused, never faked.
+async fn conditional_updates(store: &dyn Store, supported: bool) {
+    let key = "cond/lease";
+    if !supported {
+        store.put(key, Bytes::from_static(b"v0")).await.unwrap();
+        let (_, version) = store.get_versioned(key).await.unwrap().unwrap();
+        let refused = store.put_if_version(key, Bytes::from_static(b"v1"), &version).await;
+        assert!(matches!(refused, Err(Error::Unsupported { .. })), "{refused:?}");
+        assert_eq!(store.get(key).await.unwrap().as_deref(), Some(&b"v0"[..]));
+        store.delete(key).await.unwrap();
+        return;
+    }
+    let first = store.put_new_versioned(key, Bytes::from_static(b"v1")).await.unwrap();
+    assert!(matches!(store.put_new_versioned(key, Bytes::from_static(b"x")).await, Err(Error::AlreadyExists { .. })));
+    let (bytes, read) = store.get_versioned(key).await.unwrap().unwrap();
+    assert_eq!((&bytes[..], &read), (&b"v1"[..], &first));
+    let second = store.put_if_version(key, Bytes::from_static(b"v2"), &first).await.unwrap();
+    assert_ne!(second, first);
+    // A writer still holding the first version loses, and changes nothing.
+    let stale = store.put_if_version(key, Bytes::from_static(b"stale"), &first).await;
+    assert!(matches!(stale, Err(Error::VersionChanged { .. })), "{stale:?}");
+    assert_eq!(store.get(key).await.unwrap().as_deref(), Some(&b"v2"[..]));
+    store.put_if_version(key, Bytes::from_static(b"v3"), &second).await.unwrap();
+    store.delete(key).await.unwrap();
+    let gone = store.put_if_version(key, Bytes::from_static(b"v4"), &second).await;
+    assert!(matches!(gone, Err(Error::VersionChanged { .. })), "{gone:?}");
+    assert_eq!(store.get(key).await.unwrap(), None);
+}
+
 #[tokio::test]
 async fn memory_conforms() {
     conformance(support::backend("memory").store.as_ref()).await;
+    conditional_updates(support::backend("memory").store.as_ref(), true).await;
 }
 
 #[tokio::test]
 async fn local_directory_conforms() {
     conformance(support::backend("file").store.as_ref()).await;
+    conditional_updates(support::backend("file").store.as_ref(), false).await;
 }
 
 #[tokio::test]
 async fn s3_conforms() {
     conformance(support::backend("s3").store.as_ref()).await;
+    conditional_updates(support::backend("s3").store.as_ref(), true).await;
 }
 
 #[tokio::test]
 async fn http_conforms() {
     conformance(support::backend("http").store.as_ref()).await;
+    conditional_updates(support::backend("http").store.as_ref(), false).await;
 }
 
 #[tokio::test]
