@@ -26,10 +26,18 @@ pub struct Envelope {
     pub slot_count: u64,
     /// Sequence number of the last write-ahead-log record applied to this state (0: none).
     pub last_lsn: u64,
+    /// The lease epoch of the writer that wrote the snapshot (0: written
+    /// without a lease, and then absent from the JSON).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: u64,
     /// The graph node where searches start; absent when there are no slots.
     pub entry: Option<u32>,
     /// Where each section lies.
     pub sections: Vec<Section>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// One section of a snapshot.

@@ -42,7 +42,9 @@ mod snapshot;
 pub use envelope::{Envelope, SNAPSHOT_MAGIC, Section, read_envelope};
 pub use error::{Error, Result};
 pub use log::{LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log, encode_record};
-pub use snapshot::{Snapshot, decode_snapshot, decode_snapshot_parts, encode_snapshot, write_snapshot};
+pub use snapshot::{
+    Snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot, encode_snapshot, write_snapshot,
+};
 
 /// The version of the log format, and of snapshots of float32 indexes.
 pub const FORMAT_VERSION: u32 = 1;

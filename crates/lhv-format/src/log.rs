@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0..4 | magic `"LHVL"` |
 //! | 4..6 | format version |
-//! | 6 | operation: 1 upsert, 2 delete |
+//! | 6 | operation: 1 upsert, 2 delete, 3 epoch |
 //! | 7 | flags, 0 |
 //! | 8..16 | sequence number |
 //! | 16..20 | payload length |
@@ -27,6 +27,7 @@ pub const RECORD_HEADER_LEN: usize = 28;
 
 const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
+const EPOCH: u8 = 3;
 
 /// One write, as logged before it is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,11 @@ pub enum LogOp {
     Upsert(Vec<Item>),
     /// An [`Index::delete`](lhv_core::Index::delete) batch.
     Delete(Vec<String>),
+    /// Changes nothing in the index: the lease epoch of the writer of the
+    /// records after it, first in every log object a leased writer writes,
+    /// so that recovery can tell the writes of a writer that had already
+    /// lost its lease from those of its successor.
+    Epoch(u64),
 }
 
 /// What [`decode_log`] found.
@@ -83,6 +89,10 @@ pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
             payload.extend_from_slice(&count(ids.len())?.to_le_bytes());
             put_strings(&mut payload, ids.iter().map(|id| Some(id.as_str())))?;
             DELETE
+        }
+        LogOp::Epoch(epoch) => {
+            payload.extend_from_slice(&epoch.to_le_bytes());
+            EPOCH
         }
     };
     let length = u32::try_from(payload.len()).map_err(|_| Error::invalid("log record payload over 4 GiB"))?;
@@ -160,6 +170,11 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
 }
 
 fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
+    if kind == EPOCH {
+        let bytes: [u8; 8] =
+            payload.try_into().map_err(|_| Error::invalid(format!("{} epoch bytes, not 8", payload.len())))?;
+        return Ok(LogOp::Epoch(u64::from_le_bytes(bytes)));
+    }
     let (count, rest) = take_u32(payload, "entry count")?;
     let count = count as usize;
     match kind {

@@ -37,11 +37,19 @@ pub struct Snapshot {
     pub index: Index,
     /// Sequence number of the last log record applied to it.
     pub last_lsn: u64,
+    /// The lease epoch of its writer (0: written without a lease).
+    pub epoch: u64,
 }
 
 /// Encodes an index (taken apart with [`Index::to_parts`]) and the sequence
 /// number of the last log record applied to it.
 pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
+    encode_leased_snapshot(parts, last_lsn, 0)
+}
+
+/// [`encode_snapshot`] by a writer holding a lease at `epoch`, recorded in
+/// the envelope (an `epoch` of 0 writes exactly what [`encode_snapshot`] does).
+pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> Result<Vec<u8>> {
     let mut ids = Vec::new();
     put_strings(&mut ids, parts.ids.iter().map(Option::as_deref))?;
     let metadata_text: Vec<Option<String>> =
@@ -79,6 +87,7 @@ pub fn encode_snapshot(parts: &IndexParts, last_lsn: u64) -> Result<Vec<u8>> {
         item_count: parts.ids.iter().flatten().count() as u64,
         slot_count: parts.ids.len() as u64,
         last_lsn,
+        epoch,
         entry: parts.graph.entry,
         sections: Vec::new(),
     };
@@ -122,9 +131,10 @@ pub fn write_snapshot(mut writer: impl Write, parts: &IndexParts, last_lsn: u64)
 
 /// Decodes a snapshot into an index.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
+    let epoch = read_head(bytes)?.0.epoch;
     let (parts, last_lsn) = decode_snapshot_parts(bytes)?;
     let index = Index::from_parts(parts).map_err(|e| Error::invalid(e.to_string()))?;
-    Ok(Snapshot { index, last_lsn })
+    Ok(Snapshot { index, last_lsn, epoch })
 }
 
 /// Decodes a snapshot into the parts of an index, checking every CRC and

@@ -163,3 +163,36 @@ fn indexes_with_codes_round_trip_as_version_2_and_f32_stays_version_1() {
         }
     }
 }
+
+#[test]
+fn epoch_records_round_trip_and_damaged_ones_are_refused() {
+    let mut log = Vec::new();
+    encode_record(&LogRecord { sequence: 7, op: LogOp::Epoch(u64::MAX - 1) }, &mut log).unwrap();
+    encode_record(&LogRecord { sequence: 8, op: LogOp::Delete(vec!["x".into()]) }, &mut log).unwrap();
+    let decoded = decode_log(&log).unwrap();
+    assert_eq!(decoded.records[0], LogRecord { sequence: 7, op: LogOp::Epoch(u64::MAX - 1) });
+    assert_eq!(decoded.records.len(), 2);
+    // An epoch payload of the wrong length, with valid checksums, is corrupt.
+    let mut short = log[..lhv_format::RECORD_HEADER_LEN + 8].to_vec();
+    short.truncate(lhv_format::RECORD_HEADER_LEN + 4);
+    short[16..20].copy_from_slice(&4u32.to_be_bytes());
+    let payload_crc = crc32c::crc32c(&short[lhv_format::RECORD_HEADER_LEN..]);
+    short[20..24].copy_from_slice(&payload_crc.to_be_bytes());
+    let header_crc = crc32c::crc32c(&short[..24]);
+    short[24..28].copy_from_slice(&header_crc.to_be_bytes());
+    assert!(matches!(decode_log(&short), Err(lhv_format::Error::Corrupt { .. })));
+}
+
+#[test]
+fn a_leased_snapshot_keeps_its_epoch_and_an_unleased_one_has_none() {
+    let index = Index::new(IndexParams::new(2, Metric::L2)).unwrap();
+    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None }]).unwrap();
+    let parts = index.to_parts();
+    let leased = lhv_format::encode_leased_snapshot(&parts, 4, 12).unwrap();
+    let decoded = decode_snapshot(&leased).unwrap();
+    assert_eq!((decoded.last_lsn, decoded.epoch), (4, 12));
+    let plain = encode_snapshot(&parts, 4).unwrap();
+    assert_eq!(lhv_format::encode_leased_snapshot(&parts, 4, 0).unwrap(), plain);
+    assert_eq!(decode_snapshot(&plain).unwrap().epoch, 0);
+    assert!(!String::from_utf8_lossy(&plain).contains("\"epoch\""));
+}

@@ -10,13 +10,14 @@ use lhv_format::{decode_snapshot, encode_snapshot};
 use parking_lot::RwLock;
 use tokio::sync::Mutex;
 
+use crate::cluster::{Cluster, ClusterOptions, lease_key};
 use crate::discover::{Found, Layout, Manifest, discover};
 use crate::durable::DurableIndex;
 use crate::error::{Error, Result};
 use crate::layout::{log_dir, manifest_key, snapshot_key, validate_name};
 use crate::lock::DirLock;
 use crate::recovery::load;
-use crate::shard::{CommitState, DurableShard};
+use crate::shard::{CommitState, DurableShard, Leased};
 use crate::store::Store;
 use crate::url::open_url;
 
@@ -28,11 +29,14 @@ pub struct CatalogOptions {
     pub snapshot_log_bytes: u64,
     /// Extra S3 settings for `s3://` URLs (see [`open_url`](crate::open_url)).
     pub s3_options: Vec<(String, String)>,
+    /// Share the store with other processes (S3 or memory: it needs
+    /// conditional writes); `None`: this process is the store's only user.
+    pub cluster: Option<ClusterOptions>,
 }
 
 impl Default for CatalogOptions {
     fn default() -> Self {
-        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new() }
+        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new(), cluster: None }
     }
 }
 
@@ -87,8 +91,9 @@ enum Entry {
 /// ```
 #[derive(Debug)]
 pub struct Catalog {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     options: CatalogOptions,
+    pub(crate) cluster: Option<Cluster>,
     indexes: RwLock<BTreeMap<String, Entry>>,
     /// Serialises create and drop.
     admin: Mutex<()>,
@@ -124,7 +129,9 @@ impl Catalog {
     /// [`open_unloaded`](Self::open_unloaded) on a store built by the caller.
     pub async fn open_store_unloaded(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Self> {
         let found = discover(store.as_ref()).await?;
-        for storage in &found.leftovers {
+        // In a cluster another process may be creating or dropping right now.
+        let leftovers = if options.cluster.is_some() { &[][..] } else { &found.leftovers[..] };
+        for storage in leftovers {
             tracing::info!(objects = %storage, "removing the objects of an interrupted drop or create");
             remove_storage(store.as_ref(), storage).await?;
         }
@@ -142,7 +149,8 @@ impl Catalog {
                 (name, entry)
             })
             .collect();
-        Ok(Self { store, options, indexes: RwLock::new(indexes), admin: Mutex::new(()), _lock: None })
+        let cluster = options.cluster.clone().map(Cluster::new);
+        Ok(Self { store, options, cluster, indexes: RwLock::new(indexes), admin: Mutex::new(()), _lock: None })
     }
 
     /// Loads every index still [`IndexState::Loading`]. An index whose
@@ -180,7 +188,8 @@ impl Catalog {
     ) -> std::result::Result<DurableIndex, String> {
         let mut shards = Vec::with_capacity(layout.storage_names.len());
         for (storage, firsts) in layout.storage_names.iter().zip(logs) {
-            let (index, state, covered) = match load(self.store.as_ref(), storage, firsts).await {
+            let (index, state, covered) = match load(self.store.as_ref(), storage, firsts, self.cluster.is_some()).await
+            {
                 Ok(Ok(loaded)) => loaded,
                 Ok(Err(reason)) => return Err(reason),
                 Err(error) => return Err(format!("could not be read (restart to retry): {error}")),
@@ -190,14 +199,87 @@ impl Catalog {
                     tracing::warn!(%key, %error, "could not remove a log object the snapshot covers");
                 }
             }
-            shards.push(self.shard(storage, index, state));
+            shards.push(self.shard(name, storage, index, state));
         }
         DurableIndex::new(name.to_owned(), shards).map_err(|e| e.to_string())
     }
 
-    fn shard(&self, storage: &str, index: Index, state: CommitState) -> Arc<DurableShard> {
+    fn shard(&self, name: &str, storage: &str, index: Index, state: CommitState) -> Arc<DurableShard> {
         let store = Arc::clone(&self.store);
-        Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, self.options.snapshot_log_bytes, state))
+        let leased = self.cluster.as_ref().map(|cluster| Leased {
+            fence: cluster.fence(name),
+            clock: cluster.options.clock.clone(),
+            margin_ms: cluster.options.lease_margin_ms,
+        });
+        let snapshot_log_bytes = self.options.snapshot_log_bytes;
+        Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, snapshot_log_bytes, leased, state))
+    }
+
+    /// Every index that is serving.
+    pub(crate) fn ready_indexes(&self) -> Vec<Arc<DurableIndex>> {
+        self.indexes
+            .read()
+            .values()
+            .filter_map(|e| match e {
+                Entry::Ready(d) => Some(Arc::clone(d)),
+                Entry::Loading(..) | Entry::Unavailable(..) => None,
+            })
+            .collect()
+    }
+
+    /// Loads the indexes another process created and forgets those it dropped.
+    pub(crate) async fn discover_changes(&self) -> Result<()> {
+        let _admin = self.admin.lock().await;
+        let found = discover(self.store.as_ref()).await?;
+        let known: Vec<(String, bool)> = self
+            .indexes
+            .read()
+            .iter()
+            .map(|(name, entry)| (name.clone(), matches!(entry, Entry::Loading(..))))
+            .collect();
+        for (name, loading) in &known {
+            if !loading && !found.indexes.contains_key(name) {
+                tracing::info!(index = %name, "dropped by another process");
+                let entry = self.indexes.write().remove(name);
+                if let Some(Entry::Ready(durable)) = entry {
+                    durable.retire().await;
+                }
+                if let Some(cluster) = &self.cluster {
+                    cluster.forget(name);
+                }
+            }
+        }
+        for (name, found) in found.indexes {
+            if known.iter().any(|(k, _)| *k == name) {
+                continue;
+            }
+            let entry = match found {
+                Found::Loadable { layout, logs } => match self.load_index(&name, &layout, &logs).await {
+                    Ok(durable) => Entry::Ready(Arc::new(durable)),
+                    Err(reason) => Entry::Unavailable(layout, reason),
+                },
+                Found::Damaged { layout, reason } => Entry::Unavailable(layout, reason),
+            };
+            tracing::info!(index = %name, "created by another process");
+            self.indexes.write().insert(name, entry);
+        }
+        Ok(())
+    }
+
+    /// Loads index `name` again from storage (a replica a snapshot overtook).
+    pub(crate) async fn reload(&self, name: &str) -> Result<()> {
+        let _admin = self.admin.lock().await;
+        let found = discover(self.store.as_ref()).await?;
+        let Some(Found::Loadable { layout, logs }) = found.indexes.get(name) else { return Ok(()) };
+        let entry = match self.load_index(name, layout, logs).await {
+            Ok(durable) => Entry::Ready(Arc::new(durable)),
+            Err(reason) => Entry::Unavailable(layout.clone(), reason),
+        };
+        let old = self.indexes.write().insert(name.to_owned(), entry);
+        if let Some(Entry::Ready(old)) = old {
+            old.retire().await;
+        }
+        Ok(())
     }
 
     /// Whether no index is still loading.
@@ -265,8 +347,8 @@ impl Catalog {
             } else {
                 self.store.put_new(&snapshot_key(storage), snapshot).await.map_err(exists)?;
             }
-            let state = CommitState { next_sequence: last_sequence + 1, log: Vec::new() };
-            durable_shards.push(self.shard(storage, index, state));
+            let state = CommitState::after(last_sequence, Vec::new(), None, None);
+            durable_shards.push(self.shard(name, storage, index, state));
         }
         if layout.sharded {
             let manifest = serde_json::to_vec(&Manifest { shards: layout.storage_names.len() })
@@ -275,6 +357,10 @@ impl Catalog {
         }
         let durable = Arc::new(DurableIndex::new(name.to_owned(), durable_shards)?);
         self.indexes.write().insert(name.to_owned(), Entry::Ready(Arc::clone(&durable)));
+        if self.cluster.is_some() {
+            // Its creator writes it first (if nobody holds a lease left by a dropped namesake).
+            self.route(name).await?;
+        }
         Ok(durable)
     }
 
@@ -282,6 +368,12 @@ impl Catalog {
     /// this returns it never comes back; if it fails part-way, the index is
     /// gone already and the next open removes what is left.
     pub async fn drop_index(&self, name: &str) -> Result<()> {
+        if self.cluster.is_some()
+            && matches!(self.indexes.read().get(name), Some(Entry::Ready(_)))
+            && self.route(name).await? != crate::cluster::Route::Local
+        {
+            return Err(Error::NotWriter { name: name.to_owned() });
+        }
         let _admin = self.admin.lock().await;
         let entry = self.indexes.read().get(name).cloned();
         let layout = match &entry {
@@ -305,6 +397,10 @@ impl Catalog {
         self.indexes.write().remove(name);
         for storage in &layout.storage_names {
             remove_storage(self.store.as_ref(), storage).await?;
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.forget(name);
+            self.store.delete(&lease_key(name)).await?;
         }
         Ok(())
     }
@@ -357,6 +453,7 @@ impl Catalog {
             }
             durable.retire().await;
         }
+        self.release_leases().await;
         first_error.map_or(Ok(()), Err)
     }
 }

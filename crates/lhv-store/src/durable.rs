@@ -116,7 +116,10 @@ impl DurableIndex {
     ) -> std::result::Result<Vec<Applied>, E> {
         let mut states = Vec::with_capacity(self.shards.len());
         for shard in &self.shards {
-            states.push(shard.lock_commit().await);
+            let mut state = shard.lock_commit().await;
+            // A leased shard reads the log to its end before anything is computed from it.
+            shard.prepare_write(&mut state).await?;
+            states.push(state);
         }
         let parts = compute(&self.view)?;
         let mut answers = Vec::new();
@@ -214,6 +217,7 @@ fn is_empty(op: &LogOp) -> bool {
     match op {
         LogOp::Upsert(items) => items.is_empty(),
         LogOp::Delete(ids) => ids.is_empty(),
+        LogOp::Epoch(_) => false,
     }
 }
 

@@ -54,6 +54,31 @@ pub enum Error {
         /// The lease's key.
         key: String,
     },
+    /// In a cluster, this process does not hold the lease that lets it write
+    /// the index (another process does, or the lease is changing hands):
+    /// the write is refused before anything is written; send it to the writer.
+    #[error("this process is not the writer of index {name:?}; another process holds its lease")]
+    NotWriter {
+        /// The index.
+        name: String,
+    },
+    /// A log object could not be written because another writer's object
+    /// holds its place (a writer took over, or a write of this process whose
+    /// answer was lost landed after all): nothing was acknowledged; the index
+    /// catches up with the log before its next write.
+    #[error("another write took this log position ({key:?}); retry")]
+    LogConflict {
+        /// The log object's key.
+        key: String,
+    },
+    /// A log head (`<log>/head`) that is not a head record; it is left as it is.
+    #[error("the log head {key:?} is damaged: {reason}")]
+    DamagedHead {
+        /// The head's key.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A lease object that is not a lease record; it is left as it is.
     #[error("the lease {key:?} is damaged: {reason}")]
     DamagedLease {

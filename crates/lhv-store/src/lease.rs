@@ -93,6 +93,11 @@ impl Lease {
         }
     }
 
+    /// The lease record at `key`, if there is one (whoever holds it).
+    pub async fn read(store: &dyn Store, key: &str) -> Result<Option<LeaseRecord>> {
+        Ok(read(store, key).await?.map(|(record, _)| record))
+    }
+
     /// The epoch this process holds the lease under.
     pub fn epoch(&self) -> u64 {
         self.record.epoch

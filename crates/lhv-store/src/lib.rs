@@ -17,19 +17,25 @@
 //! See [`Catalog`] for an example.
 
 mod catalog;
+mod cluster;
 mod discover;
 mod durable;
 mod error;
+mod fence;
+mod follow;
+mod head;
 mod layout;
 mod lease;
 mod lock;
 mod recovery;
+mod replay;
 mod shard;
 mod store;
 pub mod testing;
 mod url;
 
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
+pub use cluster::{Clock, ClusterOptions, Route};
 pub use durable::DurableIndex;
 pub use error::{Error, Result};
 pub use layout::validate_name;

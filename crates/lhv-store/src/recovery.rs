@@ -1,10 +1,12 @@
 //! Loading one index: its snapshot, then the log records after it.
 
 use lhv_core::Index;
-use lhv_format::{LogOp, decode_log, decode_snapshot};
+use lhv_format::{decode_log, decode_snapshot};
 
 use crate::error::Result;
+use crate::head::read_head;
 use crate::layout::{log_key, snapshot_key};
+use crate::replay::replay;
 use crate::shard::{CommitState, LogObject};
 use crate::store::Store;
 
@@ -14,10 +16,21 @@ pub(crate) type Loaded = std::result::Result<(Index, CommitState, Vec<String>), 
 /// Loads index `name` from its snapshot and the log objects starting at
 /// `log_firsts` (sorted). `Err` is a storage failure; `Ok(Err(reason))` is a
 /// damaged or inconsistent object, which is left as it is. On success, also
-/// returns the keys of log objects the snapshot already covers (to remove).
-pub(crate) async fn load(store: &dyn Store, name: &str, log_firsts: &[u64]) -> Result<Loaded> {
+/// returns the keys of log objects to remove: those the snapshot covers,
+/// and (`clustered` false) those past a leased writer's head, which were
+/// never committed.
+///
+/// A shard a cluster wrote has a log head: only the records up to its
+/// `last` are committed. Opened outside a cluster, the head goes (after the
+/// objects past it), so that the shard's log is an ordinary one again.
+pub(crate) async fn load(store: &dyn Store, name: &str, log_firsts: &[u64], clustered: bool) -> Result<Loaded> {
+    let head = match read_head(store, name).await {
+        Ok(head) => head,
+        Err(crate::Error::DamagedHead { key, reason }) => return Ok(Err(format!("{key}: {reason}"))),
+        Err(other) => return Err(other),
+    };
     let key = snapshot_key(name);
-    let Some(bytes) = store.get(&key).await? else {
+    let Some((bytes, snapshot_version)) = store.get_versioned(&key).await? else {
         return Ok(Err(format!("{key} disappeared while loading")));
     };
     let snapshot = match decode_snapshot(&bytes) {
@@ -25,11 +38,18 @@ pub(crate) async fn load(store: &dyn Store, name: &str, log_firsts: &[u64]) -> R
         Err(e) => return Ok(Err(format!("{key}: {e}"))),
     };
     let index = snapshot.index;
+    let committed = head.as_ref().map_or(u64::MAX, |(head, _)| head.last);
     let mut last = snapshot.last_lsn;
     let mut log = Vec::new();
     let mut covered = Vec::new();
     for &first in log_firsts {
         let key = log_key(name, first);
+        if first > committed {
+            if !clustered {
+                covered.push(key);
+            }
+            continue;
+        }
         let Some(bytes) = store.get(&key).await? else {
             return Ok(Err(format!("{key} disappeared while loading")));
         };
@@ -49,30 +69,29 @@ pub(crate) async fn load(store: &dyn Store, name: &str, log_firsts: &[u64]) -> R
             covered.push(key);
             continue;
         }
-        for record in contents.records {
-            if record.sequence <= last {
-                continue;
-            }
-            if record.sequence != last + 1 {
-                return Ok(Err(format!(
-                    "{key}: record {} follows {last}; records in between are missing",
-                    record.sequence
-                )));
-            }
-            // A write that fails here failed identically when it was first applied.
-            let outcome = match record.op {
-                LogOp::Upsert(items) => index.upsert(items).map(|_| ()),
-                LogOp::Delete(ids) => {
-                    index.delete(&ids);
-                    Ok(())
-                }
-            };
-            if let Err(error) = outcome {
-                tracing::warn!(%key, sequence = record.sequence, %error, "a logged write was rejected again");
-            }
-            last = record.sequence;
-        }
+        last = match replay(&index, last, &key, contents) {
+            Ok(last) => last,
+            Err(reason) => return Ok(Err(reason)),
+        };
         log.push(LogObject { key, last_sequence: last_in_object, bytes: bytes.len() as u64 });
     }
-    Ok(Ok((index, CommitState { next_sequence: last + 1, log }, covered)))
+    if let Some((head, _)) = &head
+        && last < head.last
+    {
+        return Ok(Err(format!("the log head says {} records, the log holds {last}", head.last)));
+    }
+    let head = match head {
+        Some(head) if clustered => Some(head),
+        Some(_) => {
+            // Outside a cluster: past-the-head objects go first (returned as covered), then the head.
+            for key in &covered {
+                store.delete(key).await?;
+            }
+            store.delete(&crate::head::head_key(name)).await?;
+            None
+        }
+        None => None,
+    };
+    let state = CommitState::after(last, log, Some(snapshot_version), head);
+    Ok(Ok((index, state, covered)))
 }

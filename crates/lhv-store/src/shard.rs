@@ -8,18 +8,27 @@
 //! applied (so no search sees it) before it is durable, and a failed log write
 //! applies nothing and consumes no sequence numbers: the next group reuses the
 //! same object key, replacing whatever a failed PUT may have left.
+//!
+//! In a cluster a shard is leased ([`Leased`]): its log objects are created
+//! conditionally, begin with the writer's epoch, and are acknowledged only
+//! once the lease is read back unchanged (see `fence.rs`); a failed write
+//! leaves the key alone (it may be another writer's) and the shard reads the
+//! log before its next write instead.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use lhv_core::{Index, UpsertOutcome};
-use lhv_format::{LogOp, LogRecord, encode_record, encode_snapshot};
+use lhv_format::{LogOp, LogRecord, encode_leased_snapshot, encode_record};
 use tokio::sync::{Mutex, oneshot};
 
+use crate::cluster::Clock;
 use crate::error::{Error, Result};
+use crate::fence::Fence;
+use crate::head::{LogHead, head_key, read_head, write_head};
 use crate::layout::{log_key, snapshot_key};
-use crate::store::Store;
+use crate::store::{ObjectVersion, Store};
 
 /// A log object the current snapshot does not cover yet.
 #[derive(Debug, Clone)]
@@ -36,6 +45,43 @@ pub(crate) struct CommitState {
     pub(crate) next_sequence: u64,
     /// Log objects after the snapshot, in order.
     pub(crate) log: Vec<LogObject>,
+    /// The snapshot's version as last read or written: a leased writer
+    /// replaces the snapshot only if nobody else has since.
+    pub(crate) snapshot_version: Option<ObjectVersion>,
+    /// The log head's version as last read or written (leased shards).
+    pub(crate) head_version: Option<ObjectVersion>,
+    /// The `snapshot` field of that head.
+    pub(crate) head_snapshot: u64,
+    /// The lease epoch the head was last claimed under by this process (0:
+    /// not claimed, so the next leased write reads the log and claims it first).
+    pub(crate) claimed_epoch: u64,
+}
+
+impl CommitState {
+    /// The state after reading the log up to sequence number `last`.
+    pub(crate) fn after(
+        last: u64,
+        log: Vec<LogObject>,
+        snapshot_version: Option<ObjectVersion>,
+        head: Option<(LogHead, ObjectVersion)>,
+    ) -> Self {
+        let (head_version, head_snapshot) = head.map_or((None, 0), |(h, v)| (Some(v), h.snapshot));
+        Self { next_sequence: last + 1, log, snapshot_version, head_version, head_snapshot, claimed_epoch: 0 }
+    }
+
+    /// The last sequence number applied.
+    pub(crate) fn last(&self) -> u64 {
+        self.next_sequence - 1
+    }
+}
+
+/// What makes a shard's writes those of the one writer in a cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct Leased {
+    pub(crate) fence: Arc<Fence>,
+    pub(crate) clock: Clock,
+    /// A write starts only if the lease holds this much longer.
+    pub(crate) margin_ms: u64,
 }
 
 /// What a logged write did.
@@ -55,15 +101,19 @@ struct Pending {
 /// its storage name (the index's name, or `<name>@<shard>`).
 #[derive(Debug)]
 pub(crate) struct DurableShard {
-    name: String,
-    index: Arc<Index>,
-    store: Arc<dyn Store>,
+    pub(crate) name: String,
+    pub(crate) index: Arc<Index>,
+    pub(crate) store: Arc<dyn Store>,
     snapshot_log_bytes: u64,
+    pub(crate) leased: Option<Leased>,
     queue: parking_lot::Mutex<Vec<Pending>>,
-    commit: Mutex<CommitState>,
+    pub(crate) commit: Mutex<CommitState>,
     /// One snapshot at a time.
     snapshotting: Mutex<()>,
     dropped: AtomicBool,
+    /// The log cannot be followed from where this shard is (a newer
+    /// snapshot overtook it): the catalog loads the index again.
+    pub(crate) needs_reload: AtomicBool,
 }
 
 impl DurableShard {
@@ -72,6 +122,7 @@ impl DurableShard {
         index: Arc<Index>,
         store: Arc<dyn Store>,
         snapshot_log_bytes: u64,
+        leased: Option<Leased>,
         state: CommitState,
     ) -> Self {
         Self {
@@ -79,10 +130,12 @@ impl DurableShard {
             index,
             store,
             snapshot_log_bytes,
+            leased,
             queue: parking_lot::Mutex::new(Vec::new()),
             commit: Mutex::new(state),
             snapshotting: Mutex::new(()),
             dropped: AtomicBool::new(false),
+            needs_reload: AtomicBool::new(false),
         }
     }
 
@@ -173,45 +226,130 @@ impl DurableShard {
 
     /// Logs and applies one group; every writer in it gets its answer.
     async fn commit_group(self: &Arc<Self>, state: &mut CommitState, group: Vec<Pending>) {
+        if let Some(leased) = &self.leased {
+            return self.commit_leased(leased, state, group).await;
+        }
         let first = state.next_sequence;
         let key = log_key(&self.name, first);
-        let mut replies = Vec::with_capacity(group.len());
-        let mut records = Vec::with_capacity(group.len());
-        let mut bytes = Vec::new();
-        let mut encoding = Ok(());
-        for (sequence, Pending { op, reply }) in (first..).zip(group) {
-            let record = LogRecord { sequence, op };
-            if encoding.is_ok() {
-                encoding = encode_record(&record, &mut bytes);
-            }
-            records.push(record);
-            replies.push(reply);
-        }
-        let length = bytes.len() as u64;
-        let written = match encoding {
-            Ok(()) => self.store.put(&key, Bytes::from(bytes)).await,
-            Err(e) => Err(Error::Format(e)),
+        let (records, replies, encoded) = encode_group(first, None, group);
+        let length = encoded.as_ref().map_or(0, |b| b.len() as u64);
+        let written = match encoded {
+            Ok(bytes) => self.store.put(&key, bytes).await,
+            Err(e) => Err(e),
         };
         if let Err(error) = written {
             // Nothing was applied and no sequence number is used up. A PUT that
             // failed may still have landed: remove it (best effort; the next
             // group writes the same key anyway).
             let _ = self.store.delete(&key).await;
-            let message = error.to_string();
-            let full = matches!(error, Error::Storage { full: true, .. });
-            for reply in replies {
-                let answer =
-                    Error::Storage { operation: "log write", key: key.clone(), message: message.clone(), full };
-                let _ = reply.send(Err(answer));
-            }
+            fail_all(replies, &key, &error);
             return;
         }
+        self.apply_group(state, LogObject { key, last_sequence: 0, bytes: length }, records, replies).await;
+    }
+
+    /// [`commit_group`](Self::commit_group) of a leased shard: a
+    /// conditional create of the log object (epoch record first), then the
+    /// conditional replace of the log head that commits it; only then
+    /// applied and acknowledged.
+    async fn commit_leased(self: &Arc<Self>, leased: &Leased, state: &mut CommitState, group: Vec<Pending>) {
+        let key = log_key(&self.name, state.next_sequence);
+        let epoch = match leased.fence.writable_epoch(leased.clock.now_ms(), leased.margin_ms) {
+            Ok(epoch) => epoch,
+            Err(error) => return fail_all(encode_group(0, None, group).1, &key, &error),
+        };
+        if state.claimed_epoch != epoch
+            && let Err(error) = self.claim(leased, state, epoch).await
+        {
+            return fail_all(encode_group(0, None, group).1, &key, &error);
+        }
+        let first = state.next_sequence;
+        let key = log_key(&self.name, first);
+        let (records, replies, encoded) = encode_group(first, Some(epoch), group);
+        let bytes = match encoded {
+            Ok(bytes) => bytes,
+            Err(error) => return fail_all(replies, &key, &error),
+        };
+        let length = bytes.len() as u64;
+        if let Err(error) = self.create_log_object(state, &key, bytes).await {
+            return fail_all(replies, &key, &error);
+        }
         let last = first + records.len() as u64 - 1;
+        let head = LogHead { epoch, last, snapshot: state.head_snapshot };
+        if let Err(error) = self.replace_head(state, &head).await {
+            let error = if matches!(error, Error::LeaseLost { .. }) {
+                leased.fence.lost(epoch);
+                leased.fence.lost_error()
+            } else {
+                error
+            };
+            state.claimed_epoch = 0;
+            return fail_all(replies, &key, &error);
+        }
+        self.apply_group(state, LogObject { key, last_sequence: 0, bytes: length }, records, replies).await;
+    }
+
+    /// Creates the next log object. One already there is past the head (a
+    /// write whose head update failed): if the head is still the one this
+    /// writer last wrote, nobody committed it, and it is replaced.
+    async fn create_log_object(&self, state: &mut CommitState, key: &str, bytes: Bytes) -> Result<()> {
+        match self.store.put_new(key, bytes.clone()).await {
+            Err(Error::AlreadyExists { .. }) => {}
+            other => return other,
+        }
+        let current = read_head(self.store.as_ref(), &self.name).await?.map(|(_, v)| v);
+        if current.is_none() || current != state.head_version {
+            state.claimed_epoch = 0;
+            return Err(Error::LogConflict { key: key.to_owned() });
+        }
+        tracing::info!(%key, "replacing a log object that was never committed");
+        self.store.delete(key).await?;
+        match self.store.put_new(key, bytes).await {
+            Err(Error::AlreadyExists { .. }) => Err(Error::LogConflict { key: key.to_owned() }),
+            other => other,
+        }
+    }
+
+    /// Replaces the head on the version last written (creates it if there is
+    /// none yet). Another process's head in between means the lease was lost;
+    /// a failed request is checked by reading the head back.
+    pub(crate) async fn replace_head(&self, state: &mut CommitState, head: &LogHead) -> Result<()> {
+        let written = write_head(self.store.as_ref(), &self.name, head, state.head_version.as_ref()).await;
+        let version = match written {
+            Ok(version) => version,
+            Err(Error::VersionChanged { .. } | Error::AlreadyExists { .. }) => {
+                return Err(Error::LeaseLost { key: head_key(&self.name) });
+            }
+            Err(error) => match read_head(self.store.as_ref(), &self.name).await {
+                // The request failed but the write landed.
+                Ok(Some((stored, version))) if stored == *head => version,
+                _ => return Err(error),
+            },
+        };
+        state.head_version = Some(version);
+        state.head_snapshot = head.snapshot;
+        Ok(())
+    }
+
+    /// Applies a durable group to the in-memory index and answers its writers.
+    async fn apply_group(
+        self: &Arc<Self>,
+        state: &mut CommitState,
+        mut object: LogObject,
+        records: Vec<LogRecord>,
+        replies: Vec<oneshot::Sender<Result<Applied>>>,
+    ) {
+        let last = records.last().map_or(state.next_sequence - 1, |r| r.sequence);
         state.next_sequence = last + 1;
-        state.log.push(LogObject { key, last_sequence: last, bytes: length });
+        object.last_sequence = last;
+        state.log.push(object);
         let index = Arc::clone(self);
         let outcomes = tokio::task::spawn_blocking(move || {
-            records.into_iter().map(|record| index.apply(record.op)).collect::<Vec<_>>()
+            records
+                .into_iter()
+                .filter(|record| !matches!(record.op, LogOp::Epoch(_)))
+                .map(|record| index.apply(record.op))
+                .collect::<Vec<_>>()
         })
         .await;
         match outcomes {
@@ -233,6 +371,7 @@ impl DurableShard {
         match op {
             LogOp::Upsert(items) => Ok(Applied::Upserted(self.index.upsert(items)?)),
             LogOp::Delete(ids) => Ok(Applied::Deleted(self.index.delete(&ids))),
+            LogOp::Epoch(_) => unreachable_outcome(),
         }
     }
 
@@ -258,7 +397,7 @@ impl DurableShard {
                 .map_err(|e| Error::storage("export", &self.name, e))?;
             (parts, state.next_sequence - 1)
         };
-        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
+        let bytes = tokio::task::spawn_blocking(move || encode_leased_snapshot(&parts, last_sequence, 0))
             .await
             .map_err(|e| Error::storage("export", &self.name, e))??;
         Ok(bytes)
@@ -272,21 +411,49 @@ impl DurableShard {
     }
 
     async fn write_snapshot(self: &Arc<Self>) -> Result<()> {
-        let (parts, last_sequence, covered) = {
+        // In a cluster only the writer snapshots, under its lease's epoch.
+        let lease_epoch = match &self.leased {
+            None => 0,
+            Some(leased) => match leased.fence.writable_epoch(leased.clock.now_ms(), leased.margin_ms) {
+                Ok(epoch) => epoch,
+                Err(_) => return Ok(()),
+            },
+        };
+        let (parts, last_sequence, covered, version) = {
             let state = self.commit.lock().await;
-            if state.log.is_empty() {
+            if state.log.is_empty() || (self.leased.is_some() && state.claimed_epoch != lease_epoch) {
                 return Ok(());
             }
             let index = Arc::clone(self);
             let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
                 .await
                 .map_err(|e| Error::storage("snapshot", &self.name, e))?;
-            (parts, state.next_sequence - 1, state.log.clone())
+            (parts, state.next_sequence - 1, state.log.clone(), state.snapshot_version.clone())
         };
-        let bytes = tokio::task::spawn_blocking(move || encode_snapshot(&parts, last_sequence))
+        let bytes = tokio::task::spawn_blocking(move || encode_leased_snapshot(&parts, last_sequence, lease_epoch))
             .await
             .map_err(|e| Error::storage("snapshot", &self.name, e))??;
-        self.store.put(&snapshot_key(&self.name), Bytes::from(bytes)).await?;
+        let key = snapshot_key(&self.name);
+        let written_version = match &self.leased {
+            None => {
+                self.store.put(&key, Bytes::from(bytes)).await?;
+                None
+            }
+            Some(leased) => {
+                let written =
+                    self.put_leased_snapshot(leased, Bytes::from(bytes), version, lease_epoch, last_sequence).await?;
+                // Only once the head records the snapshot may its log objects go:
+                // a replica that read an older head finds out before it applies anything.
+                let mut state = self.commit.lock().await;
+                state.snapshot_version = Some(written.clone());
+                let head = LogHead { epoch: lease_epoch, last: state.last(), snapshot: last_sequence };
+                if let Err(error) = self.replace_head(&mut state, &head).await {
+                    state.claimed_epoch = 0;
+                    return Err(error);
+                }
+                Some(written)
+            }
+        };
         let mut removed = Vec::new();
         for object in covered.iter().filter(|o| o.last_sequence <= last_sequence) {
             // A log object that outlives its snapshot is skipped on recovery, so
@@ -296,8 +463,46 @@ impl DurableShard {
                 Err(error) => tracing::warn!(index = %self.name, %error, "could not remove a covered log object"),
             }
         }
-        self.commit.lock().await.log.retain(|o| !removed.contains(&o.key));
+        let mut state = self.commit.lock().await;
+        state.log.retain(|o| !removed.contains(&o.key));
+        if written_version.is_some() {
+            state.snapshot_version = written_version;
+        }
         Ok(())
+    }
+
+    /// Replaces the snapshot only if it is still the one this writer last
+    /// read or wrote: a writer that lost its lease cannot overwrite its
+    /// successor's. If another snapshot is there but the lease is still
+    /// ours (a predecessor's late snapshot), it is replaced.
+    async fn put_leased_snapshot(
+        &self,
+        leased: &Leased,
+        bytes: Bytes,
+        version: Option<ObjectVersion>,
+        lease_epoch: u64,
+        last_sequence: u64,
+    ) -> Result<ObjectVersion> {
+        let key = snapshot_key(&self.name);
+        if let Some(version) = version {
+            match self.store.put_if_version(&key, bytes.clone(), &version).await {
+                Err(Error::VersionChanged { .. }) => {}
+                other => return other,
+            }
+        }
+        if read_head(self.store.as_ref(), &self.name).await?.is_some_and(|(head, _)| head.epoch > lease_epoch) {
+            leased.fence.lost(lease_epoch);
+            return Err(leased.fence.lost_error());
+        }
+        let Some((current_bytes, current)) = self.store.get_versioned(&key).await? else {
+            return Err(Error::IndexNotFound { name: self.name.clone() });
+        };
+        // Never replace a snapshot that is ahead of this one, or from a later writer.
+        let envelope = lhv_format::read_envelope(&current_bytes)?;
+        if envelope.epoch > lease_epoch || envelope.last_lsn > last_sequence {
+            return Err(Error::LeaseLost { key: leased.fence.key().to_owned() });
+        }
+        self.store.put_if_version(&key, bytes, &current).await
     }
 
     /// Stops accepting writes and waits for the running commit and snapshot.
@@ -305,6 +510,51 @@ impl DurableShard {
         self.dropped.store(true, Ordering::Release);
         let _snapshot = self.snapshotting.lock().await;
         let _commit = self.commit.lock().await;
+    }
+}
+
+/// Numbers a group's writes from `first` (after an epoch record, for a
+/// leased writer) and encodes them as one log object.
+fn encode_group(
+    first: u64,
+    epoch: Option<u64>,
+    group: Vec<Pending>,
+) -> (Vec<LogRecord>, Vec<oneshot::Sender<Result<Applied>>>, Result<Bytes>) {
+    let mut replies = Vec::with_capacity(group.len());
+    let mut records = Vec::with_capacity(group.len() + 1);
+    records.extend(epoch.map(|epoch| LogRecord { sequence: first, op: LogOp::Epoch(epoch) }));
+    for (sequence, Pending { op, reply }) in (first + records.len() as u64..).zip(group) {
+        records.push(LogRecord { sequence, op });
+        replies.push(reply);
+    }
+    let mut bytes = Vec::new();
+    let encoded = records
+        .iter()
+        .try_for_each(|record| encode_record(record, &mut bytes))
+        .map(|()| Bytes::from(bytes))
+        .map_err(Error::Format);
+    (records, replies, encoded)
+}
+
+/// Answers every writer of a group that was not committed with `error`.
+fn fail_all(replies: Vec<oneshot::Sender<Result<Applied>>>, key: &str, error: &Error) {
+    for reply in replies {
+        let _ = reply.send(Err(failed_commit(key, error)));
+    }
+}
+
+/// `error` once more, for each writer of a group that failed with it.
+fn failed_commit(key: &str, error: &Error) -> Error {
+    match error {
+        Error::NotWriter { name } => Error::NotWriter { name: name.clone() },
+        Error::LeaseLost { key } => Error::LeaseLost { key: key.clone() },
+        Error::LogConflict { key } => Error::LogConflict { key: key.clone() },
+        Error::Storage { full, message, .. } => {
+            Error::Storage { operation: "log write", key: key.to_owned(), message: message.clone(), full: *full }
+        }
+        other => {
+            Error::Storage { operation: "log write", key: key.to_owned(), message: other.to_string(), full: false }
+        }
     }
 }
 

@@ -94,6 +94,10 @@ impl From<lhv_store::Error> for ApiError {
             E::Loading { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "index_loading", message),
             E::Unavailable { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "index_unavailable", message),
             E::Storage { full: true, .. } => Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", message),
+            // The writer is changing hands: nothing was acknowledged; retry shortly.
+            E::NotWriter { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "not_writer", message),
+            E::LeaseLost { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "lease_lost", message),
+            E::LogConflict { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "log_conflict", message),
             _ => Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_error", message),
         }
     }

@@ -46,8 +46,11 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let options =
-        CatalogOptions { snapshot_log_bytes: config.snapshot_log_bytes, s3_options: config.s3_options.clone() };
+    let options = CatalogOptions {
+        snapshot_log_bytes: config.snapshot_log_bytes,
+        s3_options: config.s3_options.clone(),
+        cluster: None,
+    };
     let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);
     let loader = Arc::clone(&catalog);
     tokio::spawn(async move {

@@ -20,7 +20,7 @@ pub enum Target {
         api_key: Option<String>,
     },
     /// The catalog itself.
-    Local(Catalog),
+    Local(Box<Catalog>),
 }
 
 /// An index as the target describes it.
@@ -42,7 +42,7 @@ impl Target {
             }),
             None => {
                 let catalog = Catalog::open(storage_url, CatalogOptions::default()).await.map_err(|e| e.to_string())?;
-                Ok(Target::Local(catalog))
+                Ok(Target::Local(Box::new(catalog)))
             }
         }
     }
