@@ -37,6 +37,7 @@ pub struct Vectord {
     storage_url: String,
     extra: Vec<String>,
     child: Option<Child>,
+    log: Option<PathBuf>,
     pub endpoint: Endpoint,
 }
 
@@ -48,28 +49,53 @@ impl Vectord {
 
     /// Starts `binary` on `storage_url` with `extra` flags and waits for /readyz.
     pub async fn start_with(binary: &Path, storage_url: &str, extra: &[&str]) -> Result<Self, String> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+        let port = free_port()?;
         let mut vectord = Self {
             binary: binary.to_owned(),
             storage_url: storage_url.to_owned(),
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             child: None,
+            log: None,
             endpoint: Endpoint { port, client: Client::new() },
         };
         vectord.spawn().await?;
         Ok(vectord)
     }
 
+    /// Starts a cluster member on `storage_url` (`--cluster-address` is its
+    /// own URL) with `extra` flags, its log in `log`, and waits for /readyz.
+    pub async fn start_member(binary: &Path, storage_url: &str, extra: &[&str], log: &Path) -> Result<Self, String> {
+        let port = free_port()?;
+        let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        args.extend(["--cluster-address".to_owned(), format!("http://127.0.0.1:{port}")]);
+        let mut vectord = Self {
+            binary: binary.to_owned(),
+            storage_url: storage_url.to_owned(),
+            extra: args,
+            child: None,
+            log: Some(log.to_owned()),
+            endpoint: Endpoint { port, client: Client::new() },
+        };
+        vectord.spawn().await?;
+        Ok(vectord)
+    }
+
+    /// The URL other processes reach it at.
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.endpoint.port)
+    }
+
     async fn spawn(&mut self) -> Result<(), String> {
+        let stderr = match &self.log {
+            Some(path) => Stdio::from(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
+            None => Stdio::null(),
+        };
         let child = Command::new(&self.binary)
             .args(["--bind", &format!("127.0.0.1:{}", self.endpoint.port)])
             .args(["--storage-url", &self.storage_url])
             .args(&self.extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
         self.child = Some(child);
@@ -123,6 +149,13 @@ impl Drop for Vectord {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))
+        .map(|a| a.port())
 }
 
 /// Counts steps and prints PASS/FAIL for each.

@@ -2,6 +2,7 @@
 //! (g1, g1p, g2) against the real binary, each in a fresh data directory,
 //! printing PASS/FAIL per step. `cargo xtask smoke` builds and runs them.
 
+mod cluster;
 mod crash;
 mod enospc;
 mod g1;
@@ -19,7 +20,7 @@ async fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
         eprintln!(
-            "usage: smoke g1|g1p|g2|crash --vectord BINARY [--dataset DIR] [--cycles N --seed S --storage-url URL]"
+            "usage: smoke g1|g1p|g2|crash|cluster --vectord BINARY [--dataset DIR] [--cycles N --seed S --storage-url URL] [--quick]"
         );
         return ExitCode::from(2);
     };
@@ -34,6 +35,10 @@ async fn main() -> ExitCode {
                 flag("--storage-url").map_or_else(|| format!("file://{}", data.display()), |u| u.display().to_string());
             crash::run(&binary, &url, cycles, seed).await
         }
+        "cluster" => match flag("--storage-url") {
+            Some(url) => cluster::run(&binary, &url.display().to_string(), args.iter().any(|a| a == "--quick")).await,
+            None => Err("cluster needs --storage-url s3://bucket/prefix".into()),
+        },
         "enospc" => match (flag("--mount"), flag("--ballast")) {
             (Some(mount), Some(ballast)) => enospc::run(&binary, &mount, &ballast).await,
             _ => Err("enospc needs --mount DIR --ballast FILE".into()),

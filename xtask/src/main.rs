@@ -14,6 +14,9 @@
 //! - `crash [--cycles N] [--storage file|s3]`: SIGKILL the release binary under
 //!   concurrent writes and check everything acknowledged (ci: 30 cycles on
 //!   file, 10 on S3).
+//! - `cluster [--quick]`: 3 vectord processes over one bucket of a real S3
+//!   server, the writer killed with SIGKILL mid-stream: acknowledged writes lost
+//!   (0), failover time, replica lag, throughput with 1 and 3 processes (ci: quick).
 //! - `load [--seconds S] [--clients C] [--churn-seconds S]`: mixed HTTP traffic with
 //!   percentiles per route and RSS, then churn (ci: 20 s, 8 clients, 60 s churn).
 //! - `faults`: the service on a real tmpfs that fills up (507, reads go on,
@@ -35,6 +38,7 @@ mod bench_http;
 mod bench_insert;
 mod bench_shards;
 mod bench_storage;
+mod cluster;
 mod crash;
 mod doc_sections;
 mod faults;
@@ -61,13 +65,14 @@ fn main() -> ExitCode {
         ["bench-filter"] => bench_filter::bench_filter(&workspace_root()),
         ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
+        ["cluster", rest @ ..] => cluster::cluster(&workspace_root(), rest),
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
         ["faults", rest @ ..] => faults::faults(&workspace_root(), rest),
         ["api-fuzz", rest @ ..] => api_fuzz::api_fuzz(&workspace_root(), rest),
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };
@@ -90,6 +95,7 @@ fn ci() -> Result<(), String> {
     smoke::smoke(&workspace_root(), "all")?;
     crash::run_scenario(&workspace_root(), "30", None, None)?;
     crash::run_scenario(&workspace_root(), "10", Some("s3"), Some(&servers))?;
+    cluster::run_scenario(&workspace_root(), &servers, true)?;
     drop(servers);
     faults::faults_or_skip(&workspace_root())?;
     api_fuzz::api_fuzz(&workspace_root(), &[])?;

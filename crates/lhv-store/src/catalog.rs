@@ -249,8 +249,17 @@ impl Catalog {
                 }
             }
         }
+        let unavailable: Vec<String> = self
+            .indexes
+            .read()
+            .iter()
+            .filter(|(_, entry)| matches!(entry, Entry::Unavailable(..)))
+            .map(|(name, _)| name.clone())
+            .collect();
         for (name, found) in found.indexes {
-            if known.iter().any(|(k, _)| *k == name) {
+            // In a cluster a load can fail while another process changes the
+            // objects (or storage hiccups): an unavailable index is tried again.
+            if known.iter().any(|(k, _)| *k == name) && !unavailable.contains(&name) {
                 continue;
             }
             let entry = match found {
@@ -260,7 +269,9 @@ impl Catalog {
                 },
                 Found::Damaged { layout, reason } => Entry::Unavailable(layout, reason),
             };
-            tracing::info!(index = %name, "created by another process");
+            if !unavailable.contains(&name) {
+                tracing::info!(index = %name, "created by another process");
+            }
             self.indexes.write().insert(name, entry);
         }
         Ok(())

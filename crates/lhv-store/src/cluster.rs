@@ -10,9 +10,10 @@
 //! | `_cluster/members/<hash of address>` | `{"address", "seen_at_ms"}`, rewritten at every lease round |
 //!
 //! A process holds at most its share of the indexes (their number over the
-//! live members, rounded up), so that writers spread over the processes;
-//! a lease that expires (its holder died) is taken by another process at its
-//! next round, which reads the log to its end before it writes.
+//! live members, rounded up), so that writers spread over the processes: it
+//! takes free leases up to its share and hands back one lease per round
+//! above it. A lease that expires (its holder died) is taken by another
+//! process at its next round, which reads the log to its end before it writes.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -96,11 +97,27 @@ pub enum Route {
     Remote(String),
 }
 
+/// Who writes an index, as [`Catalog::writers`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexWriter {
+    /// The index.
+    pub name: String,
+    /// The address in its lease, if it has an unexpired one.
+    pub writer: Option<String>,
+    /// The lease's epoch (0: no lease yet).
+    pub epoch: u64,
+    /// The last sequence number this process has applied, summed over the shards.
+    pub sequence: u64,
+}
+
 /// A member's entry in the bucket.
 #[derive(Debug, Serialize, Deserialize)]
 struct Member {
     address: String,
     seen_at_ms: u64,
+    /// How many leases it held at that time.
+    #[serde(default)]
+    holding: usize,
 }
 
 /// The cluster side of a catalog: its options and one fence per index.
@@ -209,9 +226,6 @@ impl Catalog {
         let Some(cluster) = &self.cluster else { return Ok(()) };
         let options = &cluster.options;
         let now = options.clock.now_ms();
-        let member = Member { address: options.address.clone(), seen_at_ms: now };
-        let body = serde_json::to_vec(&member).map_err(|e| Error::storage("encode", MEMBERS, e))?;
-        self.store.put(&member_key(&options.address), Bytes::from(body)).await?;
         let ready = self.ready_indexes();
         let mut holding = 0;
         for (name, fence) in cluster.held() {
@@ -231,8 +245,27 @@ impl Catalog {
                 Err(other) => return Err(other),
             }
         }
-        let members = self.live_members(now).await?.max(1);
-        let share = ready.len().div_ceil(members);
+        let member = Member { address: options.address.clone(), seen_at_ms: now, holding };
+        let body = serde_json::to_vec(&member).map_err(|e| Error::storage("encode", MEMBERS, e))?;
+        self.store.put(&member_key(&options.address), Bytes::from(body)).await?;
+        let members = self.live_members(now).await?;
+        let share = ready.len().div_ceil(members.len().max(1));
+        // More than its share while another member has less (it joined):
+        // hand one lease back per round, for that member to take.
+        let waiting = members.iter().any(|m| m.address != options.address && m.holding < share);
+        if holding > share
+            && waiting
+            && let Some((name, fence)) = cluster.held().into_iter().rev().find(|(_, f)| f.lease().is_some())
+            && let Some(lease) = fence.lease()
+        {
+            tracing::info!(index = %name, share, "handing a lease back to spread the writers");
+            fence.set(None);
+            match lease.release(self.store.as_ref(), now).await {
+                Ok(()) | Err(Error::LeaseLost { .. }) => {}
+                Err(other) => return Err(other),
+            }
+            return Ok(());
+        }
         for durable in ready {
             if holding >= share {
                 break;
@@ -253,13 +286,15 @@ impl Catalog {
     }
 
     /// Members seen within two lease periods.
-    async fn live_members(&self, now: u64) -> Result<usize> {
-        let Some(cluster) = &self.cluster else { return Ok(1) };
-        let mut live = 0;
+    async fn live_members(&self, now: u64) -> Result<Vec<Member>> {
+        let Some(cluster) = &self.cluster else { return Ok(Vec::new()) };
+        let mut live = Vec::new();
         for key in self.store.list(MEMBERS).await? {
             let Some(bytes) = self.store.get(&key).await? else { continue };
             match serde_json::from_slice::<Member>(&bytes) {
-                Ok(member) if member.seen_at_ms.saturating_add(2 * cluster.options.lease_ttl_ms) >= now => live += 1,
+                Ok(member) if member.seen_at_ms.saturating_add(2 * cluster.options.lease_ttl_ms) >= now => {
+                    live.push(member)
+                }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%key, %error, "ignoring a damaged member entry"),
             }
@@ -267,14 +302,23 @@ impl Catalog {
         Ok(live)
     }
 
-    /// One round of following: indexes created or dropped by other
-    /// processes appear or go, and every index this process does not write
-    /// applies the log objects written since the last round (or is loaded
-    /// again if a snapshot has overtaken it). Run it every few hundred
-    /// milliseconds: the interval bounds how stale a replica's answers are.
+    /// One whole round of following: indexes created or dropped by other
+    /// processes appear or go (a listing of the store), then [`follow`](Self::follow).
     pub async fn sync(&self) -> Result<()> {
-        let Some(cluster) = &self.cluster else { return Ok(()) };
+        if self.cluster.is_none() {
+            return Ok(());
+        }
         self.discover_changes().await?;
+        self.follow().await
+    }
+
+    /// Every index this process does not write applies the log records
+    /// committed since the last round (one small read per shard when nothing
+    /// changed), or is loaded again if a snapshot has overtaken it. Run it
+    /// every few hundred milliseconds: the interval bounds how stale a
+    /// replica's answers are. New and dropped indexes need [`sync`](Self::sync).
+    pub async fn follow(&self) -> Result<()> {
+        let Some(cluster) = &self.cluster else { return Ok(()) };
         for durable in self.ready_indexes() {
             let fence = cluster.fence(durable.name());
             if durable.shards().iter().any(|s| s.needs_reload.load(std::sync::atomic::Ordering::Acquire)) {
@@ -293,6 +337,24 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+
+    /// Every serving index with its writer (read from the leases now) and
+    /// how far this process has applied its log.
+    pub async fn writers(&self) -> Result<Vec<IndexWriter>> {
+        let mut out = Vec::new();
+        for durable in self.ready_indexes() {
+            let lease = Lease::read(self.store.as_ref(), &lease_key(durable.name())).await?;
+            let now = self.cluster.as_ref().map_or(0, |c| c.options.clock.now_ms());
+            let (writer, epoch) = match lease {
+                Some(record) if now < record.expires_at_ms => (Some(record.holder), record.epoch),
+                Some(record) => (None, record.epoch),
+                None => (None, 0),
+            };
+            let sequence = durable.last_sequence().await;
+            out.push(IndexWriter { name: durable.name().to_owned(), writer, epoch, sequence });
+        }
+        Ok(out)
     }
 
     /// Gives up every lease this process holds, so that others take over at

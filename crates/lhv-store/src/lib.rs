@@ -35,7 +35,7 @@ pub mod testing;
 mod url;
 
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
-pub use cluster::{Clock, ClusterOptions, Route};
+pub use cluster::{Clock, ClusterOptions, IndexWriter, Route};
 pub use durable::DurableIndex;
 pub use error::{Error, Result};
 pub use layout::validate_name;

@@ -24,6 +24,80 @@ pub(crate) type Loaded = std::result::Result<(Index, CommitState, Vec<String>), 
 /// `last` are committed. Opened outside a cluster, the head goes (after the
 /// objects past it), so that the shard's log is an ordinary one again.
 pub(crate) async fn load(store: &dyn Store, name: &str, log_firsts: &[u64], clustered: bool) -> Result<Loaded> {
+    if clustered {
+        // Another process's snapshot may remove log objects while they are
+        // read: then read again from the newer snapshot.
+        for _ in 0..8 {
+            match load_followed(store, name).await? {
+                Followed::NoHead => break,
+                Followed::Loaded(loaded) => return Ok(*loaded),
+                Followed::Moved(reason) => tracing::info!(index = %name, %reason, "loading again"),
+            }
+        }
+    }
+    load_listed(store, name, log_firsts, clustered).await
+}
+
+/// What reading a clustered shard by its log head found.
+enum Followed {
+    /// No leased writer has written it: read it by the listing.
+    NoHead,
+    Loaded(Box<Loaded>),
+    /// A snapshot overtook the read: why.
+    Moved(String),
+}
+
+/// Loads a shard a cluster writes: the head, the snapshot, then the log
+/// objects key after key up to the head's `last` (no listing), and the
+/// head once more to make sure no snapshot removed what was read.
+async fn load_followed(store: &dyn Store, name: &str) -> Result<Followed> {
+    let (head, head_version) = match read_head(store, name).await {
+        Ok(Some(head)) => head,
+        Ok(None) => return Ok(Followed::NoHead),
+        Err(crate::Error::DamagedHead { key, reason }) => {
+            return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {reason}")))));
+        }
+        Err(other) => return Err(other),
+    };
+    let key = snapshot_key(name);
+    let Some((bytes, snapshot_version)) = store.get_versioned(&key).await? else {
+        return Ok(Followed::Loaded(Box::new(Err(format!("{key} disappeared while loading")))));
+    };
+    let snapshot = match decode_snapshot(&bytes) {
+        Ok(snapshot) => snapshot,
+        Err(e) => return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {e}"))))),
+    };
+    let index = snapshot.index;
+    let mut last = snapshot.last_lsn;
+    let mut log = Vec::new();
+    while last < head.last {
+        let key = log_key(name, last + 1);
+        let Some(bytes) = store.get(&key).await? else { return Ok(Followed::Moved(format!("{key} is gone"))) };
+        let contents = match decode_log(&bytes) {
+            Ok(contents) => contents,
+            Err(e) => return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {e}"))))),
+        };
+        let last_in_object = contents.records.last().map_or(last, |r| r.sequence);
+        if last_in_object <= last {
+            return Ok(Followed::Loaded(Box::new(Err(format!("{key} holds no record after {last}")))));
+        }
+        last = match replay(&index, last, &key, contents) {
+            Ok(last) => last,
+            Err(reason) => return Ok(Followed::Loaded(Box::new(Err(reason)))),
+        };
+        log.push(LogObject { key, last_sequence: last_in_object, bytes: bytes.len() as u64 });
+    }
+    if let Some((now, _)) = read_head(store, name).await?
+        && now.snapshot > snapshot.last_lsn
+    {
+        return Ok(Followed::Moved(format!("a snapshot at {} overtook the read", now.snapshot)));
+    }
+    let state = CommitState::after(last, log, Some(snapshot_version), Some((head, head_version)));
+    Ok(Followed::Loaded(Box::new(Ok((index, state, Vec::new())))))
+}
+
+/// Loads a shard from the objects a listing found.
+async fn load_listed(store: &dyn Store, name: &str, log_firsts: &[u64], clustered: bool) -> Result<Loaded> {
     let head = match read_head(store, name).await {
         Ok(head) => head,
         Err(crate::Error::DamagedHead { key, reason }) => return Ok(Err(format!("{key}: {reason}"))),

@@ -344,18 +344,30 @@ async fn leases_spread_over_the_members() {
     for name in ["i0", "i1", "i2", "i3"] {
         a.create(name, params()).await.unwrap();
     }
+    // A created (and writes) all four; B joins, and A hands back one lease
+    // per round above its share of two, which B takes at its next round.
     let b = member(Arc::clone(&store), "http://b", &clock).await;
-    a.maintain_leases().await.unwrap();
-    b.maintain_leases().await.unwrap();
-    // A created (and writes) all four; B joins with none until leases free up.
-    clock.set(TTL + 1);
-    b.maintain_leases().await.unwrap();
-    a.maintain_leases().await.unwrap();
-    let mut held_by_b = 0;
-    for name in ["i0", "i1", "i2", "i3"] {
-        if b.route(name).await.unwrap() == Route::Local {
-            held_by_b += 1;
-        }
+    for _ in 0..3 {
+        b.maintain_leases().await.unwrap();
+        a.maintain_leases().await.unwrap();
     }
-    assert_eq!(held_by_b, 2, "two members, four indexes: two each");
+    b.maintain_leases().await.unwrap();
+    let mut held = [0, 0];
+    for name in ["i0", "i1", "i2", "i3"] {
+        let route = a.route(name).await.unwrap();
+        held[usize::from(route != Route::Local)] += 1;
+        assert_eq!(b.route(name).await.unwrap() == Route::Local, route != Route::Local, "{name}");
+    }
+    assert_eq!(held, [2, 2], "two members, four indexes: two each");
+    // What B took over it writes, and A's replicas follow.
+    for name in ["i0", "i1", "i2", "i3"] {
+        let writer = if a.route(name).await.unwrap() == Route::Local { &a } else { &b };
+        writer.get(name).unwrap().upsert(items(&["x"])).await.unwrap();
+    }
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    for name in ["i0", "i1", "i2", "i3"] {
+        assert_eq!(ids_of(&a, name), ["x"]);
+        assert_eq!(ids_of(&b, name), ["x"]);
+    }
 }

@@ -73,6 +73,19 @@ pub struct Cli {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `--tls-cert`.
     #[arg(long, env = "VECTORD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Join a cluster of vectord processes sharing the `s3://` storage URL: the URL the other
+    /// processes reach this one at (e.g. http://10.0.0.5:3215). Each index then has one writer,
+    /// chosen by a lease in the bucket; the others serve it as replicas and forward writes to it.
+    #[arg(long, env = "VECTORD_CLUSTER_ADDRESS")]
+    pub cluster_address: Option<String>,
+    /// Milliseconds a writer's lease holds without renewal: how long a dead writer's indexes
+    /// take writes nowhere before another process takes over [default: 3000].
+    #[arg(long, env = "VECTORD_LEASE_TTL_MS")]
+    pub lease_ttl_ms: Option<u64>,
+    /// Milliseconds between a replica's looks at its writers' logs: about how stale a replica's
+    /// answers may be [default: 200].
+    #[arg(long, env = "VECTORD_FOLLOW_INTERVAL_MS")]
+    pub follow_interval_ms: Option<u64>,
 }
 
 /// What vectord does besides serving.
@@ -103,6 +116,9 @@ struct FileSection {
     body_timeout_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    cluster_address: Option<String>,
+    lease_ttl_ms: Option<u64>,
+    follow_interval_ms: Option<u64>,
     /// Extra S3 settings (object_store's names: endpoint, region, ...).
     #[serde(default)]
     s3: BTreeMap<String, String>,
@@ -143,7 +159,25 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Certificate chain and key files: HTTPS when set.
     pub tls: Option<TlsFiles>,
+    /// Membership of a cluster sharing the storage URL.
+    pub cluster: Option<ClusterConfig>,
 }
+
+/// How this process takes part in a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The URL the other members reach this one at.
+    pub address: String,
+    /// How long a lease holds without renewal.
+    pub lease_ttl_ms: u64,
+    /// Time between follow rounds.
+    pub follow_interval: Duration,
+}
+
+/// Default lease length.
+pub const DEFAULT_LEASE_TTL_MS: u64 = 3_000;
+/// Default time between follow rounds.
+pub const DEFAULT_FOLLOW_INTERVAL_MS: u64 = 200;
 
 /// The PEM files of the service's TLS identity.
 #[derive(Debug, Clone)]
@@ -177,6 +211,7 @@ impl std::fmt::Debug for Config {
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
             .field("tls", &self.tls)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -195,12 +230,14 @@ impl Config {
             Some(bind) => bind,
             None => DEFAULT_BIND.parse().map_err(|e| format!("{e}"))?,
         };
-        let storage_url = match cli.storage_url.clone().or(file.storage_url) {
+        let storage_url = match cli.storage_url.clone().or(file.storage_url.clone()) {
             Some(url) if url.is_empty() => "memory://".to_owned(),
             Some(url) => url,
             None => default_storage_url()?,
         };
+        let cluster = cluster_config(cli, &file, &storage_url)?;
         Ok(Self {
+            cluster,
             bind,
             storage_url,
             api_key: cli.api_key.clone().or(file.api_key).filter(|k| !k.is_empty()),
@@ -240,6 +277,33 @@ impl Config {
     }
 }
 
+/// The cluster settings, if `cluster_address` is set; a cluster needs
+/// storage with conditional writes that other processes share (S3).
+fn cluster_config(cli: &Cli, file: &FileSection, storage_url: &str) -> Result<Option<ClusterConfig>, String> {
+    let Some(address) = cli.cluster_address.clone().or_else(|| file.cluster_address.clone()) else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(&address).map_err(|e| format!("cluster_address {address:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("cluster_address {address:?} must be an http(s)://host:port URL"));
+    }
+    if !storage_url.starts_with("s3://") && !storage_url.starts_with("memory://") {
+        return Err(format!(
+            "a cluster needs an s3:// storage URL (shared, with conditional writes), not {storage_url:?}"
+        ));
+    }
+    let lease_ttl_ms = cli.lease_ttl_ms.or(file.lease_ttl_ms).unwrap_or(DEFAULT_LEASE_TTL_MS);
+    if lease_ttl_ms < 300 {
+        return Err(format!("lease_ttl_ms must be at least 300, not {lease_ttl_ms}"));
+    }
+    let follow = cli.follow_interval_ms.or(file.follow_interval_ms).unwrap_or(DEFAULT_FOLLOW_INTERVAL_MS);
+    if follow == 0 {
+        return Err("follow_interval_ms must be at least 1".into());
+    }
+    let address = address.trim_end_matches('/').to_owned();
+    Ok(Some(ClusterConfig { address, lease_ttl_ms, follow_interval: Duration::from_millis(follow) }))
+}
+
 fn positive(name: &str, value: usize) -> Result<usize, String> {
     if value == 0 { Err(format!("{name} must be at least 1")) } else { Ok(value) }
 }
@@ -275,5 +339,30 @@ mod tests {
         let cli = Cli { bind: Some("127.0.0.1:9001".parse().unwrap_or_else(|e| panic!("{e}"))), ..cli };
         assert_eq!(Config::resolve(&cli).unwrap_or_else(|e| panic!("{e}")).bind.port(), 9001);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_cluster_needs_shared_storage_and_an_http_address() {
+        let cli = |url: &str, address: &str| Cli {
+            storage_url: Some(url.into()),
+            cluster_address: Some(address.into()),
+            ..Cli::default()
+        };
+        let config = Config::resolve(&cli("s3://b/p", "http://10.0.0.5:3215/")).unwrap_or_else(|e| panic!("{e}"));
+        let cluster = config.cluster.unwrap_or_else(|| panic!("no cluster"));
+        assert_eq!(cluster.address, "http://10.0.0.5:3215");
+        assert_eq!(cluster.lease_ttl_ms, DEFAULT_LEASE_TTL_MS);
+        for (url, address, says) in [
+            ("file:///tmp/x", "http://a:1", "s3://"),
+            ("http://dav/x", "http://a:1", "s3://"),
+            ("s3://b/p", "a:1", "http(s)://"),
+            ("s3://b/p", "not a url", "cluster_address"),
+        ] {
+            let error = Config::resolve(&cli(url, address)).err().unwrap_or_default();
+            assert!(error.contains(says), "{url} {address}: {error}");
+        }
+        let short = Cli { lease_ttl_ms: Some(10), ..cli("s3://b/p", "http://a:1") };
+        assert!(Config::resolve(&short).is_err());
+        assert!(Config::resolve(&Cli::default()).is_ok_and(|c| c.cluster.is_none()));
     }
 }

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod metrics;
@@ -29,7 +30,7 @@ pub mod transfer;
 use std::future::Future;
 use std::sync::Arc;
 
-use lhv_store::{Catalog, CatalogOptions};
+use lhv_store::{Catalog, CatalogOptions, ClusterOptions};
 use tokio::net::TcpListener;
 
 pub use routes::router;
@@ -46,10 +47,15 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    let cluster = config.cluster.as_ref().map(|c| ClusterOptions {
+        lease_ttl_ms: c.lease_ttl_ms,
+        lease_margin_ms: c.lease_ttl_ms / 3,
+        ..ClusterOptions::new(c.address.clone())
+    });
     let options = CatalogOptions {
         snapshot_log_bytes: config.snapshot_log_bytes,
         s3_options: config.s3_options.clone(),
-        cluster: None,
+        cluster,
     };
     let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);
     let loader = Arc::clone(&catalog);
@@ -80,8 +86,20 @@ pub async fn serve_catalog(
         tls,
         metrics: Arc::clone(&metrics),
     };
-    let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics };
+    let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics, forwarder: forwarder()? };
+    let rounds = cluster::spawn_rounds(&state);
     server::serve(listener, router(state), listening, shutdown).await;
+    for round in rounds {
+        round.abort();
+    }
     tracing::info!("shutting down: writing snapshots");
     catalog.close().await.map_err(|e| e.to_string())
+}
+
+/// The HTTP client that forwards requests to other cluster members.
+fn forwarder() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| format!("cannot build the forwarding HTTP client: {e}"))
 }

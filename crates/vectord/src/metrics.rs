@@ -61,6 +61,8 @@ pub struct Metrics {
     pub(crate) connections_open: AtomicU64,
     /// Connections refused (429) because the limit was reached.
     pub(crate) connections_refused: AtomicU64,
+    /// Requests sent on to another cluster member (the index's writer).
+    pub(crate) forwarded: AtomicU64,
 }
 
 impl Metrics {
@@ -95,6 +97,10 @@ impl Metrics {
         out.push_str("# HELP vectord_connections_refused_total Connections refused at the connection limit.\n");
         out.push_str("# TYPE vectord_connections_refused_total counter\n");
         let _ = writeln!(out, "vectord_connections_refused_total {}", self.connections_refused.load(Ordering::Relaxed));
+
+        out.push_str("# HELP vectord_forwarded_requests_total Requests sent on to the index's writer (cluster).\n");
+        out.push_str("# TYPE vectord_forwarded_requests_total counter\n");
+        let _ = writeln!(out, "vectord_forwarded_requests_total {}", self.forwarded.load(Ordering::Relaxed));
 
         let statuses = catalog.list();
         out.push_str("# HELP vectord_indexes Indexes by state.\n# TYPE vectord_indexes gauge\n");

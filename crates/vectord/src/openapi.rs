@@ -179,6 +179,7 @@ pub struct ErrorDoc {
         routes::snapshots::export,
         routes::snapshots::import,
         routes::metrics,
+        crate::cluster::status,
     ),
     components(schemas(
         ItemDoc,

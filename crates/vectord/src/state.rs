@@ -16,4 +16,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Counters for `GET /metrics`.
     pub metrics: Arc<Metrics>,
+    /// Sends requests on to an index's writer (cluster members).
+    pub forwarder: reqwest::Client,
 }

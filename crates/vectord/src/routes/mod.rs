@@ -37,7 +37,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vectors/index/{name}/items/{*id}", get(items::get).delete(items::delete))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/v1/cluster", get(crate::cluster::status))
         .merge(crate::qdrant::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), crate::cluster::route_to_writer))
         .route_layer(middleware::from_fn_with_state(state.clone(), read_body_in_time))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     Router::new()
@@ -161,7 +163,7 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
 
 /// Creating, importing or dropping an index, adding or deleting items.
 /// (Searches are POSTs too, but read.)
-fn is_write(request: &Request) -> bool {
+pub(crate) fn is_write(request: &Request) -> bool {
     let path = request.uri().path();
     if crate::qdrant::is_qdrant_path(path) {
         return crate::qdrant::is_write(request.method(), path);

@@ -32,6 +32,22 @@ pub struct Search {
     /// the top `k` [default: true for `int8` indexes; no effect on others].
     #[serde(default)]
     rescore: Option<bool>,
+    /// In a cluster, `strong` answers from the index's writer (forwarded to it),
+    /// so every acknowledged write is seen; `eventual` (the default) answers from
+    /// this process, whose replica may be up to about one follow interval behind.
+    #[serde(default)]
+    #[allow(dead_code)]
+    consistency: Option<Consistency>,
+}
+
+/// How fresh a search's answer must be (see docs/OPERATIONS.md).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Whatever this process has applied.
+    Eventual,
+    /// Everything acknowledged before the search.
+    Strong,
 }
 
 /// `POST /v1/vectors/index/{name}/search/batch`.
@@ -54,6 +70,10 @@ pub struct SearchBatch {
     /// As in a single search.
     #[serde(default)]
     rescore: Option<bool>,
+    /// As in a single search.
+    #[serde(default)]
+    #[allow(dead_code)]
+    consistency: Option<Consistency>,
 }
 
 /// Runs a search on the blocking pool.

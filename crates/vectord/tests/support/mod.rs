@@ -18,9 +18,18 @@ pub struct Server {
 
 impl Server {
     pub async fn start(catalog: Catalog, configure: impl FnOnce(&mut Config)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, catalog, configure).await
+    }
+
+    /// [`start`](Self::start) on a listener bound by the caller (who needs its address first).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        catalog: Catalog,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::resolve(&Cli { storage_url: Some("memory://".into()), ..Cli::default() }).unwrap();
         configure(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let done = tokio::spawn(vectord::serve_catalog(listener, Arc::new(catalog), config, async {
