@@ -9,6 +9,11 @@
 //!   are applied and acknowledged, with snapshots written in the background
 //!   and recovery (snapshot + log replay) on open.
 //!
+//! - Clusters ([`ClusterOptions`]): several processes sharing one S3 bucket,
+//!   one writer per index chosen by a [`Lease`] in the bucket, commits fenced
+//!   by a conditional replace of each shard's log head, the other processes
+//!   following the log as replicas ([`Catalog::route`], [`Catalog::sync`]).
+//!
 //! The promise: once a write is acknowledged, it survives a crash of the
 //! process at any instant; a damaged object is reported (its index is
 //! listed as unavailable), never silently dropped or overwritten.
@@ -26,6 +31,7 @@ mod follow;
 mod head;
 mod layout;
 mod lease;
+mod leased;
 mod lock;
 mod recovery;
 mod replay;

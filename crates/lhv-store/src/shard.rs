@@ -9,11 +9,11 @@
 //! applies nothing and consumes no sequence numbers: the next group reuses the
 //! same object key, replacing whatever a failed PUT may have left.
 //!
-//! In a cluster a shard is leased ([`Leased`]): its log objects are created
-//! conditionally, begin with the writer's epoch, and are acknowledged only
-//! once the lease is read back unchanged (see `fence.rs`); a failed write
-//! leaves the key alone (it may be another writer's) and the shard reads the
-//! log before its next write instead.
+//! In a cluster a shard is leased ([`Leased`]; the commit path is in
+//! `leased.rs`): its log objects are created conditionally, begin with the
+//! writer's epoch, and are committed by a conditional replace of the log
+//! head (`head.rs`); a failed write never removes anything at a key (it
+//! may be another writer's).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +26,7 @@ use tokio::sync::{Mutex, oneshot};
 use crate::cluster::Clock;
 use crate::error::{Error, Result};
 use crate::fence::Fence;
-use crate::head::{LogHead, head_key, read_head, write_head};
+use crate::head::LogHead;
 use crate::layout::{log_key, snapshot_key};
 use crate::store::{ObjectVersion, Store};
 
@@ -92,7 +92,7 @@ pub(crate) enum Applied {
 }
 
 #[derive(Debug)]
-struct Pending {
+pub(crate) struct Pending {
     op: LogOp,
     reply: oneshot::Sender<Result<Applied>>,
 }
@@ -248,91 +248,8 @@ impl DurableShard {
         self.apply_group(state, LogObject { key, last_sequence: 0, bytes: length }, records, replies).await;
     }
 
-    /// [`commit_group`](Self::commit_group) of a leased shard: a
-    /// conditional create of the log object (epoch record first), then the
-    /// conditional replace of the log head that commits it; only then
-    /// applied and acknowledged.
-    async fn commit_leased(self: &Arc<Self>, leased: &Leased, state: &mut CommitState, group: Vec<Pending>) {
-        let key = log_key(&self.name, state.next_sequence);
-        let epoch = match leased.fence.writable_epoch(leased.clock.now_ms(), leased.margin_ms) {
-            Ok(epoch) => epoch,
-            Err(error) => return fail_all(encode_group(0, None, group).1, &key, &error),
-        };
-        if state.claimed_epoch != epoch
-            && let Err(error) = self.claim(leased, state, epoch).await
-        {
-            return fail_all(encode_group(0, None, group).1, &key, &error);
-        }
-        let first = state.next_sequence;
-        let key = log_key(&self.name, first);
-        let (records, replies, encoded) = encode_group(first, Some(epoch), group);
-        let bytes = match encoded {
-            Ok(bytes) => bytes,
-            Err(error) => return fail_all(replies, &key, &error),
-        };
-        let length = bytes.len() as u64;
-        if let Err(error) = self.create_log_object(state, &key, bytes).await {
-            return fail_all(replies, &key, &error);
-        }
-        let last = first + records.len() as u64 - 1;
-        let head = LogHead { epoch, last, snapshot: state.head_snapshot };
-        if let Err(error) = self.replace_head(state, &head).await {
-            let error = if matches!(error, Error::LeaseLost { .. }) {
-                leased.fence.lost(epoch);
-                leased.fence.lost_error()
-            } else {
-                error
-            };
-            state.claimed_epoch = 0;
-            return fail_all(replies, &key, &error);
-        }
-        self.apply_group(state, LogObject { key, last_sequence: 0, bytes: length }, records, replies).await;
-    }
-
-    /// Creates the next log object. One already there is past the head (a
-    /// write whose head update failed): if the head is still the one this
-    /// writer last wrote, nobody committed it, and it is replaced.
-    async fn create_log_object(&self, state: &mut CommitState, key: &str, bytes: Bytes) -> Result<()> {
-        match self.store.put_new(key, bytes.clone()).await {
-            Err(Error::AlreadyExists { .. }) => {}
-            other => return other,
-        }
-        let current = read_head(self.store.as_ref(), &self.name).await?.map(|(_, v)| v);
-        if current.is_none() || current != state.head_version {
-            state.claimed_epoch = 0;
-            return Err(Error::LogConflict { key: key.to_owned() });
-        }
-        tracing::info!(%key, "replacing a log object that was never committed");
-        self.store.delete(key).await?;
-        match self.store.put_new(key, bytes).await {
-            Err(Error::AlreadyExists { .. }) => Err(Error::LogConflict { key: key.to_owned() }),
-            other => other,
-        }
-    }
-
-    /// Replaces the head on the version last written (creates it if there is
-    /// none yet). Another process's head in between means the lease was lost;
-    /// a failed request is checked by reading the head back.
-    pub(crate) async fn replace_head(&self, state: &mut CommitState, head: &LogHead) -> Result<()> {
-        let written = write_head(self.store.as_ref(), &self.name, head, state.head_version.as_ref()).await;
-        let version = match written {
-            Ok(version) => version,
-            Err(Error::VersionChanged { .. } | Error::AlreadyExists { .. }) => {
-                return Err(Error::LeaseLost { key: head_key(&self.name) });
-            }
-            Err(error) => match read_head(self.store.as_ref(), &self.name).await {
-                // The request failed but the write landed.
-                Ok(Some((stored, version))) if stored == *head => version,
-                _ => return Err(error),
-            },
-        };
-        state.head_version = Some(version);
-        state.head_snapshot = head.snapshot;
-        Ok(())
-    }
-
     /// Applies a durable group to the in-memory index and answers its writers.
-    async fn apply_group(
+    pub(crate) async fn apply_group(
         self: &Arc<Self>,
         state: &mut CommitState,
         mut object: LogObject,
@@ -471,40 +388,6 @@ impl DurableShard {
         Ok(())
     }
 
-    /// Replaces the snapshot only if it is still the one this writer last
-    /// read or wrote: a writer that lost its lease cannot overwrite its
-    /// successor's. If another snapshot is there but the lease is still
-    /// ours (a predecessor's late snapshot), it is replaced.
-    async fn put_leased_snapshot(
-        &self,
-        leased: &Leased,
-        bytes: Bytes,
-        version: Option<ObjectVersion>,
-        lease_epoch: u64,
-        last_sequence: u64,
-    ) -> Result<ObjectVersion> {
-        let key = snapshot_key(&self.name);
-        if let Some(version) = version {
-            match self.store.put_if_version(&key, bytes.clone(), &version).await {
-                Err(Error::VersionChanged { .. }) => {}
-                other => return other,
-            }
-        }
-        if read_head(self.store.as_ref(), &self.name).await?.is_some_and(|(head, _)| head.epoch > lease_epoch) {
-            leased.fence.lost(lease_epoch);
-            return Err(leased.fence.lost_error());
-        }
-        let Some((current_bytes, current)) = self.store.get_versioned(&key).await? else {
-            return Err(Error::IndexNotFound { name: self.name.clone() });
-        };
-        // Never replace a snapshot that is ahead of this one, or from a later writer.
-        let envelope = lhv_format::read_envelope(&current_bytes)?;
-        if envelope.epoch > lease_epoch || envelope.last_lsn > last_sequence {
-            return Err(Error::LeaseLost { key: leased.fence.key().to_owned() });
-        }
-        self.store.put_if_version(&key, bytes, &current).await
-    }
-
     /// Stops accepting writes and waits for the running commit and snapshot.
     pub(crate) async fn retire(&self) {
         self.dropped.store(true, Ordering::Release);
@@ -520,13 +403,7 @@ fn encode_group(
     epoch: Option<u64>,
     group: Vec<Pending>,
 ) -> (Vec<LogRecord>, Vec<oneshot::Sender<Result<Applied>>>, Result<Bytes>) {
-    let mut replies = Vec::with_capacity(group.len());
-    let mut records = Vec::with_capacity(group.len() + 1);
-    records.extend(epoch.map(|epoch| LogRecord { sequence: first, op: LogOp::Epoch(epoch) }));
-    for (sequence, Pending { op, reply }) in (first + records.len() as u64..).zip(group) {
-        records.push(LogRecord { sequence, op });
-        replies.push(reply);
-    }
+    let (records, replies) = number_group(first, epoch, group);
     let mut bytes = Vec::new();
     let encoded = records
         .iter()
@@ -536,15 +413,32 @@ fn encode_group(
     (records, replies, encoded)
 }
 
+/// A group's writes as log records numbered from `first`, after an epoch
+/// record for a leased writer, and their writers' reply channels.
+pub(crate) fn number_group(
+    first: u64,
+    epoch: Option<u64>,
+    group: Vec<Pending>,
+) -> (Vec<LogRecord>, Vec<oneshot::Sender<Result<Applied>>>) {
+    let mut replies = Vec::with_capacity(group.len());
+    let mut records = Vec::with_capacity(group.len() + 1);
+    records.extend(epoch.map(|epoch| LogRecord { sequence: first, op: LogOp::Epoch(epoch) }));
+    for (sequence, Pending { op, reply }) in (first + records.len() as u64..).zip(group) {
+        records.push(LogRecord { sequence, op });
+        replies.push(reply);
+    }
+    (records, replies)
+}
+
 /// Answers every writer of a group that was not committed with `error`.
-fn fail_all(replies: Vec<oneshot::Sender<Result<Applied>>>, key: &str, error: &Error) {
+pub(crate) fn fail_all(replies: Vec<oneshot::Sender<Result<Applied>>>, key: &str, error: &Error) {
     for reply in replies {
         let _ = reply.send(Err(failed_commit(key, error)));
     }
 }
 
 /// `error` once more, for each writer of a group that failed with it.
-fn failed_commit(key: &str, error: &Error) -> Error {
+pub(crate) fn failed_commit(key: &str, error: &Error) -> Error {
     match error {
         Error::NotWriter { name } => Error::NotWriter { name: name.clone() },
         Error::LeaseLost { key } => Error::LeaseLost { key: key.clone() },

@@ -43,13 +43,27 @@ impl ManualClock {
 struct PausableStore {
     inner: Arc<dyn Store>,
     hold_log_writes: AtomicBool,
+    hold_head_writes: AtomicBool,
     reached: Notify,
     resume: Notify,
 }
 
 impl PausableStore {
     fn new(inner: Arc<dyn Store>) -> Arc<Self> {
-        Arc::new(Self { inner, hold_log_writes: AtomicBool::new(false), reached: Notify::new(), resume: Notify::new() })
+        Arc::new(Self {
+            inner,
+            hold_log_writes: AtomicBool::new(false),
+            hold_head_writes: AtomicBool::new(false),
+            reached: Notify::new(),
+            resume: Notify::new(),
+        })
+    }
+
+    async fn pause_if(&self, flag: &AtomicBool) {
+        if flag.swap(false, Ordering::SeqCst) {
+            self.reached.notify_one();
+            self.resume.notified().await;
+        }
     }
 }
 
@@ -79,7 +93,12 @@ impl Store for PausableStore {
         self.inner.get_versioned(key)
     }
     fn put_new_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ObjectVersion> {
-        self.inner.put_new_versioned(key, bytes)
+        Box::pin(async move {
+            if key.ends_with("/head") {
+                self.pause_if(&self.hold_head_writes).await;
+            }
+            self.inner.put_new_versioned(key, bytes).await
+        })
     }
     fn put_if_version<'a>(
         &'a self,
@@ -87,7 +106,12 @@ impl Store for PausableStore {
         bytes: Bytes,
         version: &'a ObjectVersion,
     ) -> StoreFuture<'a, ObjectVersion> {
-        self.inner.put_if_version(key, bytes, version)
+        Box::pin(async move {
+            if key.ends_with("/head") {
+                self.pause_if(&self.hold_head_writes).await;
+            }
+            self.inner.put_if_version(key, bytes, version).await
+        })
     }
 }
 
@@ -312,6 +336,47 @@ async fn a_paused_writer_that_wakes_after_a_takeover_meets_the_successors_log_ob
 #[tokio::test]
 async fn a_paused_writer_that_wakes_after_the_successors_snapshot_cannot_corrupt_anything() {
     paused_writer(true).await;
+}
+
+/// A writer's log object lands, but the writer pauses before the head update
+/// that would commit it, until another process has taken over. The successor
+/// finds the object in its way: it never removes it (a paused process could
+/// then remove its successor's object), it commits it (never acknowledged, so
+/// it may appear, whole) and writes after it; the paused writer's head update
+/// then fails, and its write is not acknowledged.
+#[tokio::test]
+async fn a_writer_paused_between_its_log_object_and_its_head_update_is_fenced() {
+    let memory = memory();
+    let store = PausableStore::new(Arc::clone(&memory));
+    let (a_clock, b_clock) = (ManualClock::at(0), ManualClock::at(0));
+    let a = Arc::new(member(store.clone(), "http://a", &a_clock).await);
+    let b = member(Arc::clone(&memory), "http://b", &b_clock).await;
+    a.create("docs", params()).await.unwrap();
+    a.get("docs").unwrap().upsert(items(&["acked-1"])).await.unwrap();
+    b.sync().await.unwrap();
+
+    store.hold_head_writes.store(true, Ordering::SeqCst);
+    let paused = tokio::spawn({
+        let a = Arc::clone(&a);
+        async move { a.get("docs").unwrap().upsert(vec![item("unacked", 9.0)]).await }
+    });
+    store.reached.notified().await;
+    b_clock.set(TTL + 1);
+    b.maintain_leases().await.unwrap();
+    let docs_b = b.get("docs").unwrap();
+    docs_b.upsert(items(&["acked-2"])).await.unwrap();
+    store.resume.notify_one();
+    let answer = paused.await.unwrap();
+    assert!(matches!(answer, Err(Error::LeaseLost { .. })), "{answer:?}");
+    docs_b.upsert(items(&["acked-3"])).await.unwrap();
+
+    let expected = ["acked-1", "acked-2", "acked-3", "unacked"];
+    assert_eq!(ids_of(&b, "docs"), expected);
+    a.sync().await.unwrap();
+    assert_eq!(ids_of(&a, "docs"), expected);
+    assert_eq!(ids_of(&recovered(Arc::clone(&memory)).await, "docs"), expected);
+    drop((a, b, docs_b));
+    assert_eq!(ids_of(&opened_alone(memory).await, "docs"), expected);
 }
 
 #[tokio::test]
