@@ -238,29 +238,6 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted[((sorted.len() - 1) * p).div_ceil(100)]
 }
 
-/// Every id in `index` as `member` serves it.
-async fn ids_in(member: &Endpoint, index: &str) -> Result<BTreeSet<String>, String> {
-    let mut ids = BTreeSet::new();
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            Some(a) => format!("/v1/vectors/index/{index}/items?limit=10000&after={a}"),
-            None => format!("/v1/vectors/index/{index}/items?limit=10000"),
-        };
-        let (status, body) = member.call(Method::GET, &path, None).await?;
-        if status != StatusCode::OK {
-            return Err(format!("listing {index}: {status} {body}"));
-        }
-        for entry in body["items"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            ids.insert(entry["id"].as_str().unwrap_or_default().to_owned());
-        }
-        match body["next"].as_str() {
-            Some(next) => after = Some(next.to_owned()),
-            None => return Ok(ids),
-        }
-    }
-}
-
 /// What the failover run measured.
 struct Failover {
     acked: BTreeSet<String>,
@@ -386,7 +363,7 @@ pub async fn run(binary: &Path, base_url: &str, quick: bool) -> Result<(), Strin
     let mut most_lost = 0;
     for (n, member) in cluster.members.iter().enumerate() {
         let Some(member) = member else { continue };
-        let present = ids_in(&member.endpoint, "docs").await?;
+        let present: BTreeSet<String> = member.endpoint.items_in("docs").await?.into_keys().collect();
         let lost = measured.acked.difference(&present).count();
         most_lost = most_lost.max(lost);
         let what = if n == fresh { "a member started afterwards" } else { "a surviving member" };

@@ -110,24 +110,8 @@ fn acknowledge(model: &mut Model, writer: usize) {
 async fn snapshot_of(server: &Vectord) -> Result<BTreeMap<(String, String), Value>, String> {
     let mut found = BTreeMap::new();
     for index in INDEXES {
-        let mut after: Option<String> = None;
-        loop {
-            let path = match &after {
-                Some(a) => format!("/v1/vectors/index/{index}/items?limit=10000&after={a}"),
-                None => format!("/v1/vectors/index/{index}/items?limit=10000"),
-            };
-            let (status, body) = server.call(Method::GET, &path, None).await?;
-            if status != StatusCode::OK {
-                return Err(format!("listing {index}: {status} {body}"));
-            }
-            for entry in body["items"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                let id = entry["id"].as_str().unwrap_or_default().to_owned();
-                found.insert((index.to_owned(), id), entry["metadata"].clone());
-            }
-            match body["next"].as_str() {
-                Some(next) => after = Some(next.to_owned()),
-                None => break,
-            }
+        for (id, metadata) in server.endpoint.items_in(index).await? {
+            found.insert((index.to_owned(), id), metadata);
         }
     }
     Ok(found)

@@ -31,6 +31,31 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// Every item of `index` (id -> metadata), page after page.
+    pub async fn items_in(&self, index: &str) -> Result<std::collections::BTreeMap<String, Value>, String> {
+        let mut items = std::collections::BTreeMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/v1/vectors/index/{index}/items?limit=10000&after={a}"),
+                None => format!("/v1/vectors/index/{index}/items?limit=10000"),
+            };
+            let (status, body) = self.call(Method::GET, &path, None).await?;
+            if status != StatusCode::OK {
+                return Err(format!("listing {index}: {status} {body}"));
+            }
+            for entry in body["items"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                items.insert(entry["id"].as_str().unwrap_or_default().to_owned(), entry["metadata"].clone());
+            }
+            match body["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return Ok(items),
+            }
+        }
+    }
+}
+
 /// A running `vectord` process on a free port with its own storage.
 pub struct Vectord {
     binary: PathBuf,

@@ -448,17 +448,8 @@ impl Catalog {
     /// next open has nothing to replay. Dropping a catalog without closing it
     /// loses nothing either: the next open replays the log.
     pub async fn close(&self) -> Result<()> {
-        let ready: Vec<Arc<DurableIndex>> = self
-            .indexes
-            .read()
-            .values()
-            .filter_map(|e| match e {
-                Entry::Ready(d) => Some(Arc::clone(d)),
-                Entry::Loading(..) | Entry::Unavailable(..) => None,
-            })
-            .collect();
         let mut first_error = None;
-        for durable in ready {
+        for durable in self.ready_indexes() {
             if let Err(e) = durable.snapshot().await {
                 first_error.get_or_insert(e);
             }

@@ -20,6 +20,7 @@ use crate::head::{LogHead, read_head};
 use crate::layout::log_key;
 use crate::replay::replay;
 use crate::shard::{CommitState, DurableShard, Leased, LogObject};
+use crate::store::Store;
 
 /// What reading the log found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +32,44 @@ pub(crate) enum CaughtUp {
     Reload(String),
 }
 
-/// Log objects read but not applied yet.
-struct Read {
-    objects: Vec<(String, LogContents, u64)>,
+/// A committed log object, read but not applied yet: its key, records and size.
+pub(crate) type ReadObject = (String, LogContents, u64);
+
+/// Why committed log objects could not be read.
+pub(crate) enum Unreadable {
+    /// One is gone (a snapshot removed it): read again from the snapshot.
+    Missing(String),
+    /// One fails its checks.
+    Damaged(String),
+}
+
+/// The log objects of `storage` holding records `from + 1 ..= to`, in
+/// order: each key follows the last record of the object before, so no
+/// listing is needed.
+pub(crate) async fn read_committed(
+    store: &dyn Store,
+    storage: &str,
+    from: u64,
+    to: u64,
+) -> Result<std::result::Result<Vec<ReadObject>, Unreadable>> {
+    let mut objects = Vec::new();
+    let mut last = from;
+    while last < to {
+        let key = log_key(storage, last + 1);
+        let Some(bytes) = store.get(&key).await? else {
+            return Ok(Err(Unreadable::Missing(format!("{key} is gone"))));
+        };
+        let contents = match decode_log(&bytes) {
+            Ok(contents) => contents,
+            Err(e) => return Ok(Err(Unreadable::Damaged(format!("{key}: {e}")))),
+        };
+        match contents.records.last().map(|r| r.sequence) {
+            Some(end) if end > last => last = end,
+            _ => return Ok(Err(Unreadable::Damaged(format!("{key} holds no record after {last}")))),
+        }
+        objects.push((key, contents, bytes.len() as u64));
+    }
+    Ok(Ok(objects))
 }
 
 impl DurableShard {
@@ -56,9 +92,9 @@ impl DurableShard {
         if head.snapshot > from {
             return Ok(CaughtUp::Reload(format!("a snapshot at {} covers records after {from}", head.snapshot)));
         }
-        let read = match self.read_objects(from, head.last).await? {
-            Ok(read) => read,
-            Err(reason) => return Ok(CaughtUp::Reload(reason)),
+        let objects = match read_committed(self.store.as_ref(), &self.name, from, head.last).await? {
+            Ok(objects) => objects,
+            Err(Unreadable::Missing(reason) | Unreadable::Damaged(reason)) => return Ok(CaughtUp::Reload(reason)),
         };
         // Anything removed while it was read shows in the head by now.
         let again = read_head(self.store.as_ref(), &self.name).await?;
@@ -67,12 +103,12 @@ impl DurableShard {
         {
             return Ok(CaughtUp::Reload(format!("a snapshot at {} covers records after {from}", now.snapshot)));
         }
-        let count = read.objects.len();
+        let count = objects.len();
         let shard = Arc::clone(self);
         let applied = tokio::task::spawn_blocking(move || {
             let mut last = from;
             let mut log = Vec::new();
-            for (key, contents, bytes) in read.objects {
+            for (key, contents, bytes) in objects {
                 let last_in_object = contents.records.last().map_or(last, |r| r.sequence);
                 last = replay(&shard.index, last, &key, contents)?;
                 log.push(LogObject { key, last_sequence: last_in_object, bytes });
@@ -89,28 +125,6 @@ impl DurableShard {
             }
             Err(reason) => Ok(CaughtUp::Reload(reason)),
         }
-    }
-
-    /// The log objects holding records `from + 1 ..= to`, in order.
-    async fn read_objects(&self, from: u64, to: u64) -> Result<std::result::Result<Read, String>> {
-        let mut objects = Vec::new();
-        let mut last = from;
-        while last < to {
-            let key = log_key(&self.name, last + 1);
-            let Some(bytes) = self.store.get(&key).await? else {
-                return Ok(Err(format!("{key} is missing")));
-            };
-            let contents = match decode_log(&bytes) {
-                Ok(contents) => contents,
-                Err(e) => return Ok(Err(format!("{key}: {e}"))),
-            };
-            match contents.records.last().map(|r| r.sequence) {
-                Some(end) if end > last => last = end,
-                _ => return Ok(Err(format!("{key} holds no record after {last}"))),
-            }
-            objects.push((key, contents, bytes.len() as u64));
-        }
-        Ok(Ok(Read { objects }))
     }
 
     /// For a write computed under the commit lock: claims the head first if

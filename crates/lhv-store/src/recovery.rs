@@ -4,6 +4,7 @@ use lhv_core::Index;
 use lhv_format::{decode_log, decode_snapshot};
 
 use crate::error::Result;
+use crate::follow::{Unreadable, read_committed};
 use crate::head::read_head;
 use crate::layout::{log_key, snapshot_key};
 use crate::replay::replay;
@@ -67,25 +68,21 @@ async fn load_followed(store: &dyn Store, name: &str) -> Result<Followed> {
         Ok(snapshot) => snapshot,
         Err(e) => return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {e}"))))),
     };
+    let objects = match read_committed(store, name, snapshot.last_lsn, head.last).await? {
+        Ok(objects) => objects,
+        Err(Unreadable::Missing(reason)) => return Ok(Followed::Moved(reason)),
+        Err(Unreadable::Damaged(reason)) => return Ok(Followed::Loaded(Box::new(Err(reason)))),
+    };
     let index = snapshot.index;
     let mut last = snapshot.last_lsn;
     let mut log = Vec::new();
-    while last < head.last {
-        let key = log_key(name, last + 1);
-        let Some(bytes) = store.get(&key).await? else { return Ok(Followed::Moved(format!("{key} is gone"))) };
-        let contents = match decode_log(&bytes) {
-            Ok(contents) => contents,
-            Err(e) => return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {e}"))))),
-        };
+    for (key, contents, bytes) in objects {
         let last_in_object = contents.records.last().map_or(last, |r| r.sequence);
-        if last_in_object <= last {
-            return Ok(Followed::Loaded(Box::new(Err(format!("{key} holds no record after {last}")))));
-        }
         last = match replay(&index, last, &key, contents) {
             Ok(last) => last,
             Err(reason) => return Ok(Followed::Loaded(Box::new(Err(reason)))),
         };
-        log.push(LogObject { key, last_sequence: last_in_object, bytes: bytes.len() as u64 });
+        log.push(LogObject { key, last_sequence: last_in_object, bytes });
     }
     if let Some((now, _)) = read_head(store, name).await?
         && now.snapshot > snapshot.last_lsn

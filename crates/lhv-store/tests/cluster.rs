@@ -268,20 +268,35 @@ async fn replicas_and_takeover(store: Arc<dyn Store>) {
     assert_eq!(ids_of(&recovered(store).await, "docs"), everything);
 }
 
-/// A writer decides to write, pauses until its lease has expired and another
-/// process has taken over (and, with `successor_snapshots`, written a
-/// snapshot that removed the log objects the paused write would collide with),
-/// then wakes and completes its write.
-async fn paused_writer(successor_snapshots: bool) {
+/// Writer A (its log writes pausable, its clock its own) and replica B over
+/// one memory store, with one acknowledged write, `acked-1`.
+struct Paused {
+    memory: Arc<dyn Store>,
+    store: Arc<PausableStore>,
+    a_clock: ManualClock,
+    b_clock: ManualClock,
+    a: Arc<Catalog>,
+    b: Catalog,
+}
+
+async fn paused_setup() -> Paused {
     let memory = memory();
     let store = PausableStore::new(Arc::clone(&memory));
-    let a_clock = ManualClock::at(0);
-    let b_clock = ManualClock::at(0);
+    let (a_clock, b_clock) = (ManualClock::at(0), ManualClock::at(0));
     let a = Arc::new(member(store.clone(), "http://a", &a_clock).await);
     let b = member(Arc::clone(&memory), "http://b", &b_clock).await;
     a.create("docs", params()).await.unwrap();
     a.get("docs").unwrap().upsert(items(&["acked-1"])).await.unwrap();
     b.sync().await.unwrap();
+    Paused { memory, store, a_clock, b_clock, a, b }
+}
+
+/// A writer decides to write, pauses until its lease has expired and another
+/// process has taken over (and, with `successor_snapshots`, written a
+/// snapshot that removed the log objects the paused write would collide with),
+/// then wakes and completes its write.
+async fn paused_writer(successor_snapshots: bool) {
+    let Paused { memory, store, a_clock, b_clock, a, b } = paused_setup().await;
 
     // A's next write stops just before its log object reaches the store; its
     // clock stands still meanwhile, so it still believes it holds the lease.
@@ -346,14 +361,7 @@ async fn a_paused_writer_that_wakes_after_the_successors_snapshot_cannot_corrupt
 /// then fails, and its write is not acknowledged.
 #[tokio::test]
 async fn a_writer_paused_between_its_log_object_and_its_head_update_is_fenced() {
-    let memory = memory();
-    let store = PausableStore::new(Arc::clone(&memory));
-    let (a_clock, b_clock) = (ManualClock::at(0), ManualClock::at(0));
-    let a = Arc::new(member(store.clone(), "http://a", &a_clock).await);
-    let b = member(Arc::clone(&memory), "http://b", &b_clock).await;
-    a.create("docs", params()).await.unwrap();
-    a.get("docs").unwrap().upsert(items(&["acked-1"])).await.unwrap();
-    b.sync().await.unwrap();
+    let Paused { memory, store, b_clock, a, b, .. } = paused_setup().await;
 
     store.hold_head_writes.store(true, Ordering::SeqCst);
     let paused = tokio::spawn({
