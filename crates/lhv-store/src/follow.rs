@@ -121,6 +121,9 @@ impl DurableShard {
             Ok((last, log)) => {
                 state.next_sequence = last + 1;
                 state.log.extend(log);
+                // The writer removes what its snapshots cover: forget those
+                // objects too, so that a replica's list stays as short as its writer's.
+                state.log.retain(|o| o.last_sequence > head.snapshot);
                 Ok(CaughtUp::Current(count))
             }
             Err(reason) => Ok(CaughtUp::Reload(reason)),

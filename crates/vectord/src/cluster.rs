@@ -120,7 +120,10 @@ struct ConsistencyOnly {
 }
 
 fn asks_strong(body: &Bytes) -> bool {
-    serde_json::from_slice::<ConsistencyOnly>(body).is_ok_and(|c| c.consistency.as_deref() == Some("strong"))
+    // Most searches do not say: skip parsing those twice.
+    let mentions = body.windows(b"consistency".len()).any(|w| w == b"consistency");
+    mentions
+        && serde_json::from_slice::<ConsistencyOnly>(body).is_ok_and(|c| c.consistency.as_deref() == Some("strong"))
 }
 
 /// Sends the request to the writer and relays its answer.
