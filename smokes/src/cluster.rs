@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Endpoint, Steps, Vectord, expect};
+use crate::harness::{Endpoint, Rng, Steps, Vectord, expect};
 
 const DIM: usize = 64;
 const LEASE_TTL_MS: &str = "2000";
@@ -41,20 +41,9 @@ impl Sizes {
     }
 }
 
-/// A tiny deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn vector(&mut self) -> Vec<f32> {
-        (0..DIM).map(|_| (self.next() % 2001) as f32 / 1000.0 - 1.0).collect()
-    }
+/// A random vector of components in -1..=1.
+fn vector(rng: &mut Rng) -> Vec<f32> {
+    (0..DIM).map(|_| (rng.next() % 2001) as f32 / 1000.0 - 1.0).collect()
 }
 
 /// The members of one cluster, their logs in `logs`.
@@ -183,10 +172,10 @@ async fn throughput(
         let members = members.clone();
         let path = format!("/v1/vectors/index/{name}/add");
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9e37_79b9 + i as u64);
+            let mut rng = Rng::new(0x9e37_79b9 + i as u64);
             for (b, first) in (0..per_index).step_by(batch).enumerate() {
                 let items: Vec<Value> = (first..(first + batch).min(per_index))
-                    .map(|n| json!({ "id": format!("v{n}"), "vector": rng.vector() }))
+                    .map(|n| json!({ "id": format!("v{n}"), "vector": vector(&mut rng) }))
                     .collect();
                 write_until_acked(&members, i + b, &path, &json!({ "items": items })).await?;
             }
@@ -204,11 +193,11 @@ async fn throughput(
     for t in 0..6 {
         let (members, searches, stop) = (members.clone(), Arc::clone(&searches), Arc::clone(&stop));
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x5eed + t as u64);
+            let mut rng = Rng::new(0x5eed + t as u64);
             let mut n = t;
             while !stop.load(Ordering::Relaxed) {
                 let path = format!("/v1/vectors/index/{}/search", names[n % names.len()]);
-                let body = json!({ "vector": rng.vector(), "k": 10 });
+                let body = json!({ "vector": vector(&mut rng), "k": 10 });
                 match members[n % members.len()].call(Method::POST, &path, Some(&body)).await? {
                     (StatusCode::OK, _) => {
                         searches.fetch_add(1, Ordering::Relaxed);
@@ -267,10 +256,10 @@ async fn failover(cluster: &mut Cluster, sizes: &Sizes) -> Result<Failover, Stri
         let (members, stop, searches, errors) =
             (cluster.live(), Arc::clone(&stop), Arc::clone(&searches), Arc::clone(&search_errors));
         tokio::spawn(async move {
-            let mut rng = Rng(77);
+            let mut rng = Rng::new(77);
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
-                let body = json!({ "vector": rng.vector(), "k": 5 });
+                let body = json!({ "vector": vector(&mut rng), "k": 5 });
                 // A killed member refuses connections: a client retries elsewhere; that is not an error.
                 match members[n % members.len()].call(Method::POST, "/v1/vectors/index/docs/search", Some(&body)).await
                 {
@@ -288,7 +277,7 @@ async fn failover(cluster: &mut Cluster, sizes: &Sizes) -> Result<Failover, Stri
         })
     };
 
-    let mut rng = Rng(4242);
+    let mut rng = Rng::new(4242);
     let mut acked = BTreeSet::new();
     let mut lags = Vec::new();
     let mut refused = 0;
@@ -304,7 +293,7 @@ async fn failover(cluster: &mut Cluster, sizes: &Sizes) -> Result<Failover, Stri
         }
         let members = cluster.live();
         let ids: Vec<String> = (0..20).map(|i| format!("b{b}-{i}")).collect();
-        let items: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "vector": rng.vector() })).collect();
+        let items: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "vector": vector(&mut rng) })).collect();
         refused += write_until_acked(&members, b, "/v1/vectors/index/docs/add", &json!({ "items": items })).await?;
         let acked_at = Instant::now();
         if let Some(killed) = killed_at.take() {

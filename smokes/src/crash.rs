@@ -17,28 +17,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::harness::{Endpoint, Steps, Vectord, expect};
+use crate::harness::{Endpoint, Rng, Steps, Vectord, expect};
 
 const INDEXES: [&str; 3] = ["alpha", "beta.v2", "gamma"];
 const WRITERS: usize = 4;
 const IDS_PER_WRITER: usize = 1000;
 const DIM: usize = 8;
-
-/// A tiny deterministic generator (xorshift), so that a failing seed replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// The state of one id: its metadata `{"w", "op"}` when present, or `None`.
 type State = Option<Value>;
@@ -65,7 +49,7 @@ fn item(id: &str, writer: usize, op: u64) -> Value {
 }
 
 async fn writer(server: Endpoint, model: Arc<Mutex<Model>>, writer: usize, seed: u64, first_op: u64) {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut op = first_op;
     loop {
         let index = INDEXES[rng.below(INDEXES.len())];
@@ -173,7 +157,7 @@ async fn verify(server: &Vectord, model: &mut Model) -> Result<(), String> {
 
 pub async fn run(binary: &Path, storage_url: &str, cycles: usize, seed: u64) -> Result<(), String> {
     let mut steps = Steps::default();
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let model = Arc::new(Mutex::new(Model::default()));
     let extra = ["--snapshot-log-bytes", "300000"];
     let mut acknowledged_total = 0usize;

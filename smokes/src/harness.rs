@@ -183,6 +183,30 @@ fn free_port() -> Result<u16, String> {
         .map(|a| a.port())
 }
 
+/// A tiny deterministic generator (xorshift), so that a failing seed replays.
+/// A zero seed would stay zero: seeds are made odd.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator started from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
 /// Counts steps and prints PASS/FAIL for each.
 #[derive(Default)]
 pub struct Steps {
