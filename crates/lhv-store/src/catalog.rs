@@ -340,7 +340,7 @@ impl Catalog {
     /// object, then the manifest of a sharded index (the moment it exists),
     /// and serves it; each shard's log continues after `last_sequence`.
     async fn install(&self, name: &str, shards: Vec<(Index, Bytes)>, last_sequence: u64) -> Result<Arc<DurableIndex>> {
-        let _admin = self.admin.lock().await;
+        let admin = self.admin.lock().await;
         if self.indexes.read().contains_key(name) {
             return Err(Error::IndexExists { name: name.to_owned() });
         }
@@ -368,6 +368,8 @@ impl Catalog {
         }
         let durable = Arc::new(DurableIndex::new(name.to_owned(), durable_shards)?);
         self.indexes.write().insert(name.to_owned(), Entry::Ready(Arc::clone(&durable)));
+        // Taking the lease may load the index again, which takes the admin lock.
+        drop(admin);
         if self.cluster.is_some() {
             // Its creator writes it first (if nobody holds a lease left by a dropped namesake).
             self.route(name).await?;
