@@ -291,6 +291,28 @@ async fn paused_setup() -> Paused {
     Paused { memory, store, a_clock, b_clock, a, b }
 }
 
+/// Starts A's write of `id`, which pauses at the store operation `hold`
+/// picks; then B's clock passes A's lease and B takes over. Returns A's write.
+async fn pause_a_write_and_take_over(
+    store: &PausableStore,
+    hold: &AtomicBool,
+    a: &Arc<Catalog>,
+    b: &Catalog,
+    b_clock: &ManualClock,
+    id: &'static str,
+) -> tokio::task::JoinHandle<lhv_store::Result<lhv_core::UpsertOutcome>> {
+    hold.store(true, Ordering::SeqCst);
+    let paused = tokio::spawn({
+        let a = Arc::clone(a);
+        async move { a.get("docs").unwrap().upsert(vec![item(id, 9.0)]).await }
+    });
+    store.reached.notified().await;
+    b_clock.set(TTL + 1);
+    b.maintain_leases().await.unwrap();
+    assert_eq!(b.route("docs").await.unwrap(), Route::Local);
+    paused
+}
+
 /// A writer decides to write, pauses until its lease has expired and another
 /// process has taken over (and, with `successor_snapshots`, written a
 /// snapshot that removed the log objects the paused write would collide with),
@@ -300,16 +322,7 @@ async fn paused_writer(successor_snapshots: bool) {
 
     // A's next write stops just before its log object reaches the store; its
     // clock stands still meanwhile, so it still believes it holds the lease.
-    store.hold_log_writes.store(true, Ordering::SeqCst);
-    let paused = tokio::spawn({
-        let a = Arc::clone(&a);
-        async move { a.get("docs").unwrap().upsert(vec![item("zombie", 9.0)]).await }
-    });
-    store.reached.notified().await;
-
-    b_clock.set(TTL + 1);
-    b.maintain_leases().await.unwrap();
-    assert_eq!(b.route("docs").await.unwrap(), Route::Local);
+    let paused = pause_a_write_and_take_over(&store, &store.hold_log_writes, &a, &b, &b_clock, "zombie").await;
     let docs_b = b.get("docs").unwrap();
     docs_b.upsert(items(&["acked-2"])).await.unwrap();
     if successor_snapshots {
@@ -363,14 +376,7 @@ async fn a_paused_writer_that_wakes_after_the_successors_snapshot_cannot_corrupt
 async fn a_writer_paused_between_its_log_object_and_its_head_update_is_fenced() {
     let Paused { memory, store, b_clock, a, b, .. } = paused_setup().await;
 
-    store.hold_head_writes.store(true, Ordering::SeqCst);
-    let paused = tokio::spawn({
-        let a = Arc::clone(&a);
-        async move { a.get("docs").unwrap().upsert(vec![item("unacked", 9.0)]).await }
-    });
-    store.reached.notified().await;
-    b_clock.set(TTL + 1);
-    b.maintain_leases().await.unwrap();
+    let paused = pause_a_write_and_take_over(&store, &store.hold_head_writes, &a, &b, &b_clock, "unacked").await;
     let docs_b = b.get("docs").unwrap();
     docs_b.upsert(items(&["acked-2"])).await.unwrap();
     store.resume.notify_one();
