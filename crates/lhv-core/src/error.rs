@@ -38,14 +38,30 @@ pub enum Error {
         /// Position of the component inside the vector.
         component: usize,
     },
-    /// The squared norm of a vector overflows `f32`, so distances to it are not finite.
-    #[error("item {item}: vector components are too large (its squared norm overflows f32)")]
+    /// A component is beyond the range of the index's [`Storage`](crate::Storage)
+    /// (float16 holds magnitudes up to 65504): stored, it would be infinite.
+    #[error("item {item}: component {component} is beyond ±{max}, the range of this index's storage")]
+    ValueOutOfRange {
+        /// Position in the batch.
+        item: usize,
+        /// Position of the component inside the vector.
+        component: usize,
+        /// The largest magnitude the storage holds.
+        max: f32,
+    },
+    /// The vector's norm is [`MAX_NORM`](crate::MAX_NORM) or more, beyond what
+    /// the index computes finite distances for.
+    #[error("item {item}: the vector's norm is 1e16 or more, too large for finite distances")]
     VectorTooLarge {
         /// Position in the batch.
         item: usize,
     },
-    /// A zero vector has no direction, so its cosine distance is undefined.
-    #[error("item {item}: zero vector cannot be used with the cosine metric")]
+    /// A zero vector has no direction, so its cosine distance is undefined; so
+    /// is a vector that is zero as the index stores it (float16 rounds values
+    /// below 6e-8 to zero) or whose norm is too small to invert (below 1.1e-19).
+    #[error(
+        "item {item}: zero vector (or one too small to have a direction as stored) cannot be used with the cosine metric"
+    )]
     ZeroVector {
         /// Position in the batch.
         item: usize,

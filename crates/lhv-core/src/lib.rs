@@ -41,7 +41,8 @@ pub use index::{
     GraphParts, Hit, Index, IndexParts, IndexStats, Item, Record, ScrollPage, SearchOptions, UpsertOutcome,
 };
 pub use params::{
-    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_SCROLL_LIMIT, Metric, Storage,
+    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NORM, MAX_SCROLL_LIMIT, Metric,
+    Storage,
 };
 pub use sharded::{MAX_SHARDS, ShardedIndex, shard_of};
 pub use vectors::StoredRows;

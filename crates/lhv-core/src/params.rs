@@ -6,6 +6,10 @@ use crate::error::{Error, Result};
 
 /// Largest vector dimension an index accepts.
 pub const MAX_DIM: usize = 4096;
+/// Vectors (as stored) and queries must have a Euclidean norm below this:
+/// then every distance the index computes, in every storage and metric and
+/// for every dimension up to [`MAX_DIM`], stays a finite `f32`.
+pub const MAX_NORM: f32 = 1e16;
 /// Largest `k` a search accepts.
 pub const MAX_K: usize = 10_000;
 /// Largest `ef` (search or construction) accepted.

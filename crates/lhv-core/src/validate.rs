@@ -2,24 +2,50 @@
 
 use std::collections::HashMap;
 
+use crate::codes;
 use crate::error::{Error, Result};
 use crate::index::Item;
-use crate::params::{MAX_EF, MAX_ID_BYTES, MAX_K, Metric, check_range};
+use crate::params::{MAX_EF, MAX_ID_BYTES, MAX_K, MAX_NORM, Metric, Storage, check_range};
 
-/// Checks one vector: dimension, finite components, finite norm, non-zero under cosine.
-pub(crate) fn vector(item: usize, v: &[f32], dim: usize, metric: Metric) -> Result<()> {
+/// The smallest squared norm a cosine vector may have (as stored): the smallest
+/// normal `f32`. Below it `|v|²` is subnormal or zero, so `1/|v|` is imprecise
+/// or infinite and the vector has no usable direction.
+const MIN_COSINE_SQUARED_NORM: f32 = f32::MIN_POSITIVE;
+
+/// Checks one item's vector as the index would store it in `storage`:
+/// dimension, finite components, every component within the storage's range,
+/// and then, on the stored values, a norm below [`MAX_NORM`] and, under
+/// cosine, one large enough to have a direction. Whatever passes gives finite
+/// distances to every query that passes [`query`].
+pub(crate) fn vector(item: usize, v: &[f32], dim: usize, metric: Metric, storage: Storage) -> Result<()> {
+    query(item, v, dim, metric)?;
+    let stored = codes::as_stored(storage, v);
+    if let Some(component) = stored.iter().position(|x| !x.is_finite()) {
+        return Err(Error::ValueOutOfRange { item, component, max: codes::largest_component(storage) });
+    }
+    stored_norm(item, &stored, metric)
+}
+
+/// Checks a query, or a vector already in its stored form: dimension, finite
+/// components, and a norm that distances can be computed from.
+pub(crate) fn query(item: usize, v: &[f32], dim: usize, metric: Metric) -> Result<()> {
     if v.len() != dim {
         return Err(Error::DimensionMismatch { item, expected: dim, got: v.len() });
     }
     if let Some(component) = v.iter().position(|x| !x.is_finite()) {
         return Err(Error::NonFiniteComponent { item, component });
     }
+    stored_norm(item, v, metric)
+}
+
+fn stored_norm(item: usize, v: &[f32], metric: Metric) -> Result<()> {
     // Computed in f64 so that the check itself cannot overflow; the index computes in f32.
     let squared_norm: f64 = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum();
-    if squared_norm >= f64::from(f32::MAX) {
+    if squared_norm >= f64::from(MAX_NORM) * f64::from(MAX_NORM) {
         return Err(Error::VectorTooLarge { item });
     }
-    if metric == Metric::Cosine && crate::distance::inverse_norm(v) == 0.0 {
+    // The same f32 sum the index takes `1/|v|` from, so the check and the index agree.
+    if metric == Metric::Cosine && !(crate::distance::dot(v, v) >= MIN_COSINE_SQUARED_NORM) {
         return Err(Error::ZeroVector { item });
     }
     Ok(())
@@ -37,7 +63,7 @@ pub(crate) fn id(item: usize, id: &str) -> Result<()> {
 }
 
 /// Checks a whole upsert batch, including that no id appears twice.
-pub(crate) fn batch(items: &[Item], dim: usize, metric: Metric) -> Result<()> {
+pub(crate) fn batch(items: &[Item], dim: usize, metric: Metric, storage: Storage) -> Result<()> {
     let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     for (position, item) in items.iter().enumerate() {
         id(position, &item.id)?;
@@ -45,7 +71,7 @@ pub(crate) fn batch(items: &[Item], dim: usize, metric: Metric) -> Result<()> {
             return Err(Error::DuplicateId { item: position, first, id: item.id.clone() });
         }
         first_seen.insert(&item.id, position);
-        vector(position, &item.vector, dim, metric)?;
+        vector(position, &item.vector, dim, metric, storage)?;
     }
     Ok(())
 }
@@ -83,15 +109,36 @@ mod tests {
             (item("a", vec![0.0, 1.0]), |e| matches!(e, Error::DuplicateId { item: 1, first: 0, .. })),
         ];
         for (bad, is_expected) in cases {
-            let err = batch(&[good.clone(), bad.clone()], 2, Metric::Cosine).unwrap_err();
+            let err = batch(&[good.clone(), bad.clone()], 2, Metric::Cosine, Storage::F32).unwrap_err();
             assert!(is_expected(&err), "{bad:?} gave {err:?}");
         }
     }
 
     #[test]
     fn zero_vectors_are_fine_outside_cosine() {
-        assert!(batch(&[item("z", vec![0.0, 0.0])], 2, Metric::L2).is_ok());
-        assert!(batch(&[item("z", vec![0.0, 0.0])], 2, Metric::Dot).is_ok());
+        assert!(batch(&[item("z", vec![0.0, 0.0])], 2, Metric::L2, Storage::F32).is_ok());
+        assert!(batch(&[item("z", vec![0.0, 0.0])], 2, Metric::Dot, Storage::F32).is_ok());
+    }
+
+    #[test]
+    fn values_are_checked_as_the_storage_keeps_them() {
+        let check = |v: Vec<f32>, metric, storage| batch(&[item("x", v)], 2, metric, storage);
+        // Beyond float16's largest finite value, 65504: an infinity once stored.
+        assert!(matches!(
+            check(vec![70_000.0, 1.0], Metric::Cosine, Storage::F16),
+            Err(Error::ValueOutOfRange { item: 0, component: 0, max }) if max == 65_504.0
+        ));
+        assert!(check(vec![70_000.0, 1.0], Metric::Cosine, Storage::F32).is_ok());
+        assert!(check(vec![65_504.0, -65_504.0], Metric::L2, Storage::F16).is_ok());
+        // Below float16's smallest subnormal: zero once stored, which cosine cannot use.
+        assert!(matches!(check(vec![1e-8, 1e-8], Metric::Cosine, Storage::F16), Err(Error::ZeroVector { item: 0 })));
+        assert!(check(vec![1e-8, 1e-8], Metric::L2, Storage::F16).is_ok());
+        assert!(check(vec![1e-8, 1e-8], Metric::Cosine, Storage::F32).is_ok());
+        // A norm whose square is subnormal in f32 has no usable direction either.
+        assert!(matches!(check(vec![1e-20, 0.0], Metric::Cosine, Storage::F32), Err(Error::ZeroVector { item: 0 })));
+        for storage in [Storage::F32, Storage::F16, Storage::Int8] {
+            assert!(matches!(check(vec![2e16, 0.0], Metric::Dot, storage), Err(Error::VectorTooLarge { item: 0 })));
+        }
     }
 
     #[test]

@@ -171,9 +171,10 @@ impl Vectors {
             return query;
         }
         let max = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
-        if max > 0.0 {
-            let scale = max / 127.0;
-            let inverse = scale.recip();
+        let scale = max / 127.0;
+        let inverse = scale.recip();
+        // A query too small for its codes' scale to be inverted is searched by its float32 values.
+        if max > 0.0 && inverse.is_finite() {
             buffer.clear();
             // Rounds half away from zero by truncating `y ± 0.5`: `round` and its kin are a
             // libm call per component on the baseline x86-64 target, this is a few vector ops.
@@ -265,7 +266,12 @@ impl Vectors {
         let (ra, rb) = (self.row_range(a), self.row_range(b));
         let product = match &self.rows {
             Rows::F32(data) => {
-                return self.metric.ordering_distance(&data[ra], self.inverse_norm(a), &data[rb], self.inverse_norm(b));
+                return finite(self.metric.ordering_distance(
+                    &data[ra],
+                    self.inverse_norm(a),
+                    &data[rb],
+                    self.inverse_norm(b),
+                ));
             }
             Rows::F16(data) => (CODE_KERNELS.dot_f16_f16)(&data[ra], &data[rb]),
             Rows::Int8 { codes, ranges, code_sums, .. } => {
@@ -277,7 +283,7 @@ impl Vectors {
                     + step_a * step_b * codes_product
             }
         };
-        self.distance_of_product(product, self.inverse_norm(a) * self.inverse_norm(b), || {
+        self.distance_of_product(product, [self.inverse_norm(a), self.inverse_norm(b)], || {
             self.square_norms[a as usize] + self.square_norms[b as usize]
         })
     }
@@ -289,12 +295,12 @@ impl Vectors {
         let range = self.row_range(slot);
         let product = match &self.rows {
             Rows::F32(data) => {
-                return self.metric.ordering_distance(
+                return finite(self.metric.ordering_distance(
                     query.vector,
                     query.inverse_norm,
                     &data[range],
                     self.inverse_norm(slot),
-                );
+                ));
             }
             Rows::F16(data) => (CODE_KERNELS.dot_f16)(query.vector, &data[range]),
             Rows::Int8 { codes, ranges, .. } => {
@@ -325,20 +331,27 @@ impl Vectors {
     }
 
     fn query_distance(&self, query: &Query<'_>, slot: u32, product: f32) -> f32 {
-        self.distance_of_product(product, query.inverse_norm * self.inverse_norm(slot), || {
+        self.distance_of_product(product, [query.inverse_norm, self.inverse_norm(slot)], || {
             query.square_norm + self.square_norms[slot as usize]
         })
     }
 
     /// The ordering distance of the metric from an inner product.
     #[inline]
-    fn distance_of_product(&self, product: f32, inverse_norms: f32, square_norms: impl Fn() -> f32) -> f32 {
-        match self.metric {
-            Metric::Cosine => 1.0 - product * inverse_norms,
+    fn distance_of_product(
+        &self,
+        product: f32,
+        [inverse_a, inverse_b]: [f32; 2],
+        square_norms: impl Fn() -> f32,
+    ) -> f32 {
+        finite(match self.metric {
+            // One factor at a time, as the float32 kernels do: `product * 1/|a|` is at most
+            // about `|b|`, while `1/|a| * 1/|b|` alone overflows for small valid vectors.
+            Metric::Cosine => 1.0 - product * inverse_a * inverse_b,
             Metric::Dot => 1.0 - product,
             // Rounding can take a tiny distance below zero; the true one never is.
             Metric::L2 => (square_norms() - 2.0 * product).max(0.0),
-        }
+        })
     }
 
     /// Room for `rows` more rows without reallocating.
@@ -394,6 +407,14 @@ impl Vectors {
         };
         rows + (self.inverse_norms.capacity() + self.square_norms.capacity()) * size_of::<f32>()
     }
+}
+
+/// `distance`, which validation keeps finite: a NaN in a candidate heap would
+/// sort ahead of every real distance (the test profiles check this).
+#[inline(always)]
+fn finite(distance: f32) -> f32 {
+    debug_assert!(distance.is_finite(), "a distance of {distance}: validation let a vector through that it should not");
+    distance
 }
 
 /// A query vector with its metric factors computed once.

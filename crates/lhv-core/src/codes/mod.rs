@@ -9,7 +9,11 @@
 
 pub(crate) mod kernels;
 
+use std::borrow::Cow;
+
 use half::f16;
+
+use crate::params::Storage;
 
 /// One row quantized to 8 bits plus a 4-bit residual.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +72,27 @@ pub(crate) fn refined_int8(codes: &[u8], residuals: &[u8], lo: f32, step: f32) -
         .enumerate()
         .map(|(i, &c)| lo + step * (f32::from(c) + (f32::from(residual_at(residuals, i)) + 0.5) / 16.0 - 0.5))
         .collect()
+}
+
+/// `v` as `storage` keeps it, read back as float32: what distances to it and
+/// `get` see. Components beyond the storage's range come back infinite.
+pub(crate) fn as_stored(storage: Storage, v: &[f32]) -> Cow<'_, [f32]> {
+    match storage {
+        Storage::F32 => Cow::Borrowed(v),
+        Storage::F16 => Cow::Owned(from_f16(&to_f16(v))),
+        Storage::Int8 => {
+            let row = quantize_int8(v);
+            Cow::Owned(refined_int8(&row.codes, &row.residuals, row.lo, row.step))
+        }
+    }
+}
+
+/// The largest magnitude a component can have in `storage`.
+pub(crate) fn largest_component(storage: Storage) -> f32 {
+    match storage {
+        Storage::F32 | Storage::Int8 => f32::MAX,
+        Storage::F16 => f16::MAX.to_f32(),
+    }
 }
 
 /// The float16 bits of each component (rounded to nearest).

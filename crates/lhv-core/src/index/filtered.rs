@@ -61,7 +61,7 @@ impl Index {
     /// The `k` nearest items to `query` as `options` say.
     pub fn search_with(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
         let (ef, rescore) = self.check_options(k, options)?;
-        validate::vector(0, query, self.params.dim, self.params.metric)?;
+        validate::query(0, query, self.params.dim, self.params.metric)?;
         let state = self.state.read();
         Ok(match state.planned_route(&self.params, options, ef) {
             None => state.search(&self.params, query, k, ef, rescore),
@@ -79,7 +79,7 @@ impl Index {
     ) -> Result<Vec<Vec<Hit>>> {
         let (ef, rescore) = self.check_options(k, options)?;
         for (position, query) in queries.iter().enumerate() {
-            validate::vector(position, query, self.params.dim, self.params.metric)?;
+            validate::query(position, query, self.params.dim, self.params.metric)?;
         }
         let state = self.state.read();
         Ok(match state.planned_route(&self.params, options, ef) {

@@ -196,7 +196,7 @@ impl Index {
     /// anything: a batch that passes is only rejected by `upsert` if the index
     /// is full. Lets a caller log a batch before applying it.
     pub fn validate_upsert(&self, items: &[Item]) -> Result<()> {
-        validate::batch(items, self.params.dim, self.params.metric)
+        validate::batch(items, self.params.dim, self.params.metric, self.params.storage)
     }
 
     /// Inserts new ids and replaces existing ones, all or nothing.
@@ -204,7 +204,7 @@ impl Index {
     /// The whole batch is validated first; on error nothing changes and the
     /// error names the position of the first bad item.
     pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
-        validate::batch(&items, self.params.dim, self.params.metric)?;
+        validate::batch(&items, self.params.dim, self.params.metric, self.params.storage)?;
         let _writer = self.writer.lock();
         // 1. Briefly exclusive: store the new vectors and give them graph nodes, not yet findable.
         let (plan, first_new) = {

@@ -94,10 +94,11 @@ impl Index {
             return Err(invalid(format!("the stored rows do not make {slots} slots of dimension {}", params.dim)));
         }
         let vectors = Vectors::from_rows(params.dim, params.metric, vectors);
-        // Stored vectors passed validation once; anything else was damaged on the way.
+        // Stored vectors passed validation once; anything else (a non-finite
+        // value, a norm no distance can be computed from) was damaged on the way.
         (0..slots as u32)
             .into_par_iter()
-            .try_for_each(|slot| validate::vector(slot as usize, &vectors.get(slot), params.dim, params.metric))
+            .try_for_each(|slot| validate::query(slot as usize, &vectors.get(slot), params.dim, params.metric))
             .map_err(|e| invalid(format!("stored vectors (items are slots): {e}")))?;
         let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots)?;
         let mut slot_of = BTreeMap::new();
