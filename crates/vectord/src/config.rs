@@ -86,6 +86,21 @@ pub struct Cli {
     /// answers may be [default: 200].
     #[arg(long, env = "VECTORD_FOLLOW_INTERVAL_MS")]
     pub follow_interval_ms: Option<u64>,
+    /// Log lines as `text` (coloured only on a terminal) or `json` (one object per line, with the
+    /// request's fields, for log shippers) [default: text].
+    #[arg(long, env = "VECTORD_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines; ANSI colours only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// What vectord does besides serving.
@@ -119,6 +134,7 @@ struct FileSection {
     cluster_address: Option<String>,
     lease_ttl_ms: Option<u64>,
     follow_interval_ms: Option<u64>,
+    log_format: Option<LogFormat>,
     /// Extra S3 settings (object_store's names: endpoint, region, ...).
     #[serde(default)]
     s3: BTreeMap<String, String>,
@@ -161,6 +177,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Membership of a cluster sharing the storage URL.
     pub cluster: Option<ClusterConfig>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
 }
 
 /// How this process takes part in a cluster.
@@ -212,6 +230,7 @@ impl std::fmt::Debug for Config {
             .field("body_timeout", &self.body_timeout)
             .field("tls", &self.tls)
             .field("cluster", &self.cluster)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -238,6 +257,7 @@ impl Config {
         let cluster = cluster_config(cli, &file, &storage_url)?;
         Ok(Self {
             cluster,
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             bind,
             storage_url,
             api_key: cli.api_key.clone().or(file.api_key).filter(|k| !k.is_empty()),

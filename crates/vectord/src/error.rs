@@ -62,6 +62,7 @@ impl From<lhv_core::Error> for ApiError {
             E::InvalidParameter { .. } => ("invalid_parameter", None),
             E::DimensionMismatch { item, .. } => ("dimension_mismatch", Some(*item)),
             E::NonFiniteComponent { item, .. } => ("non_finite_component", Some(*item)),
+            E::ValueOutOfRange { item, .. } => ("value_out_of_range", Some(*item)),
             E::VectorTooLarge { item } => ("vector_too_large", Some(*item)),
             E::ZeroVector { item } => ("zero_vector", Some(*item)),
             E::EmptyId { item } => ("empty_id", Some(*item)),

@@ -18,6 +18,7 @@
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod qdrant;

@@ -54,11 +54,10 @@ fn return_freed_memory_periodically() {
 }
 
 async fn run() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        vectord::logging::init(cli.log_format.unwrap_or_default());
+    }
     let transfer = match cli.command.clone() {
         Some(Command::Import(args)) => Some(vectord::transfer::import(args).await),
         Some(Command::Export(args)) => Some(vectord::transfer::export(args).await),
@@ -83,6 +82,7 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    vectord::logging::init(config.log_format);
     tracing::info!(?config, "starting");
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
         Ok(listener) => listener,
@@ -91,7 +91,11 @@ async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match vectord::serve(listener, config, shutdown_signal()).await {
+    let shutdown = shutdown_signal();
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "listening");
+    }
+    match vectord::serve(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("vectord: {message}");
@@ -100,18 +104,27 @@ async fn run() -> ExitCode {
     }
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Ctrl-C or SIGTERM, handled from the moment this is called (not from the
+/// first poll), so that a stop sent as soon as the service says it listens
+/// is a graceful one.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = received(interrupt.as_mut()) => {}
+            () = received(terminate.as_mut()) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+    }
+}
+
+/// Waits for `signal`, or forever if it could not be registered.
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }

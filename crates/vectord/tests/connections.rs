@@ -131,6 +131,36 @@ async fn slow_and_idle_clients_are_cut_off() {
     server.stop().await;
 }
 
+/// A client that writes its whole body before reading the answer, as Python's
+/// `urllib` does: it must read the 413, not fail on a reset connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_writes_everything_first_reads_its_413() {
+    let server = start(|config| config.max_body_bytes = 1024).await;
+    let addr = server.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let body = format!("{{\"items\": [{}]}}", "0,".repeat(4 << 20));
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let head = format!(
+            "POST /v1/vectors/index/docs/add HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).expect("the server reset the connection while the body was sent");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("the server reset the connection before the answer was read");
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(body_of(&answer)["error"]["code"], "payload_too_large", "{answer}");
+    assert_eq!(status_of_healthz(server.addr).await, Some(200));
+    server.stop().await;
+}
+
 /// A self-signed identity for `localhost`, written as PEM files.
 fn identity(dir: &std::path::Path) -> (TlsFiles, String) {
     let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();

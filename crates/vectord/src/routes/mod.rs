@@ -1,5 +1,6 @@
 //! The HTTP routes.
 
+mod body;
 pub(crate) mod health;
 pub(crate) mod indexes;
 pub(crate) mod items;
@@ -7,7 +8,6 @@ pub(crate) mod search;
 pub(crate) mod snapshots;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/cluster", get(crate::cluster::status))
         .merge(crate::qdrant::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), crate::cluster::route_to_writer))
-        .route_layer(middleware::from_fn_with_state(state.clone(), read_body_in_time))
+        .route_layer(middleware::from_fn_with_state(state.clone(), body::read_body_in_time))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -85,58 +85,6 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::openapi::json()).into_response()
-}
-
-/// Reads the whole body before the handler runs, so that a client that
-/// trickles it in gets 408 after the body timeout instead of holding a
-/// connection and a handler for as long as it likes. Runs after the API-key
-/// check: an unauthenticated client cannot make the service buffer anything.
-async fn read_body_in_time(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let snapshot = parts.method == Method::PUT && parts.uri.path().ends_with("/snapshot");
-    let limit = if snapshot { state.config.max_snapshot_bytes } else { state.config.max_body_bytes };
-    let deadline = state.config.body_timeout;
-    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(bytes)) if is_json(&parts.headers) && !is_json_object(&bytes) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body must be a JSON object")
-                .into_response()
-        }
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-        Ok(Err(error)) if is_length_limit(&error) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body is larger than {limit} bytes"),
-        )
-        .into_response(),
-        Ok(Err(error)) => ApiError::bad_request(format!("cannot read the request body: {error}")).into_response(),
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            format!("the request body did not arrive within {} s", deadline.as_secs()),
-        )
-        .into_response(),
-    }
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
-}
-
-/// Every JSON body of the API is an object; a derived parser would also take
-/// an array of the fields in order, which nobody means.
-fn is_json_object(body: &[u8]) -> bool {
-    body.iter().find(|b| !b.is_ascii_whitespace()).is_none_or(|&b| b == b'{')
-}
-
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if cause.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 /// With an API key configured, the API answers only requests that carry it
