@@ -29,14 +29,16 @@ struct Sizes {
     ingest_vectors: usize,
     search_seconds: u64,
     failover_batches: usize,
+    /// Where the vectors written and searched for are drawn from.
+    seed: u64,
 }
 
 impl Sizes {
-    fn new(quick: bool) -> Self {
+    fn new(quick: bool, seed: u64) -> Self {
         if quick {
-            Self { ingest_vectors: 6_000, search_seconds: 3, failover_batches: 240 }
+            Self { ingest_vectors: 6_000, search_seconds: 3, failover_batches: 240, seed }
         } else {
-            Self { ingest_vectors: 30_000, search_seconds: 10, failover_batches: 900 }
+            Self { ingest_vectors: 30_000, search_seconds: 10, failover_batches: 900, seed }
         }
     }
 }
@@ -171,8 +173,9 @@ async fn throughput(
     for (i, name) in names.iter().enumerate() {
         let members = members.clone();
         let path = format!("/v1/vectors/index/{name}/add");
+        let seed = sizes.seed;
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng::new(0x9e37_79b9 + i as u64);
+            let mut rng = Rng::new(seed ^ (0x9e37_79b9 + i as u64));
             for (b, first) in (0..per_index).step_by(batch).enumerate() {
                 let items: Vec<Value> = (first..(first + batch).min(per_index))
                     .map(|n| json!({ "id": format!("v{n}"), "vector": vector(&mut rng) }))
@@ -192,8 +195,9 @@ async fn throughput(
     let mut tasks = Vec::new();
     for t in 0..6 {
         let (members, searches, stop) = (members.clone(), Arc::clone(&searches), Arc::clone(&stop));
+        let seed = sizes.seed;
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng::new(0x5eed + t as u64);
+            let mut rng = Rng::new(seed ^ (0x5eed + t as u64));
             let mut n = t;
             while !stop.load(Ordering::Relaxed) {
                 let path = format!("/v1/vectors/index/{}/search", names[n % names.len()]);
@@ -255,8 +259,9 @@ async fn failover(cluster: &mut Cluster, sizes: &Sizes) -> Result<Failover, Stri
     let searcher = {
         let (members, stop, searches, errors) =
             (cluster.live(), Arc::clone(&stop), Arc::clone(&searches), Arc::clone(&search_errors));
+        let seed = sizes.seed;
         tokio::spawn(async move {
-            let mut rng = Rng::new(77);
+            let mut rng = Rng::new(seed ^ 77);
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 let body = json!({ "vector": vector(&mut rng), "k": 5 });
@@ -277,7 +282,7 @@ async fn failover(cluster: &mut Cluster, sizes: &Sizes) -> Result<Failover, Stri
         })
     };
 
-    let mut rng = Rng::new(4242);
+    let mut rng = Rng::new(sizes.seed ^ 4242);
     let mut acked = BTreeSet::new();
     let mut lags = Vec::new();
     let mut refused = 0;
@@ -329,8 +334,9 @@ async fn failover(cluster: &mut Cluster, sizes: &Sizes) -> Result<Failover, Stri
     })
 }
 
-pub async fn run(binary: &Path, base_url: &str, quick: bool) -> Result<(), String> {
-    let sizes = Sizes::new(quick);
+pub async fn run(binary: &Path, base_url: &str, quick: bool, seed: u64) -> Result<(), String> {
+    println!("cluster scenario, seed {seed}");
+    let sizes = Sizes::new(quick, seed);
     let logs = std::env::temp_dir().join(format!("vectord-cluster-{}", std::process::id()));
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     println!("member logs in {}", logs.display());

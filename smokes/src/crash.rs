@@ -156,6 +156,7 @@ async fn verify(server: &Vectord, model: &mut Model) -> Result<(), String> {
 }
 
 pub async fn run(binary: &Path, storage_url: &str, cycles: usize, seed: u64) -> Result<(), String> {
+    println!("crash scenario, seed {seed}, {cycles} cycles on {storage_url}");
     let mut steps = Steps::default();
     let mut rng = Rng::new(seed);
     let model = Arc::new(Mutex::new(Model::default()));

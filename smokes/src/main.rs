@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
         eprintln!(
-            "usage: smoke g1|g1p|g2|crash|cluster --vectord BINARY [--dataset DIR] [--cycles N --seed S --storage-url URL] [--quick]"
+            "usage: smoke g1|g1p|g2|crash|cluster --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--quick]"
         );
         return ExitCode::from(2);
     };
@@ -36,7 +36,10 @@ async fn main() -> ExitCode {
             crash::run(&binary, &url, cycles, seed).await
         }
         "cluster" => match flag("--storage-url") {
-            Some(url) => cluster::run(&binary, &url.display().to_string(), args.iter().any(|a| a == "--quick")).await,
+            Some(url) => {
+                let seed = flag("--seed").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(7);
+                cluster::run(&binary, &url.display().to_string(), args.iter().any(|a| a == "--quick"), seed).await
+            }
             None => Err("cluster needs --storage-url s3://bucket/prefix".into()),
         },
         "enospc" => match (flag("--mount"), flag("--ballast")) {

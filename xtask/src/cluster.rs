@@ -17,16 +17,17 @@ pub(crate) fn cluster(root: &Path, args: &[&str]) -> Result<(), String> {
         _ => return Err("usage: cargo xtask cluster [--quick]".into()),
     };
     crate::build_service_binaries()?;
+    crate::servers::install(root)?;
     let servers = crate::servers::start(root)?;
-    run_scenario(root, &servers, quick)
+    run_scenario(root, &servers, quick, crate::ci::seed()?)
 }
 
-/// Runs the scenario against the S3 server of `servers`.
-pub(crate) fn run_scenario(root: &Path, servers: &Servers, quick: bool) -> Result<(), String> {
+/// Runs the scenario against the S3 server of `servers`, its vectors drawn from `seed`.
+pub(crate) fn run_scenario(root: &Path, servers: &Servers, quick: bool, seed: u64) -> Result<(), String> {
     let binaries = crate::service_binaries_dir(root);
     let bucket = servers.env.iter().find(|(k, _)| k == "LHV_TEST_S3_URL").map(|(_, v)| v.clone()).unwrap_or_default();
     let mut command = Command::new(binaries.join("smokes"));
-    command.args(["cluster", "--vectord"]).arg(binaries.join("vectord"));
+    command.args(["cluster", "--seed", &seed.to_string(), "--vectord"]).arg(binaries.join("vectord"));
     command.args(["--storage-url", &format!("{bucket}/cluster-{}", std::process::id())]);
     if quick {
         command.arg("--quick");

@@ -21,27 +21,26 @@ pub(crate) fn crash(root: &Path, args: &[&str]) -> Result<(), String> {
         }
     }
     crate::build_service_binaries()?;
+    let seed = crate::ci::seed()?;
     match storage.as_str() {
-        "file" => run_scenario(root, &cycles, None, None),
+        "file" => run_scenario(root, &cycles, seed, None),
         "s3" => {
+            crate::servers::install(root)?;
             let servers = crate::servers::start(root)?;
-            run_scenario(root, &cycles, Some("s3"), Some(&servers))
+            run_scenario(root, &cycles, seed, Some(&servers))
         }
         other => Err(format!("unknown storage {other}: use file or s3")),
     }
 }
 
-/// Runs the scenario; with `servers`, on their S3 server.
-pub(crate) fn run_scenario(
-    root: &Path,
-    cycles: &str,
-    storage: Option<&str>,
-    servers: Option<&Servers>,
-) -> Result<(), String> {
+/// Runs the scenario with `seed` (which picks the writes and the kill
+/// moments); with `servers`, on their S3 server, else on a local directory.
+pub(crate) fn run_scenario(root: &Path, cycles: &str, seed: u64, servers: Option<&Servers>) -> Result<(), String> {
     let binaries = crate::service_binaries_dir(root);
     let mut command = Command::new(binaries.join("smokes"));
-    command.args(["crash", "--cycles", cycles]).arg("--vectord").arg(binaries.join("vectord"));
-    if let (Some("s3"), Some(servers)) = (storage, servers) {
+    command.args(["crash", "--cycles", cycles, "--seed", &seed.to_string()]);
+    command.arg("--vectord").arg(binaries.join("vectord"));
+    if let Some(servers) = servers {
         let bucket =
             servers.env.iter().find(|(k, _)| k == "LHV_TEST_S3_URL").map(|(_, v)| v.clone()).unwrap_or_default();
         command.args(["--storage-url", &format!("{bucket}/crash-{}", std::process::id())]);

@@ -2,7 +2,9 @@
 //!
 //! - `ci`: formatting check, clippy with warnings denied, the whole test suite
 //!   (optimised, with debug assertions) against real S3 and WebDAV servers that
-//!   it installs and starts, and the documentation build.
+//!   it installs and starts, the smokes and scenarios below, and the
+//!   documentation build; randomized checks take their seed from
+//!   `VECTORD_TEST_SEED` (fixed by default, printed), each step's time is printed.
 //! - `bench-filter`: filtered search on MiniLM at 50/10/1/0.1 % selectivity
 //!   (recall@10, QPS, with and without a field index) into docs/BENCHMARKS.md.
 //! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
@@ -23,7 +25,8 @@
 //!   recovery once space is freed); mounts directly as root, else in a user
 //!   namespace (ci: runs where either works, else says SKIPPED).
 //! - `api-fuzz [--max-time S]`: schemathesis requests generated from
-//!   docs/openapi.json against the binary: no 5xx, every answer as specified.
+//!   docs/openapi.json against the binary: no 5xx, every answer as specified
+//!   (seeded by `VECTORD_TEST_SEED`; `--max-time` for long runs).
 //! - `qdrant-clients`: the official Qdrant Python client and LangChain's Qdrant
 //!   vector store run their suites (`smokes/qdrant`) against the binary (also in `ci`).
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
@@ -38,6 +41,7 @@ mod bench_http;
 mod bench_insert;
 mod bench_shards;
 mod bench_storage;
+mod ci;
 mod cluster;
 mod crash;
 mod doc_sections;
@@ -51,13 +55,12 @@ mod venv;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["ci"] => ci(),
+        ["ci"] => ci::ci(&workspace_root()),
         ["bench"] => bench::bench(&workspace_root(), false),
         ["bench", "--quick"] => bench::bench(&workspace_root(), true),
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
@@ -68,7 +71,7 @@ fn main() -> ExitCode {
         ["cluster", rest @ ..] => cluster::cluster(&workspace_root(), rest),
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
         ["faults", rest @ ..] => faults::faults(&workspace_root(), rest),
-        ["api-fuzz", rest @ ..] => api_fuzz::api_fuzz(&workspace_root(), rest),
+        ["api-fuzz", rest @ ..] => api_fuzz::api_fuzz_command(&workspace_root(), rest),
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
@@ -85,32 +88,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn ci() -> Result<(), String> {
-    let started = Instant::now();
-    cargo(&["fmt", "--all", "--", "--check"], &[])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
-    let servers = servers::start(&workspace_root())?;
-    let env: Vec<(&str, &str)> = servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    cargo(&["test", "--workspace", "--profile", "ci"], &env)?;
-    smoke::smoke(&workspace_root(), "all")?;
-    crash::run_scenario(&workspace_root(), "30", None, None)?;
-    crash::run_scenario(&workspace_root(), "10", Some("s3"), Some(&servers))?;
-    cluster::run_scenario(&workspace_root(), &servers, true)?;
-    drop(servers);
-    faults::faults_or_skip(&workspace_root())?;
-    api_fuzz::api_fuzz(&workspace_root(), &[])?;
-    qdrant_clients::qdrant_clients(&workspace_root())?;
-    load::load(&workspace_root(), &["--seconds", "20", "--clients", "8", "--churn-seconds", "60"])?;
-    cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
-    eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
-    Ok(())
-}
-
 /// Builds `vectord` and `smokes` for the end-to-end checks. The `ci` profile
 /// (optimised, with debug assertions and overflow checks) catches more than
-/// release and shares its build with the test suite, so CI compiles once.
+/// release. The whole workspace with its tests is one build: dependencies get
+/// the same features as under `cargo test --workspace --profile ci`, so the
+/// test suite, the smokes and the scenarios share one compilation of each
+/// crate instead of rebuilding the service with other features.
 fn build_service_binaries() -> Result<(), String> {
-    cargo(&["build", "--profile", "ci", "-p", "vectord", "-p", "smokes"], &[])
+    cargo(&["build", "--profile", "ci", "--workspace", "--bins", "--tests", "--examples"], &[])
 }
 
 /// Where [`build_service_binaries`] puts them.

@@ -11,10 +11,12 @@ use crate::run;
 use crate::service::Service;
 
 /// The clients the suites are written against, and their test runner.
-const PACKAGES: &[&str] = &["qdrant-client==1.20.0", "langchain-qdrant==1.1.0", "pytest==9.2.0"];
+pub(crate) const PACKAGES: &[&str] = &["qdrant-client==1.20.0", "langchain-qdrant==1.1.0", "pytest==9.2.0"];
+/// Their venv under `target/test-tools`.
+pub(crate) const VENV: &str = "qdrant-clients-venv";
 
 pub(crate) fn qdrant_clients(root: &Path) -> Result<(), String> {
-    let python = crate::venv::venv(root, "qdrant-clients-venv", PACKAGES)?.join("bin").join("python");
+    let python = crate::venv::venv(root, VENV, PACKAGES)?.join("bin").join("python");
     let data = root.join("target").join("qdrant-clients-data");
     let _ = std::fs::remove_dir_all(&data);
     let storage = format!("file://{}", data.display());

@@ -1,14 +1,14 @@
 //! The real storage servers the lhv-store tests run against: an S3 server
-//! (s3s-fs, from crates.io) and a WebDAV server (WsgiDAV, from PyPI), each on a
-//! free local port over a temporary directory, installed when missing and
-//! stopped when dropped.
+//! (s3s-fs, from crates.io) and a WebDAV server (WsgiDAV, from PyPI), both
+//! pinned, installed when missing, each started on a free local port over a
+//! temporary directory and stopped when dropped.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, run};
+use crate::cargo;
 
 /// s3s-fs 0.14.1 is the last release that builds with our pinned rustc.
 const S3S_FS: &str = "s3s-fs@0.14.1";
@@ -33,25 +33,26 @@ impl Drop for Servers {
     }
 }
 
-/// Installs what is missing and starts both servers.
+/// The WebDAV server and what it runs on, pinned, in a venv under `target/test-tools`.
+const WSGIDAV: &[&str] = &["wsgidav==4.3.3", "cheroot==10.0.1"];
+const WSGIDAV_VENV: &str = "wsgidav-venv";
+
+/// Installs both servers into `target/test-tools` where they are missing.
+pub(crate) fn install(workspace: &Path) -> Result<(), String> {
+    let tools = workspace.join("target").join("test-tools");
+    if !tools.join("bin").join("s3s-fs").exists() {
+        let root = tools.display().to_string();
+        cargo(&["install", "--quiet", S3S_FS, "--locked", "--features", "binary", "--root", &root], &[])?;
+    }
+    crate::venv::venv(workspace, WSGIDAV_VENV, WSGIDAV)?;
+    Ok(())
+}
+
+/// Starts both servers (installed by [`install`]).
 pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
     let tools = workspace.join("target").join("test-tools");
     let s3s_fs = tools.join("bin").join("s3s-fs");
-    if !s3s_fs.exists() {
-        let root = tools.display().to_string();
-        cargo(&["install", S3S_FS, "--locked", "--features", "binary", "--root", &root], &[])?;
-    }
-    let has_wsgidav = Command::new("python3")
-        .args(["-c", "import wsgidav, cheroot"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_wsgidav {
-        let mut pip = Command::new("python3");
-        pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "wsgidav", "cheroot"]);
-        run(&mut pip)?;
-    }
-
+    let python = tools.join(WSGIDAV_VENV).join("bin").join("python");
     let root = std::env::temp_dir().join(format!("lhv-test-servers-{}", std::process::id()));
     let (s3_root, dav_root) = (root.join("s3"), root.join("dav"));
     for dir in [&s3_root.join(BUCKET), &dav_root] {
@@ -71,7 +72,7 @@ pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
     servers.children.push(s3);
 
     let dav_port = free_port()?;
-    let dav = Command::new("python3")
+    let dav = Command::new(&python)
         // The package has no __main__; this is what its `wsgidav` script runs.
         .args(["-c", "from wsgidav.server.server_cli import run; run()"])
         .args(["--host", "127.0.0.1", "--port", &dav_port.to_string()])
