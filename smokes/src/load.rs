@@ -115,7 +115,16 @@ async fn settled_rss_kib(pid: u32) -> u64 {
     rss_kib(pid)
 }
 
-pub async fn run(binary: &Path, data: &Path, seconds: u64, clients: usize, churn_seconds: u64) -> Result<(), String> {
+/// The load and churn rounds; `seed` picks each client's requests.
+pub async fn run(
+    binary: &Path,
+    data: &Path,
+    seconds: u64,
+    clients: usize,
+    churn_seconds: u64,
+    seed: u64,
+) -> Result<(), String> {
+    println!("load scenario, seed {seed}");
     let mut steps = Steps::default();
     let server = Vectord::start(binary, data).await?;
     let pid = server.pid().ok_or("no server process")?;
@@ -128,7 +137,9 @@ pub async fn run(binary: &Path, data: &Path, seconds: u64, clients: usize, churn
     let record = Arc::new(Mutex::new(Record::default()));
     let until = Instant::now() + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..clients)
-        .map(|c| tokio::spawn(client(server.endpoint.clone(), Arc::clone(&record), 1 + c as u64 * 7_777, until)))
+        .map(|c| {
+            tokio::spawn(client(server.endpoint.clone(), Arc::clone(&record), seed ^ (1 + c as u64 * 7_777), until))
+        })
         .collect();
     let mut rss = Vec::new();
     while Instant::now() < until {

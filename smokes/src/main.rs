@@ -55,6 +55,7 @@ async fn main() -> ExitCode {
                 number("--seconds", 20),
                 number("--clients", 8) as usize,
                 number("--churn-seconds", 60),
+                number("--seed", 0),
             )
             .await
         }

@@ -2,8 +2,8 @@
 //! for every randomized check and the time each step took.
 //!
 //! The seed is `VECTORD_TEST_SEED` (default [`DEFAULT_SEED`]): proptest gets it
-//! as `PROPTEST_RNG_SEED`, schemathesis as `--seed`, the crash and cluster
-//! scenarios as `--seed`. The same seed gives the same generated cases, so a
+//! as `PROPTEST_RNG_SEED`, schemathesis as `--seed`, the crash, cluster and
+//! load scenarios as `--seed`. The same seed gives the same generated cases, so a
 //! submission passes or fails on its merits; another seed is one variable away.
 //!
 //! Tools that do not need the workspace build (the S3 server, which `cargo

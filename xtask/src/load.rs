@@ -19,6 +19,7 @@ pub(crate) fn load(root: &Path, args: &[&str]) -> Result<(), String> {
     crate::build_service_binaries()?;
     let binaries = crate::service_binaries_dir(root);
     let mut command = Command::new(binaries.join("smokes"));
-    command.arg("load").arg("--vectord").arg(binaries.join("vectord")).args(&forwarded);
+    let seed = crate::ci::seed()?.to_string();
+    command.arg("load").args(["--seed", &seed]).arg("--vectord").arg(binaries.join("vectord")).args(&forwarded);
     run(&mut command)
 }

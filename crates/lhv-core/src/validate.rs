@@ -44,8 +44,9 @@ fn stored_norm(item: usize, v: &[f32], metric: Metric) -> Result<()> {
     if squared_norm >= f64::from(MAX_NORM) * f64::from(MAX_NORM) {
         return Err(Error::VectorTooLarge { item });
     }
-    // The same f32 sum the index takes `1/|v|` from, so the check and the index agree.
-    if metric == Metric::Cosine && !(crate::distance::dot(v, v) >= MIN_COSINE_SQUARED_NORM) {
+    // The same f32 sum the index takes `1/|v|` from, so the check and the index
+    // agree; finite here, as the components and the norm were checked above.
+    if metric == Metric::Cosine && crate::distance::dot(v, v) < MIN_COSINE_SQUARED_NORM {
         return Err(Error::ZeroVector { item });
     }
     Ok(())

@@ -32,3 +32,37 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
     }
     Ok(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use lhv_core::{IndexParams, Item, Metric, Storage};
+    use lhv_format::{LogContents, LogOp, LogRecord};
+
+    use super::replay;
+
+    fn item(id: &str, vector: Vec<f32>) -> Item {
+        Item { id: id.into(), vector, metadata: None }
+    }
+
+    /// A log written before float16 values were checked against float16's
+    /// range may hold a batch whose values the index cannot store: replay
+    /// refuses that batch (never loads an infinity) and goes on with the rest.
+    #[test]
+    fn a_logged_batch_the_storage_cannot_hold_is_not_loaded() {
+        let index = lhv_core::Index::new(IndexParams::new(2, Metric::Cosine).with_storage(Storage::F16)).unwrap();
+        let records = vec![
+            LogRecord { sequence: 1, op: LogOp::Upsert(vec![item("a", vec![1.0, 0.0])]) },
+            LogRecord {
+                sequence: 2,
+                op: LogOp::Upsert(vec![item("x", vec![70_000.0, 1.0]), item("b", vec![0.0, 1.0])]),
+            },
+            LogRecord { sequence: 3, op: LogOp::Upsert(vec![item("c", vec![1.0, 1.0])]) },
+        ];
+        let contents = LogContents { records, valid_len: 0, torn_tail: 0 };
+        assert_eq!(replay(&index, 0, "log/1", contents), Ok(3));
+        assert!(index.contains("a") && index.contains("c"));
+        assert!(!index.contains("x") && !index.contains("b"), "a batch was loaded in part");
+        let hits = index.search(&[1.0, 0.0], 5, None).unwrap();
+        assert!(hits.iter().all(|h| h.distance.is_finite()), "{hits:?}");
+    }
+}

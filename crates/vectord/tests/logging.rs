@@ -26,12 +26,10 @@ fn log_of_one_request(args: &[&str]) -> String {
         let mut line = String::new();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "vectord exited before listening:\n{log}");
         log.push_str(&line);
-        if let Some(at) = line.find("127.0.0.1:") {
-            if line.contains("listening") {
-                let rest = &line[at..];
-                let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(rest.len());
-                break rest[..end].to_owned();
-            }
+        if let Some(at) = line.find("127.0.0.1:").filter(|_| line.contains("listening")) {
+            let rest = &line[at..];
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(rest.len());
+            break rest[..end].to_owned();
         }
     };
     let mut stream = TcpStream::connect(&address).unwrap();
