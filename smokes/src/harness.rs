@@ -81,7 +81,7 @@ impl Vectord {
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             child: None,
             log: None,
-            endpoint: Endpoint { port, client: Client::new() },
+            endpoint: Endpoint { port, client: http_client() },
         };
         vectord.spawn().await?;
         Ok(vectord)
@@ -99,7 +99,7 @@ impl Vectord {
             extra: args,
             child: None,
             log: Some(log.to_owned()),
-            endpoint: Endpoint { port, client: Client::new() },
+            endpoint: Endpoint { port, client: http_client() },
         };
         vectord.spawn().await?;
         Ok(vectord)
@@ -239,4 +239,12 @@ impl Steps {
 /// `Ok` if `got == want`, else a message showing both.
 pub fn expect<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
     if got == want { Ok(()) } else { Err(format!("{what}: got {got:?}, want {want:?}")) }
+}
+
+/// An HTTP client. Built with the workspace, reqwest can speak HTTPS through
+/// rustls and needs a crypto provider installed first (the workspace builds
+/// rustls with *ring*; see lhv-store's `install_crypto_provider`).
+fn http_client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
 }

@@ -23,6 +23,7 @@
 
 mod catalog;
 mod cluster;
+mod crypto;
 mod discover;
 mod durable;
 mod error;
@@ -42,6 +43,7 @@ mod url;
 
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
 pub use cluster::{Clock, ClusterOptions, IndexWriter, Route};
+pub use crypto::install_crypto_provider;
 pub use durable::DurableIndex;
 pub use error::{Error, Result};
 pub use layout::validate_name;

@@ -54,6 +54,7 @@ pub fn open_url(url: &str, s3_options: &[(String, String)]) -> Result<OpenedStor
             Ok(OpenedStore { store: backend(Arc::new(local), "", true)?, lock: Some(lock) })
         }
         "s3" => {
+            crate::install_crypto_provider();
             let bucket = parsed.host_str().ok_or_else(|| invalid("no bucket".into()))?;
             let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
             for (key, value) in s3_options {
@@ -64,6 +65,7 @@ pub fn open_url(url: &str, s3_options: &[(String, String)]) -> Result<OpenedStor
             Ok(OpenedStore { store: backend(Arc::new(s3), parsed.path(), true)?, lock: None })
         }
         "http" | "https" => {
+            crate::install_crypto_provider();
             // The server root is the store; the URL's path is a prefix inside it,
             // so that its collections are created like any other.
             let origin = parsed.origin().ascii_serialization();

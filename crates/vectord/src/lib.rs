@@ -29,6 +29,7 @@ pub mod tls;
 pub mod transfer;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use lhv_store::{Catalog, CatalogOptions, ClusterOptions};
@@ -48,6 +49,15 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    serve_until(listener, config, Box::pin(shutdown)).await
+}
+
+/// A signal that stops the service. Boxed so that the service is compiled
+/// once, in this crate, rather than once per caller's shutdown future type
+/// (every test binary would otherwise compile the whole HTTP stack again).
+type Shutdown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), String> {
     let cluster = config.cluster.as_ref().map(|c| ClusterOptions {
         lease_ttl_ms: c.lease_ttl_ms,
         lease_margin_ms: c.lease_ttl_ms / 3,
@@ -66,7 +76,7 @@ pub async fn serve(
         }
         tracing::info!("all indexes loaded");
     });
-    serve_catalog(listener, catalog, config, shutdown).await
+    serve_catalog_until(listener, catalog, config, shutdown).await
 }
 
 /// [`serve`] over a catalog the caller opened (and loads, or has loaded).
@@ -75,6 +85,15 @@ pub async fn serve_catalog(
     catalog: Arc<Catalog>,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    serve_catalog_until(listener, catalog, config, Box::pin(shutdown)).await
+}
+
+async fn serve_catalog_until(
+    listener: TcpListener,
+    catalog: Arc<Catalog>,
+    config: Config,
+    shutdown: Shutdown,
 ) -> Result<(), String> {
     let tls = match &config.tls {
         Some(files) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(files)?)),
@@ -99,6 +118,7 @@ pub async fn serve_catalog(
 
 /// The HTTP client that forwards requests to other cluster members.
 fn forwarder() -> Result<reqwest::Client, String> {
+    lhv_store::install_crypto_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()

@@ -2,7 +2,6 @@
 //! once, a deadline for slow clients' headers, and hyper serving the router
 //! on each connection until a graceful shutdown.
 
-use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -40,16 +39,11 @@ pub(crate) struct Listening {
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
 /// requests in flight finish and closes every connection.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    app: Router,
-    listening: Listening,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+pub(crate) async fn serve(listener: TcpListener, app: Router, listening: Listening, shutdown: crate::Shutdown) {
     let listening = Arc::new(listening);
     let permits = Arc::new(Semaphore::new(listening.max_connections));
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -23,7 +23,7 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
         .map_err(|e| format!("cannot read the TLS private key {}: {e}", files.key.display()))?;
     // Named explicitly: with more than one rustls provider compiled in, the
     // process-wide default is ambiguous.
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?

@@ -36,7 +36,10 @@ impl Target {
     pub async fn connect(server: Option<&str>, storage_url: &str, api_key: Option<String>) -> Result<Self, String> {
         match server {
             Some(base) => Ok(Target::Server {
-                client: reqwest::Client::new(),
+                client: {
+                    lhv_store::install_crypto_provider();
+                    reqwest::Client::new()
+                },
                 base: base.trim_end_matches('/').to_owned(),
                 api_key,
             }),

@@ -176,6 +176,7 @@ async fn hostile_requests_get_a_4xx_envelope_and_change_nothing() {
     let server = tokio::spawn(vectord::serve_catalog(listener, Arc::new(catalog), config, async {
         let _ = stopped.await;
     }));
+    lhv_store::install_crypto_provider();
     let client = Client::new();
     let create = json!({ "name": "docs", "dim": DIM, "distance": "cosine" });
     client.post(format!("{base}/v1/vectors/index")).json(&create).send().await.unwrap();

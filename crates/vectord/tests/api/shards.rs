@@ -3,14 +3,12 @@
 //! an unsharded index with the same items does, before and after a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Server, assert_error, memory};
 use lhv_store::{Catalog, CatalogOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Server, assert_error, memory};
 
 fn items(range: std::ops::Range<usize>) -> Value {
     let items: Vec<Value> = range

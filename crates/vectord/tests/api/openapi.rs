@@ -1,5 +1,5 @@
 //! docs/openapi.json is the document the code generates. After changing the
-//! API, regenerate it with `LHV_BLESS=1 cargo test -p vectord --test openapi`.
+//! API, regenerate it with `LHV_BLESS=1 cargo test -p vectord --test api openapi`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[test]
@@ -12,7 +12,7 @@ fn the_checked_in_openapi_document_is_current() {
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         checked_in == generated,
-        "docs/openapi.json is stale: run `LHV_BLESS=1 cargo test -p vectord --test openapi` and commit it"
+        "docs/openapi.json is stale: run `LHV_BLESS=1 cargo test -p vectord --test api openapi` and commit it"
     );
     let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
     let paths = document["paths"].as_object().unwrap();

@@ -35,6 +35,7 @@ impl Server {
         let done = tokio::spawn(vectord::serve_catalog(listener, Arc::new(catalog), config, async {
             let _ = stopped.await;
         }));
+        lhv_store::install_crypto_provider();
         Self { base, client: Client::new(), stop: Some(stop), done }
     }
 

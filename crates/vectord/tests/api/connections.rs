@@ -176,6 +176,7 @@ async fn tls_serves_https_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let (files, cert_pem) = identity(dir.path());
     let server = start(|config| config.tls = Some(files)).await;
+    lhv_store::install_crypto_provider();
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
         .build()

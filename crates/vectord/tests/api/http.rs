@@ -8,9 +8,7 @@ use lhv_store::{Catalog, CatalogOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{Server, assert_error, memory};
+use crate::support::{Server, assert_error, memory};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_works() {

@@ -54,7 +54,7 @@ fn acknowledged_batches_survive_sigkill() {
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     for cycle in 0..CYCLES {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "writer_child", "--nocapture", "--test-threads", "1"])
+            .args(["--exact", "kill::writer_child", "--nocapture", "--test-threads", "1"])
             .env(DIR_VAR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

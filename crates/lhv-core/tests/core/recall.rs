@@ -1,8 +1,7 @@
 //! Recall of the graph on real MiniLM embeddings (`shared/data/minilm-dev`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/minilm.rs"]
-mod minilm;
+use crate::minilm;
 
 use lhv_core::{Index, IndexParams, Item, Metric};
 use minilm::{ground_truth, read_fvecs};

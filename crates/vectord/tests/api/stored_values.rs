@@ -4,12 +4,10 @@
 //! (`[1e-8, 1e-8]`) and ranking their NaN distances first.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
+use crate::support::{Server, assert_error, memory};
 use lhv_core::{Index, IndexParams, Item, Metric, Storage, StoredRows};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Server, assert_error, memory};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn float16_refuses_values_it_cannot_hold_natively() {
@@ -47,7 +45,7 @@ async fn float16_refuses_values_it_cannot_hold_natively() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn float16_refuses_values_it_cannot_hold_on_qdrant_routes() {
     let server = Server::on(memory()).await;
-    let create = json!({ "vectors": { "size": 2, "distance": "Cosine", "datatype": "float16" } });
+    let create = json!({ "vectors": { "size": 2, "distance": "Euclid", "datatype": "float16" } });
     assert_eq!(server.call(Method::PUT, "/collections/h", Some(create)).await.0, StatusCode::OK);
     let upsert = json!({ "points": [{ "id": 1, "vector": [70000, 1] }] });
     let (status, body) = server.call(Method::PUT, "/collections/h/points?wait=true", Some(upsert)).await;
@@ -56,6 +54,18 @@ async fn float16_refuses_values_it_cannot_hold_on_qdrant_routes() {
     assert!(message.contains("65504"), "{body}");
     let (_, count) = server.call(Method::POST, "/collections/h/points/count", Some(json!({}))).await;
     assert_eq!(count["result"]["count"], 0, "{count}");
+
+    // Qdrant normalises cosine vectors before storing them, so the same
+    // vector fits a float16 cosine collection and reads back finite.
+    let create = json!({ "vectors": { "size": 2, "distance": "Cosine", "datatype": "float16" } });
+    assert_eq!(server.call(Method::PUT, "/collections/c", Some(create)).await.0, StatusCode::OK);
+    let upsert = json!({ "points": [{ "id": 1, "vector": [70000, 1] }] });
+    let (status, body) = server.call(Method::PUT, "/collections/c/points?wait=true", Some(upsert)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, point) = server.call(Method::GET, "/collections/c/points/1", None).await;
+    let stored = point["result"]["vector"].as_array().unwrap();
+    assert!(stored.iter().all(Value::is_f64), "{point}");
+    assert!((stored[0].as_f64().unwrap() - 1.0).abs() < 1e-3, "{point}");
     server.stop().await;
 }
 

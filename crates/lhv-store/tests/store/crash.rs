@@ -2,8 +2,6 @@
 //! finds every acknowledged batch and no part of an unacknowledged one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -100,7 +98,7 @@ async fn check(inner: &Arc<dyn Store>, expect: &BTreeMap<u32, Expect>, case: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_storage_operation_loses_nothing_acknowledged() {
     // Count the operations of a clean run first.
-    let clean: Arc<dyn Store> = support::backend("memory").store;
+    let clean: Arc<dyn Store> = crate::support::backend("memory").store;
     let counting = Arc::new(FaultyStore::new(Arc::clone(&clean)));
     let full = run_until_failure(counting.clone()).await;
     assert!(full.values().all(|&e| e != Expect::Either));
@@ -109,7 +107,7 @@ async fn a_crash_at_any_storage_operation_loses_nothing_acknowledged() {
 
     for at in 1..=operations + 1 {
         for (mode, fault) in [("crash before", Fault::CrashBefore(at)), ("crash during", Fault::CrashDuring(at))] {
-            let inner: Arc<dyn Store> = support::backend("memory").store;
+            let inner: Arc<dyn Store> = crate::support::backend("memory").store;
             let faulty = Arc::new(FaultyStore::new(Arc::clone(&inner)));
             faulty.set(fault);
             let expect = run_until_failure(faulty).await;
@@ -120,7 +118,7 @@ async fn a_crash_at_any_storage_operation_loses_nothing_acknowledged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transient_storage_failure_fails_the_write_and_then_heals() {
-    let inner: Arc<dyn Store> = support::backend("memory").store;
+    let inner: Arc<dyn Store> = crate::support::backend("memory").store;
     let faulty = Arc::new(FaultyStore::new(Arc::clone(&inner)));
     let options = CatalogOptions { snapshot_log_bytes: u64::MAX, ..CatalogOptions::default() };
     let catalog = Catalog::open_store(faulty.clone(), options).await.unwrap();

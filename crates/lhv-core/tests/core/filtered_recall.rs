@@ -2,10 +2,8 @@
 //! 0.1 % selectivity, with the planner's choice and with the graph walk forced.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/minilm.rs"]
-mod minilm;
-#[path = "support/tags.rs"]
-mod tags;
+use crate::minilm;
+use crate::tags;
 
 use lhv_core::{Filter, Index, IndexParams, Item, Metric};
 use minilm::{ground_truth, read_fvecs};

@@ -2,15 +2,13 @@
 //! storage directory and against a running server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::Server;
 use lhv_store::{Catalog, CatalogOptions, open_url};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::Server;
 
 fn vectord(args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_vectord")).args(args).output().unwrap();

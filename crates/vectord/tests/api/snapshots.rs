@@ -2,13 +2,11 @@
 //! after a restart), and refuse what is not a valid frame.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Server, assert_error, memory};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Server, assert_error, memory};
 
 async fn put_snapshot(server: &Server, name: &str, body: Vec<u8>, key: Option<&str>) -> (StatusCode, Value) {
     let mut request = server.client.put(format!("{}/v1/vectors/index/{name}/snapshot", server.base)).body(body);

@@ -8,9 +8,7 @@ use lhv_store::{Catalog, CatalogOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{Server, memory};
+use crate::support::{Server, memory};
 
 /// Asserts a Qdrant error answer: the status, and a message containing `text`.
 fn assert_qdrant_error(answer: &(StatusCode, Value), status: StatusCode, text: &str) {

@@ -2,8 +2,6 @@
 //! directory, a real S3 server and a real WebDAV server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use bytes::Bytes;
 use lhv_store::{Error, Store};
 
@@ -71,26 +69,26 @@ async fn conditional_updates(store: &dyn Store, supported: bool) {
 
 #[tokio::test]
 async fn memory_conforms() {
-    conformance(support::backend("memory").store.as_ref()).await;
-    conditional_updates(support::backend("memory").store.as_ref(), true).await;
+    conformance(crate::support::backend("memory").store.as_ref()).await;
+    conditional_updates(crate::support::backend("memory").store.as_ref(), true).await;
 }
 
 #[tokio::test]
 async fn local_directory_conforms() {
-    conformance(support::backend("file").store.as_ref()).await;
-    conditional_updates(support::backend("file").store.as_ref(), false).await;
+    conformance(crate::support::backend("file").store.as_ref()).await;
+    conditional_updates(crate::support::backend("file").store.as_ref(), false).await;
 }
 
 #[tokio::test]
 async fn s3_conforms() {
-    conformance(support::backend("s3").store.as_ref()).await;
-    conditional_updates(support::backend("s3").store.as_ref(), true).await;
+    conformance(crate::support::backend("s3").store.as_ref()).await;
+    conditional_updates(crate::support::backend("s3").store.as_ref(), true).await;
 }
 
 #[tokio::test]
 async fn http_conforms() {
-    conformance(support::backend("http").store.as_ref()).await;
-    conditional_updates(support::backend("http").store.as_ref(), false).await;
+    conformance(crate::support::backend("http").store.as_ref()).await;
+    conditional_updates(crate::support::backend("http").store.as_ref(), false).await;
 }
 
 #[tokio::test]

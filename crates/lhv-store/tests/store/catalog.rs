@@ -2,8 +2,6 @@
 //! after a close or a crash, drops are final, damage is reported and left alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -34,7 +32,7 @@ async fn reopen(store: &Arc<dyn Store>) -> Catalog {
 
 /// Writes, closes or crashes, reopens: the content is what was acknowledged.
 async fn round_trip(kind: &str) {
-    let backend = support::backend(kind);
+    let backend = crate::support::backend(kind);
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     let docs = catalog.create("docs", params()).await.unwrap();
     catalog.create("empty", params()).await.unwrap();
@@ -118,7 +116,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_share_log_writes() {
-    let backend = support::backend("file");
+    let backend = crate::support::backend("file");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     let docs = catalog.create("docs", params()).await.unwrap();
     let writers: Vec<_> = (0..16u32)
@@ -144,7 +142,7 @@ async fn concurrent_writers_share_log_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn damaged_objects_make_only_their_index_unavailable_and_stay_untouched() {
-    let backend = support::backend("memory");
+    let backend = crate::support::backend("memory");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     for name in ["good", "bad-snapshot", "bad-log"] {
         let index = catalog.create(name, params()).await.unwrap();
@@ -179,7 +177,7 @@ async fn damaged_objects_make_only_their_index_unavailable_and_stay_untouched() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_in_the_background_remove_the_log_they_cover() {
-    let backend = support::backend("memory");
+    let backend = crate::support::backend("memory");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(1)).await.unwrap();
     let docs = catalog.create("docs", params()).await.unwrap();
     for batch in 0..20 {
@@ -194,7 +192,7 @@ async fn snapshots_in_the_background_remove_the_log_they_cover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_requests_change_nothing() {
-    let backend = support::backend("memory");
+    let backend = crate::support::backend("memory");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     assert!(matches!(catalog.create("bad name", params()).await, Err(Error::InvalidName { .. })));
     assert!(matches!(catalog.create("x", IndexParams::new(0, Metric::L2)).await, Err(Error::Index(_))));
@@ -207,7 +205,7 @@ async fn invalid_requests_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_with_dots_never_touch_each_others_objects() {
-    let backend = support::backend("file");
+    let backend = crate::support::backend("file");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     for name in ["x", "x.wal", "x.lhv1", "x.wal.wal"] {
         let index = catalog.create(name, params()).await.unwrap();
@@ -227,7 +225,7 @@ async fn names_with_dots_never_touch_each_others_objects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexes_can_be_loaded_after_the_catalog_opens() {
-    let backend = support::backend("memory");
+    let backend = crate::support::backend("memory");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     catalog.create("docs", params()).await.unwrap().upsert(items("d", 0..5)).await.unwrap();
     drop(catalog);
@@ -243,7 +241,7 @@ async fn indexes_can_be_loaded_after_the_catalog_opens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exported_snapshots_become_new_indexes_that_keep_writing() {
-    let store = support::backend("memory").store;
+    let store = crate::support::backend("memory").store;
     let catalog = reopen(&store).await;
     let docs = catalog.create("docs", params()).await.unwrap();
     docs.upsert(items("d", 0..40)).await.unwrap();

@@ -4,15 +4,13 @@
 //! the writer leaves the other takes over.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{Server, assert_error, memory};
 use lhv_store::{Catalog, CatalogOptions, ClusterOptions, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Server, assert_error, memory};
 use vectord::config::ClusterConfig;
 
 const TTL_MS: u64 = 3_000;

@@ -4,8 +4,6 @@
 //! expiry can no longer renew or release what another process now holds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use bytes::Bytes;
 use futures::future::join_all;
 use lhv_store::{Attempt, Error, Lease, LeaseRecord, Store};
@@ -97,7 +95,7 @@ async fn leases(store: &dyn Store, racing: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leases_on_memory() {
-    leases(support::backend("memory").store.as_ref(), true).await;
+    leases(crate::support::backend("memory").store.as_ref(), true).await;
 }
 
 /// One attempt after another: s3s-fs (the test server) checks `If-None-Match`
@@ -106,12 +104,12 @@ async fn leases_on_memory() {
 /// Amazon S3 makes them atomic; the race itself is tested on memory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leases_on_s3() {
-    leases(support::backend("s3").store.as_ref(), false).await;
+    leases(crate::support::backend("s3").store.as_ref(), false).await;
 }
 
 #[tokio::test]
 async fn leases_are_refused_where_writes_cannot_be_conditional() {
-    let backend = support::backend("file");
+    let backend = crate::support::backend("file");
     let refused = Lease::acquire(backend.store.as_ref(), "x.lease", "p", 0, TTL).await;
     // A local directory can create conditionally, but never replace conditionally.
     let mut lease = held(refused.unwrap());

@@ -5,8 +5,6 @@
 //! wakes up can neither acknowledge a write nor damage the log or the snapshot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -215,7 +213,7 @@ async fn replicas_follow_the_writer_and_a_takeover_loses_no_acknowledged_write()
 /// request at a time, never raced here: see lease.rs).
 #[tokio::test]
 async fn replicas_follow_the_writer_and_a_takeover_loses_no_acknowledged_write_on_s3() {
-    replicas_and_takeover(support::backend("s3").store).await;
+    replicas_and_takeover(crate::support::backend("s3").store).await;
 }
 
 async fn replicas_and_takeover(store: Arc<dyn Store>) {

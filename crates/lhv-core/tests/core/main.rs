@@ -1,0 +1,19 @@
+//! The index from outside the crate: models, recall, storages, concurrency.
+//!
+//! One test binary (each module was once its own), linked once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "../support/minilm.rs"]
+mod minilm;
+#[path = "../support/tags.rs"]
+mod tags;
+
+mod concurrency;
+mod filter_model;
+mod filtered_recall;
+mod finite;
+mod model;
+mod parts;
+mod recall;
+mod sharded_model;
+mod storage;

@@ -1,0 +1,15 @@
+//! The durable catalog and its storage backends, from outside the crate.
+//!
+//! One test binary (each module was once its own), linked once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+mod catalog;
+mod cluster;
+mod computed_writes;
+mod conformance;
+mod crash;
+mod kill;
+mod lease;
+mod sharded;

@@ -1,0 +1,19 @@
+//! The service end to end: in-process servers on port 0 and the real binary.
+//!
+//! One test binary for the whole crate (each module was once its own), so that
+//! the service and its dependencies are linked once rather than once per file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+mod cluster;
+mod connections;
+mod hostile;
+mod http;
+mod logging;
+mod openapi;
+mod qdrant;
+mod shards;
+mod snapshots;
+mod stored_values;
+mod transfer;
