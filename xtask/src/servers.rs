@@ -42,7 +42,10 @@ pub(crate) fn install(workspace: &Path) -> Result<(), String> {
     let tools = workspace.join("target").join("test-tools");
     if !tools.join("bin").join("s3s-fs").exists() {
         let root = tools.display().to_string();
-        cargo(&["install", "--quiet", S3S_FS, "--locked", "--features", "binary", "--root", &root], &[])?;
+        // Unoptimised: it serves small test objects, and an optimised build
+        // of it took minutes of CI's two cores.
+        let args = ["install", "--debug", "--quiet", S3S_FS, "--locked", "--features", "binary", "--root", &root];
+        cargo(&args, &[])?;
     }
     crate::venv::venv(workspace, WSGIDAV_VENV, WSGIDAV)?;
     Ok(())
