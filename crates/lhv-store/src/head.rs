@@ -7,9 +7,12 @@
 //! may have been removed. A leased writer creates a log object (a
 //! conditional create at the next key), then replaces the head on the
 //! version it last wrote (`If-Match`). Only then is the write committed, so
-//! log objects past `last` are never read: they are writes whose head
-//! update failed (a writer that lost its lease, or a failed request), and
-//! the writer removes them. A new writer replaces the head under its own
+//! log objects past `last` are never read as committed: they are writes
+//! whose head update failed (a writer that lost its lease, or a failed
+//! request). They are not removed (a paused writer could otherwise delete
+//! its successor's object): the next writer that needs the key commits the
+//! one in its way, a write never acknowledged that may so appear whole
+//! (see `leased.rs`). A new writer replaces the head under its own
 //! epoch before its first write, which makes every later head update of its
 //! predecessor fail.
 

@@ -199,7 +199,10 @@ async fn the_api_key_guards_the_api_but_not_health() {
     assert_eq!(server.call(Method::GET, "/readyz", None).await.0, StatusCode::OK);
     assert_error(&server.call(Method::GET, "/v1/vectors/index", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
     let url = format!("{}/v1/vectors/index", server.base);
-    for (header, value) in [("authorization", "Bearer wrong"), ("api-key", "wrong"), ("authorization", "s3cret")] {
+    // Same length but one byte off, a prefix, and one byte more are all wrong.
+    let wrong = [("authorization", "Bearer wrong"), ("api-key", "wrong"), ("authorization", "s3cret")];
+    let near = [("api-key", "s3creT"), ("api-key", "s3cre"), ("api-key", "s3cret2")];
+    for (header, value) in wrong.into_iter().chain(near) {
         let status = server.client.get(&url).header(header, value).send().await.unwrap().status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{header}: {value}");
     }
