@@ -39,11 +39,10 @@ pub(crate) struct Listening {
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
 /// requests in flight finish and closes every connection.
-pub(crate) async fn serve(listener: TcpListener, app: Router, listening: Listening, shutdown: crate::Shutdown) {
+pub(crate) async fn serve(listener: TcpListener, app: Router, listening: Listening, mut shutdown: crate::Shutdown) {
     let listening = Arc::new(listening);
     let permits = Arc::new(Semaphore::new(listening.max_connections));
     let graceful = GracefulShutdown::new();
-    let mut shutdown = shutdown;
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -17,6 +17,15 @@ const TAGS: [&str; 3] = ["a", "b", "c"];
 /// id -> (vector, metadata).
 type Model = BTreeMap<String, (Vec<f32>, Option<Value>)>;
 
+/// The model's upsert: vectors replaced, metadata kept where the new item
+/// carries none (the index's rule).
+pub(crate) fn upsert_into<'a>(model: &mut Model, items: impl IntoIterator<Item = &'a Item>) {
+    for item in items {
+        let kept = model.get(&item.id).and_then(|(_, m)| m.clone());
+        model.insert(item.id.clone(), (item.vector.clone(), item.metadata.clone().or(kept)));
+    }
+}
+
 /// The conditions generated, with their own meaning, independent of lhv-core's.
 #[derive(Debug, Clone)]
 enum Cond {
@@ -157,10 +166,7 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                     let id = format!("id-{i}");
                     batch.insert(id.clone(), Item { id, vector: vector(v), metadata });
                 }
-                for item in batch.values() {
-                    let kept = model.get(&item.id).and_then(|(_, m)| m.clone());
-                    model.insert(item.id.clone(), (item.vector.clone(), item.metadata.clone().or(kept)));
-                }
+                upsert_into(&mut model, batch.values());
                 index.upsert(batch.into_values().collect()).unwrap();
             }
             Op::Delete(ids) => {

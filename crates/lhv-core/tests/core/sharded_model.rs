@@ -130,10 +130,7 @@ fn run(shards: usize, graph: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     let metadata = tag.map(|t| json!({"tag": t}));
                     batch.insert(id.clone(), Item { id, vector: vector(v), metadata });
                 }
-                for item in batch.values() {
-                    let kept = model.get(&item.id).and_then(|(_, m)| m.clone());
-                    model.insert(item.id.clone(), (item.vector.clone(), item.metadata.clone().or(kept)));
-                }
+                crate::filter_model::upsert_into(&mut model, batch.values());
                 index.upsert(batch.into_values().collect()).unwrap();
             }
             Op::Delete(ids) => {
