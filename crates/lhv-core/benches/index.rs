@@ -3,7 +3,7 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -45,7 +45,7 @@ fn search(c: &mut Criterion) {
             let mut next = 0;
             b.iter(|| {
                 next = (next + 1) % queries.len();
-                index.search(&queries[next], 10, Some(ef)).unwrap()
+                index.search(&queries[next], 10, &SearchOptions::default().with_ef(ef)).unwrap()
             })
         });
     }

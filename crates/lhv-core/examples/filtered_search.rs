@@ -16,7 +16,7 @@ mod tags;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use lhv_core::{Filter, Index, IndexParams, Item, Metric};
+use lhv_core::{Filter, Index, IndexParams, Item, Metric, SearchOptions};
 use rayon::prelude::*;
 use serde_json::json;
 use tags::{SELECTIVITIES, tags};
@@ -47,8 +47,8 @@ fn measure(
     let mut answers = Vec::with_capacity(queries.len());
     for query in queries {
         let hits = match filter {
-            Some(filter) => index.search_filtered(query, K, None, filter),
-            None => index.search(query, K, None),
+            Some(filter) => index.search(query, K, &SearchOptions::default().with_filter(filter)),
+            None => index.search(query, K, &SearchOptions::default()),
         };
         answers.push(hits.map_err(|e| e.to_string())?);
     }

@@ -6,7 +6,7 @@
 #[path = "support/peer_protocol.rs"]
 mod peer_protocol;
 
-use lhv_core::{Index, IndexParams, Item, Metric, Storage};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions, Storage};
 use peer_protocol::{Args, Peer};
 
 /// Vectors per upsert call while building.
@@ -50,13 +50,18 @@ impl Peer for LhvCore {
     fn search(&mut self, queries: &[Vec<f32>], ef: usize, mode: &str) -> Result<Vec<Vec<i64>>, String> {
         let to_ids = |hits: Vec<lhv_core::Hit>| hits.into_iter().map(|h| h.id.parse::<i64>().unwrap_or(-1)).collect();
         match mode {
-            "single" => {
-                queries.iter().map(|q| self.0.search(q, 10, Some(ef)).map(to_ids).map_err(|e| e.to_string())).collect()
-            }
+            "single" => queries
+                .iter()
+                .map(|q| {
+                    self.0.search(q, 10, &SearchOptions::default().with_ef(ef)).map(to_ids).map_err(|e| e.to_string())
+                })
+                .collect(),
             "batch1" | "batch2" => {
                 let threads = if mode == "batch1" { 1 } else { 2 };
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
-                let hits = pool.install(|| self.0.search_batch(queries, 10, Some(ef))).map_err(|e| e.to_string())?;
+                let hits = pool
+                    .install(|| self.0.search_batch(queries, 10, &SearchOptions::default().with_ef(ef)))
+                    .map_err(|e| e.to_string())?;
                 Ok(hits.into_iter().map(to_ids).collect())
             }
             other => Err(format!("unknown mode {other}")),

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 use serde_json::json;
 
 const INITIAL: usize = 10_000;
@@ -39,7 +39,7 @@ fn timed_searches(
     while keep_going(latencies.len()) {
         let query = &queries[latencies.len() % queries.len()];
         let started = Instant::now();
-        index.search(query, K, Some(EF)).map_err(|e| e.to_string())?;
+        index.search(query, K, &SearchOptions::default().with_ef(EF)).map_err(|e| e.to_string())?;
         latencies.push(started.elapsed());
     }
     latencies.sort_unstable();

@@ -6,18 +6,18 @@
 //! [`Error`] that names what was wrong.
 //!
 //! ```
-//! use lhv_core::{Index, IndexParams, Item, Metric};
+//! use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 //!
 //! let index = Index::new(IndexParams::new(3, Metric::Cosine))?;
 //! index.upsert(vec![
 //!     Item { id: "x".into(), vector: vec![1.0, 0.0, 0.0], metadata: None },
 //!     Item { id: "y".into(), vector: vec![0.0, 1.0, 0.0], metadata: Some(serde_json::json!({"tag": "b"})) },
 //! ])?;
-//! let hits = index.search(&[0.9, 0.1, 0.0], 1, None)?;
+//! let hits = index.search(&[0.9, 0.1, 0.0], 1, &SearchOptions::default())?;
 //! assert_eq!(hits[0].id, "x");
 //!
 //! assert_eq!(index.delete(&["x"]), 1);
-//! assert_eq!(index.search(&[0.9, 0.1, 0.0], 1, None)?[0].id, "y");
+//! assert_eq!(index.search(&[0.9, 0.1, 0.0], 1, &SearchOptions::default())?[0].id, "y");
 //! # Ok::<(), lhv_core::Error>(())
 //! ```
 

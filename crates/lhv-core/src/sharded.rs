@@ -39,12 +39,12 @@ pub fn shard_of(id: &str, count: usize) -> usize {
 /// Several [`Index`]es with the same parameters that answer as one.
 ///
 /// ```
-/// use lhv_core::{IndexParams, Item, Metric, ShardedIndex};
+/// use lhv_core::{IndexParams, Item, Metric, SearchOptions, ShardedIndex};
 ///
 /// let index = ShardedIndex::new(IndexParams::new(2, Metric::L2), 4)?;
 /// let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 0.0], metadata: None };
 /// index.upsert(vec![item("a", 1.0), item("b", 2.0), item("c", 3.0)])?;
-/// let hits = index.search(&[2.1, 0.0], 2, None)?;
+/// let hits = index.search(&[2.1, 0.0], 2, &SearchOptions::default())?;
 /// assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["b", "c"]);
 /// assert_eq!(index.len(), 3);
 /// # Ok::<(), lhv_core::Error>(())
@@ -215,34 +215,24 @@ impl ShardedIndex {
         self.shards.iter().map(|s| s.count_where(filter)).sum()
     }
 
-    /// As [`Index::search`].
-    pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Hit>> {
-        self.search_with(query, k, &SearchOptions { ef, ..SearchOptions::default() })
-    }
-
-    /// As [`Index::search_with`]: every shard's `k` best, merged.
-    pub fn search_with(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
+    /// As [`Index::search`]: every shard's `k` best, merged.
+    pub fn search(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
         if let [only] = self.shards.as_slice() {
-            return only.search_with(query, k, options);
+            return only.search(query, k, options);
         }
         let per_shard: Vec<Vec<Hit>> =
-            self.shards.par_iter().map(|shard| shard.search_with(query, k, options)).collect::<Result<_>>()?;
+            self.shards.par_iter().map(|shard| shard.search(query, k, options)).collect::<Result<_>>()?;
         Ok(merge_hits(per_shard, k))
     }
 
-    /// As [`Index::search_batch_with`]: each shard answers the whole batch,
+    /// As [`Index::search_batch`]: each shard answers the whole batch,
     /// then each query's answers are merged.
-    pub fn search_batch_with(
-        &self,
-        queries: &[Vec<f32>],
-        k: usize,
-        options: &SearchOptions<'_>,
-    ) -> Result<Vec<Vec<Hit>>> {
+    pub fn search_batch(&self, queries: &[Vec<f32>], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Vec<Hit>>> {
         if let [only] = self.shards.as_slice() {
-            return only.search_batch_with(queries, k, options);
+            return only.search_batch(queries, k, options);
         }
         let per_shard: Vec<Vec<Vec<Hit>>> =
-            self.shards.par_iter().map(|shard| shard.search_batch_with(queries, k, options)).collect::<Result<_>>()?;
+            self.shards.par_iter().map(|shard| shard.search_batch(queries, k, options)).collect::<Result<_>>()?;
         let mut per_query: Vec<Vec<Vec<Hit>>> = (0..queries.len()).map(|_| Vec::new()).collect();
         for answers in per_shard {
             for (query, hits) in per_query.iter_mut().zip(answers) {

@@ -14,7 +14,7 @@
 //! layouts and the versioning rule.
 //!
 //! ```
-//! use lhv_core::{Index, IndexParams, Item, Metric};
+//! use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 //! use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
 //!
 //! let index = Index::new(IndexParams::new(2, Metric::L2))?;
@@ -22,7 +22,7 @@
 //! let bytes = encode_snapshot(&index.to_parts(), 1)?;
 //! let restored = decode_snapshot(&bytes)?;
 //! assert_eq!(restored.last_lsn, 1);
-//! assert_eq!(restored.index.search(&[1.0, 2.0], 1, None)?, index.search(&[1.0, 2.0], 1, None)?);
+//! assert_eq!(restored.index.search(&[1.0, 2.0], 1, &SearchOptions::default())?, index.search(&[1.0, 2.0], 1, &SearchOptions::default())?);
 //!
 //! let mut log = Vec::new();
 //! encode_record(&LogRecord { sequence: 2, op: LogOp::Delete(vec!["a".into()]) }, &mut log)?;

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
 use serde_json::json;
 
@@ -79,7 +79,7 @@ fn golden_files_decode_and_are_still_what_the_writer_writes() {
     let moved = index.get("p5").unwrap();
     assert_eq!((moved.vector, moved.metadata), (vec![5.0, 2.0, -0.5], Some(json!("moved"))));
     assert_eq!(index.get("p8").unwrap().metadata, Some(json!({ "i": 8, "tag": "quad" })));
-    let hits = index.search(&[7.2, 1.0, -0.5], 3, Some(16)).unwrap();
+    let hits = index.search(&[7.2, 1.0, -0.5], 3, &SearchOptions::default().with_ef(16)).unwrap();
     let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids, ["sieben-ß", "p8", "p6"]);
     assert!((hits[0].distance - 0.2).abs() < 1e-6);

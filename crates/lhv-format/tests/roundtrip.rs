@@ -1,7 +1,7 @@
 //! Round trips of snapshots and log records over random content.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 use lhv_format::{
     LogOp, LogRecord, decode_log, decode_snapshot, decode_snapshot_parts, encode_record, encode_snapshot,
 };
@@ -85,7 +85,7 @@ proptest! {
         prop_assert_eq!(decoded_lsn, lsn);
         let restored = decode_snapshot(&bytes).unwrap().index;
         let query = vec![0.5; index.params().dim];
-        prop_assert_eq!(restored.search(&query, 5, None).unwrap(), index.search(&query, 5, None).unwrap());
+        prop_assert_eq!(restored.search(&query, 5, &SearchOptions::default()).unwrap(), index.search(&query, 5, &SearchOptions::default()).unwrap());
     }
 
     #[test]
@@ -154,8 +154,8 @@ fn indexes_with_codes_round_trip_as_version_2_and_f32_stays_version_1() {
         assert_eq!((decoded, lsn), (parts, 9));
         let restored = decode_snapshot(&bytes).unwrap().index;
         assert_eq!(
-            restored.search(&[1.0, 0.5, -0.5, 1.0, 0.25], 3, None).unwrap(),
-            index.search(&[1.0, 0.5, -0.5, 1.0, 0.25], 3, None).unwrap()
+            restored.search(&[1.0, 0.5, -0.5, 1.0, 0.25], 3, &SearchOptions::default()).unwrap(),
+            index.search(&[1.0, 0.5, -0.5, 1.0, 0.25], 3, &SearchOptions::default()).unwrap()
         );
         // Every truncation is refused.
         for cut in [bytes.len() - 1, bytes.len() / 2, 20] {

@@ -73,7 +73,7 @@ enum Entry {
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use lhv_core::{IndexParams, Item, Metric};
+/// use lhv_core::{IndexParams, Item, Metric, SearchOptions};
 /// use lhv_store::{Catalog, CatalogOptions};
 ///
 /// let dir = tempfile::tempdir()?;
@@ -85,7 +85,7 @@ enum Entry {
 /// drop(catalog); // releases the directory lock
 ///
 /// let reopened = Catalog::open(&url, CatalogOptions::default()).await?;
-/// assert_eq!(reopened.get("docs")?.index().search(&[1.0, 0.1], 1, None)?[0].id, "a");
+/// assert_eq!(reopened.get("docs")?.index().search(&[1.0, 0.1], 1, &SearchOptions::default())?[0].id, "a");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```

@@ -35,7 +35,7 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
 
 #[cfg(test)]
 mod tests {
-    use lhv_core::{IndexParams, Item, Metric, Storage};
+    use lhv_core::{IndexParams, Item, Metric, SearchOptions, Storage};
     use lhv_format::{LogContents, LogOp, LogRecord};
 
     use super::replay;
@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(replay(&index, 0, "log/1", contents), Ok(3));
         assert!(index.contains("a") && index.contains("c"));
         assert!(!index.contains("x") && !index.contains("b"), "a batch was loaded in part");
-        let hits = index.search(&[1.0, 0.0], 5, None).unwrap();
+        let hits = index.search(&[1.0, 0.0], 5, &SearchOptions::default()).unwrap();
         assert!(hits.iter().all(|h| h.distance.is_finite()), "{hits:?}");
     }
 }

@@ -38,28 +38,12 @@ enum Route<'f> {
 }
 
 impl Index {
-    /// [`search`](Self::search) among the items that pass `filter`: the `k`
-    /// nearest of them, closest first. Returns fewer than `k` hits only when
-    /// fewer items pass.
-    pub fn search_filtered(&self, query: &[f32], k: usize, ef: Option<usize>, filter: &Filter) -> Result<Vec<Hit>> {
-        self.search_with(query, k, &SearchOptions { ef, filter: Some(filter), ..SearchOptions::default() })
-    }
-
-    /// [`search_filtered`](Self::search_filtered) for several queries with one
-    /// filter, run in parallel. All queries are validated first; an error names
-    /// the query's position.
-    pub fn search_batch_filtered(
-        &self,
-        queries: &[Vec<f32>],
-        k: usize,
-        ef: Option<usize>,
-        filter: &Filter,
-    ) -> Result<Vec<Vec<Hit>>> {
-        self.search_batch_with(queries, k, &SearchOptions { ef, filter: Some(filter), ..SearchOptions::default() })
-    }
-
-    /// The `k` nearest items to `query` as `options` say.
-    pub fn search_with(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
+    /// The `k` nearest live items to `query` as `options` say, closest first
+    /// (ties by id): among those that pass `options.filter`, if set. `ef`
+    /// defaults to the index's `ef_search`; the effective value is
+    /// `max(ef, k)`. Returns fewer than `k` hits only when fewer items
+    /// (that pass) are held.
+    pub fn search(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
         let (ef, rescore) = self.check_options(k, options)?;
         validate::query(0, query, self.params.dim, self.params.metric)?;
         let state = self.state.read();
@@ -69,14 +53,10 @@ impl Index {
         })
     }
 
-    /// [`search_with`](Self::search_with) for several queries, run in
-    /// parallel. All queries are validated first; an error names the query's position.
-    pub fn search_batch_with(
-        &self,
-        queries: &[Vec<f32>],
-        k: usize,
-        options: &SearchOptions<'_>,
-    ) -> Result<Vec<Vec<Hit>>> {
+    /// [`search`](Self::search) for several queries with the same options,
+    /// run in parallel. All queries are validated first; an error names the
+    /// query's position.
+    pub fn search_batch(&self, queries: &[Vec<f32>], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Vec<Hit>>> {
         let (ef, rescore) = self.check_options(k, options)?;
         for (position, query) in queries.iter().enumerate() {
             validate::query(position, query, self.params.dim, self.params.metric)?;

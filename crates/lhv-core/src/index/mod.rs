@@ -307,20 +307,6 @@ impl Index {
         let next_after = if range.next().is_some() { ids.last().cloned() } else { None };
         Ok(ScrollPage { ids, next_after })
     }
-
-    /// The `k` nearest live vectors to `query`, closest first (ties by id).
-    ///
-    /// `ef` defaults to the index's `ef_search`; the effective value is
-    /// `max(ef, k)`. Returns fewer than `k` hits only when the index holds fewer.
-    pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Hit>> {
-        self.search_with(query, k, &SearchOptions { ef, ..SearchOptions::default() })
-    }
-
-    /// [`search`](Self::search) for several queries, run in parallel.
-    /// All queries are validated first; an error names the query's position.
-    pub fn search_batch(&self, queries: &[Vec<f32>], k: usize, ef: Option<usize>) -> Result<Vec<Vec<Hit>>> {
-        self.search_batch_with(queries, k, &SearchOptions { ef, ..SearchOptions::default() })
-    }
 }
 
 /// How a search runs, beyond the query and `k`.
@@ -337,6 +323,18 @@ pub struct SearchOptions<'a> {
     /// Compare the query with every (passing) item instead of walking the
     /// graph: exact results at the cost of a full scan.
     pub exact: bool,
+}
+
+impl<'a> SearchOptions<'a> {
+    /// These options with `ef` candidates.
+    pub fn with_ef(self, ef: usize) -> Self {
+        Self { ef: Some(ef), ..self }
+    }
+
+    /// These options searching only the items that pass `filter`.
+    pub fn with_filter(self, filter: &'a crate::Filter) -> Self {
+        Self { filter: Some(filter), ..self }
+    }
 }
 
 impl State {
@@ -496,9 +494,9 @@ mod tests {
         index.upsert(vec![item("a", &[1.0, 0.0]), item("b", &[0.0, 1.0])]).unwrap();
         assert_eq!(index.delete(&["a", "b", "c"]), 2);
         assert!(index.is_empty());
-        assert_eq!(index.search(&[1.0, 0.0], 3, None).unwrap(), vec![]);
+        assert_eq!(index.search(&[1.0, 0.0], 3, &SearchOptions::default()).unwrap(), vec![]);
         index.upsert(vec![item("c", &[1.0, 1.0])]).unwrap();
-        let hits = index.search(&[1.0, 0.0], 3, None).unwrap();
+        let hits = index.search(&[1.0, 0.0], 3, &SearchOptions::default()).unwrap();
         assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["c"]);
     }
 
@@ -509,7 +507,7 @@ mod tests {
         let outcome = index.upsert(vec![item("a", &[0.0, 5.0])]).unwrap();
         assert_eq!(outcome, UpsertOutcome { inserted: 0, updated: 1 });
         assert_eq!(index.len(), 1);
-        let hits = index.search(&[0.0, 5.0], 1, None).unwrap();
+        let hits = index.search(&[0.0, 5.0], 1, &SearchOptions::default()).unwrap();
         assert_eq!(hits[0].id, "a");
         assert_eq!(hits[0].distance, 0.0);
         assert_eq!(hits[0].metadata, Some(serde_json::json!({"k": 1})));

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 use proptest::prelude::*;
 
 const DIM: usize = 16;
@@ -42,7 +42,7 @@ fn run(sizes: Vec<usize>, threshold: usize) {
                     let finished = done.load(Ordering::Acquire);
                     let len = index.len();
                     assert!(len == 0 || totals.contains(&len), "saw {len} vectors: a batch was half visible");
-                    let hits = index.search(&vector(r * 7919 + searches), 10, None).unwrap();
+                    let hits = index.search(&vector(r * 7919 + searches), 10, &SearchOptions::default()).unwrap();
                     // The index only grows here, so it holds at least `len` vectors during the search.
                     assert!(hits.len() >= 10.min(len), "{} hits with {len} vectors stored", hits.len());
                     assert_eq!(hits.len(), hits.iter().map(|h| &h.id).collect::<std::collections::HashSet<_>>().len());

@@ -186,7 +186,7 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                 want.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 want.truncate(k);
                 let filter_json = filter.filter();
-                let hits = index.search_filtered(&query, k, None, &filter_json).unwrap();
+                let hits = index.search(&query, k, &SearchOptions::default().with_filter(&filter_json)).unwrap();
                 // An empty filter is a plain search: the graph's, approximate unless every item is scanned.
                 let exact = match planner {
                     Planner::ScanAll => true,
@@ -205,7 +205,7 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                 }
                 // Asked for, the exact scan is exact on every route.
                 let options = SearchOptions { filter: Some(&filter_json), exact: true, ..SearchOptions::default() };
-                let scanned = index.search_with(&query, k, &options).unwrap();
+                let scanned = index.search(&query, k, &options).unwrap();
                 let scanned: Vec<(f32, String)> = scanned.into_iter().map(|h| (h.distance, h.id)).collect();
                 prop_assert_eq!(scanned, want);
                 // Listing and counting by filter, in id order from an inclusive start.
@@ -247,7 +247,7 @@ fn field_indexes_survive_parts_and_compaction() {
     let restored = Index::from_parts(index.to_parts()).unwrap();
     let even: Filter = serde_json::from_value(json!({"must": [{"key": "tag", "match": {"value": "even"}}]})).unwrap();
     for index in [&index, &restored] {
-        let hits = index.search_filtered(&vector(0), 10, None, &even).unwrap();
+        let hits = index.search(&vector(0), 10, &SearchOptions::default().with_filter(&even)).unwrap();
         let mut ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
         ids.sort();
         assert_eq!(ids, ["id-14", "id-16", "id-18"]);

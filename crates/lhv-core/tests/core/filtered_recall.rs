@@ -5,7 +5,7 @@
 use crate::minilm;
 use crate::tags;
 
-use lhv_core::{Filter, Index, IndexParams, Item, Metric};
+use lhv_core::{Filter, Index, IndexParams, Item, Metric, SearchOptions};
 use minilm::{ground_truth, read_fvecs};
 use serde_json::json;
 use tags::{SELECTIVITIES, tags};
@@ -35,7 +35,7 @@ fn filtered_recall_on_minilm() {
         let filter: Filter =
             serde_json::from_value(json!({"must": [{"key": "sel", "match": {"value": tag}}]})).unwrap();
         for (name, index) in [("planned", &planned), ("graph walk", &graph_only)] {
-            let results = index.search_batch_filtered(&queries, K, None, &filter).unwrap();
+            let results = index.search_batch(&queries, K, &SearchOptions::default().with_filter(&filter)).unwrap();
             let (mut found, mut wanted) = (0, 0);
             for (query, hits) in queries.iter().zip(results) {
                 let truth = ground_truth(&base, &matching, query, K);

@@ -4,7 +4,7 @@
 //! non-finite stored values are refused, never loaded.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use lhv_core::{Error, Index, IndexParams, IndexParts, Item, Metric, Storage, StoredRows};
+use lhv_core::{Error, Index, IndexParams, IndexParts, Item, Metric, SearchOptions, Storage, StoredRows};
 use proptest::prelude::*;
 
 const DIM: usize = 3;
@@ -87,7 +87,7 @@ proptest! {
                     prop_assert!(vector.iter().all(|x| x.is_finite()), "{storage:?} {metric}: {id} reads back as {vector:?}");
                 }
                 for query in &queries {
-                    let hits = match index.search(query, stored.len().max(1), Some(64)) {
+                    let hits = match index.search(query, stored.len().max(1), &SearchOptions::default().with_ef(64)) {
                         Ok(hits) => hits,
                         Err(e) => {
                             prop_assert_eq!(refused_item(&e), Some(0), "query {:?} refused with {}", query, e);
@@ -119,7 +119,7 @@ fn float16_refuses_what_it_cannot_hold() {
     assert_eq!(underflows, Error::ZeroVector { item: 1 });
     assert!(index.is_empty());
     index.upsert(vec![item("a", vec![1.0, 0.0]), item("b", vec![65_504.0, 1.0])]).unwrap();
-    let hits = index.search(&[1.0, 0.0], 3, None).unwrap();
+    let hits = index.search(&[1.0, 0.0], 3, &SearchOptions::default()).unwrap();
     assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     assert!(hits.iter().all(|h| h.distance.is_finite()));
 }

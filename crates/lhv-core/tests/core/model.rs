@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use lhv_core::{Error, Index, IndexParams, Item, Metric};
+use lhv_core::{Error, Index, IndexParams, Item, Metric, SearchOptions};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -137,7 +137,7 @@ fn run(ops: Vec<Op>, metric: Metric, exact: bool) -> Result<(), TestCaseError> {
                 let valid = query.len() == DIM
                     && query.iter().all(|x| x.is_finite())
                     && !(metric == Metric::Cosine && query.iter().all(|&x| x == 0.0));
-                let result = index.search(&query, k, None);
+                let result = index.search(&query, k, &SearchOptions::default());
                 prop_assert_eq!(result.is_ok(), valid);
                 let Ok(hits) = result else { continue };
                 let want = expected_hits(&model, metric, &query, k);

@@ -2,7 +2,7 @@
 //! panic from parts that were tampered with.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use lhv_core::{Error, Index, IndexParams, IndexParts, Item, Metric, StoredRows};
+use lhv_core::{Error, Index, IndexParams, IndexParts, Item, Metric, SearchOptions, StoredRows};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -34,7 +34,10 @@ fn assert_same_answers(a: &Index, b: &Index, queries: u64) {
     for q in 0..queries {
         let query = vector(q * 31 + 5);
         for ef in [1, 8, 64] {
-            let (left, right) = (a.search(&query, 5, Some(ef)).unwrap(), b.search(&query, 5, Some(ef)).unwrap());
+            let (left, right) = (
+                a.search(&query, 5, &SearchOptions::default().with_ef(ef)).unwrap(),
+                b.search(&query, 5, &SearchOptions::default().with_ef(ef)).unwrap(),
+            );
             assert_eq!(left.len(), right.len());
             for (x, y) in left.iter().zip(&right) {
                 assert_eq!((&x.id, x.distance.to_bits(), &x.metadata), (&y.id, y.distance.to_bits(), &y.metadata));
@@ -62,7 +65,7 @@ fn an_empty_index_round_trips() {
     let restored = Index::from_parts(index.to_parts()).unwrap();
     assert!(restored.is_empty());
     restored.upsert(vec![Item { id: "a".into(), vector: vector(1), metadata: None }]).unwrap();
-    assert_eq!(restored.search(&vector(1), 1, None).unwrap()[0].id, "a");
+    assert_eq!(restored.search(&vector(1), 1, &SearchOptions::default()).unwrap()[0].id, "a");
 }
 
 #[test]
@@ -72,7 +75,7 @@ fn a_restored_index_keeps_taking_writes() {
     restored.upsert(items).unwrap();
     let gone: Vec<String> = (1000..1250).map(|i| format!("n{i}")).collect();
     assert_eq!(restored.delete(&gone), 250);
-    assert_eq!(restored.search(&vector(1299), 1, Some(64)).unwrap()[0].id, "n1299");
+    assert_eq!(restored.search(&vector(1299), 1, &SearchOptions::default().with_ef(64)).unwrap()[0].id, "n1299");
 }
 
 fn rejected(parts: IndexParts) -> bool {
@@ -148,13 +151,13 @@ proptest! {
         }
         if let Ok(index) = Index::from_parts(parts) {
             for q in 0..5 {
-                index.search(&vector(q), 3, Some(16)).unwrap();
+                index.search(&vector(q), 3, &SearchOptions::default().with_ef(16)).unwrap();
             }
             let items = (0..80).map(|i| Item { id: format!("w{i}"), vector: vector(i + 500), metadata: None }).collect();
             index.upsert(items).unwrap();
             let gone: Vec<String> = (0..60).map(|i| format!("v{i}-é")).collect();
             index.delete(&gone);
-            index.search(&vector(1), 3, Some(16)).unwrap();
+            index.search(&vector(1), 3, &SearchOptions::default().with_ef(16)).unwrap();
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::minilm;
 
-use lhv_core::{Index, IndexParams, Item, Metric};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
 use minilm::{ground_truth, read_fvecs};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -13,7 +13,7 @@ const BASE: usize = 10_000;
 const K: usize = 10;
 
 fn recall(index: &Index, base: &[Vec<f32>], live: &[usize], queries: &[Vec<f32>], ef: usize) -> f64 {
-    let results = index.search_batch(queries, K, Some(ef)).unwrap();
+    let results = index.search_batch(queries, K, &SearchOptions::default().with_ef(ef)).unwrap();
     let mut found = 0;
     for (query, hits) in queries.iter().zip(results) {
         let truth = ground_truth(base, live, query, K);

@@ -60,14 +60,14 @@ fn check(index: &ShardedIndex, model: &Model, op: &Op, metric: Metric, graph: bo
             want.truncate(k);
             let exact = SearchOptions { filter: filter.as_ref(), exact: true, ..SearchOptions::default() };
             let got: Vec<(f32, String)> =
-                index.search_with(&query, k, &exact).unwrap().into_iter().map(|h| (h.distance, h.id)).collect();
+                index.search(&query, k, &exact).unwrap().into_iter().map(|h| (h.distance, h.id)).collect();
             prop_assert_eq!(&got, &want);
-            let batch = index.search_batch_with(&[query.clone(), query.clone()], k, &exact).unwrap();
+            let batch = index.search_batch(&[query.clone(), query.clone()], k, &exact).unwrap();
             for hits in batch {
                 let hits: Vec<(f32, String)> = hits.into_iter().map(|h| (h.distance, h.id)).collect();
                 prop_assert_eq!(&hits, &want);
             }
-            let walked = index.search_with(&query, k, &SearchOptions { filter: filter.as_ref(), ..Default::default() });
+            let walked = index.search(&query, k, &SearchOptions { filter: filter.as_ref(), ..Default::default() });
             let walked = walked.unwrap();
             prop_assert_eq!(walked.len(), want.len(), "never fewer than min(k, matches)");
             for pair in walked.windows(2) {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lhv_core::{Index, IndexParams, Item, Metric, Storage};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions, Storage};
 use proptest::prelude::*;
 
 const DIM: usize = 12;
@@ -70,7 +70,7 @@ proptest! {
             prop_assert_eq!(index.stats().tombstones, before.tombstones);
         }
         for query in &queries {
-            let hits = index.search(query, 5, Some(64)).unwrap();
+            let hits = index.search(query, 5, &SearchOptions::default().with_ef(64)).unwrap();
             prop_assert_eq!(hits.len(), model.len().min(5));
             for hit in &hits {
                 let stored = index.get(&hit.id).unwrap().vector;
@@ -84,7 +84,7 @@ proptest! {
         let restored = Index::from_parts(parts.clone()).unwrap();
         prop_assert_eq!(restored.to_parts(), parts);
         for query in &queries {
-            prop_assert_eq!(restored.search(query, 5, None).unwrap(), index.search(query, 5, None).unwrap());
+            prop_assert_eq!(restored.search(query, 5, &SearchOptions::default()).unwrap(), index.search(query, 5, &SearchOptions::default()).unwrap());
         }
     }
 }
@@ -105,7 +105,6 @@ fn stored_rows_must_match_the_storage() {
 
 #[test]
 fn rescoring_is_on_for_int8_unless_turned_off() {
-    use lhv_core::SearchOptions;
     let index = Index::new(params(Metric::L2, Storage::Int8, 0)).unwrap();
     let items = (0..200)
         .map(|i| Item {
@@ -117,7 +116,7 @@ fn rescoring_is_on_for_int8_unless_turned_off() {
     index.upsert(items).unwrap();
     let query: Vec<f32> = (0..DIM).map(|c| (c % 5) as f32 * 1.3).collect();
     let exactness = |options: SearchOptions<'_>| -> f32 {
-        let hits = index.search_with(&query, 5, &options).unwrap();
+        let hits = index.search(&query, 5, &options).unwrap();
         hits.iter()
             .map(|h| (h.distance - Metric::L2.distance(&query, &index.get(&h.id).unwrap().vector).unwrap()).abs())
             .fold(0.0, f32::max)

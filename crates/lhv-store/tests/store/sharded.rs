@@ -37,7 +37,7 @@ fn assert_holds(index: &DurableIndex, model: &Model) {
     }
     let query = [3.0, 4.0, 2.0];
     let exact = SearchOptions { exact: true, ..SearchOptions::default() };
-    let hits = view.search_with(&query, 10, &exact).unwrap();
+    let hits = view.search(&query, 10, &exact).unwrap();
     let mut want: Vec<(f32, &String)> =
         model.iter().map(|(id, (v, _))| (Metric::L2.distance(&query, v).unwrap(), id)).collect();
     want.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));

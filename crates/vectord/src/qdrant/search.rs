@@ -94,7 +94,7 @@ impl Plan {
         }
         let options =
             SearchOptions { ef: self.ef, filter: self.filter.as_ref(), rescore: self.rescore, exact: self.exact };
-        let hits: Vec<Hit> = index.search_with(&self.vector, k, &options)?;
+        let hits: Vec<Hit> = index.search(&self.vector, k, &options)?;
         Ok(hits
             .into_iter()
             .skip(self.offset)

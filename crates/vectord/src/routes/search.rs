@@ -101,14 +101,14 @@ pub(crate) async fn one(
     let hits = match request.filter {
         None => {
             let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: None, exact: false };
-            durable.index().search_with(&request.vector, request.k, &options)?
+            durable.index().search(&request.vector, request.k, &options)?
         }
         // A filtered search may compare with every match: off the async workers.
         Some(filter) => {
             off_the_workers(move || {
                 let options =
                     SearchOptions { ef: request.ef, rescore: request.rescore, filter: Some(&filter), exact: false };
-                durable.index().search_with(&request.vector, request.k, &options)
+                durable.index().search(&request.vector, request.k, &options)
             })
             .await??
         }
@@ -131,7 +131,7 @@ pub(crate) async fn batch(
     let hits = off_the_workers(move || {
         let options =
             SearchOptions { ef: request.ef, rescore: request.rescore, filter: request.filter.as_ref(), exact: false };
-        durable.index().search_batch_with(&request.vectors, request.k, &options)
+        durable.index().search_batch(&request.vectors, request.k, &options)
     })
     .await??;
     let all: Vec<Vec<Value>> = hits.into_iter().map(results).collect();
