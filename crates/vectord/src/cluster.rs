@@ -13,29 +13,17 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use lhv_store::Route;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Set on a forwarded request: its receiver answers it itself, so that a
-/// request never travels in circles while a lease changes hands.
-pub const FORWARDED: &str = "x-vectord-forwarded";
-
-/// How long a forwarded request may take before the client gets 503.
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// The background rounds of a cluster member: lease upkeep every quarter
 /// lease, and following every `follow_interval`. Abort them before closing
 /// the catalog.
-pub fn spawn_rounds(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+pub(crate) fn spawn_rounds(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(cluster) = state.config.cluster.clone() else { return Vec::new() };
     let leases = {
         let catalog = std::sync::Arc::clone(&state.catalog);
@@ -70,109 +58,6 @@ pub fn spawn_rounds(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         })
     };
     vec![leases, follow]
-}
-
-/// Sends writes (and strong searches) of an index to its writer.
-pub(crate) async fn route_to_writer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !state.catalog.is_clustered() || request.headers().contains_key(FORWARDED) {
-        return next.run(request).await;
-    }
-    let Some(name) = index_in_path(request.uri().path()) else { return next.run(request).await };
-    if matches!(state.catalog.get(&name), Err(lhv_store::Error::IndexNotFound { .. })) {
-        // Perhaps another process created it since the last follow round.
-        if let Err(error) = state.catalog.sync().await {
-            tracing::warn!(%error, "could not look for new indexes");
-        }
-    }
-    let (parts, body) = request.into_parts();
-    // The body was read whole by `read_body_in_time`.
-    let body = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(body) => body,
-        Err(error) => return ApiError::bad_request(format!("cannot read the request body: {error}")).into_response(),
-    };
-    let request = Request::from_parts(parts, Body::from(body.clone()));
-    let strong_search = is_search(request.uri().path()) && asks_strong(&body);
-    if !crate::routes::is_write(&request) && !strong_search {
-        return next.run(request).await;
-    }
-    match state.catalog.route(&name).await {
-        Ok(Route::Remote(writer)) => forward(&state, &writer, request, body).await,
-        // Here, or no such index (the handler answers that).
-        Ok(Route::Local) | Err(_) => next.run(request).await,
-    }
-}
-
-/// The index a path names, for the native and the Qdrant routes.
-fn index_in_path(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/v1/vectors/index/").or_else(|| path.strip_prefix("/collections/"))?;
-    let name = rest.split('/').next().filter(|n| !n.is_empty())?;
-    Some(name.to_owned())
-}
-
-fn is_search(path: &str) -> bool {
-    path.ends_with("/search") || path.ends_with("/search/batch")
-}
-
-#[derive(Deserialize)]
-struct ConsistencyOnly {
-    #[serde(default)]
-    consistency: Option<String>,
-}
-
-fn asks_strong(body: &Bytes) -> bool {
-    // Most searches do not say: skip parsing those twice.
-    let mentions = body.windows(b"consistency".len()).any(|w| w == b"consistency");
-    mentions
-        && serde_json::from_slice::<ConsistencyOnly>(body).is_ok_and(|c| c.consistency.as_deref() == Some("strong"))
-}
-
-/// Sends the request to the writer and relays its answer.
-async fn forward(state: &AppState, writer: &str, request: Request, body: Bytes) -> Response {
-    let (parts, _) = request.into_parts();
-    let path = parts.uri.path_and_query().map_or(parts.uri.path(), |p| p.as_str());
-    let url = format!("{}{path}", writer.trim_end_matches('/'));
-    let mut outgoing = state.forwarder.request(parts.method.clone(), &url).timeout(FORWARD_TIMEOUT).body(body);
-    for (name, value) in &parts.headers {
-        if !is_hop_by_hop(name) {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    outgoing = outgoing.header(FORWARDED, HeaderValue::from_static("1"));
-    state.metrics.forwarded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let answer = match outgoing.send().await {
-        Ok(answer) => answer,
-        Err(error) => return unreachable_writer(writer, &error),
-    };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let bytes = match answer.bytes().await {
-        Ok(bytes) => bytes,
-        Err(error) => return unreachable_writer(writer, &error),
-    };
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if !is_hop_by_hop(name) {
-            response.headers_mut().insert(name, value.clone());
-        }
-    }
-    response
-}
-
-fn unreachable_writer(writer: &str, error: &reqwest::Error) -> Response {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "writer_unreachable",
-        format!("the index's writer {writer} did not answer ({error}); another process takes over once its lease expires: retry"),
-    )
-    .into_response()
-}
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "host" | "content-length"
-    )
 }
 
 /// `GET /v1/cluster`: this member, and for each index its writer as the lease says.

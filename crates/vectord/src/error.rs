@@ -44,13 +44,17 @@ impl ApiError {
     }
 }
 
+/// vectord's form of the error; the error itself rides along on the
+/// response, for the edge to render it in Qdrant's form on Qdrant's routes.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = Map::new();
         error.insert("code".into(), self.code.into());
-        error.insert("message".into(), self.message.into());
-        error.extend(self.details);
-        (self.status, Json(json!({ "error": error }))).into_response()
+        error.insert("message".into(), self.message.clone().into());
+        error.extend(self.details.clone());
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 

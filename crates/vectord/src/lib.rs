@@ -15,17 +15,18 @@
 //! # Ok(()) }
 //! ```
 
-pub mod cluster;
+mod cluster;
 pub mod config;
-pub mod error;
+mod error;
+mod http;
 pub mod logging;
-pub mod metrics;
-pub mod openapi;
-pub mod qdrant;
-mod routes;
-mod server;
+mod metrics;
+mod native;
+mod openapi;
+mod ops;
+mod qdrant;
 mod state;
-pub mod tls;
+mod tls;
 pub mod transfer;
 
 use std::future::Future;
@@ -35,10 +36,15 @@ use std::sync::Arc;
 use lhv_store::{Catalog, CatalogOptions, ClusterOptions};
 use tokio::net::TcpListener;
 
-pub use routes::router;
-pub use state::AppState;
+pub use http::FORWARDED;
+pub use http::route::{Access, BodyLimit, Dialect, Route};
+pub use http::table::route_table;
+pub use openapi::json as openapi_json;
+pub use qdrant::QDRANT_API_VERSION;
+pub use tls::server_config as tls_server_config;
 
 use crate::config::Config;
+use crate::state::AppState;
 use crate::metrics::Metrics;
 
 /// Opens the catalog, loads its indexes in the background, and serves the
@@ -100,7 +106,7 @@ async fn serve_catalog_until(
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
-    let listening = server::Listening {
+    let listening = http::server::Listening {
         max_connections: config.max_connections,
         header_timeout: config.header_timeout,
         tls,
@@ -108,7 +114,7 @@ async fn serve_catalog_until(
     };
     let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics, forwarder: forwarder()? };
     let rounds = cluster::spawn_rounds(&state);
-    server::serve(listener, router(state), listening, shutdown).await;
+    http::server::serve(listener, http::router(state), listening, shutdown).await;
     for round in rounds {
         round.abort();
     }

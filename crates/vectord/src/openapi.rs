@@ -2,13 +2,20 @@
 //! annotations (`GET /openapi.json`; checked in as docs/openapi.json, which a
 //! test keeps equal to this).
 
+use axum::http::Method;
 use serde::Serialize;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::routes;
+use crate::native::answers::{
+    DeletedAnswer, HitDoc, IndexListAnswer, ItemPageAnswer, ItemSummaryDoc, SearchAnswer, SearchBatchAnswer,
+    UpsertedAnswer,
+};
+use crate::http::route::Access;
+use crate::http::table::route_table;
+use crate::native;
 
 /// An item as added and returned.
 #[derive(Serialize, ToSchema)]
@@ -59,7 +66,9 @@ pub struct FilterDoc {
     pub must_not: Option<Vec<serde_json::Value>>,
 }
 
+// Describes `lhv_core::Storage` (which knows nothing of OpenAPI); never built.
 /// How an index keeps its vectors.
+#[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageDoc {
@@ -71,7 +80,9 @@ pub enum StorageDoc {
     Int8,
 }
 
+// Describes `lhv_core::Metric`; never built.
 /// The distance an index ranks by.
+#[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricDoc {
@@ -81,74 +92,6 @@ pub enum MetricDoc {
     L2,
     /// Negative inner product.
     Dot,
-}
-
-/// One search result.
-#[derive(Serialize, ToSchema)]
-pub struct HitDoc {
-    /// The item's id.
-    pub id: String,
-    /// Distance under the index metric (smaller is closer).
-    pub distance: f32,
-    /// The item's metadata.
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// `POST .../search`.
-#[derive(Serialize, ToSchema)]
-pub struct SearchAnswer {
-    /// Nearest first.
-    pub results: Vec<HitDoc>,
-}
-
-/// `POST .../search/batch`.
-#[derive(Serialize, ToSchema)]
-pub struct SearchBatchAnswer {
-    /// One list per query, in the order of the queries, each nearest first.
-    pub results: Vec<Vec<HitDoc>>,
-}
-
-/// `POST .../add`.
-#[derive(Serialize, ToSchema)]
-pub struct UpsertedAnswer {
-    /// Items inserted or replaced.
-    pub upserted: usize,
-}
-
-/// `DELETE` of an index or an item.
-#[derive(Serialize, ToSchema)]
-pub struct DeletedAnswer {
-    /// The name or id deleted.
-    pub deleted: String,
-}
-
-/// `GET /v1/vectors/index`.
-#[derive(Serialize, ToSchema)]
-pub struct IndexListAnswer {
-    /// A ready index as `IndexInfo`; a loading or unavailable one as
-    /// `{"name", "status": "loading" | "unavailable", "reason"?}`.
-    #[schema(value_type = Vec<Object>)]
-    pub indexes: Vec<serde_json::Value>,
-}
-
-/// An item in a listing.
-#[derive(Serialize, ToSchema)]
-pub struct ItemSummaryDoc {
-    /// The item's id.
-    pub id: String,
-    /// The item's metadata.
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// `GET .../items`: one page, in id order.
-#[derive(Serialize, ToSchema)]
-pub struct ItemPageAnswer {
-    /// The page's items.
-    pub items: Vec<ItemSummaryDoc>,
-    /// Pass as `after` for the next page; null on the last.
-    pub next: Option<String>,
 }
 
 /// The error body of every 4xx and 5xx answer.
@@ -164,21 +107,21 @@ pub struct ErrorDoc {
 #[openapi(
     info(title = "vectord", description = "Named indexes of float32 vectors: add, search, read, delete."),
     paths(
-        routes::health::healthz,
-        routes::health::readyz,
-        routes::indexes::create,
-        routes::indexes::list,
-        routes::indexes::describe,
-        routes::indexes::drop,
-        routes::items::add,
-        routes::items::get,
-        routes::items::delete,
-        routes::items::list,
-        routes::search::one,
-        routes::search::batch,
-        routes::snapshots::export,
-        routes::snapshots::import,
-        routes::metrics,
+        native::health::healthz,
+        native::health::readyz,
+        native::indexes::create,
+        native::indexes::list,
+        native::indexes::describe,
+        native::indexes::drop,
+        native::items::add,
+        native::items::get,
+        native::items::delete,
+        native::items::list,
+        native::search::one,
+        native::search::batch,
+        native::snapshots::export,
+        native::snapshots::import,
+        native::service::metrics,
         crate::cluster::status,
     ),
     components(schemas(
@@ -202,36 +145,33 @@ pub struct ErrorDoc {
 pub struct ApiDoc;
 
 /// The answers that come from the layers around the handlers rather than
-/// from a handler, added to every operation they can reach: the connection
-/// limit (429), the API key (401, and 403 for writes with the read-only key)
-/// and the body reader (400, 408, 413, 415).
+/// from a handler, added to every operation they can reach, as its route's
+/// declaration says: the connection limit (429), the API key (401, and 403
+/// for writes with the read-only key) and the body reader (400, 408, 413, 415).
 struct CommonAnswers;
 
 impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let routes = route_table();
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let guarded = path.starts_with("/v1/") || path == "/metrics";
-            let operations = [
-                (&mut item.get, false),
-                (&mut item.post, !path.ends_with("/search") && !path.ends_with("/search/batch")),
-                (&mut item.put, true),
-                (&mut item.delete, true),
-            ];
-            for (operation, writes) in operations {
-                if let Some(operation) = operation {
-                    add_common_answers(operation, guarded, writes);
+            let operations =
+                [(Method::GET, &mut item.get), (Method::POST, &mut item.post), (Method::PUT, &mut item.put), (Method::DELETE, &mut item.delete)];
+            for (method, operation) in operations {
+                let declared = routes.iter().find(|r| r.method == method && r.documented_path() == *path);
+                if let (Some(operation), Some(route)) = (operation, declared) {
+                    add_common_answers(operation, route.access);
                 }
             }
         }
     }
 }
 
-fn add_common_answers(operation: &mut Operation, guarded: bool, writes: bool) {
+fn add_common_answers(operation: &mut Operation, access: Access) {
     let mut answers = vec![("429", "Over the connection limit; retry after `Retry-After` seconds")];
-    if guarded {
+    if access != Access::Open {
         answers.push(("401", "Missing or wrong API key"));
     }
-    if guarded && writes {
+    if access.writes() {
         answers.push(("403", "The read-only API key cannot write"));
     }
     if operation.request_body.is_some() {

@@ -17,6 +17,7 @@ use super::refuse::unknown_fields;
 use super::shown::{path_remove, path_set};
 use super::{Selection, Selector, points, selection, updated};
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 /// `POST` / `PUT /collections/{name}/points/payload`.
@@ -124,7 +125,7 @@ async fn rewrite(
     let started = Instant::now();
     let Path(name) = name?;
     let durable = state.catalog.get(&name)?;
-    durable.upsert_with(|index| rewritten(index, &selected, &change)).await?;
+    ops::upsert_computed(&state, &durable, |index| Ok(rewritten(index, &selected, &change)?)).await?;
     Ok(updated(started, &durable).await)
 }
 

@@ -15,6 +15,7 @@ use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, payload, record, vector_wanted};
 use super::{Selector, filter, ids, ok, updated};
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 /// Per-request settings of a single node that change no answer.
@@ -118,7 +119,7 @@ pub(crate) async fn upsert(
     let Json(request) = body?;
     let durable = state.catalog.get(&name)?;
     let items = request.items(durable.index().params().metric)?;
-    durable.upsert(items).await?;
+    ops::upsert(&state, &durable, items).await?;
     Ok(updated(started, &durable).await)
 }
 
@@ -189,7 +190,7 @@ pub(crate) async fn delete(
     let Json(selector) = body?;
     let durable = state.catalog.get(&name)?;
     let selection = selector.selection()?;
-    durable.delete_with(|index| Ok::<_, ApiError>(selection.ids(index)?)).await?;
+    ops::delete_selected(&state, &durable, |index| Ok(selection.ids(index)?)).await?;
     Ok(updated(started, &durable).await)
 }
 
@@ -219,25 +220,21 @@ pub(crate) async fn scroll(
     let Json(request) = body?;
     unknown_fields(&request.rest, HARMLESS)?;
     let limit = request.limit.unwrap_or(DEFAULT_SCROLL_LIMIT);
-    if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
-        return Err(ApiError::bad_request(format!("`limit` is 1 to {}", lhv_core::MAX_SCROLL_LIMIT)));
-    }
     let offset = request.offset.as_ref().filter(|o| !o.is_null()).map(ids::parse).transpose()?;
     let filter = filter::translate(request.filter.as_ref())?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
     let durable = state.catalog.get(&name)?;
-    let index = durable.index();
     let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
-    let mut page = index.ids_where(start, limit + 1, filter.as_ref())?;
-    let next = if page.len() > limit { page.pop().map(|id| ids::show(&id)) } else { None };
+    let page = ops::scroll(&durable, start, limit, filter.as_ref())?;
     let points: Vec<Value> = page
-        .iter()
-        .filter_map(|id| {
-            let stored = index.get(id)?;
-            Some(record(id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector)))
+        .items
+        .into_iter()
+        .map(|(id, stored)| {
+            record(&id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector))
         })
         .collect();
+    let next = page.next.map(|id| ids::show(&id));
     Ok(ok(started, json!({ "points": points, "next_page_offset": next })))
 }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use lhv_core::{Filter, Hit, SearchOptions};
+use lhv_core::{Filter, Hit};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -16,6 +16,7 @@ use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, passes_threshold, payload, score, vector_wanted};
 use super::{filter, ids, ok, points};
 use crate::error::ApiError;
+use crate::ops::{self, Query};
 use crate::state::AppState;
 
 /// `params` of a search.
@@ -81,22 +82,28 @@ impl Plan {
         })
     }
 
-    /// Qdrant's `ScoredPoint`s, best first.
-    fn run(&self, durable: &DurableIndex) -> Result<Vec<Value>, ApiError> {
-        let index = durable.index();
-        let metric = index.params().metric;
+    /// The search the plan asks for: `limit + offset` hits, the first
+    /// `offset` to be skipped; `None` for no hits at all (`limit` 0).
+    fn query(&self) -> Result<Option<Query>, ApiError> {
         let k = self
             .limit
             .checked_add(self.offset)
             .ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        let options =
-            SearchOptions { ef: self.ef, filter: self.filter.as_ref(), rescore: self.rescore, exact: self.exact };
-        let hits: Vec<Hit> = index.search(&self.vector, k, &options)?;
-        Ok(hits
-            .into_iter()
+        Ok((k > 0).then(|| Query {
+            vectors: vec![self.vector.clone()],
+            k,
+            ef: self.ef,
+            rescore: self.rescore,
+            filter: self.filter.clone(),
+            exact: self.exact,
+        }))
+    }
+
+    /// Qdrant's `ScoredPoint`s for the hits, best first.
+    fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<Value> {
+        let index = durable.index();
+        let metric = index.params().metric;
+        hits.into_iter()
             .skip(self.offset)
             .map(|hit| (score(metric, hit.distance), hit))
             .take_while(|(score, _)| passes_threshold(metric, *score, self.score_threshold))
@@ -111,7 +118,7 @@ impl Plan {
                     "vector": vector,
                 })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -184,19 +191,20 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("a query vector is a list of numbers: {e}")))
 }
 
-/// Runs the searches: one plain graph walk on the async worker, as vectord's
-/// own search route does; filtered, exact or several searches, which may
-/// scan many points, on the blocking pool.
+/// Runs the plans' searches (where [`ops::search`] says) and scores their hits.
 async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec<Value>>, ApiError> {
-    if let [plan] = plans.as_slice()
-        && plan.filter.is_none()
-        && !plan.exact
-    {
-        return Ok(vec![plan.run(&durable)?]);
+    let mut queries = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        queries.extend(plan.query()?);
     }
-    tokio::task::spawn_blocking(move || plans.iter().map(|plan| plan.run(&durable)).collect())
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?
+    let mut found = ops::search(Arc::clone(&durable), queries).await?.into_iter();
+    let mut answers = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        // A plan without a query (limit 0) has no hits; the others have one list each.
+        let hits = if plan.limit + plan.offset == 0 { Vec::new() } else { found.next().into_iter().flatten().flatten().collect() };
+        answers.push(plan.scored(&durable, hits));
+    }
+    Ok(answers)
 }
 
 /// `POST /collections/{name}/points/search/batch` and `query/batch` bodies.

@@ -216,7 +216,7 @@ async fn bad_tls_settings_are_refused_at_startup() {
         (TlsFiles { cert: files.key.clone(), key: files.key.clone() }, "holds no PEM certificate"),
         (TlsFiles { cert: files.cert.clone(), key: dir.path().join("missing.pem") }, "cannot read the TLS private key"),
     ] {
-        let error = vectord::tls::server_config(&files).map(|_| ()).unwrap_err();
+        let error = vectord::tls_server_config(&files).map(|_| ()).unwrap_err();
         assert!(error.contains(expected), "{error}");
         assert!(!error.contains(secret.lines().nth(1).unwrap()), "the key leaked into: {error}");
     }

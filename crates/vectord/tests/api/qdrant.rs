@@ -29,7 +29,7 @@ async fn errors_have_qdrants_body_whoever_answers() {
     let server = Server::on(memory()).await;
     let (status, root) = server.call(Method::GET, "/", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(root["version"], json!(vectord::qdrant::QDRANT_API_VERSION));
+    assert_eq!(root["version"], json!(vectord::QDRANT_API_VERSION));
 
     assert_qdrant_error(&server.call(Method::GET, "/collections/nope", None).await, StatusCode::NOT_FOUND, "nope");
     assert_qdrant_error(

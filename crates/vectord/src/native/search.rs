@@ -3,12 +3,13 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use lhv_core::{Filter, Hit, SearchOptions};
+use lhv_core::Filter;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::answers::{HitDoc, SearchAnswer, SearchBatchAnswer};
 use crate::error::ApiError;
+use crate::ops::{self, Query};
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/search`.
@@ -76,64 +77,53 @@ pub struct SearchBatch {
     consistency: Option<Consistency>,
 }
 
-/// Runs a search on the blocking pool.
-async fn off_the_workers<T: Send + 'static>(search: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(search)
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))
-}
-
-fn results(hits: Vec<Hit>) -> Vec<Value> {
-    hits.into_iter().map(|h| json!({ "id": h.id, "distance": h.distance, "metadata": h.metadata })).collect()
-}
-
 /// The `k` nearest items to one vector.
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search", operation_id = "search", params(("name" = String, Path, example = "docs")), request_body = Search, responses(
-    (status = 200, description = "Nearest first", body = crate::openapi::SearchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Nearest first", body = SearchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn one(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
     body: Result<Json<Search>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchAnswer>, ApiError> {
     let Path(name) = name?;
     let Json(request) = body?;
-    let durable = state.catalog.get(&name)?;
-    let hits = match request.filter {
-        None => {
-            let options = SearchOptions { ef: request.ef, rescore: request.rescore, filter: None, exact: false };
-            durable.index().search(&request.vector, request.k, &options)?
-        }
-        // A filtered search may compare with every match: off the async workers.
-        Some(filter) => {
-            off_the_workers(move || {
-                let options =
-                    SearchOptions { ef: request.ef, rescore: request.rescore, filter: Some(&filter), exact: false };
-                durable.index().search(&request.vector, request.k, &options)
-            })
-            .await??
-        }
+    let query = Query {
+        vectors: vec![request.vector],
+        k: request.k,
+        ef: request.ef,
+        rescore: request.rescore,
+        filter: request.filter,
+        exact: false,
     };
-    Ok(Json(json!({ "results": results(hits) })))
+    let results = searched(&state, &name, query).await?.into_iter().next().unwrap_or_default();
+    Ok(Json(SearchAnswer { results }))
 }
 
 /// The `k` nearest items to each of several vectors.
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search/batch", operation_id = "searchBatch", params(("name" = String, Path, example = "docs")), request_body = SearchBatch, responses(
-    (status = 200, description = "One list per query", body = crate::openapi::SearchBatchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "One list per query", body = SearchBatchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
     body: Result<Json<SearchBatch>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchBatchAnswer>, ApiError> {
     let Path(name) = name?;
     let Json(request) = body?;
-    let durable = state.catalog.get(&name)?;
-    // Many queries keep a core busy for a while: off the async workers.
-    let hits = off_the_workers(move || {
-        let options =
-            SearchOptions { ef: request.ef, rescore: request.rescore, filter: request.filter.as_ref(), exact: false };
-        durable.index().search_batch(&request.vectors, request.k, &options)
-    })
-    .await??;
-    let all: Vec<Vec<Value>> = hits.into_iter().map(results).collect();
-    Ok(Json(json!({ "results": all })))
+    let query = Query {
+        vectors: request.vectors,
+        k: request.k,
+        ef: request.ef,
+        rescore: request.rescore,
+        filter: request.filter,
+        exact: false,
+    };
+    Ok(Json(SearchBatchAnswer { results: searched(&state, &name, query).await? }))
+}
+
+/// The hits of each of the query's vectors, as answered.
+async fn searched(state: &AppState, name: &str, query: Query) -> Result<Vec<Vec<HitDoc>>, ApiError> {
+    let durable = ops::index(state, name)?;
+    let mut found = ops::search(durable, vec![query]).await?;
+    let hits = found.pop().unwrap_or_default();
+    Ok(hits.into_iter().map(|hits| hits.into_iter().map(HitDoc::from).collect()).collect())
 }

@@ -8,7 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::routes::indexes::IndexInfo;
+use super::answers::IndexInfo;
+use crate::ops;
 use crate::state::AppState;
 
 /// The index as an LHV1 snapshot frame (docs/FORMAT.md): everything
@@ -20,8 +21,7 @@ pub(crate) async fn export(
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(name) = name?;
-    let durable = state.catalog.get(&name)?;
-    let frame = durable.export_snapshot().await?;
+    let frame = ops::export_snapshot(&state, &name).await?;
     // The name is one of an existing index, so it is safe in a header.
     let disposition = format!("attachment; filename=\"{name}.lhv1\"");
     Ok((
@@ -42,6 +42,6 @@ pub(crate) async fn import(
 ) -> Result<(StatusCode, Json<IndexInfo>), ApiError> {
     let Path(name) = name?;
     let frame = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let durable = state.catalog.create_from_snapshot(&name, frame).await?;
+    let durable = ops::import_snapshot(&state, &name, frame).await?;
     Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
 }

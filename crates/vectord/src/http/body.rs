@@ -7,14 +7,15 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody as _};
-use axum::extract::{Request, State};
+use axum::extract::Request;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
+use super::route::BodyLimit;
+use crate::config::Config;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// After a 413, the rest of the body is discarded for at most this long...
 const LINGER_TIME: Duration = Duration::from_secs(10);
@@ -33,19 +34,17 @@ enum Read {
 
 /// Reads the whole body before the handler runs, so that a client that
 /// trickles it in gets 408 after the body timeout instead of holding a
-/// connection and a handler for as long as it likes. Runs after the API-key
-/// check: an unauthenticated client cannot make the service buffer anything.
-pub(super) async fn read_body_in_time(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// connection and a handler for as long as it likes.
+pub(crate) async fn read(config: &Config, limit: BodyLimit, request: Request) -> Result<(Parts, Bytes), Response> {
     let (parts, body) = request.into_parts();
-    let snapshot = parts.method == axum::http::Method::PUT && parts.uri.path().ends_with("/snapshot");
-    let limit = if snapshot { state.config.max_snapshot_bytes } else { state.config.max_body_bytes };
-    let deadline = state.config.body_timeout;
+    let limit = limit_bytes(config, limit);
+    let deadline = config.body_timeout;
     match tokio::time::timeout(deadline, read_limited(body, limit)).await {
         Ok(Read::Whole(bytes)) if is_json(&parts.headers) && !is_json_object(&bytes) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body must be a JSON object")
-                .into_response()
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body must be a JSON object")
+                .into_response())
         }
-        Ok(Read::Whole(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Read::Whole(bytes)) => Ok((parts, bytes)),
         Ok(Read::TooLarge(rest)) => {
             tokio::spawn(discard(rest));
             let mut response = ApiError::new(
@@ -55,17 +54,25 @@ pub(super) async fn read_body_in_time(State(state): State<AppState>, request: Re
             )
             .into_response();
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+            Err(response)
         }
         Ok(Read::Failed(error)) => {
-            ApiError::bad_request(format!("cannot read the request body: {error}")).into_response()
+            Err(ApiError::bad_request(format!("cannot read the request body: {error}")).into_response())
         }
-        Err(_) => ApiError::new(
+        Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             format!("the request body did not arrive within {} s", deadline.as_secs()),
         )
-        .into_response(),
+        .into_response()),
+    }
+}
+
+/// The bytes a body may have under `limit`.
+pub(crate) fn limit_bytes(config: &Config, limit: BodyLimit) -> usize {
+    match limit {
+        BodyLimit::Request => config.max_body_bytes,
+        BodyLimit::Snapshot => config.max_snapshot_bytes,
     }
 }
 

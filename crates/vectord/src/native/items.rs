@@ -1,14 +1,17 @@
 //! Adding, reading, listing and deleting items.
 
+use std::ops::Bound;
+
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use lhv_core::Item;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use super::answers::{DeletedAnswer, ItemPageAnswer, ItemSummaryDoc, StoredItem, UpsertedAnswer};
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/add`.
@@ -35,7 +38,7 @@ const DEFAULT_LIMIT: usize = 100;
 
 /// Inserts or replaces items; answers once the batch is durable.
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/add", operation_id = "addItems", params(("name" = String, Path, example = "docs")), request_body = AddItems, responses(
-    (status = 200, description = "Inserted or replaced", body = crate::openapi::UpsertedAnswer, links(
+    (status = 200, description = "Inserted or replaced", body = UpsertedAnswer, links(
         ("getItem" = (operation_id = "getItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id")))),
         ("deleteItem" = (operation_id = "deleteItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id"))))
     )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
@@ -43,80 +46,63 @@ pub(crate) async fn add(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
     body: Result<Json<AddItems>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UpsertedAnswer>, ApiError> {
     let Path(name) = name?;
     let Json(AddItems { items }) = body?;
-    let durable = state.catalog.get(&name)?;
-    let count = items.len();
-    let started = std::time::Instant::now();
-    let result = durable.upsert(items).await;
-    observe(&state, started, &result);
-    result?;
-    Ok(Json(json!({ "upserted": count })))
+    let durable = ops::index(&state, &name)?;
+    let upserted = items.len();
+    ops::upsert(&state, &durable, items).await?;
+    Ok(Json(UpsertedAnswer { upserted }))
 }
 
 /// One item.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "getItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
-    (status = 200, description = "The item", body = crate::openapi::ItemDoc), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "The item", body = StoredItem), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StoredItem>, ApiError> {
     let Path((name, id)) = path?;
-    let durable = state.catalog.get(&name)?;
+    let durable = ops::index(&state, &name)?;
     let record = durable.index().get(&id).ok_or_else(|| item_not_found(&name, &id))?;
-    Ok(Json(json!({ "id": id, "vector": record.vector, "metadata": record.metadata })))
+    Ok(Json(StoredItem { id, vector: record.vector, metadata: record.metadata }))
 }
 
 /// Deletes one item; durable when it answers.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
-    (status = 200, description = "Deleted", body = crate::openapi::DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeletedAnswer>, ApiError> {
     let Path((name, id)) = path?;
-    let durable = state.catalog.get(&name)?;
+    let durable = ops::index(&state, &name)?;
     if !durable.index().contains(&id) {
         return Err(item_not_found(&name, &id));
     }
-    let started = std::time::Instant::now();
-    let result = durable.delete(vec![id.clone()]).await;
-    observe(&state, started, &result);
-    if result? == 0 {
+    if ops::delete(&state, &durable, vec![id.clone()]).await? == 0 {
         return Err(item_not_found(&name, &id));
     }
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(DeletedAnswer { deleted: id }))
 }
 
 /// A page of ids (ascending) with their metadata.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items", operation_id = "listItems", params(("name" = String, Path, example = "docs"), ListQuery), responses(
-    (status = 200, description = "One page", body = crate::openapi::ItemPageAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "One page", body = ItemPageAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ItemPageAnswer>, ApiError> {
     let Path(name) = name?;
     let Query(query) = query?;
-    let durable = state.catalog.get(&name)?;
-    let index = durable.index();
-    let page = index.scroll(query.after.as_deref(), query.limit.unwrap_or(DEFAULT_LIMIT)).map_err(ApiError::from)?;
-    let items: Vec<Value> = page
-        .ids
-        .into_iter()
-        .map(|id| {
-            let metadata = index.get(&id).and_then(|r| r.metadata);
-            json!({ "id": id, "metadata": metadata })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items, "next": page.next_after })))
-}
-
-/// Records a durable write in the metrics; a storage failure counts as failed.
-fn observe<T>(state: &AppState, started: std::time::Instant, result: &Result<T, lhv_store::Error>) {
-    let failed = matches!(result, Err(lhv_store::Error::Storage { .. }));
-    state.metrics.observe_persist(started.elapsed(), !failed);
+    let durable = ops::index(&state, &name)?;
+    let start = query.after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let page = ops::scroll(&durable, start, query.limit.unwrap_or(DEFAULT_LIMIT), None)?;
+    // `next` is the last id of this page (the next starts after it), if there is a next.
+    let next = page.next.and(page.items.last().map(|(id, _)| id.clone()));
+    let items = page.items.into_iter().map(|(id, record)| ItemSummaryDoc { id, metadata: record.metadata }).collect();
+    Ok(Json(ItemPageAnswer { items, next }))
 }
 
 fn item_not_found(name: &str, id: &str) -> ApiError {

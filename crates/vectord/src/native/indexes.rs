@@ -5,12 +5,13 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use lhv_core::{IndexParams, Metric, Storage};
-use lhv_store::{DurableIndex, IndexState};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use lhv_store::IndexState;
+use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::answers::{DeletedAnswer, IndexEntry, IndexInfo, IndexListAnswer};
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index`.
@@ -50,44 +51,6 @@ pub struct CreateIndex {
     shards: Option<usize>,
 }
 
-/// What the API says about an index.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IndexInfo {
-    name: String,
-    dim: usize,
-    #[schema(value_type = crate::openapi::MetricDoc)]
-    distance: Metric,
-    count: usize,
-    m: usize,
-    ef_construction: usize,
-    ef_search: usize,
-    indexed_fields: Vec<String>,
-    #[schema(value_type = crate::openapi::StorageDoc)]
-    storage: Storage,
-    shards: usize,
-    status: &'static str,
-}
-
-impl IndexInfo {
-    pub(crate) fn of(durable: &DurableIndex) -> Self {
-        let index = durable.index();
-        let params = index.params();
-        Self {
-            name: durable.name().to_owned(),
-            dim: params.dim,
-            distance: params.metric,
-            count: index.len(),
-            m: params.m,
-            ef_construction: params.ef_construction,
-            ef_search: params.ef_search,
-            indexed_fields: params.indexed_fields.clone(),
-            storage: params.storage,
-            shards: durable.shard_count(),
-            status: "ready",
-        }
-    }
-}
-
 /// Creates an index.
 #[utoipa::path(post, path = "/v1/vectors/index", operation_id = "createIndex", request_body = CreateIndex, responses(
     (status = 201, description = "Created", body = IndexInfo, links(
@@ -122,24 +85,23 @@ pub(crate) async fn create(
 }
 
 /// Every index, by name (loading and unavailable ones with their status).
-#[utoipa::path(get, path = "/v1/vectors/index", operation_id = "listIndexes", responses((status = 200, description = "The indexes", body = crate::openapi::IndexListAnswer)))]
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
-    let indexes: Vec<Value> = state
+#[utoipa::path(get, path = "/v1/vectors/index", operation_id = "listIndexes", responses((status = 200, description = "The indexes", body = IndexListAnswer)))]
+pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer> {
+    let not_ready = |name: String, status, reason| IndexEntry::NotReady { name, status, reason };
+    let indexes = state
         .catalog
         .list()
         .into_iter()
         .map(|status| match status.state {
             IndexState::Ready => match state.catalog.get(&status.name) {
-                Ok(durable) => json!(IndexInfo::of(&durable)),
-                Err(e) => json!({ "name": status.name, "status": "unavailable", "reason": e.to_string() }),
+                Ok(durable) => IndexEntry::Ready(IndexInfo::of(&durable)),
+                Err(e) => not_ready(status.name, "unavailable", Some(e.to_string())),
             },
-            IndexState::Loading => json!({ "name": status.name, "status": "loading" }),
-            IndexState::Unavailable(reason) => {
-                json!({ "name": status.name, "status": "unavailable", "reason": reason })
-            }
+            IndexState::Loading => not_ready(status.name, "loading", None),
+            IndexState::Unavailable(reason) => not_ready(status.name, "unavailable", Some(reason)),
         })
         .collect();
-    Json(json!({ "indexes": indexes }))
+    Json(IndexListAnswer { indexes })
 }
 
 /// One index.
@@ -150,18 +112,18 @@ pub(crate) async fn describe(
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<IndexInfo>, ApiError> {
     let Path(name) = name?;
-    let durable = state.catalog.get(&name)?;
+    let durable = ops::index(&state, &name)?;
     Ok(Json(IndexInfo::of(&durable)))
 }
 
 /// Deletes an index and all its stored objects.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}", operation_id = "dropIndex", params(("name" = String, Path, example = "old-docs")), responses(
-    (status = 200, description = "Deleted", body = crate::openapi::DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn drop(
     State(state): State<AppState>,
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeletedAnswer>, ApiError> {
     let Path(name) = name?;
     state.catalog.drop_index(&name).await?;
-    Ok(Json(json!({ "deleted": name })))
+    Ok(Json(DeletedAnswer { deleted: name }))
 }

@@ -1,0 +1,65 @@
+//! Admission: what happens to a request between the router choosing its
+//! route and its handler running, read from the route's declaration. The
+//! key is checked first (an unauthenticated client cannot make the service
+//! buffer anything), then the body is read whole within its limit and
+//! deadline, then a write (or strong search) of an index another cluster
+//! member writes is forwarded there.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{RawPathParams, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::route::{INDEX_PARAM, Route};
+use super::{body, forward, key};
+use crate::state::AppState;
+
+/// What the admission of one route needs: the service and the route's declaration.
+#[derive(Clone)]
+pub(crate) struct Gate {
+    state: AppState,
+    route: Arc<Route>,
+}
+
+impl Gate {
+    pub(crate) fn new(state: AppState, route: Route) -> Self {
+        Self { state, route: Arc::new(route) }
+    }
+}
+
+/// Admits a request to its route's handler, or answers it here; either
+/// way the answer carries the route's declaration (for metrics and for the
+/// error rendering at the edge).
+pub(crate) async fn admit(
+    State(gate): State<Gate>,
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Gate { state, route } = gate;
+    // Parameters that are not UTF-8 name no index; the handler's own path extractor refuses them.
+    let index = params.ok().and_then(|params| {
+        params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned())
+    });
+    let mut response = match admitted(&state, &route, index, request).await {
+        Ok(request) => next.run(request).await,
+        Err(answer) => answer,
+    };
+    response.extensions_mut().insert(Arc::clone(&route));
+    response
+}
+
+/// The request, ready for its handler, or the answer it gets instead.
+async fn admitted(state: &AppState, route: &Route, index: Option<String>, request: Request) -> Result<Request, Response> {
+    key::check(&state.config, route.access, request.headers()).map_err(IntoResponse::into_response)?;
+    let (parts, bytes) = body::read(&state.config, route.body, request).await?;
+    if let Some(index) = index
+        && let Some(answer) = forward::to_writer(state, route, &index, &parts, &bytes).await
+    {
+        return Err(answer);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}

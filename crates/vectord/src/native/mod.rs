@@ -1,0 +1,10 @@
+//! vectord's own API: indexes, items, searches and snapshots under
+//! `/v1/vectors/index`, and the service's probes and documents.
+
+pub(crate) mod answers;
+pub(crate) mod health;
+pub(crate) mod indexes;
+pub(crate) mod items;
+pub(crate) mod search;
+pub(crate) mod service;
+pub(crate) mod snapshots;

@@ -1,0 +1,39 @@
+//! The operations both APIs are made of: find an index, write to it
+//! durably, search it, page through it, snapshot it. The native and the
+//! Qdrant handlers translate their requests into these and the results into
+//! their answers; what must hold for every caller (the durable-write metric,
+//! which searches leave the async workers) holds here, once.
+
+mod scroll;
+mod search;
+mod write;
+
+use std::sync::Arc;
+
+use lhv_store::DurableIndex;
+
+pub(crate) use self::scroll::scroll;
+pub(crate) use self::search::{Query, search};
+pub(crate) use self::write::{delete, delete_selected, upsert, upsert_computed};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The index called `name`, if it exists and is loaded.
+pub(crate) fn index(state: &AppState, name: &str) -> Result<Arc<DurableIndex>, ApiError> {
+    Ok(state.catalog.get(name)?)
+}
+
+/// The index as an LHV1 snapshot frame: everything acknowledged before the
+/// call, nothing half-applied.
+pub(crate) async fn export_snapshot(state: &AppState, name: &str) -> Result<Vec<u8>, ApiError> {
+    Ok(index(state, name)?.export_snapshot().await?)
+}
+
+/// A new index from an LHV1 snapshot frame, durable when it returns.
+pub(crate) async fn import_snapshot(
+    state: &AppState,
+    name: &str,
+    frame: axum::body::Bytes,
+) -> Result<Arc<DurableIndex>, ApiError> {
+    Ok(state.catalog.create_from_snapshot(name, frame).await?)
+}

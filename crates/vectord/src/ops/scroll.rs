@@ -1,0 +1,36 @@
+//! Paging through an index in id order (ids compare as strings).
+
+use std::ops::Bound;
+
+use lhv_core::{Filter, Record};
+use lhv_store::DurableIndex;
+
+use crate::error::ApiError;
+
+/// One page of items.
+#[derive(Debug)]
+pub(crate) struct Page {
+    /// The items, in id order.
+    pub items: Vec<(String, Record)>,
+    /// The id the next page starts with, if there is one.
+    pub next: Option<String>,
+}
+
+/// Up to `limit` (1 to 10 000) items that pass `filter`, in id order from `start` on.
+pub(crate) fn scroll(
+    durable: &DurableIndex,
+    start: Bound<&str>,
+    limit: usize,
+    filter: Option<&Filter>,
+) -> Result<Page, ApiError> {
+    if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
+        let message = format!("`limit` must be an integer in 1..={}, not {limit}", lhv_core::MAX_SCROLL_LIMIT);
+        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_parameter", message));
+    }
+    let index = durable.index();
+    let mut ids = index.ids_where(start, limit + 1, filter)?;
+    let next = if ids.len() > limit { ids.pop() } else { None };
+    // An item deleted since its id was listed is left out.
+    let items = ids.into_iter().filter_map(|id| index.get(&id).map(|record| (id, record))).collect();
+    Ok(Page { items, next })
+}

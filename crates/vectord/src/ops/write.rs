@@ -1,0 +1,87 @@
+//! Durable writes, each timed in the durable-write metric (and counted as
+//! failed when storage fails), whichever API asked for it.
+
+use std::future::Future;
+use std::time::Instant;
+
+use lhv_core::{Item, ShardedIndex, UpsertOutcome};
+use lhv_store::DurableIndex;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Why a computed write did not happen: the computation refused it, or the
+/// store failed (which the metric counts).
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// The request asks for something that cannot be done; nothing was written.
+    Refused(ApiError),
+    /// The store (or the index's validation) failed.
+    Store(lhv_store::Error),
+}
+
+impl From<lhv_store::Error> for WriteError {
+    fn from(error: lhv_store::Error) -> Self {
+        WriteError::Store(error)
+    }
+}
+
+impl From<lhv_core::Error> for WriteError {
+    fn from(error: lhv_core::Error) -> Self {
+        WriteError::Store(error.into())
+    }
+}
+
+impl From<ApiError> for WriteError {
+    fn from(error: ApiError) -> Self {
+        WriteError::Refused(error)
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Refused(error) => error,
+            WriteError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Inserts or replaces `items`; durable when it returns.
+pub(crate) async fn upsert(state: &AppState, durable: &DurableIndex, items: Vec<Item>) -> Result<UpsertOutcome, ApiError> {
+    Ok(measured(state, async { Ok(durable.upsert(items).await?) }).await?)
+}
+
+/// Deletes `ids`; durable when it returns; how many existed.
+pub(crate) async fn delete(state: &AppState, durable: &DurableIndex, ids: Vec<String>) -> Result<usize, ApiError> {
+    Ok(measured(state, async { Ok(durable.delete(ids).await?) }).await?)
+}
+
+/// Upserts what `compute` makes of the index as it stands, with no other
+/// write in between (a read-modify-write); durable when it returns.
+pub(crate) async fn upsert_computed(
+    state: &AppState,
+    durable: &DurableIndex,
+    compute: impl FnOnce(&ShardedIndex) -> Result<Vec<Item>, WriteError>,
+) -> Result<UpsertOutcome, ApiError> {
+    Ok(measured(state, durable.upsert_with(compute)).await?)
+}
+
+/// Deletes the ids `select` picks from the index as it stands; durable when
+/// it returns; how many were deleted.
+pub(crate) async fn delete_selected(
+    state: &AppState,
+    durable: &DurableIndex,
+    select: impl FnOnce(&ShardedIndex) -> Result<Vec<String>, WriteError>,
+) -> Result<usize, ApiError> {
+    Ok(measured(state, durable.delete_with(select)).await?)
+}
+
+/// Runs a write and records it in the durable-write metric.
+async fn measured<T>(state: &AppState, write: impl Future<Output = Result<T, WriteError>>) -> Result<T, WriteError> {
+    let started = Instant::now();
+    let result = write.await;
+    let failed = matches!(result, Err(WriteError::Store(lhv_store::Error::Storage { .. })));
+    state.metrics.observe_persist(started.elapsed(), !failed);
+    result
+}
