@@ -44,8 +44,8 @@ pub use qdrant::QDRANT_API_VERSION;
 pub use tls::server_config as tls_server_config;
 
 use crate::config::Config;
-use crate::state::AppState;
 use crate::metrics::Metrics;
+use crate::state::AppState;
 
 /// Opens the catalog, loads its indexes in the background, and serves the
 /// API on `listener` until `shutdown` completes; then finishes the requests

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use axum::response::Response;
 use lhv_store::{Catalog, IndexState};
 use parking_lot::Mutex;
 
+use crate::http::route::Route;
 use crate::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -138,12 +140,16 @@ fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// Middleware: times every request and counts it under its route template.
+/// Middleware: times every request and counts it under its route's
+/// declared template (a wrong method on a declared path under the path; a
+/// URL no route has as `unmatched`).
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
+    let declared = response.extensions().get::<Arc<Route>>().map(|route| route.path.to_owned());
+    let route = declared.or(matched).unwrap_or_else(|| "unmatched".to_owned());
     let key = (route, method, response.status().as_u16());
     state.metrics.requests.lock().entry(key).or_default().observe(started.elapsed());
     response

@@ -9,13 +9,13 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
+use crate::http::route::Access;
+use crate::http::table::route_table;
+use crate::native;
 use crate::native::answers::{
     DeletedAnswer, HitDoc, IndexListAnswer, ItemPageAnswer, ItemSummaryDoc, SearchAnswer, SearchBatchAnswer,
     UpsertedAnswer,
 };
-use crate::http::route::Access;
-use crate::http::table::route_table;
-use crate::native;
 
 /// An item as added and returned.
 #[derive(Serialize, ToSchema)]
@@ -154,8 +154,12 @@ impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let routes = route_table();
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations =
-                [(Method::GET, &mut item.get), (Method::POST, &mut item.post), (Method::PUT, &mut item.put), (Method::DELETE, &mut item.delete)];
+            let operations = [
+                (Method::GET, &mut item.get),
+                (Method::POST, &mut item.post),
+                (Method::PUT, &mut item.put),
+                (Method::DELETE, &mut item.delete),
+            ];
             for (method, operation) in operations {
                 let declared = routes.iter().find(|r| r.method == method && r.documented_path() == *path);
                 if let (Some(operation), Some(route)) = (operation, declared) {

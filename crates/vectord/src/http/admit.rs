@@ -41,9 +41,9 @@ pub(crate) async fn admit(
 ) -> Response {
     let Gate { state, route } = gate;
     // Parameters that are not UTF-8 name no index; the handler's own path extractor refuses them.
-    let index = params.ok().and_then(|params| {
-        params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned())
-    });
+    let index = params
+        .ok()
+        .and_then(|params| params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned()));
     let mut response = match admitted(&state, &route, index, request).await {
         Ok(request) => next.run(request).await,
         Err(answer) => answer,
@@ -53,7 +53,12 @@ pub(crate) async fn admit(
 }
 
 /// The request, ready for its handler, or the answer it gets instead.
-async fn admitted(state: &AppState, route: &Route, index: Option<String>, request: Request) -> Result<Request, Response> {
+async fn admitted(
+    state: &AppState,
+    route: &Route,
+    index: Option<String>,
+    request: Request,
+) -> Result<Request, Response> {
     key::check(&state.config, route.access, request.headers()).map_err(IntoResponse::into_response)?;
     let (parts, bytes) = body::read(&state.config, route.body, request).await?;
     if let Some(index) = index

@@ -34,7 +34,8 @@ pub fn router(state: AppState) -> Router {
         let limit = body::limit_bytes(&state.config, route.body);
         let path = route.path;
         let gate = admit::Gate::new(state.clone(), route);
-        let handler = handler.layer(DefaultBodyLimit::max(limit)).route_layer(middleware::from_fn_with_state(gate, admit::admit));
+        let handler =
+            handler.layer(DefaultBodyLimit::max(limit)).route_layer(middleware::from_fn_with_state(gate, admit::admit));
         routes = routes.route(path, handler);
     }
     routes

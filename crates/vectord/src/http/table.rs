@@ -26,31 +26,15 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}", Read), native::indexes::describe),
         Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}", Admin), native::indexes::drop),
         Declared::new(ours(M::POST, "/v1/vectors/index/{name}/add", Write), native::items::add),
-        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search", Read), native::search::one)
+        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search", Read), native::search::one).takes_consistency(),
+        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search/batch", Read), native::search::batch)
             .takes_consistency(),
-        Declared::new(
-            ours(M::POST, "/v1/vectors/index/{name}/search/batch", Read),
-            native::search::batch,
-        )
-        .takes_consistency(),
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items", Read), native::items::list),
-        Declared::new(
-            ours(M::GET, "/v1/vectors/index/{name}/items/{*id}", Read),
-            native::items::get,
-        ),
-        Declared::new(
-            ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write),
-            native::items::delete,
-        ),
-        Declared::new(
-            ours(M::GET, "/v1/vectors/index/{name}/snapshot", Read),
-            native::snapshots::export,
-        ),
-        Declared::new(
-            ours(M::PUT, "/v1/vectors/index/{name}/snapshot", Admin),
-            native::snapshots::import,
-        )
-        .body(BodyLimit::Snapshot),
+        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items/{*id}", Read), native::items::get),
+        Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write), native::items::delete),
+        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/snapshot", Read), native::snapshots::export),
+        Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/snapshot", Admin), native::snapshots::import)
+            .body(BodyLimit::Snapshot),
         // Qdrant's API.
         Declared::new(qdrant_route(M::GET, "/", Read), qdrant::root),
         Declared::new(qdrant_route(M::GET, "/collections", Read), qdrant::collections::list),
@@ -65,12 +49,21 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(qdrant_route(M::POST, "/collections/{name}/points/scroll", Read), qdrant::points::scroll),
         Declared::new(qdrant_route(M::POST, "/collections/{name}/points/count", Read), qdrant::points::count),
         Declared::new(qdrant_route(M::POST, "/collections/{name}/points/search", Read), qdrant::search::search),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/search/batch", Read), qdrant::search::search_batch),
+        Declared::new(
+            qdrant_route(M::POST, "/collections/{name}/points/search/batch", Read),
+            qdrant::search::search_batch,
+        ),
         Declared::new(qdrant_route(M::POST, "/collections/{name}/points/query", Read), qdrant::search::query),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/query/batch", Read), qdrant::search::query_batch),
+        Declared::new(
+            qdrant_route(M::POST, "/collections/{name}/points/query/batch", Read),
+            qdrant::search::query_batch,
+        ),
         Declared::new(qdrant_route(M::POST, "/collections/{name}/points/payload", Write), qdrant::payload::set),
         Declared::new(qdrant_route(M::PUT, "/collections/{name}/points/payload", Write), qdrant::payload::overwrite),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/payload/delete", Write), qdrant::payload::delete_keys),
+        Declared::new(
+            qdrant_route(M::POST, "/collections/{name}/points/payload/delete", Write),
+            qdrant::payload::delete_keys,
+        ),
         Declared::new(qdrant_route(M::POST, "/collections/{name}/points/payload/clear", Write), qdrant::payload::clear),
     ]
 }

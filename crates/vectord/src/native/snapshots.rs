@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
 use super::answers::IndexInfo;
+use crate::error::ApiError;
 use crate::ops;
 use crate::state::AppState;
 

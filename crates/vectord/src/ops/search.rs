@@ -52,8 +52,9 @@ pub(crate) async fn search(durable: Arc<DurableIndex>, queries: Vec<Query>) -> R
     {
         return Ok(vec![query.run(&durable)?]);
     }
-    let all: lhv_core::Result<Vec<_>> = tokio::task::spawn_blocking(move || queries.iter().map(|query| query.run(&durable)).collect())
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?;
+    let all: lhv_core::Result<Vec<_>> =
+        tokio::task::spawn_blocking(move || queries.iter().map(|query| query.run(&durable)).collect())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?;
     Ok(all?)
 }

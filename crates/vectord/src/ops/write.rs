@@ -48,7 +48,11 @@ impl From<WriteError> for ApiError {
 }
 
 /// Inserts or replaces `items`; durable when it returns.
-pub(crate) async fn upsert(state: &AppState, durable: &DurableIndex, items: Vec<Item>) -> Result<UpsertOutcome, ApiError> {
+pub(crate) async fn upsert(
+    state: &AppState,
+    durable: &DurableIndex,
+    items: Vec<Item>,
+) -> Result<UpsertOutcome, ApiError> {
     Ok(measured(state, async { Ok(durable.upsert(items).await?) }).await?)
 }
 

@@ -201,7 +201,11 @@ async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec
     let mut answers = Vec::with_capacity(plans.len());
     for plan in &plans {
         // A plan without a query (limit 0) has no hits; the others have one list each.
-        let hits = if plan.limit + plan.offset == 0 { Vec::new() } else { found.next().into_iter().flatten().flatten().collect() };
+        let hits = if plan.limit + plan.offset == 0 {
+            Vec::new()
+        } else {
+            found.next().into_iter().flatten().flatten().collect()
+        };
         answers.push(plan.scored(&durable, hits));
     }
     Ok(answers)

@@ -15,7 +15,7 @@ use vectord::config::ClusterConfig;
 
 const TTL_MS: u64 = 3_000;
 
-async fn member(store: Arc<dyn Store>) -> (Server, String) {
+pub(crate) async fn member(store: Arc<dyn Store>) -> (Server, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let cluster = ClusterOptions { lease_ttl_ms: TTL_MS, lease_margin_ms: TTL_MS / 3, ..ClusterOptions::new(&address) };

@@ -13,6 +13,7 @@ mod http;
 mod logging;
 mod openapi;
 mod qdrant;
+mod routes;
 mod shards;
 mod snapshots;
 mod stored_values;
