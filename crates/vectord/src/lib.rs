@@ -7,9 +7,9 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use vectord::config::{Cli, Config};
+//! use vectord::config::{Config, Settings};
 //!
-//! let config = Config::resolve(&Cli { storage_url: Some("memory://".into()), ..Cli::default() })?;
+//! let config = Config::resolve(&Settings { storage_url: Some("memory://".into()), ..Settings::default() })?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! vectord::serve(listener, config, async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }
@@ -71,7 +71,7 @@ async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) 
     });
     let options = CatalogOptions {
         snapshot_log_bytes: config.snapshot_log_bytes,
-        s3_options: config.s3_options.clone(),
+        s3_options: config.s3_options.pairs(),
         cluster,
     };
     let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);

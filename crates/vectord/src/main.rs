@@ -55,27 +55,7 @@ fn return_freed_memory_periodically() {
 
 async fn run() -> ExitCode {
     let cli = Cli::parse();
-    if cli.command.is_some() {
-        vectord::logging::init(cli.log_format.unwrap_or_default());
-    }
-    let transfer = match cli.command.clone() {
-        Some(Command::Import(args)) => Some(vectord::transfer::import(args).await),
-        Some(Command::Export(args)) => Some(vectord::transfer::export(args).await),
-        None => None,
-    };
-    if let Some(result) = transfer {
-        return match result {
-            Ok(summary) => {
-                eprintln!("vectord: {summary}");
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                eprintln!("vectord: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let config = match Config::resolve(&cli) {
+    let config = match Config::resolve(&cli.settings) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("vectord: {message}");
@@ -83,6 +63,25 @@ async fn run() -> ExitCode {
         }
     };
     vectord::logging::init(config.log_format);
+    let done = match cli.command {
+        Some(Command::Import(args)) => vectord::transfer::import(args, &config).await,
+        Some(Command::Export(args)) => vectord::transfer::export(args, &config).await,
+        None => return serve(config).await,
+    };
+    match done {
+        Ok(summary) => {
+            eprintln!("vectord: {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("vectord: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C.
+async fn serve(config: Config) -> ExitCode {
     tracing::info!(?config, "starting");
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
         Ok(listener) => listener,

@@ -13,6 +13,7 @@ use lhv_core::{IndexParams, Metric};
 
 use self::files::{Format, ItemReader};
 use self::target::Target;
+use crate::config::Config;
 
 /// `vectord import`.
 #[derive(Debug, Clone, clap::Args)]
@@ -48,22 +49,16 @@ pub struct ImportArgs {
 /// Where `import` and `export` find the index.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
-    /// A running server (`http://host:port`), instead of a storage URL.
+    /// A running server (`http://host:port`, called with the `api_key` setting); without it, the
+    /// `storage_url` setting is opened directly (the server must be stopped).
     #[arg(long)]
     pub server: Option<String>,
-    /// Storage to open directly when no server is named (the server must be stopped).
-    #[arg(long, env = "VECTORD_STORAGE_URL")]
-    pub storage_url: Option<String>,
-    /// API key for the server.
-    #[arg(long, env = "VECTORD_API_KEY")]
-    pub api_key: Option<String>,
 }
 
 impl TargetArgs {
-    async fn connect(&self) -> Result<Target, String> {
-        let cli = crate::config::Cli { storage_url: self.storage_url.clone(), ..crate::config::Cli::default() };
-        let storage_url = crate::config::Config::resolve(&cli)?.storage_url;
-        Target::connect(self.server.as_deref(), &storage_url, self.api_key.clone()).await
+    async fn connect(&self, config: &Config) -> Result<Target, String> {
+        let api_key = config.api_key.as_deref().map(str::to_owned);
+        Target::connect(self.server.as_deref(), &config.storage_url, api_key).await
     }
 }
 
@@ -85,7 +80,7 @@ pub struct ExportArgs {
 
 /// Reads `args.file` into the index in durable batches, with a progress bar
 /// on a terminal; returns the summary line.
-pub async fn import(args: ImportArgs) -> Result<String, String> {
+pub async fn import(args: ImportArgs, config: &Config) -> Result<String, String> {
     let format = match args.format.or_else(|| Format::of_path(&args.file)) {
         Some(format) => format,
         None => return Err(format!("cannot tell the format of {}: pass --format", args.file.display())),
@@ -97,7 +92,7 @@ pub async fn import(args: ImportArgs) -> Result<String, String> {
         .map_err(|_| format!("--distance {}: use cosine, l2 or dot", args.distance))?;
     let mut reader = ItemReader::open(&args.file, format, &args.id_prefix)?;
     let total_bytes = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    let target = args.target.connect().await?;
+    let target = args.target.connect(config).await?;
 
     let progress = ProgressBar::new(total_bytes);
     progress.set_style(
@@ -144,8 +139,8 @@ pub async fn import(args: ImportArgs) -> Result<String, String> {
 }
 
 /// Writes the index's live items to `args.file`; returns the summary line.
-pub async fn export(args: ExportArgs) -> Result<String, String> {
-    let target = args.target.connect().await?;
+pub async fn export(args: ExportArgs, config: &Config) -> Result<String, String> {
+    let target = args.target.connect(config).await?;
     let frame = target.export_frame(&args.index).await;
     target.close().await?;
     let index = lhv_format::decode_snapshot(&frame?).map_err(|e| format!("the snapshot is invalid: {e}"))?.index;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use vectord::config::{Cli, Config, TlsFiles};
+use vectord::config::{Config, Settings, TlsFiles};
 
 /// Liveness bound for waits that must end; far above the configured timeouts.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -23,7 +23,8 @@ struct Server {
 }
 
 async fn start(configure: impl FnOnce(&mut Config)) -> Server {
-    let mut config = Config::resolve(&Cli { storage_url: Some("memory://".into()), ..Cli::default() }).unwrap();
+    let mut config =
+        Config::resolve(&Settings { storage_url: Some("memory://".into()), ..Settings::default() }).unwrap();
     configure(&mut config);
     let store = open_url("memory://", &[]).unwrap().store;
     let catalog = Catalog::open_store(store, CatalogOptions::default()).await.unwrap();
@@ -201,7 +202,8 @@ async fn tls_serves_https_and_nothing_else() {
 async fn bad_tls_settings_are_refused_at_startup() {
     let dir = tempfile::tempdir().unwrap();
     let (files, _) = identity(dir.path());
-    let cli = Cli { storage_url: Some("memory://".into()), tls_cert: Some(files.cert.clone()), ..Cli::default() };
+    let cli =
+        Settings { storage_url: Some("memory://".into()), tls_cert: Some(files.cert.clone()), ..Settings::default() };
     let half = Config::resolve(&cli).map(|_| ()).unwrap_err();
     assert!(half.contains("tls_cert and tls_key"), "{half}");
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use lhv_store::{Catalog, CatalogOptions, open_url};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use vectord::config::{Cli, Config};
+use vectord::config::{Config, Settings};
 
 const DIM: usize = 4;
 
@@ -168,7 +168,8 @@ async fn items(client: &Client, base: &str) -> Value {
 async fn hostile_requests_get_a_4xx_envelope_and_change_nothing() {
     let catalog =
         Catalog::open_store(open_url("memory://", &[]).unwrap().store, CatalogOptions::default()).await.unwrap();
-    let mut config = Config::resolve(&Cli { storage_url: Some("memory://".into()), ..Cli::default() }).unwrap();
+    let mut config =
+        Config::resolve(&Settings { storage_url: Some("memory://".into()), ..Settings::default() }).unwrap();
     config.max_body_bytes = 1 << 20;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

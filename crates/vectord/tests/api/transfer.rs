@@ -158,3 +158,33 @@ async fn import_into_and_export_from_a_running_server() {
     assert_eq!(server.call(Method::GET, "/healthz", None).await.0, reqwest::StatusCode::OK);
     server.stop().await;
 }
+
+#[test]
+fn import_and_export_read_the_servers_config_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("from-file").display());
+    let config = dir.path().join("vectord.toml");
+    std::fs::write(&config, format!("[vectord]\nstorage_url = {url:?}\n")).unwrap();
+    let jsonl = dir.path().join("c.jsonl");
+    write_jsonl(&jsonl, 12);
+
+    // The file named by the flag.
+    let (ok, stderr) =
+        vectord(&["import", "--config", config.to_str().unwrap(), "--index", "docs", jsonl.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(dir.path().join("from-file").is_dir(), "the import did not write where the file says");
+    // The file named by the environment, as the server reads it.
+    let out = dir.path().join("out.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_vectord"))
+        .args(["export", "--index", "docs", out.to_str().unwrap()])
+        .env("VECTORD_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(read_jsonl(&out).len(), 12);
+    // A flag still wins over the file.
+    let elsewhere = format!("file://{}", dir.path().join("flag").display());
+    let (ok, stderr) =
+        vectord(&["export", "--config", config.to_str().unwrap(), "--storage-url", &elsewhere, "--index", "docs", "-"]);
+    assert!(!ok && stderr.contains("docs"), "the flag's (empty) storage has no index docs: {stderr}");
+}

@@ -7,7 +7,7 @@ use lhv_store::{Catalog, CatalogOptions, Store, open_url};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use vectord::config::{Cli, Config};
+use vectord::config::{Config, Settings};
 
 pub struct Server {
     pub base: String,
@@ -28,7 +28,8 @@ impl Server {
         catalog: Catalog,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
-        let mut config = Config::resolve(&Cli { storage_url: Some("memory://".into()), ..Cli::default() }).unwrap();
+        let mut config =
+            Config::resolve(&Settings { storage_url: Some("memory://".into()), ..Settings::default() }).unwrap();
         configure(&mut config);
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

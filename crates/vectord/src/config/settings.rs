@@ -1,0 +1,184 @@
+//! The settings as given: flags, environment and file, each setting declared
+//! once. Layering is generic (flags and environment over the file), so a new
+//! setting is one new field.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::LogFormat;
+
+/// Every setting, declared once: its flag (`--max-body-bytes`), its
+/// environment variable (`VECTORD_MAX_BODY_BYTES`), its key in the file's
+/// `[vectord]` section (`max_body_bytes`) and its help all come from its field.
+/// Unset is `None`; [`Config::resolve`](super::Config::resolve) layers them
+/// and fills in the defaults.
+#[derive(Debug, Clone, Default, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:3215].
+    #[arg(long, env = "VECTORD_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// Where indexes are kept: memory://, file:///dir, s3://bucket/prefix, http(s)://host/prefix
+    /// [default: file://./vectord-data].
+    #[arg(long, env = "VECTORD_STORAGE_URL", global = true)]
+    #[serde(alias = "storaged_url")] // the original service's name for it
+    pub storage_url: Option<String>,
+    /// A TOML file with a `[vectord]` section.
+    #[arg(long, env = "VECTORD_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Require `Authorization: Bearer <key>` (or `api-key: <key>`) on the API.
+    #[arg(long, env = "VECTORD_API_KEY", global = true)]
+    pub api_key: Option<Secret>,
+    /// A second key that may only read (search, get, list); writes with it get 403.
+    #[arg(long, env = "VECTORD_READ_ONLY_API_KEY", global = true)]
+    pub read_only_api_key: Option<Secret>,
+    /// Largest request body in bytes [default: 33554432].
+    #[arg(long, env = "VECTORD_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Largest snapshot upload (`PUT .../snapshot`) in bytes [default: 1073741824].
+    #[arg(long, env = "VECTORD_MAX_SNAPSHOT_BYTES", global = true)]
+    pub max_snapshot_bytes: Option<usize>,
+    /// Write an index's snapshot once its log holds this many bytes [default: 67108864].
+    #[arg(long, env = "VECTORD_SNAPSHOT_LOG_BYTES", global = true)]
+    pub snapshot_log_bytes: Option<u64>,
+    /// Shards of an index created without saying how many (1 to 64) [default: 1].
+    #[arg(long, env = "VECTORD_DEFAULT_SHARDS", global = true)]
+    pub default_shards: Option<usize>,
+    /// Connections served at once; a connection over the limit gets 429 and is closed [default: 1024].
+    #[arg(long, env = "VECTORD_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client gets to send a request's headers, counted from when it connected or got its
+    /// previous answer (so idle keep-alive connections close after it) [default: 30].
+    #[arg(long, env = "VECTORD_HEADER_TIMEOUT_SECS", global = true)]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a client gets to send a request's whole body; slower ones get 408 [default: 60].
+    #[arg(long, env = "VECTORD_BODY_TIMEOUT_SECS", global = true)]
+    pub body_timeout_secs: Option<u64>,
+    /// PEM certificate chain: with `--tls-key`, the service speaks HTTPS (rustls) instead of HTTP.
+    #[arg(long, env = "VECTORD_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `--tls-cert`.
+    #[arg(long, env = "VECTORD_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+    /// Join a cluster of vectord processes sharing the `s3://` storage URL: the URL the other
+    /// processes reach this one at (e.g. http://10.0.0.5:3215). Each index then has one writer,
+    /// chosen by a lease in the bucket; the others serve it as replicas and forward writes to it.
+    #[arg(long, env = "VECTORD_CLUSTER_ADDRESS", global = true)]
+    pub cluster_address: Option<String>,
+    /// Milliseconds a writer's lease holds without renewal: how long a dead writer's indexes
+    /// take writes nowhere before another process takes over [default: 3000].
+    #[arg(long, env = "VECTORD_LEASE_TTL_MS", global = true)]
+    pub lease_ttl_ms: Option<u64>,
+    /// Milliseconds between a replica's looks at its writers' logs: about how stale a replica's
+    /// answers may be [default: 200].
+    #[arg(long, env = "VECTORD_FOLLOW_INTERVAL_MS", global = true)]
+    pub follow_interval_ms: Option<u64>,
+    /// Log lines as `text` (coloured only on a terminal) or `json` (one object per line, with the
+    /// request's fields, for log shippers) [default: text].
+    #[arg(long, env = "VECTORD_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Extra S3 settings (object_store's names: endpoint, region, access_key_id, ...): only in
+    /// the file, as its `[vectord.s3]` table.
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "S3Options::is_empty")]
+    pub s3: S3Options,
+}
+
+impl Settings {
+    /// These settings over those of the file they name (if any): a setting
+    /// given here wins over the file's.
+    pub fn over_file(&self) -> Result<Settings, String> {
+        match &self.config {
+            Some(path) => self.over(read_file(path)?),
+            None => Ok(self.clone()),
+        }
+    }
+
+    /// These settings over `lower`: each one set here replaces `lower`'s.
+    fn over(&self, lower: Settings) -> Result<Settings, String> {
+        let to_value = |settings: &Settings| serde_json::to_value(settings).map_err(|e| e.to_string());
+        let (Value::Object(mut merged), Value::Object(upper)) = (to_value(&lower)?, to_value(self)?) else {
+            return Err("settings are not a map".into());
+        };
+        merged.extend(upper.into_iter().filter(|(_, value)| !value.is_null()));
+        let mut layered: Settings = serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
+        layered.config.clone_from(&self.config);
+        Ok(layered)
+    }
+}
+
+/// The `[vectord]` section of a TOML file.
+fn read_file(path: &Path) -> Result<Settings, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        vectord: Settings,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(toml::from_str::<File>(&text).map_err(|e| format!("{}: {e}", path.display()))?.vectord)
+}
+
+/// A key or password: shown as `<redacted>`, so that settings can be logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(secret: &str) -> Self {
+        Self(secret.to_owned())
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(secret: &str) -> Result<Self, Self::Err> {
+        Ok(Self(secret.to_owned()))
+    }
+}
+
+/// Extra S3 settings by object_store's names; the values of secret ones
+/// (`secret`, `token`, `password` in the name) are shown as `<redacted>`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct S3Options(BTreeMap<String, String>);
+
+impl S3Options {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The settings as (name, value) pairs.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+impl std::fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |key: &str| ["secret", "token", "password"].iter().any(|word| key.contains(word));
+        let shown = self.0.iter().map(|(k, v)| (k, if secret(k) { "<redacted>" } else { v.as_str() }));
+        f.debug_map().entries(shown).finish()
+    }
+}
