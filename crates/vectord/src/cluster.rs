@@ -8,16 +8,10 @@
 //! The lease and follow rounds run in the background ([`spawn_rounds`]):
 //! leases every quarter lease, log heads every follow interval, a listing of
 //! the store (indexes other members created or dropped) about once a second;
-//! `GET /v1/cluster` shows who writes what.
+//! `GET /v1/cluster` ([`crate::native::cluster`]) shows who writes what.
 
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
-
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The background rounds of a cluster member: lease upkeep every quarter
@@ -58,23 +52,4 @@ pub(crate) fn spawn_rounds(state: &AppState) -> Vec<tokio::task::JoinHandle<()>>
         })
     };
     vec![leases, follow]
-}
-
-/// `GET /v1/cluster`: this member, and for each index its writer as the lease says.
-#[utoipa::path(get, path = "/v1/cluster", operation_id = "cluster_status", responses((status = 200, description = "`{\"clustered\": false}` outside a cluster; else this member's `address` and, per index, its `writer`, lease `epoch`, whether it is `local`, and the `sequence` applied here")))]
-pub(crate) async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let Some(cluster) = &state.config.cluster else {
-        return Ok(Json(json!({ "clustered": false })).into_response());
-    };
-    let mut indexes = Vec::new();
-    for index in state.catalog.writers().await? {
-        indexes.push(json!({
-            "name": index.name,
-            "writer": index.writer,
-            "epoch": index.epoch,
-            "local": index.writer.as_deref() == Some(cluster.address.as_str()),
-            "sequence": index.sequence,
-        }));
-    }
-    Ok(Json(json!({ "clustered": true, "address": cluster.address, "indexes": indexes })).into_response())
 }

@@ -122,7 +122,7 @@ pub struct ErrorDoc {
         native::snapshots::export,
         native::snapshots::import,
         native::service::metrics,
-        crate::cluster::status,
+        native::cluster::status,
     ),
     components(schemas(
         ItemDoc,

@@ -6,6 +6,7 @@
 //! member writes is forwarded there.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::rejection::RawPathParamsRejection;
@@ -16,6 +17,17 @@ use axum::response::{IntoResponse, Response};
 use super::route::{INDEX_PARAM, Route};
 use super::{body, forward, key};
 use crate::state::AppState;
+
+tokio::task_local! {
+    /// When the handler's request was admitted (Qdrant's answers report the time since).
+    static ADMITTED: Instant;
+}
+
+/// How long ago the request being handled was admitted; zero outside a
+/// handler (every handler runs in the scope [`admit`] sets).
+pub(crate) fn since_admitted() -> Duration {
+    ADMITTED.try_with(Instant::elapsed).unwrap_or_default()
+}
 
 /// What the admission of one route needs: the service and the route's declaration.
 #[derive(Clone)]
@@ -45,7 +57,7 @@ pub(crate) async fn admit(
         .ok()
         .and_then(|params| params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned()));
     let mut response = match admitted(&state, &route, index, request).await {
-        Ok(request) => next.run(request).await,
+        Ok(request) => ADMITTED.scope(Instant::now(), next.run(request)).await,
         Err(answer) => answer,
     };
     response.extensions_mut().insert(Arc::clone(&route));

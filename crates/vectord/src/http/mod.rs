@@ -5,6 +5,7 @@
 mod admit;
 pub(crate) mod body;
 mod edge;
+pub(crate) mod extract;
 mod forward;
 mod key;
 pub(crate) mod route;
@@ -21,6 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub(crate) use self::admit::since_admitted;
 pub use self::forward::FORWARDED;
 use self::route::Declared;
 use crate::error::ApiError;

@@ -19,7 +19,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(ours(M::GET, "/readyz", Open), native::health::readyz),
         Declared::new(ours(M::GET, "/metrics", Read), native::service::metrics),
         Declared::new(ours(M::GET, "/openapi.json", Read), native::service::openapi),
-        Declared::new(ours(M::GET, "/v1/cluster", Read), crate::cluster::status),
+        Declared::new(ours(M::GET, "/v1/cluster", Read), native::cluster::status),
         // vectord's own API.
         Declared::new(ours(M::POST, "/v1/vectors/index", Admin), native::indexes::create),
         Declared::new(ours(M::GET, "/v1/vectors/index", Read), native::indexes::list),

@@ -1,8 +1,7 @@
 //! Creating, listing, describing and dropping indexes.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use lhv_core::{IndexParams, Metric, Storage};
 use lhv_store::IndexState;
@@ -11,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::answers::{DeletedAnswer, IndexEntry, IndexInfo, IndexListAnswer};
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, JsonBody};
 use crate::ops;
 use crate::state::AppState;
 
@@ -63,9 +63,8 @@ pub struct CreateIndex {
     )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    body: Result<Json<CreateIndex>, JsonRejection>,
+    JsonBody(request): JsonBody<CreateIndex>,
 ) -> Result<(StatusCode, Json<IndexInfo>), ApiError> {
-    let Json(request) = body?;
     let mut params = IndexParams::new(request.dim, request.distance);
     if let Some(m) = request.m {
         params = params.with_m(m);
@@ -109,9 +108,8 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer>
     (status = 200, description = "The index", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn describe(
     State(state): State<AppState>,
-    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    IndexName(name): IndexName,
 ) -> Result<Json<IndexInfo>, ApiError> {
-    let Path(name) = name?;
     let durable = ops::index(&state, &name)?;
     Ok(Json(IndexInfo::of(&durable)))
 }
@@ -121,9 +119,8 @@ pub(crate) async fn describe(
     (status = 200, description = "Deleted", body = DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn drop(
     State(state): State<AppState>,
-    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    IndexName(name): IndexName,
 ) -> Result<Json<DeletedAnswer>, ApiError> {
-    let Path(name) = name?;
     state.catalog.drop_index(&name).await?;
     Ok(Json(DeletedAnswer { deleted: name }))
 }

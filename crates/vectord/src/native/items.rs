@@ -3,14 +3,14 @@
 use std::ops::Bound;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use lhv_core::Item;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::answers::{DeletedAnswer, ItemPageAnswer, ItemSummaryDoc, StoredItem, UpsertedAnswer};
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, ItemPath, JsonBody, QueryParams};
 use crate::ops;
 use crate::state::AppState;
 
@@ -44,11 +44,9 @@ const DEFAULT_LIMIT: usize = 100;
     )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn add(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<AddItems>, JsonRejection>,
+    IndexName(name): IndexName,
+    JsonBody(AddItems { items }): JsonBody<AddItems>,
 ) -> Result<Json<UpsertedAnswer>, ApiError> {
-    let Path(name) = name?;
-    let Json(AddItems { items }) = body?;
     let durable = ops::index(&state, &name)?;
     let upserted = items.len();
     ops::upsert(&state, &durable, items).await?;
@@ -60,9 +58,8 @@ pub(crate) async fn add(
     (status = 200, description = "The item", body = StoredItem), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ItemPath { index: name, id }: ItemPath,
 ) -> Result<Json<StoredItem>, ApiError> {
-    let Path((name, id)) = path?;
     let durable = ops::index(&state, &name)?;
     let record = durable.index().get(&id).ok_or_else(|| item_not_found(&name, &id))?;
     Ok(Json(StoredItem { id, vector: record.vector, metadata: record.metadata }))
@@ -73,9 +70,8 @@ pub(crate) async fn get(
     (status = 200, description = "Deleted", body = DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ItemPath { index: name, id }: ItemPath,
 ) -> Result<Json<DeletedAnswer>, ApiError> {
-    let Path((name, id)) = path?;
     let durable = ops::index(&state, &name)?;
     if !durable.index().contains(&id) {
         return Err(item_not_found(&name, &id));
@@ -91,11 +87,9 @@ pub(crate) async fn delete(
     (status = 200, description = "One page", body = ItemPageAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    IndexName(name): IndexName,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ItemPageAnswer>, ApiError> {
-    let Path(name) = name?;
-    let Query(query) = query?;
     let durable = ops::index(&state, &name)?;
     let start = query.after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     let page = ops::scroll(&durable, start, query.limit.unwrap_or(DEFAULT_LIMIT), None)?;

@@ -2,6 +2,7 @@
 //! `/v1/vectors/index`, and the service's probes and documents.
 
 pub(crate) mod answers;
+pub(crate) mod cluster;
 pub(crate) mod health;
 pub(crate) mod indexes;
 pub(crate) mod items;

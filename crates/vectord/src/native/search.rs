@@ -1,14 +1,14 @@
 //! k-nearest-neighbour searches.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use lhv_core::Filter;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::answers::{HitDoc, SearchAnswer, SearchBatchAnswer};
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, JsonBody};
 use crate::ops::{self, Query};
 use crate::state::AppState;
 
@@ -82,11 +82,9 @@ pub struct SearchBatch {
     (status = 200, description = "Nearest first", body = SearchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn one(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Search>, JsonRejection>,
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<Search>,
 ) -> Result<Json<SearchAnswer>, ApiError> {
-    let Path(name) = name?;
-    let Json(request) = body?;
     let query = Query {
         vectors: vec![request.vector],
         k: request.k,
@@ -104,11 +102,9 @@ pub(crate) async fn one(
     (status = 200, description = "One list per query", body = SearchBatchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<SearchBatch>, JsonRejection>,
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<SearchBatch>,
 ) -> Result<Json<SearchBatchAnswer>, ApiError> {
-    let Path(name) = name?;
-    let Json(request) = body?;
     let query = Query {
         vectors: request.vectors,
         k: request.k,

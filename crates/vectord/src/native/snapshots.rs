@@ -2,13 +2,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::answers::IndexInfo;
 use crate::error::ApiError;
+use crate::http::extract::IndexName;
 use crate::ops;
 use crate::state::AppState;
 
@@ -16,11 +17,7 @@ use crate::state::AppState;
 /// acknowledged before the request, nothing half-applied.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/snapshot", operation_id = "exportSnapshot", params(("name" = String, Path, example = "docs")), responses(
     (status = 200, description = "The LHV1 frame", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
-pub(crate) async fn export(
-    State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let Path(name) = name?;
+pub(crate) async fn export(State(state): State<AppState>, IndexName(name): IndexName) -> Result<Response, ApiError> {
     let frame = ops::export_snapshot(&state, &name).await?;
     // The name is one of an existing index, so it is safe in a header.
     let disposition = format!("attachment; filename=\"{name}.lhv1\"");
@@ -37,10 +34,9 @@ pub(crate) async fn export(
     (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Not a valid frame, or an invalid name", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc), (status = 503, description = "Storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn import(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
+    IndexName(name): IndexName,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IndexInfo>), ApiError> {
-    let Path(name) = name?;
     let frame = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let durable = ops::import_snapshot(&state, &name, frame).await?;
     Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))

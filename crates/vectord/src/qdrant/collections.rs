@@ -1,19 +1,18 @@
 //! Collections: a Qdrant collection is a vectord index with one unnamed
 //! dense vector per point.
 
-use std::time::Instant;
-
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use lhv_core::{IndexParams, Metric, Storage};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::answers::{Answer, CollectionName, CollectionsList, Exists};
 use super::refuse::{not_supported, unknown_fields};
-use super::{ok, shown};
+use super::shown;
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, JsonBody};
+use crate::ops;
 use crate::state::AppState;
 
 /// `PUT /collections/{name}`.
@@ -127,45 +126,33 @@ impl CreateCollection {
 /// Creates a collection.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<CreateCollection>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let Json(request) = body?;
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<CreateCollection>,
+) -> Result<Answer<bool>, ApiError> {
     let (params, shards) = request.params()?;
     state.catalog.create_sharded(&name, params, shards.unwrap_or(state.config.default_shards)).await?;
-    Ok(ok(started, json!(true)))
+    Ok(Answer(true))
 }
 
 /// Every collection's name.
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
-    let started = Instant::now();
-    let collections: Vec<Value> = state.catalog.list().into_iter().map(|s| json!({ "name": s.name })).collect();
-    ok(started, json!({ "collections": collections }))
+pub(crate) async fn list(State(state): State<AppState>) -> Answer<CollectionsList> {
+    let collections = state.catalog.list().into_iter().map(|s| CollectionName { name: s.name }).collect();
+    Answer(CollectionsList { collections })
 }
 
 /// Whether a collection exists (loading or not).
-pub(crate) async fn exists(
-    State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let exists = state.catalog.list().iter().any(|s| s.name == name);
-    Ok(ok(started, json!({ "exists": exists })))
+pub(crate) async fn exists(State(state): State<AppState>, IndexName(name): IndexName) -> Answer<Exists> {
+    Answer(Exists { exists: state.catalog.list().iter().any(|s| s.name == name) })
 }
 
 /// Deletes a collection; `false` if there was none.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
+    IndexName(name): IndexName,
+) -> Result<Answer<bool>, ApiError> {
     match state.catalog.drop_index(&name).await {
-        Ok(()) => Ok(ok(started, json!(true))),
-        Err(lhv_store::Error::IndexNotFound { .. }) => Ok(ok(started, json!(false))),
+        Ok(()) => Ok(Answer(true)),
+        Err(lhv_store::Error::IndexNotFound { .. }) => Ok(Answer(false)),
         Err(error) => Err(error.into()),
     }
 }
@@ -173,12 +160,10 @@ pub(crate) async fn delete(
 /// A collection's status, size and configuration.
 pub(crate) async fn describe(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let durable = state.catalog.get(&name)?;
-    Ok(ok(started, info(&durable)))
+    IndexName(name): IndexName,
+) -> Result<Answer<Value>, ApiError> {
+    let durable = ops::index(&state, &name)?;
+    Ok(Answer(info(&durable)))
 }
 
 fn info(durable: &DurableIndex) -> Value {

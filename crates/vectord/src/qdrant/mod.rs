@@ -9,6 +9,7 @@
 //! (the routes are declared Qdrant's in [`crate::http::table`]). What vectord does not do is refused with
 //! "not supported by vectord: ...", never answered approximately.
 
+mod answers;
 pub(crate) mod collections;
 mod filter;
 mod ids;
@@ -19,13 +20,11 @@ pub(crate) mod search;
 mod shown;
 
 use std::ops::Bound;
-use std::time::Instant;
 
 use axum::Json;
 use lhv_core::{Filter, ShardedIndex};
-use lhv_store::DurableIndex;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
@@ -34,21 +33,12 @@ use crate::error::ApiError;
 pub const QDRANT_API_VERSION: &str = "1.20.0";
 
 /// `GET /`: what Qdrant answers there, which clients read for its version.
-pub(crate) async fn root() -> Json<Value> {
-    Json(
-        json!({ "title": "vectord (Qdrant-compatible API)", "version": QDRANT_API_VERSION, "vectord_version": env!("CARGO_PKG_VERSION") }),
-    )
-}
-
-/// Qdrant's envelope around a result.
-pub(crate) fn ok(started: Instant, result: Value) -> Json<Value> {
-    Json(json!({ "result": result, "status": "ok", "time": started.elapsed().as_secs_f64() }))
-}
-
-/// Qdrant's answer to a write: it is durable and applied (`wait` or not).
-pub(crate) async fn updated(started: Instant, durable: &DurableIndex) -> Json<Value> {
-    let operation_id = durable.last_sequence().await;
-    ok(started, json!({ "operation_id": operation_id, "status": "completed" }))
+pub(crate) async fn root() -> Json<answers::ServiceInfo> {
+    Json(answers::ServiceInfo {
+        title: "vectord (Qdrant-compatible API)",
+        version: QDRANT_API_VERSION,
+        vectord_version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// Qdrant's `PointsSelector`: `{"points": [ids]}` or `{"filter": {...}}`.

@@ -3,20 +3,18 @@
 //! ([`DurableIndex::upsert_with`](lhv_store::DurableIndex::upsert_with)), so a
 //! concurrent write is never overwritten with stale data.
 
-use std::time::Instant;
-
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use lhv_core::{Item, ShardedIndex};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::answers::{Answer, UpdateResult};
 use super::refuse::unknown_fields;
 use super::shown::{path_remove, path_set};
-use super::{Selection, Selector, points, selection, updated};
+use super::{Selection, Selector, points, selection};
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, JsonBody};
 use crate::ops;
 use crate::state::AppState;
 
@@ -45,18 +43,18 @@ pub(crate) struct DeletePayload {
 /// Sets these keys of the selected points' payloads, keeping the others.
 pub(crate) async fn set(
     state: State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<SetPayload>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    name: IndexName,
+    body: JsonBody<SetPayload>,
+) -> Result<Answer<UpdateResult>, ApiError> {
     write_payload(state, name, body, true).await
 }
 
 /// Replaces the selected points' payloads.
 pub(crate) async fn overwrite(
     state: State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<SetPayload>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    name: IndexName,
+    body: JsonBody<SetPayload>,
+) -> Result<Answer<UpdateResult>, ApiError> {
     write_payload(state, name, body, false).await
 }
 
@@ -64,11 +62,10 @@ pub(crate) async fn overwrite(
 /// (or the objects at `key` in them).
 async fn write_payload(
     state: State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<SetPayload>, JsonRejection>,
+    name: IndexName,
+    JsonBody(request): JsonBody<SetPayload>,
     merge: bool,
-) -> Result<Json<Value>, ApiError> {
-    let Json(request) = body?;
+) -> Result<Answer<UpdateResult>, ApiError> {
     unknown_fields(&request.rest, points::HARMLESS)?;
     let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
     let (payload, key) = (request.payload, request.key);
@@ -84,10 +81,9 @@ async fn write_payload(
 /// Removes these keys (dot-separated paths) from the selected points' payloads.
 pub(crate) async fn delete_keys(
     state: State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<DeletePayload>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Json(request) = body?;
+    name: IndexName,
+    JsonBody(request): JsonBody<DeletePayload>,
+) -> Result<Answer<UpdateResult>, ApiError> {
     unknown_fields(&request.rest, points::HARMLESS)?;
     let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
     let keys = request.keys;
@@ -97,12 +93,10 @@ pub(crate) async fn delete_keys(
 /// Empties the selected points' payloads.
 pub(crate) async fn clear(
     state: State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Selector>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Json(selector) = body?;
-    let selected = selector.selection()?;
-    rewrite(state, name, selected, Map::clear).await
+    name: IndexName,
+    JsonBody(selector): JsonBody<Selector>,
+) -> Result<Answer<UpdateResult>, ApiError> {
+    rewrite(state, name, selector.selection()?, Map::clear).await
 }
 
 /// Merges `payload` into the object at `key`, making it if needed.
@@ -118,15 +112,13 @@ fn path_set_merged(object: &mut Map<String, Value>, key: &str, payload: Map<Stri
 /// Applies `change` to the payload of every selected point, in one durable write.
 async fn rewrite(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
+    IndexName(name): IndexName,
     selected: Selection,
     change: impl Fn(&mut Map<String, Value>) + Send + 'static,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let durable = state.catalog.get(&name)?;
+) -> Result<Answer<UpdateResult>, ApiError> {
+    let durable = ops::index(&state, &name)?;
     ops::upsert_computed(&state, &durable, |index| Ok(rewritten(index, &selected, &change)?)).await?;
-    Ok(updated(started, &durable).await)
+    Ok(UpdateResult::of(&durable).await)
 }
 
 /// The selected points with their changed payloads.

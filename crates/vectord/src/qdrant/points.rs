@@ -1,20 +1,18 @@
 //! Points: upsert, retrieve, scroll, count and delete.
 
-use std::collections::HashMap;
-use std::ops::Bound;
-use std::time::Instant;
-
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use lhv_core::{Item, Metric};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::ops::Bound;
 
+use super::answers::{Answer, CountResult, Record, ScrollResult, UpdateResult};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, payload, record, vector_wanted};
-use super::{Selector, filter, ids, ok, updated};
+use super::{Selector, filter, ids};
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, ItemPath, JsonBody};
 use crate::ops;
 use crate::state::AppState;
 
@@ -111,16 +109,13 @@ impl Upsert {
 /// Inserts or replaces points; durable when it answers (`wait` is always true).
 pub(crate) async fn upsert(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Upsert>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let Json(request) = body?;
-    let durable = state.catalog.get(&name)?;
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<Upsert>,
+) -> Result<Answer<UpdateResult>, ApiError> {
+    let durable = ops::index(&state, &name)?;
     let items = request.items(durable.index().params().metric)?;
     ops::upsert(&state, &durable, items).await?;
-    Ok(updated(started, &durable).await)
+    Ok(UpdateResult::of(&durable).await)
 }
 
 /// `POST /collections/{name}/points`.
@@ -136,14 +131,11 @@ pub(crate) struct Retrieve {
 /// The points with these ids that exist, in the order asked.
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Retrieve>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let Json(request) = body?;
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<Retrieve>,
+) -> Result<Answer<Vec<Record>>, ApiError> {
     unknown_fields(&request.rest, HARMLESS)?;
-    let durable = state.catalog.get(&name)?;
+    let durable = ops::index(&state, &name)?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
     let mut seen = std::collections::BTreeSet::new();
@@ -156,19 +148,17 @@ pub(crate) async fn retrieve(
             records.push(record(&id, payload(&selection, stored.metadata.as_ref()), vector));
         }
     }
-    Ok(ok(started, Value::Array(records)))
+    Ok(Answer(records))
 }
 
 /// `GET /collections/{name}/points/{id}`.
 pub(crate) async fn get_one(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path((name, raw)) = path?;
+    ItemPath { index, id: raw }: ItemPath,
+) -> Result<Answer<Record>, ApiError> {
     let id_value = raw.parse::<u64>().map_or_else(|_| Value::from(raw.clone()), Value::from);
     let id = ids::parse(&id_value)?;
-    let durable = state.catalog.get(&name)?;
+    let durable = ops::index(&state, &index)?;
     let stored = durable.index().get(&id).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -176,22 +166,19 @@ pub(crate) async fn get_one(
             format!("Not found: Point with id {raw} does not exist"),
         )
     })?;
-    Ok(ok(started, record(&id, payload(&WithPayload::All(true), stored.metadata.as_ref()), Some(stored.vector))))
+    Ok(Answer(record(&id, payload(&WithPayload::All(true), stored.metadata.as_ref()), Some(stored.vector))))
 }
 
 /// `POST /collections/{name}/points/delete`: by ids or by filter.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Selector>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let Json(selector) = body?;
-    let durable = state.catalog.get(&name)?;
+    IndexName(name): IndexName,
+    JsonBody(selector): JsonBody<Selector>,
+) -> Result<Answer<UpdateResult>, ApiError> {
+    let durable = ops::index(&state, &name)?;
     let selection = selector.selection()?;
     ops::delete_selected(&state, &durable, |index| Ok(selection.ids(index)?)).await?;
-    Ok(updated(started, &durable).await)
+    Ok(UpdateResult::of(&durable).await)
 }
 
 /// `POST /collections/{name}/points/scroll`.
@@ -212,30 +199,26 @@ const DEFAULT_SCROLL_LIMIT: usize = 10;
 /// `offset` on; `next_page_offset` is the id the next page starts with.
 pub(crate) async fn scroll(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Scroll>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let Json(request) = body?;
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<Scroll>,
+) -> Result<Answer<ScrollResult>, ApiError> {
     unknown_fields(&request.rest, HARMLESS)?;
     let limit = request.limit.unwrap_or(DEFAULT_SCROLL_LIMIT);
     let offset = request.offset.as_ref().filter(|o| !o.is_null()).map(ids::parse).transpose()?;
     let filter = filter::translate(request.filter.as_ref())?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
-    let durable = state.catalog.get(&name)?;
+    let durable = ops::index(&state, &name)?;
     let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
     let page = ops::scroll(&durable, start, limit, filter.as_ref())?;
-    let points: Vec<Value> = page
+    let points = page
         .items
         .into_iter()
         .map(|(id, stored)| {
             record(&id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector))
         })
         .collect();
-    let next = page.next.map(|id| ids::show(&id));
-    Ok(ok(started, json!({ "points": points, "next_page_offset": next })))
+    Ok(Answer(ScrollResult { points, next_page_offset: page.next.map(|id| ids::show(&id)) }))
 }
 
 /// `POST /collections/{name}/points/count`.
@@ -249,16 +232,12 @@ pub(crate) struct Count {
 /// How many points pass the filter (exactly).
 pub(crate) async fn count(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Count>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Path(name) = name?;
-    let Json(request) = body?;
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<Count>,
+) -> Result<Answer<CountResult>, ApiError> {
     // vectord's counts are always exact, asked for or not.
     unknown_fields(&request.rest, &[HARMLESS, &["exact"]].concat())?;
     let filter = filter::translate(request.filter.as_ref())?;
-    let durable = state.catalog.get(&name)?;
-    let count = durable.index().count_where(filter.as_ref())?;
-    Ok(ok(started, json!({ "count": count })))
+    let count = ops::index(&state, &name)?.index().count_where(filter.as_ref())?;
+    Ok(Answer(CountResult { count }))
 }

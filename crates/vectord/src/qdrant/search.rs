@@ -2,20 +2,19 @@
 //! of `points/query` (and batch), with Qdrant's scores.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use lhv_core::{Filter, Hit};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::answers::{Answer, QueryResponse, ScoredPoint};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, passes_threshold, payload, score, vector_wanted};
-use super::{filter, ids, ok, points};
+use super::{filter, ids, points};
 use crate::error::ApiError;
+use crate::http::extract::{IndexName, JsonBody};
 use crate::ops::{self, Query};
 use crate::state::AppState;
 
@@ -100,7 +99,7 @@ impl Plan {
     }
 
     /// Qdrant's `ScoredPoint`s for the hits, best first.
-    fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<Value> {
+    fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<ScoredPoint> {
         let index = durable.index();
         let metric = index.params().metric;
         hits.into_iter()
@@ -109,14 +108,13 @@ impl Plan {
             .take_while(|(score, _)| passes_threshold(metric, *score, self.score_threshold))
             .map(|(score, hit)| {
                 let vector = if self.with_vector { index.get(&hit.id).map(|r| r.vector) } else { None };
-                json!({
-                    "id": ids::show(&hit.id),
-                    // vectord keeps no per-point version.
-                    "version": 0,
-                    "score": score,
-                    "payload": payload(&self.with_payload, hit.metadata.as_ref()),
-                    "vector": vector,
-                })
+                ScoredPoint {
+                    id: ids::show(&hit.id),
+                    version: 0,
+                    score,
+                    payload: payload(&self.with_payload, hit.metadata.as_ref()),
+                    vector,
+                }
             })
             .collect()
     }
@@ -192,23 +190,16 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
 }
 
 /// Runs the plans' searches (where [`ops::search`] says) and scores their hits.
-async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec<Value>>, ApiError> {
-    let mut queries = Vec::with_capacity(plans.len());
-    for plan in &plans {
-        queries.extend(plan.query()?);
-    }
-    let mut found = ops::search(Arc::clone(&durable), queries).await?.into_iter();
-    let mut answers = Vec::with_capacity(plans.len());
-    for plan in &plans {
-        // A plan without a query (limit 0) has no hits; the others have one list each.
-        let hits = if plan.limit + plan.offset == 0 {
-            Vec::new()
-        } else {
-            found.next().into_iter().flatten().flatten().collect()
-        };
-        answers.push(plan.scored(&durable, hits));
-    }
-    Ok(answers)
+async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
+    let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
+    let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
+    let mut found = ops::search(Arc::clone(&durable), queries.into_iter().flatten().collect()).await?.into_iter();
+    let scored = plans.iter().zip(asked).map(|(plan, asked)| {
+        // A plan that asked for no hits (limit 0) has none; the others one list each.
+        let hits = if asked { found.next().into_iter().flatten().flatten().collect() } else { Vec::new() };
+        plan.scored(&durable, hits)
+    });
+    Ok(scored.collect())
 }
 
 /// `POST /collections/{name}/points/search/batch` and `query/batch` bodies.
@@ -221,63 +212,51 @@ pub(crate) struct Batch<T> {
 
 async fn searched<T>(
     state: &AppState,
-    name: Result<Path<String>, PathRejection>,
+    name: &str,
     requests: Vec<T>,
     plan: fn(T) -> Result<Plan, ApiError>,
-) -> Result<Vec<Vec<Value>>, ApiError> {
-    let Path(name) = name?;
+) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let plans = requests.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
-    let durable = state.catalog.get(&name)?;
-    run_all(durable, plans).await
+    run_all(ops::index(state, name)?, plans).await
 }
 
 /// The nearest points to one vector.
 pub(crate) async fn search(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<SearchRequest>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Json(request) = body?;
-    let mut found = searched(&state, name, vec![request], SearchRequest::plan).await?;
-    Ok(ok(started, Value::Array(found.pop().unwrap_or_default())))
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<SearchRequest>,
+) -> Result<Answer<Vec<ScoredPoint>>, ApiError> {
+    let found = searched(&state, &name, vec![request], SearchRequest::plan).await?;
+    Ok(Answer(found.into_iter().next().unwrap_or_default()))
 }
 
 /// Several searches at once.
 pub(crate) async fn search_batch(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Batch<SearchRequest>>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Json(batch) = body?;
+    IndexName(name): IndexName,
+    JsonBody(batch): JsonBody<Batch<SearchRequest>>,
+) -> Result<Answer<Vec<Vec<ScoredPoint>>>, ApiError> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
-    let found = searched(&state, name, batch.searches, SearchRequest::plan).await?;
-    Ok(ok(started, json!(found)))
+    Ok(Answer(searched(&state, &name, batch.searches, SearchRequest::plan).await?))
 }
 
 /// The nearest points to one vector, as `{"points": [...]}`.
 pub(crate) async fn query(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<QueryRequest>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Json(request) = body?;
-    let mut found = searched(&state, name, vec![request], QueryRequest::plan).await?;
-    Ok(ok(started, json!({ "points": found.pop().unwrap_or_default() })))
+    IndexName(name): IndexName,
+    JsonBody(request): JsonBody<QueryRequest>,
+) -> Result<Answer<QueryResponse>, ApiError> {
+    let found = searched(&state, &name, vec![request], QueryRequest::plan).await?;
+    Ok(Answer(QueryResponse { points: found.into_iter().next().unwrap_or_default() }))
 }
 
 /// Several queries at once.
 pub(crate) async fn query_batch(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Batch<QueryRequest>>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let started = Instant::now();
-    let Json(batch) = body?;
+    IndexName(name): IndexName,
+    JsonBody(batch): JsonBody<Batch<QueryRequest>>,
+) -> Result<Answer<Vec<QueryResponse>>, ApiError> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
-    let found = searched(&state, name, batch.searches, QueryRequest::plan).await?;
-    let answers: Vec<Value> = found.into_iter().map(|points| json!({ "points": points })).collect();
-    Ok(ok(started, json!(answers)))
+    let found = searched(&state, &name, batch.searches, QueryRequest::plan).await?;
+    Ok(Answer(found.into_iter().map(|points| QueryResponse { points }).collect()))
 }

@@ -3,8 +3,9 @@
 
 use lhv_core::Metric;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::answers::Record;
 use super::ids;
 use super::refuse::not_supported;
 use crate::error::ApiError;
@@ -129,8 +130,8 @@ pub(crate) fn path_remove(object: &mut Map<String, Value>, path: &str) {
 }
 
 /// A Qdrant `Record`.
-pub(crate) fn record(id: &str, payload: Option<Value>, vector: Option<Vec<f32>>) -> Value {
-    json!({ "id": ids::show(id), "payload": payload, "vector": vector })
+pub(crate) fn record(id: &str, payload: Option<Value>, vector: Option<Vec<f32>>) -> Record {
+    Record { id: ids::show(id), payload, vector }
 }
 
 /// Qdrant's score for one of vectord's distances: the cosine similarity, the
@@ -164,6 +165,7 @@ pub(crate) fn distance_name(metric: Metric) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn payload_selections() {
