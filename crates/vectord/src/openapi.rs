@@ -9,7 +9,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::http::route::Access;
+use crate::http::route::{Access, Route};
 use crate::http::table::route_table;
 use crate::native;
 use crate::native::answers::{
@@ -163,20 +163,31 @@ impl Modify for CommonAnswers {
             for (method, operation) in operations {
                 let declared = routes.iter().find(|r| r.method == method && r.documented_path() == *path);
                 if let (Some(operation), Some(route)) = (operation, declared) {
-                    add_common_answers(operation, route.access);
+                    add_common_answers(operation, route);
                 }
             }
         }
     }
 }
 
-fn add_common_answers(operation: &mut Operation, access: Access) {
+fn add_common_answers(operation: &mut Operation, route: &Route) {
     let mut answers = vec![("429", "Over the connection limit; retry after `Retry-After` seconds")];
-    if access != Access::Open {
+    if route.access != Access::Open {
         answers.push(("401", "Missing or wrong API key"));
     }
-    if access.writes() {
+    if route.access.writes() {
         answers.push(("403", "The read-only API key cannot write"));
+    }
+    // Admin routes other than drops make an index; the others need one.
+    let creates = route.access == Access::Admin && route.method != Method::DELETE;
+    if route.names_index() {
+        answers.extend([("400", "Invalid request"), ("503", "Index loading or unavailable, or storage failing")]);
+        if !creates {
+            answers.push(("404", "No such index"));
+        }
+    }
+    if route.access == Access::Write || creates {
+        answers.push(("507", "Storage full"));
     }
     if operation.request_body.is_some() {
         answers.extend([

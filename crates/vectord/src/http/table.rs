@@ -11,60 +11,53 @@ use crate::{native, qdrant};
 pub(crate) fn declared() -> Vec<Declared> {
     use Access::{Admin, Open, Read, Write};
     use Method as M;
+    use native::{cluster, health, indexes, items, service, snapshots};
+    use qdrant::{collections, payload, points, search};
     let ours = |method, path, access| Route::new(Dialect::Native, method, path, access);
-    let qdrant_route = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
+    let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
     vec![
         // Probes and service documents.
-        Declared::new(ours(M::GET, "/healthz", Open), native::health::healthz),
-        Declared::new(ours(M::GET, "/readyz", Open), native::health::readyz),
-        Declared::new(ours(M::GET, "/metrics", Read), native::service::metrics),
-        Declared::new(ours(M::GET, "/openapi.json", Read), native::service::openapi),
-        Declared::new(ours(M::GET, "/v1/cluster", Read), native::cluster::status),
+        Declared::new(ours(M::GET, "/healthz", Open), health::healthz),
+        Declared::new(ours(M::GET, "/readyz", Open), health::readyz),
+        Declared::new(ours(M::GET, "/metrics", Read), service::metrics),
+        Declared::new(ours(M::GET, "/openapi.json", Read), service::openapi),
+        Declared::new(ours(M::GET, "/v1/cluster", Read), cluster::status),
         // vectord's own API.
-        Declared::new(ours(M::POST, "/v1/vectors/index", Admin), native::indexes::create),
-        Declared::new(ours(M::GET, "/v1/vectors/index", Read), native::indexes::list),
-        Declared::new(ours(M::GET, "/v1/vectors/index/{name}", Read), native::indexes::describe),
-        Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}", Admin), native::indexes::drop),
-        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/add", Write), native::items::add),
+        Declared::new(ours(M::POST, "/v1/vectors/index", Admin), indexes::create),
+        Declared::new(ours(M::GET, "/v1/vectors/index", Read), indexes::list),
+        Declared::new(ours(M::GET, "/v1/vectors/index/{name}", Read), indexes::describe),
+        Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}", Admin), indexes::drop),
+        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/add", Write), items::add),
         Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search", Read), native::search::one).takes_consistency(),
         Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search/batch", Read), native::search::batch)
             .takes_consistency(),
-        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items", Read), native::items::list),
-        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items/{*id}", Read), native::items::get),
-        Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write), native::items::delete),
-        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/snapshot", Read), native::snapshots::export),
-        Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/snapshot", Admin), native::snapshots::import)
+        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items", Read), items::list),
+        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items/{*id}", Read), items::get),
+        Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write), items::delete),
+        Declared::new(ours(M::GET, "/v1/vectors/index/{name}/snapshot", Read), snapshots::export),
+        Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/snapshot", Admin), snapshots::import)
             .body(BodyLimit::Snapshot),
         // Qdrant's API.
-        Declared::new(qdrant_route(M::GET, "/", Read), qdrant::root),
-        Declared::new(qdrant_route(M::GET, "/collections", Read), qdrant::collections::list),
-        Declared::new(qdrant_route(M::PUT, "/collections/{name}", Admin), qdrant::collections::create),
-        Declared::new(qdrant_route(M::GET, "/collections/{name}", Read), qdrant::collections::describe),
-        Declared::new(qdrant_route(M::DELETE, "/collections/{name}", Admin), qdrant::collections::delete),
-        Declared::new(qdrant_route(M::GET, "/collections/{name}/exists", Read), qdrant::collections::exists),
-        Declared::new(qdrant_route(M::PUT, "/collections/{name}/points", Write), qdrant::points::upsert),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points", Read), qdrant::points::retrieve),
-        Declared::new(qdrant_route(M::GET, "/collections/{name}/points/{id}", Read), qdrant::points::get_one),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/delete", Write), qdrant::points::delete),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/scroll", Read), qdrant::points::scroll),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/count", Read), qdrant::points::count),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/search", Read), qdrant::search::search),
-        Declared::new(
-            qdrant_route(M::POST, "/collections/{name}/points/search/batch", Read),
-            qdrant::search::search_batch,
-        ),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/query", Read), qdrant::search::query),
-        Declared::new(
-            qdrant_route(M::POST, "/collections/{name}/points/query/batch", Read),
-            qdrant::search::query_batch,
-        ),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/payload", Write), qdrant::payload::set),
-        Declared::new(qdrant_route(M::PUT, "/collections/{name}/points/payload", Write), qdrant::payload::overwrite),
-        Declared::new(
-            qdrant_route(M::POST, "/collections/{name}/points/payload/delete", Write),
-            qdrant::payload::delete_keys,
-        ),
-        Declared::new(qdrant_route(M::POST, "/collections/{name}/points/payload/clear", Write), qdrant::payload::clear),
+        Declared::new(theirs(M::GET, "/", Read), qdrant::root),
+        Declared::new(theirs(M::GET, "/collections", Read), collections::list),
+        Declared::new(theirs(M::PUT, "/collections/{name}", Admin), collections::create),
+        Declared::new(theirs(M::GET, "/collections/{name}", Read), collections::describe),
+        Declared::new(theirs(M::DELETE, "/collections/{name}", Admin), collections::delete),
+        Declared::new(theirs(M::GET, "/collections/{name}/exists", Read), collections::exists),
+        Declared::new(theirs(M::PUT, "/collections/{name}/points", Write), points::upsert),
+        Declared::new(theirs(M::POST, "/collections/{name}/points", Read), points::retrieve),
+        Declared::new(theirs(M::GET, "/collections/{name}/points/{id}", Read), points::get_one),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/delete", Write), points::delete),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/scroll", Read), points::scroll),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/count", Read), points::count),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/search", Read), search::search),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/search/batch", Read), search::search_batch),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/query", Read), search::query),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/query/batch", Read), search::query_batch),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/payload", Write), payload::write),
+        Declared::new(theirs(M::PUT, "/collections/{name}/points/payload", Write), payload::write),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/payload/delete", Write), payload::delete_keys),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/payload/clear", Write), payload::clear),
     ]
 }
 

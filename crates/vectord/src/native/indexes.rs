@@ -60,7 +60,7 @@ pub struct CreateIndex {
         ("search" = (operation_id = "search", parameters(("name" = "$response.body#/name")))),
         ("searchBatch" = (operation_id = "searchBatch", parameters(("name" = "$response.body#/name")))),
         ("dropIndex" = (operation_id = "dropIndex", parameters(("name" = "$response.body#/name"))))
-    )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
+    )), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<CreateIndex>,
@@ -105,7 +105,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer>
 
 /// One index.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}", operation_id = "describeIndex", params(("name" = String, Path, example = "docs")), responses(
-    (status = 200, description = "The index", body = IndexInfo), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "The index", body = IndexInfo)))]
 pub(crate) async fn describe(
     State(state): State<AppState>,
     IndexName(name): IndexName,
@@ -116,7 +116,7 @@ pub(crate) async fn describe(
 
 /// Deletes an index and all its stored objects.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}", operation_id = "dropIndex", params(("name" = String, Path, example = "old-docs")), responses(
-    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Deleted", body = DeletedAnswer)))]
 pub(crate) async fn drop(
     State(state): State<AppState>,
     IndexName(name): IndexName,

@@ -41,7 +41,7 @@ const DEFAULT_LIMIT: usize = 100;
     (status = 200, description = "Inserted or replaced", body = UpsertedAnswer, links(
         ("getItem" = (operation_id = "getItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id")))),
         ("deleteItem" = (operation_id = "deleteItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id"))))
-    )), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
+    ))))]
 pub(crate) async fn add(
     State(state): State<AppState>,
     IndexName(name): IndexName,
@@ -55,7 +55,7 @@ pub(crate) async fn add(
 
 /// One item.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "getItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
-    (status = 200, description = "The item", body = StoredItem), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "The item", body = StoredItem)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     ItemPath { index: name, id }: ItemPath,
@@ -67,7 +67,7 @@ pub(crate) async fn get(
 
 /// Deletes one item; durable when it answers.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
-    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     ItemPath { index: name, id }: ItemPath,
@@ -84,7 +84,7 @@ pub(crate) async fn delete(
 
 /// A page of ids (ascending) with their metadata.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items", operation_id = "listItems", params(("name" = String, Path, example = "docs"), ListQuery), responses(
-    (status = 200, description = "One page", body = ItemPageAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "One page", body = ItemPageAnswer)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     IndexName(name): IndexName,

@@ -19,7 +19,25 @@ pub struct Search {
     /// `dim` finite numbers (not all zero for cosine).
     #[schema(value_type = Vec<crate::openapi::ComponentDoc>)]
     vector: Vec<f32>,
-    /// How many results, at most.
+    #[serde(flatten)]
+    settings: SearchSettings,
+}
+
+/// `POST /v1/vectors/index/{name}/search/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "vectors": [[0.6, 0.8], [1.0, 0.0]], "k": 3 }))]
+pub struct SearchBatch {
+    /// Query vectors, each as in a single search.
+    #[schema(value_type = Vec<Vec<crate::openapi::ComponentDoc>>)]
+    vectors: Vec<Vec<f32>>,
+    #[serde(flatten)]
+    settings: SearchSettings,
+}
+
+/// What a search takes besides its vectors (in a batch, for every query).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SearchSettings {
+    /// How many results per query, at most.
     #[schema(minimum = 1, maximum = 10000)]
     k: usize,
     /// Candidates considered [default: the index's `ef_search`; raised to `k` if below].
@@ -33,12 +51,20 @@ pub struct Search {
     /// the top `k` [default: true for `int8` indexes; no effect on others].
     #[serde(default)]
     rescore: Option<bool>,
-    /// In a cluster, `strong` answers from the index's writer (forwarded to it),
-    /// so every acknowledged write is seen; `eventual` (the default) answers from
-    /// this process, whose replica may be up to about one follow interval behind.
+    /// In a cluster, `strong` answers from the index's writer (forwarded to it
+    /// before this is parsed), so every acknowledged write is seen; `eventual`
+    /// (the default) answers from this process, whose replica may be up to
+    /// about one follow interval behind.
     #[serde(default)]
     #[allow(dead_code)]
     consistency: Option<Consistency>,
+}
+
+impl SearchSettings {
+    /// The search of `vectors` these settings ask for.
+    fn query(self, vectors: Vec<Vec<f32>>) -> Query {
+        Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, exact: false }
+    }
 }
 
 /// How fresh a search's answer must be (see docs/OPERATIONS.md).
@@ -51,68 +77,28 @@ pub enum Consistency {
     Strong,
 }
 
-/// `POST /v1/vectors/index/{name}/search/batch`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({ "vectors": [[0.6, 0.8], [1.0, 0.0]], "k": 3 }))]
-pub struct SearchBatch {
-    /// Query vectors, each as in a single search.
-    #[schema(value_type = Vec<Vec<crate::openapi::ComponentDoc>>)]
-    vectors: Vec<Vec<f32>>,
-    /// How many results per query, at most.
-    #[schema(minimum = 1, maximum = 10000)]
-    k: usize,
-    /// Candidates considered [default: the index's `ef_search`].
-    #[schema(minimum = 1, maximum = 10000)]
-    ef: Option<usize>,
-    /// Only items that pass this filter are searched, for every query.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::openapi::FilterDoc>)]
-    filter: Option<Filter>,
-    /// As in a single search.
-    #[serde(default)]
-    rescore: Option<bool>,
-    /// As in a single search.
-    #[serde(default)]
-    #[allow(dead_code)]
-    consistency: Option<Consistency>,
-}
-
 /// The `k` nearest items to one vector.
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search", operation_id = "search", params(("name" = String, Path, example = "docs")), request_body = Search, responses(
-    (status = 200, description = "Nearest first", body = SearchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Nearest first", body = SearchAnswer)))]
 pub(crate) async fn one(
     State(state): State<AppState>,
     IndexName(name): IndexName,
     JsonBody(request): JsonBody<Search>,
 ) -> Result<Json<SearchAnswer>, ApiError> {
-    let query = Query {
-        vectors: vec![request.vector],
-        k: request.k,
-        ef: request.ef,
-        rescore: request.rescore,
-        filter: request.filter,
-        exact: false,
-    };
+    let query = request.settings.query(vec![request.vector]);
     let results = searched(&state, &name, query).await?.into_iter().next().unwrap_or_default();
     Ok(Json(SearchAnswer { results }))
 }
 
 /// The `k` nearest items to each of several vectors.
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search/batch", operation_id = "searchBatch", params(("name" = String, Path, example = "docs")), request_body = SearchBatch, responses(
-    (status = 200, description = "One list per query", body = SearchBatchAnswer), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "One list per query", body = SearchBatchAnswer)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
     IndexName(name): IndexName,
     JsonBody(request): JsonBody<SearchBatch>,
 ) -> Result<Json<SearchBatchAnswer>, ApiError> {
-    let query = Query {
-        vectors: request.vectors,
-        k: request.k,
-        ef: request.ef,
-        rescore: request.rescore,
-        filter: request.filter,
-        exact: false,
-    };
+    let query = request.settings.query(request.vectors);
     Ok(Json(SearchBatchAnswer { results: searched(&state, &name, query).await? }))
 }
 

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// The index as an LHV1 snapshot frame (docs/FORMAT.md): everything
 /// acknowledged before the request, nothing half-applied.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/snapshot", operation_id = "exportSnapshot", params(("name" = String, Path, example = "docs")), responses(
-    (status = 200, description = "The LHV1 frame", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Invalid request", body = crate::openapi::ErrorDoc), (status = 404, description = "No such index", body = crate::openapi::ErrorDoc), (status = 503, description = "Index loading or unavailable, or storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "The LHV1 frame", content_type = "application/octet-stream", body = Vec<u8>)))]
 pub(crate) async fn export(State(state): State<AppState>, IndexName(name): IndexName) -> Result<Response, ApiError> {
     let frame = ops::export_snapshot(&state, &name).await?;
     // The name is one of an existing index, so it is safe in a header.
@@ -31,7 +31,7 @@ pub(crate) async fn export(State(state): State<AppState>, IndexName(name): Index
 /// Creates an index from an LHV1 snapshot frame (as `GET .../snapshot` gives
 /// it), checked like a file read at start; durable when it answers.
 #[utoipa::path(put, path = "/v1/vectors/index/{name}/snapshot", operation_id = "importSnapshot", params(("name" = String, Path, example = "restored")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "An LHV1 frame"), responses(
-    (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Not a valid frame, or an invalid name", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc), (status = 503, description = "Storage failing", body = crate::openapi::ErrorDoc), (status = 507, description = "Storage full", body = crate::openapi::ErrorDoc)))]
+    (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Not a valid frame, or an invalid name", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc), (status = 503, description = "Storage failing", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn import(
     State(state): State<AppState>,
     IndexName(name): IndexName,

@@ -89,19 +89,16 @@ pub(crate) struct ScrollResult {
     pub next_page_offset: Option<Value>,
 }
 
-/// A search hit.
+/// A search hit: the point, with its score.
 #[derive(Debug, Serialize)]
 pub(crate) struct ScoredPoint {
-    /// Its id.
-    pub id: Value,
+    /// The point (id, and payload and vector as asked for).
+    #[serde(flatten)]
+    pub point: Record,
     /// Always 0: vectord keeps no per-point version.
     pub version: u64,
     /// Qdrant's score (a similarity, or the Euclidean distance).
     pub score: f32,
-    /// Its payload, or the selected part of it.
-    pub payload: Option<Value>,
-    /// Its vector when asked for.
-    pub vector: Option<Vec<f32>>,
 }
 
 /// `POST .../points/query`: the hits under `points`.

@@ -4,7 +4,7 @@
 //! concurrent write is never overwritten with stale data.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use lhv_core::{Item, ShardedIndex};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -40,35 +40,18 @@ pub(crate) struct DeletePayload {
     rest: Map<String, Value>,
 }
 
-/// Sets these keys of the selected points' payloads, keeping the others.
-pub(crate) async fn set(
+/// Puts `payload` in the selected points' payloads (or in the objects at
+/// `key` in them): `POST` sets its keys and keeps the others, `PUT`
+/// replaces the whole payload (or object), as in Qdrant.
+pub(crate) async fn write(
     state: State<AppState>,
-    name: IndexName,
-    body: JsonBody<SetPayload>,
-) -> Result<Answer<UpdateResult>, ApiError> {
-    write_payload(state, name, body, true).await
-}
-
-/// Replaces the selected points' payloads.
-pub(crate) async fn overwrite(
-    state: State<AppState>,
-    name: IndexName,
-    body: JsonBody<SetPayload>,
-) -> Result<Answer<UpdateResult>, ApiError> {
-    write_payload(state, name, body, false).await
-}
-
-/// Merges `payload` into, or puts it in place of, the selected payloads
-/// (or the objects at `key` in them).
-async fn write_payload(
-    state: State<AppState>,
+    method: Method,
     name: IndexName,
     JsonBody(request): JsonBody<SetPayload>,
-    merge: bool,
 ) -> Result<Answer<UpdateResult>, ApiError> {
     unknown_fields(&request.rest, points::HARMLESS)?;
     let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
-    let (payload, key) = (request.payload, request.key);
+    let (payload, key, merge) = (request.payload, request.key, method == Method::POST);
     rewrite(state, name, selected, move |object| match (&key, merge) {
         (Some(key), true) => path_set_merged(object, key, payload.clone()),
         (None, true) => object.extend(payload.clone()),

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 
 use super::answers::{Answer, QueryResponse, ScoredPoint};
 use super::refuse::{not_supported, unknown_fields};
-use super::shown::{WithPayload, WithVector, passes_threshold, payload, score, vector_wanted};
-use super::{filter, ids, points};
+use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, score, vector_wanted};
+use super::{filter, points};
 use crate::error::ApiError;
 use crate::http::extract::{IndexName, JsonBody};
 use crate::ops::{self, Query};
@@ -108,13 +108,8 @@ impl Plan {
             .take_while(|(score, _)| passes_threshold(metric, *score, self.score_threshold))
             .map(|(score, hit)| {
                 let vector = if self.with_vector { index.get(&hit.id).map(|r| r.vector) } else { None };
-                ScoredPoint {
-                    id: ids::show(&hit.id),
-                    version: 0,
-                    score,
-                    payload: payload(&self.with_payload, hit.metadata.as_ref()),
-                    vector,
-                }
+                let point = record(&hit.id, payload(&self.with_payload, hit.metadata.as_ref()), vector);
+                ScoredPoint { point, version: 0, score }
             })
             .collect()
     }
