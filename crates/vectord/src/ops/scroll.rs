@@ -24,8 +24,8 @@ pub(crate) fn scroll(
     filter: Option<&Filter>,
 ) -> Result<Page, ApiError> {
     if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
-        let message = format!("`limit` must be an integer in 1..={}, not {limit}", lhv_core::MAX_SCROLL_LIMIT);
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_parameter", message));
+        let allowed = "an integer in 1..=10000";
+        return Err(lhv_core::Error::InvalidParameter { name: "limit", value: limit.to_string(), allowed }.into());
     }
     let index = durable.index();
     let mut ids = index.ids_where(start, limit + 1, filter)?;

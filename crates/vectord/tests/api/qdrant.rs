@@ -183,3 +183,29 @@ async fn the_read_only_key_reads_but_cannot_write() {
     assert_eq!(query["result"]["points"][0]["score"], json!(1.0));
     server.stop().await;
 }
+
+/// `vectord_persist_duration_seconds_count`: durable writes so far.
+async fn durable_writes(server: &Server) -> u64 {
+    let text = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("vectord_persist_duration_seconds_count")).unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qdrant_writes_are_measured_as_durable_writes() {
+    let server = Server::on(memory()).await;
+    collection(&server, "m").await;
+    let writes: [(Method, &str, Value); 4] = [
+        (Method::PUT, "/collections/m/points", json!({"points": [{"id": 1, "vector": [1.0, 0.0]}]})),
+        (Method::POST, "/collections/m/points/payload", json!({"payload": {"a": 1}, "points": [1]})),
+        (Method::POST, "/collections/m/points/payload/clear", json!({"points": [1]})),
+        (Method::POST, "/collections/m/points/delete", json!({"points": [1]})),
+    ];
+    for (method, path, body) in writes {
+        let before = durable_writes(&server).await;
+        let (status, answer) = server.call(method, path, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+        assert_eq!(durable_writes(&server).await, before + 1, "{path} was not measured");
+    }
+    server.stop().await;
+}
