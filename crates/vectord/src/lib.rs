@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cli;
 mod cluster;
 pub mod config;
 mod error;
@@ -25,6 +26,7 @@ mod native;
 mod openapi;
 mod ops;
 mod qdrant;
+mod routes;
 mod state;
 mod tls;
 pub mod transfer;
@@ -38,14 +40,18 @@ use tokio::net::TcpListener;
 
 pub use http::FORWARDED;
 pub use http::route::{Access, BodyLimit, Dialect, Route};
-pub use http::table::route_table;
-pub use openapi::json as openapi_json;
 pub use qdrant::QDRANT_API_VERSION;
+pub use routes::route_table;
 pub use tls::server_config as tls_server_config;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::AppState;
+
+/// The OpenAPI document of the native API (as `GET /openapi.json` serves it).
+pub fn openapi_json() -> String {
+    openapi::json(&route_table())
+}
 
 /// Opens the catalog, loads its indexes in the background, and serves the
 /// API on `listener` until `shutdown` completes; then finishes the requests
@@ -114,7 +120,7 @@ async fn serve_catalog_until(
     };
     let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics, forwarder: forwarder()? };
     let rounds = cluster::spawn_rounds(&state);
-    http::server::serve(listener, http::router(state), listening, shutdown).await;
+    http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
     for round in rounds {
         round.abort();
     }

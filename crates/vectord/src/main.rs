@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vectord::config::{Cli, Command, Config};
+use vectord::cli::{Cli, Command};
+use vectord::config::Config;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();

@@ -14,9 +14,6 @@ use axum::response::Response;
 use lhv_store::{Catalog, IndexState};
 use parking_lot::Mutex;
 
-use crate::http::route::Route;
-use crate::state::AppState;
-
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
@@ -140,17 +137,22 @@ fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// The label a request is counted under: its route's declared path
+/// template (set on the answer by admission).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteLabel(pub &'static str);
+
 /// Middleware: times every request and counts it under its route's
 /// declared template (a wrong method on a declared path under the path; a
 /// URL no route has as `unmatched`).
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    let declared = response.extensions().get::<Arc<Route>>().map(|route| route.path.to_owned());
+    let declared = response.extensions().get::<RouteLabel>().map(|label| label.0.to_owned());
     let route = declared.or(matched).unwrap_or_else(|| "unmatched".to_owned());
     let key = (route, method, response.status().as_u16());
-    state.metrics.requests.lock().entry(key).or_default().observe(started.elapsed());
+    metrics.requests.lock().entry(key).or_default().observe(started.elapsed());
     response
 }

@@ -3,104 +3,17 @@
 //! test keeps equal to this).
 
 use axum::http::Method;
-use serde::Serialize;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 use crate::http::route::{Access, Route};
-use crate::http::table::route_table;
 use crate::native;
 use crate::native::answers::{
     DeletedAnswer, HitDoc, IndexListAnswer, ItemPageAnswer, ItemSummaryDoc, SearchAnswer, SearchBatchAnswer,
     UpsertedAnswer,
 };
-
-/// An item as added and returned.
-#[derive(Serialize, ToSchema)]
-pub struct ItemDoc {
-    /// Any non-empty string up to 1024 bytes (percent-encode it in paths).
-    #[schema(min_length = 1)]
-    pub id: String,
-    /// `dim` finite numbers (not all zero for cosine).
-    #[schema(value_type = Vec<ComponentDoc>)]
-    pub vector: Vec<f32>,
-    /// Any JSON; omitted or null keeps what is stored.
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// A vector component: a number that fits a float32 (larger ones get 400).
-pub struct ComponentDoc;
-
-impl PartialSchema for ComponentDoc {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Number)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))
-            .minimum(Some(-f64::from(f32::MAX)))
-            .maximum(Some(f64::from(f32::MAX)))
-            .into()
-    }
-}
-
-impl ToSchema for ComponentDoc {}
-
-/// A metadata filter: an item is searched when every `must` condition holds,
-/// at least one `should` condition holds (if any), and no `must_not` holds.
-/// A condition is `{"key": "a.b", "match": {"value": v}}`, `{"key", "match":
-/// {"any": [v, ...]}}`, `{"key", "match": {"except": [v, ...]}}`, `{"key",
-/// "range": {"gt", "gte", "lt", "lte"}}`, `{"has_id": [id, ...]}`, or a nested
-/// filter. Keys are dot-separated paths; arrays are looked through. See docs/API.md.
-#[derive(Serialize, ToSchema)]
-pub struct FilterDoc {
-    /// All of these.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub must: Option<Vec<serde_json::Value>>,
-    /// At least one of these.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub should: Option<Vec<serde_json::Value>>,
-    /// None of these.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub must_not: Option<Vec<serde_json::Value>>,
-}
-
-// Describes `lhv_core::Storage` (which knows nothing of OpenAPI); never built.
-/// How an index keeps its vectors.
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum StorageDoc {
-    /// 4 bytes per component, exact.
-    F32,
-    /// 2 bytes per component.
-    F16,
-    /// 8-bit codes walked by the graph, 4-bit residuals to rescore the candidates.
-    Int8,
-}
-
-// Describes `lhv_core::Metric`; never built.
-/// The distance an index ranks by.
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MetricDoc {
-    /// 1 - cosine similarity.
-    Cosine,
-    /// Squared Euclidean distance.
-    L2,
-    /// Negative inner product.
-    Dot,
-}
-
-/// The error body of every 4xx and 5xx answer.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDoc {
-    /// `{"code": "<stable_snake_case>", "message": "...", "item": <position, for a bad item>}`.
-    #[schema(value_type = Object)]
-    pub error: serde_json::Value,
-}
+use crate::native::docs::{ComponentDoc, ErrorDoc, FilterDoc, ItemDoc, MetricDoc, StorageDoc};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -139,8 +52,7 @@ pub struct ErrorDoc {
         IndexListAnswer,
         ItemSummaryDoc,
         ItemPageAnswer
-    )),
-    modifiers(&CommonAnswers)
+    ))
 )]
 pub struct ApiDoc;
 
@@ -148,11 +60,13 @@ pub struct ApiDoc;
 /// from a handler, added to every operation they can reach, as its route's
 /// declaration says: the connection limit (429), the API key (401, and 403
 /// for writes with the read-only key) and the body reader (400, 408, 413, 415).
-struct CommonAnswers;
+struct CommonAnswers<'a> {
+    routes: &'a [Route],
+}
 
-impl Modify for CommonAnswers {
+impl Modify for CommonAnswers<'_> {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let routes = route_table();
+        let routes = self.routes;
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
                 (Method::GET, &mut item.get),
@@ -206,9 +120,12 @@ fn add_common_answers(operation: &mut Operation, route: &Route) {
     }
 }
 
-/// The document as pretty JSON, as checked in.
-pub fn json() -> String {
-    let document = serde_json::to_value(ApiDoc::openapi()).map(|mut document| {
+/// The document as pretty JSON, as checked in, with the common answers
+/// of `routes` (the route table).
+pub fn json(routes: &[Route]) -> String {
+    let mut openapi = ApiDoc::openapi();
+    CommonAnswers { routes }.modify(&mut openapi);
+    let document = serde_json::to_value(openapi).map(|mut document| {
         fix_link_field_names(&mut document);
         document
     });
@@ -233,4 +150,10 @@ fn fix_link_field_names(document: &mut serde_json::Value) {
             }
         }
     }
+}
+
+/// `GET /openapi.json`: the document of the API these routes make.
+pub(crate) fn serve(routes: &[Route]) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], json(routes)).into_response()
 }

@@ -24,18 +24,6 @@ pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 30;
 /// Seconds a client has to send a request's whole body once its headers are in.
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
 
-/// The command line: what to do, and the settings to do it with.
-#[derive(Debug, Clone, clap::Parser)]
-#[command(name = "vectord", version, about = "vectord: a vector-search service")]
-pub struct Cli {
-    /// Without a subcommand, vectord serves.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// The settings (for serving, and for `import`/`export` the same file and environment).
-    #[command(flatten)]
-    pub settings: Settings,
-}
-
 /// How log lines are written (to standard error).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,15 +33,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// What vectord does besides serving.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Command {
-    /// Reads vectors from an fvecs, npy or JSON-lines file into an index.
-    Import(crate::transfer::ImportArgs),
-    /// Writes an index's items to a JSON-lines or fvecs file.
-    Export(crate::transfer::ExportArgs),
 }
 
 /// The effective settings: [`Settings`] layered, checked and with defaults.

@@ -32,10 +32,10 @@ pub struct Settings {
     #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Require `Authorization: Bearer <key>` (or `api-key: <key>`) on the API.
-    #[arg(long, env = "VECTORD_API_KEY", global = true)]
+    #[arg(long, env = "VECTORD_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<Secret>,
     /// A second key that may only read (search, get, list); writes with it get 403.
-    #[arg(long, env = "VECTORD_READ_ONLY_API_KEY", global = true)]
+    #[arg(long, env = "VECTORD_READ_ONLY_API_KEY", global = true, hide_env_values = true)]
     pub read_only_api_key: Option<Secret>,
     /// Largest request body in bytes [default: 33554432].
     #[arg(long, env = "VECTORD_MAX_BODY_BYTES", global = true)]

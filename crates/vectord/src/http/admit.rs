@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::route::{INDEX_PARAM, Route};
 use super::{body, forward, key};
+use crate::metrics::RouteLabel;
 use crate::state::AppState;
 
 tokio::task_local! {
@@ -43,7 +44,7 @@ impl Gate {
 }
 
 /// Admits a request to its route's handler, or answers it here; either
-/// way the answer carries the route's declaration (for metrics and for the
+/// way the answer carries the route's metrics label and dialect (for the
 /// error rendering at the edge).
 pub(crate) async fn admit(
     State(gate): State<Gate>,
@@ -60,7 +61,8 @@ pub(crate) async fn admit(
         Ok(request) => ADMITTED.scope(Instant::now(), next.run(request)).await,
         Err(answer) => answer,
     };
-    response.extensions_mut().insert(Arc::clone(&route));
+    response.extensions_mut().insert(RouteLabel(route.path));
+    response.extensions_mut().insert(route.dialect);
     response
 }
 

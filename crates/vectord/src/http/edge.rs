@@ -2,10 +2,9 @@
 //! [`ApiError`], which renders vectord's body and rides along on the
 //! response; here, an error of a Qdrant route is rendered in Qdrant's form
 //! instead, `{"status": {"error": "<message>"}, "time": <seconds>}`.
-//! Whose route it was comes from the route's declaration, or, for a URL no
-//! route matches, from the fallback that answered.
+//! Whose route it was comes from the route's declaration (admission tags the
+//! answer), or, for a URL no route matches, from the fallback that answered.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -15,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::route::{Dialect, Route};
+use super::route::Dialect;
 use crate::error::ApiError;
 
 /// Renders an error answer in the dialect of the route that gave it.
@@ -23,10 +22,8 @@ pub(super) async fn render_errors(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).await;
     let Some(error) = response.extensions().get::<ApiError>() else { return response };
-    let dialect = match response.extensions().get::<Arc<Route>>() {
-        Some(route) => route.dialect,
-        None => response.extensions().get::<Dialect>().copied().unwrap_or(Dialect::Native),
-    };
+    // Admission (a declared route) or a fallback (an unmatched URL) said whose it is.
+    let dialect = response.extensions().get::<Dialect>().copied().unwrap_or(Dialect::Native);
     if dialect == Dialect::Native {
         return response;
     }

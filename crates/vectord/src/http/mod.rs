@@ -10,7 +10,8 @@ mod forward;
 mod key;
 pub(crate) mod route;
 pub(crate) mod server;
-pub(crate) mod table;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -30,9 +31,9 @@ use crate::state::AppState;
 
 /// The whole HTTP API over `state`: every declared route behind its
 /// admission (key, body, forwarding), then metrics and error rendering.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState, declared: Vec<Declared>) -> Router {
     let mut routes = Router::new();
-    for Declared { route, handler } in table::declared() {
+    for Declared { route, handler } in declared {
         let limit = body::limit_bytes(&state.config, route.body);
         let path = route.path;
         let gate = admit::Gate::new(state.clone(), route);
@@ -43,7 +44,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(edge::no_route)
         .method_not_allowed_fallback(edge::wrong_method)
-        .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track))
         .layer(middleware::from_fn(edge::render_errors))
         .layer(
             ServiceBuilder::new()

@@ -121,7 +121,7 @@ impl Declared {
 
 /// The router's filter for a declared method. Routes are declared with the
 /// methods the APIs use; any other would match nothing but OPTIONS, which
-/// `route_table_methods_are_routable` rules out.
+/// `every_route_is_declared_once_with_a_routable_method` (tests) rules out.
 fn method_filter(method: &Method) -> MethodFilter {
     match *method {
         Method::GET => MethodFilter::GET,

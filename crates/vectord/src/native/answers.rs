@@ -12,14 +12,14 @@ use utoipa::ToSchema;
 pub struct IndexInfo {
     name: String,
     dim: usize,
-    #[schema(value_type = crate::openapi::MetricDoc)]
+    #[schema(value_type = super::docs::MetricDoc)]
     distance: Metric,
     count: usize,
     m: usize,
     ef_construction: usize,
     ef_search: usize,
     indexed_fields: Vec<String>,
-    #[schema(value_type = crate::openapi::StorageDoc)]
+    #[schema(value_type = super::docs::StorageDoc)]
     storage: Storage,
     shards: usize,
     status: &'static str,

@@ -25,7 +25,7 @@ pub struct CreateIndex {
     #[schema(minimum = 1, maximum = 4096)]
     dim: usize,
     /// `cosine`, `l2` or `dot`.
-    #[schema(value_type = crate::openapi::MetricDoc)]
+    #[schema(value_type = super::docs::MetricDoc)]
     distance: Metric,
     /// Links per node in the graph [default: 16].
     #[schema(minimum = 2, maximum = 100)]
@@ -43,7 +43,7 @@ pub struct CreateIndex {
     /// How vectors are kept: `f32` (default, exact), `f16` (half the memory) or
     /// `int8` (8-bit codes plus 4-bit residuals for rescoring: about 40 % of it).
     #[serde(default)]
-    #[schema(value_type = Option<crate::openapi::StorageDoc>)]
+    #[schema(value_type = Option<super::docs::StorageDoc>)]
     storage: Storage,
     /// Shards [default: the server's `default_shards`, 1 unless set]: each is its own graph, log and snapshot; an item
     /// goes to the shard a hash of its id picks, and a search asks every shard.
@@ -60,7 +60,7 @@ pub struct CreateIndex {
         ("search" = (operation_id = "search", parameters(("name" = "$response.body#/name")))),
         ("searchBatch" = (operation_id = "searchBatch", parameters(("name" = "$response.body#/name")))),
         ("dropIndex" = (operation_id = "dropIndex", parameters(("name" = "$response.body#/name"))))
-    )), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc)))]
+    )), (status = 409, description = "The name is taken", body = super::docs::ErrorDoc)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<CreateIndex>,

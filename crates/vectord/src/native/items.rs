@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[schema(example = json!({ "items": [{ "id": "a", "vector": [0.6, 0.8], "metadata": { "tag": "x" } }] }))]
 pub struct AddItems {
     /// Inserted or replaced all together, or (on error) none.
-    #[schema(value_type = Vec<crate::openapi::ItemDoc>)]
+    #[schema(value_type = Vec<super::docs::ItemDoc>)]
     items: Vec<Item>,
 }
 
@@ -67,7 +67,7 @@ pub(crate) async fn get(
 
 /// Deletes one item; durable when it answers.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
-    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 404, description = "No such index or item", body = crate::openapi::ErrorDoc)))]
+    (status = 200, description = "Deleted", body = DeletedAnswer), (status = 404, description = "No such index or item", body = super::docs::ErrorDoc)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     ItemPath { index: name, id }: ItemPath,

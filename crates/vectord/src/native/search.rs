@@ -17,7 +17,7 @@ use crate::state::AppState;
 #[schema(example = json!({ "vector": [0.6, 0.8], "k": 3 }))]
 pub struct Search {
     /// `dim` finite numbers (not all zero for cosine).
-    #[schema(value_type = Vec<crate::openapi::ComponentDoc>)]
+    #[schema(value_type = Vec<super::docs::ComponentDoc>)]
     vector: Vec<f32>,
     #[serde(flatten)]
     settings: SearchSettings,
@@ -28,7 +28,7 @@ pub struct Search {
 #[schema(example = json!({ "vectors": [[0.6, 0.8], [1.0, 0.0]], "k": 3 }))]
 pub struct SearchBatch {
     /// Query vectors, each as in a single search.
-    #[schema(value_type = Vec<Vec<crate::openapi::ComponentDoc>>)]
+    #[schema(value_type = Vec<Vec<super::docs::ComponentDoc>>)]
     vectors: Vec<Vec<f32>>,
     #[serde(flatten)]
     settings: SearchSettings,
@@ -45,7 +45,7 @@ pub struct SearchSettings {
     ef: Option<usize>,
     /// Only items that pass this filter are searched.
     #[serde(default)]
-    #[schema(value_type = Option<crate::openapi::FilterDoc>)]
+    #[schema(value_type = Option<super::docs::FilterDoc>)]
     filter: Option<Filter>,
     /// Refine the candidates' distances with the 4-bit residuals before choosing
     /// the top `k` [default: true for `int8` indexes; no effect on others].

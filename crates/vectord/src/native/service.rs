@@ -1,4 +1,4 @@
-//! The service's documents: its metrics and its OpenAPI description.
+//! The service's metrics.
 
 use axum::extract::State;
 use axum::http::header;
@@ -11,9 +11,4 @@ use crate::state::AppState;
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let body = state.metrics.render(&state.catalog);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-/// This API's OpenAPI document.
-pub(crate) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::json()).into_response()
 }

@@ -31,7 +31,7 @@ pub(crate) async fn export(State(state): State<AppState>, IndexName(name): Index
 /// Creates an index from an LHV1 snapshot frame (as `GET .../snapshot` gives
 /// it), checked like a file read at start; durable when it answers.
 #[utoipa::path(put, path = "/v1/vectors/index/{name}/snapshot", operation_id = "importSnapshot", params(("name" = String, Path, example = "restored")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "An LHV1 frame"), responses(
-    (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Not a valid frame, or an invalid name", body = crate::openapi::ErrorDoc), (status = 409, description = "The name is taken", body = crate::openapi::ErrorDoc), (status = 503, description = "Storage failing", body = crate::openapi::ErrorDoc)))]
+    (status = 201, description = "Created", body = IndexInfo), (status = 400, description = "Not a valid frame, or an invalid name", body = super::docs::ErrorDoc), (status = 409, description = "The name is taken", body = super::docs::ErrorDoc), (status = 503, description = "Storage failing", body = super::docs::ErrorDoc)))]
 pub(crate) async fn import(
     State(state): State<AppState>,
     IndexName(name): IndexName,

@@ -6,8 +6,9 @@
 //! Answers use Qdrant's envelope `{"result", "status": "ok", "time"}`;
 //! errors keep vectord's statuses (from the one mapping in [`crate::error`])
 //! and take Qdrant's body `{"status": {"error": "..."}, "time"}` at the edge
-//! (the routes are declared Qdrant's in [`crate::http::table`]). What vectord does not do is refused with
-//! "not supported by vectord: ...", never answered approximately.
+//! (the routes are declared Qdrant's in [`crate::routes`]). What vectord does
+//! not do is refused with "not supported by vectord: ...", never answered
+//! approximately.
 
 mod answers;
 pub(crate) mod collections;

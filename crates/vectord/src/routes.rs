@@ -1,10 +1,10 @@
 //! Every route of both APIs, declared once: method, path, who may call it,
-//! and the handler. The router is built from this list and nothing else, so
-//! a route cannot exist without an access kind.
+//! and the handler. The router ([`crate::http::router`]) is built from this
+//! list and nothing else, so a route cannot exist without an access kind.
 
 use axum::http::Method;
 
-use super::route::{Access, BodyLimit, Declared, Dialect, Route};
+use crate::http::route::{Access, BodyLimit, Declared, Dialect, Route};
 use crate::{native, qdrant};
 
 /// The declarations with their handlers.
@@ -20,7 +20,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(ours(M::GET, "/healthz", Open), health::healthz),
         Declared::new(ours(M::GET, "/readyz", Open), health::readyz),
         Declared::new(ours(M::GET, "/metrics", Read), service::metrics),
-        Declared::new(ours(M::GET, "/openapi.json", Read), service::openapi),
+        Declared::new(ours(M::GET, "/openapi.json", Read), || async { crate::openapi::serve(&route_table()) }),
         Declared::new(ours(M::GET, "/v1/cluster", Read), cluster::status),
         // vectord's own API.
         Declared::new(ours(M::POST, "/v1/vectors/index", Admin), indexes::create),

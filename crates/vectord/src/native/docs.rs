@@ -1,0 +1,93 @@
+//! Schemas of values that the native API takes or gives but whose types know
+//! nothing of OpenAPI (they live in lhv-core, or are plain JSON): what the
+//! document says of them.
+
+use serde::Serialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+/// An item as added and returned.
+#[derive(Serialize, ToSchema)]
+pub struct ItemDoc {
+    /// Any non-empty string up to 1024 bytes (percent-encode it in paths).
+    #[schema(min_length = 1)]
+    pub id: String,
+    /// `dim` finite numbers (not all zero for cosine).
+    #[schema(value_type = Vec<ComponentDoc>)]
+    pub vector: Vec<f32>,
+    /// Any JSON; omitted or null keeps what is stored.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A vector component: a number that fits a float32 (larger ones get 400).
+pub struct ComponentDoc;
+
+impl PartialSchema for ComponentDoc {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Float)))
+            .minimum(Some(-f64::from(f32::MAX)))
+            .maximum(Some(f64::from(f32::MAX)))
+            .into()
+    }
+}
+
+impl ToSchema for ComponentDoc {}
+
+/// A metadata filter: an item is searched when every `must` condition holds,
+/// at least one `should` condition holds (if any), and no `must_not` holds.
+/// A condition is `{"key": "a.b", "match": {"value": v}}`, `{"key", "match":
+/// {"any": [v, ...]}}`, `{"key", "match": {"except": [v, ...]}}`, `{"key",
+/// "range": {"gt", "gte", "lt", "lte"}}`, `{"has_id": [id, ...]}`, or a nested
+/// filter. Keys are dot-separated paths; arrays are looked through. See docs/API.md.
+#[derive(Serialize, ToSchema)]
+pub struct FilterDoc {
+    /// All of these.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub must: Option<Vec<serde_json::Value>>,
+    /// At least one of these.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub should: Option<Vec<serde_json::Value>>,
+    /// None of these.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub must_not: Option<Vec<serde_json::Value>>,
+}
+
+// Describes `lhv_core::Storage` (which knows nothing of OpenAPI); never built.
+/// How an index keeps its vectors.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageDoc {
+    /// 4 bytes per component, exact.
+    F32,
+    /// 2 bytes per component.
+    F16,
+    /// 8-bit codes walked by the graph, 4-bit residuals to rescore the candidates.
+    Int8,
+}
+
+// Describes `lhv_core::Metric`; never built.
+/// The distance an index ranks by.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricDoc {
+    /// 1 - cosine similarity.
+    Cosine,
+    /// Squared Euclidean distance.
+    L2,
+    /// Negative inner product.
+    Dot,
+}
+
+/// The error body of every 4xx and 5xx answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDoc {
+    /// `{"code": "<stable_snake_case>", "message": "...", "item": <position, for a bad item>}`.
+    #[schema(value_type = Object)]
+    pub error: serde_json::Value,
+}
