@@ -7,33 +7,41 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
-/// The index a route's path names (its only parameter).
-pub(crate) struct IndexName(pub String);
+/// A request to a route that names an index: the service, and the index.
+pub(crate) struct OnIndex {
+    /// The service.
+    pub state: AppState,
+    /// The index the path names.
+    pub name: String,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for IndexName {
+impl FromRequestParts<AppState> for OnIndex {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path(name) = Path::<String>::from_request_parts(parts, state).await?;
-        Ok(Self(name))
+        Ok(Self { state: state.clone(), name })
     }
 }
 
-/// An index and an item (or point) id from a route's path.
-pub(crate) struct ItemPath {
-    /// The index.
-    pub index: String,
+/// A request to a route that names an index and an item (or point) in it.
+pub(crate) struct OnItem {
+    /// The service.
+    pub state: AppState,
+    /// The index the path names.
+    pub name: String,
     /// The item, as the path has it.
     pub id: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
+impl FromRequestParts<AppState> for OnItem {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path((index, id)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
-        Ok(Self { index, id })
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path((name, id)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), name, id })
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use super::Reply;
 use crate::state::AppState;
 
 /// This member and, per index, its writer.
@@ -38,7 +38,7 @@ pub struct IndexWriterInfo {
 
 /// `GET /v1/cluster`: this member, and for each index its writer as the lease says.
 #[utoipa::path(get, path = "/v1/cluster", operation_id = "cluster_status", responses((status = 200, description = "`{\"clustered\": false}` outside a cluster; else this member's `address` and, per index, its `writer`, lease `epoch`, whether it is `local`, and the `sequence` applied here", body = ClusterAnswer)))]
-pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<ClusterAnswer>, ApiError> {
+pub(crate) async fn status(State(state): State<AppState>) -> Reply<ClusterAnswer> {
     let Some(cluster) = &state.config.cluster else {
         return Ok(Json(ClusterAnswer { clustered: false, address: None, indexes: None }));
     };

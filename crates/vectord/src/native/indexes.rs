@@ -8,9 +8,10 @@ use lhv_store::IndexState;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::Reply;
 use super::answers::{DeletedAnswer, IndexEntry, IndexInfo, IndexListAnswer};
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, JsonBody};
+use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops;
 use crate::state::AppState;
 
@@ -106,10 +107,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer>
 /// One index.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}", operation_id = "describeIndex", params(("name" = String, Path, example = "docs")), responses(
     (status = 200, description = "The index", body = IndexInfo)))]
-pub(crate) async fn describe(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
-) -> Result<Json<IndexInfo>, ApiError> {
+pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<IndexInfo> {
     let durable = ops::index(&state, &name)?;
     Ok(Json(IndexInfo::of(&durable)))
 }
@@ -117,10 +115,7 @@ pub(crate) async fn describe(
 /// Deletes an index and all its stored objects.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}", operation_id = "dropIndex", params(("name" = String, Path, example = "old-docs")), responses(
     (status = 200, description = "Deleted", body = DeletedAnswer)))]
-pub(crate) async fn drop(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
-) -> Result<Json<DeletedAnswer>, ApiError> {
+pub(crate) async fn drop(OnIndex { state, name }: OnIndex) -> Reply<DeletedAnswer> {
     state.catalog.drop_index(&name).await?;
     Ok(Json(DeletedAnswer { deleted: name }))
 }

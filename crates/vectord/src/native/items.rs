@@ -3,16 +3,15 @@
 use std::ops::Bound;
 
 use axum::Json;
-use axum::extract::State;
 use lhv_core::Item;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::Reply;
 use super::answers::{DeletedAnswer, ItemPageAnswer, ItemSummaryDoc, StoredItem, UpsertedAnswer};
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, ItemPath, JsonBody, QueryParams};
+use crate::http::extract::{JsonBody, OnIndex, OnItem, QueryParams};
 use crate::ops;
-use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/add`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,10 +42,9 @@ const DEFAULT_LIMIT: usize = 100;
         ("deleteItem" = (operation_id = "deleteItem", parameters(("name" = "$request.path.name"), ("id" = "$request.body#/items/0/id"))))
     ))))]
 pub(crate) async fn add(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(AddItems { items }): JsonBody<AddItems>,
-) -> Result<Json<UpsertedAnswer>, ApiError> {
+) -> Reply<UpsertedAnswer> {
     let durable = ops::index(&state, &name)?;
     let upserted = items.len();
     ops::upsert(&state, &durable, items).await?;
@@ -56,10 +54,7 @@ pub(crate) async fn add(
 /// One item.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "getItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
     (status = 200, description = "The item", body = StoredItem)))]
-pub(crate) async fn get(
-    State(state): State<AppState>,
-    ItemPath { index: name, id }: ItemPath,
-) -> Result<Json<StoredItem>, ApiError> {
+pub(crate) async fn get(OnItem { state, name, id }: OnItem) -> Reply<StoredItem> {
     let durable = ops::index(&state, &name)?;
     let record = durable.index().get(&id).ok_or_else(|| item_not_found(&name, &id))?;
     Ok(Json(StoredItem { id, vector: record.vector, metadata: record.metadata }))
@@ -68,10 +63,7 @@ pub(crate) async fn get(
 /// Deletes one item; durable when it answers.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
     (status = 200, description = "Deleted", body = DeletedAnswer), (status = 404, description = "No such index or item", body = super::docs::ErrorDoc)))]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    ItemPath { index: name, id }: ItemPath,
-) -> Result<Json<DeletedAnswer>, ApiError> {
+pub(crate) async fn delete(OnItem { state, name, id }: OnItem) -> Reply<DeletedAnswer> {
     let durable = ops::index(&state, &name)?;
     if !durable.index().contains(&id) {
         return Err(item_not_found(&name, &id));
@@ -86,10 +78,9 @@ pub(crate) async fn delete(
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items", operation_id = "listItems", params(("name" = String, Path, example = "docs"), ListQuery), responses(
     (status = 200, description = "One page", body = ItemPageAnswer)))]
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     QueryParams(query): QueryParams<ListQuery>,
-) -> Result<Json<ItemPageAnswer>, ApiError> {
+) -> Reply<ItemPageAnswer> {
     let durable = ops::index(&state, &name)?;
     let start = query.after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     let page = ops::scroll(&durable, start, query.limit.unwrap_or(DEFAULT_LIMIT), None)?;

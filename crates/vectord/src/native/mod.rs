@@ -10,3 +10,6 @@ pub(crate) mod items;
 pub(crate) mod search;
 pub(crate) mod service;
 pub(crate) mod snapshots;
+
+/// A native route's answer: the typed answer as JSON, or an error.
+pub(crate) type Reply<T> = Result<axum::Json<T>, crate::error::ApiError>;

@@ -1,14 +1,14 @@
 //! k-nearest-neighbour searches.
 
 use axum::Json;
-use axum::extract::State;
 use lhv_core::Filter;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::Reply;
 use super::answers::{HitDoc, SearchAnswer, SearchBatchAnswer};
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, JsonBody};
+use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, Query};
 use crate::state::AppState;
 
@@ -80,11 +80,7 @@ pub enum Consistency {
 /// The `k` nearest items to one vector.
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search", operation_id = "search", params(("name" = String, Path, example = "docs")), request_body = Search, responses(
     (status = 200, description = "Nearest first", body = SearchAnswer)))]
-pub(crate) async fn one(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
-    JsonBody(request): JsonBody<Search>,
-) -> Result<Json<SearchAnswer>, ApiError> {
+pub(crate) async fn one(OnIndex { state, name }: OnIndex, JsonBody(request): JsonBody<Search>) -> Reply<SearchAnswer> {
     let query = request.settings.query(vec![request.vector]);
     let results = searched(&state, &name, query).await?.into_iter().next().unwrap_or_default();
     Ok(Json(SearchAnswer { results }))
@@ -94,10 +90,9 @@ pub(crate) async fn one(
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search/batch", operation_id = "searchBatch", params(("name" = String, Path, example = "docs")), request_body = SearchBatch, responses(
     (status = 200, description = "One list per query", body = SearchBatchAnswer)))]
 pub(crate) async fn batch(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<SearchBatch>,
-) -> Result<Json<SearchBatchAnswer>, ApiError> {
+) -> Reply<SearchBatchAnswer> {
     let query = request.settings.query(request.vectors);
     Ok(Json(SearchBatchAnswer { results: searched(&state, &name, query).await? }))
 }

@@ -14,7 +14,7 @@ use lhv_store::DurableIndex;
 
 pub(crate) use self::scroll::scroll;
 pub(crate) use self::search::{Query, search};
-pub(crate) use self::write::{delete, delete_selected, upsert, upsert_computed};
+pub(crate) use self::write::{WriteError, delete, durably, upsert};
 use crate::error::ApiError;
 use crate::state::AppState;
 

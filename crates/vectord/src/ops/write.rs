@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use lhv_core::{Item, ShardedIndex, UpsertOutcome};
+use lhv_core::{Item, UpsertOutcome};
 use lhv_store::DurableIndex;
 
 use crate::error::ApiError;
@@ -61,24 +61,13 @@ pub(crate) async fn delete(state: &AppState, durable: &DurableIndex, ids: Vec<St
     Ok(measured(state, async { Ok(durable.delete(ids).await?) }).await?)
 }
 
-/// Upserts what `compute` makes of the index as it stands, with no other
-/// write in between (a read-modify-write); durable when it returns.
-pub(crate) async fn upsert_computed(
+/// Runs a durable write of another shape (a read-modify-write through
+/// `DurableIndex::upsert_with` or `delete_with`) with the same accounting.
+pub(crate) async fn durably<T>(
     state: &AppState,
-    durable: &DurableIndex,
-    compute: impl FnOnce(&ShardedIndex) -> Result<Vec<Item>, WriteError>,
-) -> Result<UpsertOutcome, ApiError> {
-    Ok(measured(state, durable.upsert_with(compute)).await?)
-}
-
-/// Deletes the ids `select` picks from the index as it stands; durable when
-/// it returns; how many were deleted.
-pub(crate) async fn delete_selected(
-    state: &AppState,
-    durable: &DurableIndex,
-    select: impl FnOnce(&ShardedIndex) -> Result<Vec<String>, WriteError>,
-) -> Result<usize, ApiError> {
-    Ok(measured(state, durable.delete_with(select)).await?)
+    write: impl Future<Output = Result<T, WriteError>>,
+) -> Result<T, ApiError> {
+    Ok(measured(state, write).await?)
 }
 
 /// Runs a write and records it in the durable-write metric.

@@ -7,6 +7,9 @@ use lhv_store::DurableIndex;
 use serde::Serialize;
 use serde_json::Value;
 
+/// A Qdrant route's answer: the typed result in Qdrant's envelope, or an error.
+pub(crate) type Reply<T> = Result<Answer<T>, crate::error::ApiError>;
+
 /// A successful answer: `result` in Qdrant's envelope.
 #[derive(Debug)]
 pub(crate) struct Answer<T>(pub T);

@@ -7,11 +7,12 @@ use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::answers::Reply;
 use super::answers::{Answer, CollectionName, CollectionsList, Exists};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown;
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, JsonBody};
+use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops;
 use crate::state::AppState;
 
@@ -125,10 +126,9 @@ impl CreateCollection {
 
 /// Creates a collection.
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<CreateCollection>,
-) -> Result<Answer<bool>, ApiError> {
+) -> Reply<bool> {
     let (params, shards) = request.params()?;
     state.catalog.create_sharded(&name, params, shards.unwrap_or(state.config.default_shards)).await?;
     Ok(Answer(true))
@@ -141,15 +141,12 @@ pub(crate) async fn list(State(state): State<AppState>) -> Answer<CollectionsLis
 }
 
 /// Whether a collection exists (loading or not).
-pub(crate) async fn exists(State(state): State<AppState>, IndexName(name): IndexName) -> Answer<Exists> {
+pub(crate) async fn exists(OnIndex { state, name }: OnIndex) -> Answer<Exists> {
     Answer(Exists { exists: state.catalog.list().iter().any(|s| s.name == name) })
 }
 
 /// Deletes a collection; `false` if there was none.
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
-) -> Result<Answer<bool>, ApiError> {
+pub(crate) async fn delete(OnIndex { state, name }: OnIndex) -> Reply<bool> {
     match state.catalog.drop_index(&name).await {
         Ok(()) => Ok(Answer(true)),
         Err(lhv_store::Error::IndexNotFound { .. }) => Ok(Answer(false)),
@@ -158,10 +155,7 @@ pub(crate) async fn delete(
 }
 
 /// A collection's status, size and configuration.
-pub(crate) async fn describe(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
-) -> Result<Answer<Value>, ApiError> {
+pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<Value> {
     let durable = ops::index(&state, &name)?;
     Ok(Answer(info(&durable)))
 }

@@ -45,8 +45,11 @@ pub(crate) async fn root() -> Json<answers::ServiceInfo> {
 /// Qdrant's `PointsSelector`: `{"points": [ids]}` or `{"filter": {...}}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Selector {
+    /// These points (those that exist).
     points: Option<Vec<Value>>,
+    /// The points that pass this filter.
     filter: Option<Value>,
+    /// Anything else: refused unless harmless.
     #[serde(flatten)]
     rest: Map<String, Value>,
 }

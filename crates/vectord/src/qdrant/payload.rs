@@ -3,20 +3,19 @@
 //! ([`DurableIndex::upsert_with`](lhv_store::DurableIndex::upsert_with)), so a
 //! concurrent write is never overwritten with stale data.
 
-use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use lhv_core::{Item, ShardedIndex};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::answers::{Answer, UpdateResult};
+use super::answers::Reply;
+use super::answers::UpdateResult;
 use super::refuse::unknown_fields;
 use super::shown::{path_remove, path_set};
 use super::{Selection, Selector, points, selection};
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, JsonBody};
-use crate::ops;
-use crate::state::AppState;
+use crate::http::extract::{JsonBody, OnIndex};
+use crate::ops::{self, WriteError};
 
 /// `POST` / `PUT /collections/{name}/points/payload`.
 #[derive(Debug, Deserialize)]
@@ -43,16 +42,11 @@ pub(crate) struct DeletePayload {
 /// Puts `payload` in the selected points' payloads (or in the objects at
 /// `key` in them): `POST` sets its keys and keeps the others, `PUT`
 /// replaces the whole payload (or object), as in Qdrant.
-pub(crate) async fn write(
-    state: State<AppState>,
-    method: Method,
-    name: IndexName,
-    JsonBody(request): JsonBody<SetPayload>,
-) -> Result<Answer<UpdateResult>, ApiError> {
+pub(crate) async fn write(method: Method, on: OnIndex, JsonBody(request): JsonBody<SetPayload>) -> Reply<UpdateResult> {
     unknown_fields(&request.rest, points::HARMLESS)?;
     let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
     let (payload, key, merge) = (request.payload, request.key, method == Method::POST);
-    rewrite(state, name, selected, move |object| match (&key, merge) {
+    rewrite(on, selected, move |object| match (&key, merge) {
         (Some(key), true) => path_set_merged(object, key, payload.clone()),
         (None, true) => object.extend(payload.clone()),
         (Some(key), false) => path_set(object, key, Value::Object(payload.clone())),
@@ -62,24 +56,16 @@ pub(crate) async fn write(
 }
 
 /// Removes these keys (dot-separated paths) from the selected points' payloads.
-pub(crate) async fn delete_keys(
-    state: State<AppState>,
-    name: IndexName,
-    JsonBody(request): JsonBody<DeletePayload>,
-) -> Result<Answer<UpdateResult>, ApiError> {
+pub(crate) async fn delete_keys(on: OnIndex, JsonBody(request): JsonBody<DeletePayload>) -> Reply<UpdateResult> {
     unknown_fields(&request.rest, points::HARMLESS)?;
     let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
     let keys = request.keys;
-    rewrite(state, name, selected, move |object| keys.iter().for_each(|key| path_remove(object, key))).await
+    rewrite(on, selected, move |object| keys.iter().for_each(|key| path_remove(object, key))).await
 }
 
 /// Empties the selected points' payloads.
-pub(crate) async fn clear(
-    state: State<AppState>,
-    name: IndexName,
-    JsonBody(selector): JsonBody<Selector>,
-) -> Result<Answer<UpdateResult>, ApiError> {
-    rewrite(state, name, selector.selection()?, Map::clear).await
+pub(crate) async fn clear(on: OnIndex, JsonBody(selector): JsonBody<Selector>) -> Reply<UpdateResult> {
+    rewrite(on, selector.selection()?, Map::clear).await
 }
 
 /// Merges `payload` into the object at `key`, making it if needed.
@@ -94,13 +80,13 @@ fn path_set_merged(object: &mut Map<String, Value>, key: &str, payload: Map<Stri
 
 /// Applies `change` to the payload of every selected point, in one durable write.
 async fn rewrite(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     selected: Selection,
     change: impl Fn(&mut Map<String, Value>) + Send + 'static,
-) -> Result<Answer<UpdateResult>, ApiError> {
+) -> Reply<UpdateResult> {
     let durable = ops::index(&state, &name)?;
-    ops::upsert_computed(&state, &durable, |index| Ok(rewritten(index, &selected, &change)?)).await?;
+    ops::durably(&state, durable.upsert_with(|index| Ok::<_, WriteError>(rewritten(index, &selected, &change)?)))
+        .await?;
     Ok(UpdateResult::of(&durable).await)
 }
 

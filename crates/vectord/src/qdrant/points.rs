@@ -1,20 +1,19 @@
 //! Points: upsert, retrieve, scroll, count and delete.
 
-use axum::extract::State;
 use lhv_core::{Item, Metric};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::ops::Bound;
 
+use super::answers::Reply;
 use super::answers::{Answer, CountResult, Record, ScrollResult, UpdateResult};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, payload, record, vector_wanted};
 use super::{Selector, filter, ids};
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, ItemPath, JsonBody};
-use crate::ops;
-use crate::state::AppState;
+use crate::http::extract::{JsonBody, OnIndex, OnItem};
+use crate::ops::{self, WriteError};
 
 /// Per-request settings of a single node that change no answer.
 pub(crate) const HARMLESS: &[&str] = &["shard_key", "consistency", "timeout"];
@@ -22,10 +21,13 @@ pub(crate) const HARMLESS: &[&str] = &["shard_key", "consistency", "timeout"];
 /// `PUT /collections/{name}/points`: a list of points or a batch of columns.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Upsert {
-    points: Option<Vec<Point>>,
-    batch: Option<Batch>,
+    /// Any other field: refused unless harmless (`shard_key`).
     #[serde(flatten)]
     rest: Map<String, Value>,
+    /// The points as a list...
+    points: Option<Vec<Point>>,
+    /// ...or as columns.
+    batch: Option<Batch>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,10 +110,9 @@ impl Upsert {
 
 /// Inserts or replaces points; durable when it answers (`wait` is always true).
 pub(crate) async fn upsert(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<Upsert>,
-) -> Result<Answer<UpdateResult>, ApiError> {
+) -> Reply<UpdateResult> {
     let durable = ops::index(&state, &name)?;
     let items = request.items(durable.index().params().metric)?;
     ops::upsert(&state, &durable, items).await?;
@@ -130,10 +131,9 @@ pub(crate) struct Retrieve {
 
 /// The points with these ids that exist, in the order asked.
 pub(crate) async fn retrieve(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<Retrieve>,
-) -> Result<Answer<Vec<Record>>, ApiError> {
+) -> Reply<Vec<Record>> {
     unknown_fields(&request.rest, HARMLESS)?;
     let durable = ops::index(&state, &name)?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
@@ -152,13 +152,10 @@ pub(crate) async fn retrieve(
 }
 
 /// `GET /collections/{name}/points/{id}`.
-pub(crate) async fn get_one(
-    State(state): State<AppState>,
-    ItemPath { index, id: raw }: ItemPath,
-) -> Result<Answer<Record>, ApiError> {
+pub(crate) async fn get_one(OnItem { state, name, id: raw }: OnItem) -> Reply<Record> {
     let id_value = raw.parse::<u64>().map_or_else(|_| Value::from(raw.clone()), Value::from);
     let id = ids::parse(&id_value)?;
-    let durable = ops::index(&state, &index)?;
+    let durable = ops::index(&state, &name)?;
     let stored = durable.index().get(&id).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -171,13 +168,12 @@ pub(crate) async fn get_one(
 
 /// `POST /collections/{name}/points/delete`: by ids or by filter.
 pub(crate) async fn delete(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(selector): JsonBody<Selector>,
-) -> Result<Answer<UpdateResult>, ApiError> {
+) -> Reply<UpdateResult> {
     let durable = ops::index(&state, &name)?;
     let selection = selector.selection()?;
-    ops::delete_selected(&state, &durable, |index| Ok(selection.ids(index)?)).await?;
+    ops::durably(&state, durable.delete_with(|index| Ok::<_, WriteError>(selection.ids(index)?))).await?;
     Ok(UpdateResult::of(&durable).await)
 }
 
@@ -198,10 +194,9 @@ const DEFAULT_SCROLL_LIMIT: usize = 10;
 /// One page of points in id order (vectord orders ids as strings), from
 /// `offset` on; `next_page_offset` is the id the next page starts with.
 pub(crate) async fn scroll(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<Scroll>,
-) -> Result<Answer<ScrollResult>, ApiError> {
+) -> Reply<ScrollResult> {
     unknown_fields(&request.rest, HARMLESS)?;
     let limit = request.limit.unwrap_or(DEFAULT_SCROLL_LIMIT);
     let offset = request.offset.as_ref().filter(|o| !o.is_null()).map(ids::parse).transpose()?;
@@ -230,11 +225,7 @@ pub(crate) struct Count {
 }
 
 /// How many points pass the filter (exactly).
-pub(crate) async fn count(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
-    JsonBody(request): JsonBody<Count>,
-) -> Result<Answer<CountResult>, ApiError> {
+pub(crate) async fn count(OnIndex { state, name }: OnIndex, JsonBody(request): JsonBody<Count>) -> Reply<CountResult> {
     // vectord's counts are always exact, asked for or not.
     unknown_fields(&request.rest, &[HARMLESS, &["exact"]].concat())?;
     let filter = filter::translate(request.filter.as_ref())?;

@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use lhv_core::{Filter, Hit};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::answers::Reply;
 use super::answers::{Answer, QueryResponse, ScoredPoint};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, score, vector_wanted};
 use super::{filter, points};
 use crate::error::ApiError;
-use crate::http::extract::{IndexName, JsonBody};
+use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, Query};
 use crate::state::AppState;
 
@@ -217,40 +217,36 @@ async fn searched<T>(
 
 /// The nearest points to one vector.
 pub(crate) async fn search(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<SearchRequest>,
-) -> Result<Answer<Vec<ScoredPoint>>, ApiError> {
+) -> Reply<Vec<ScoredPoint>> {
     let found = searched(&state, &name, vec![request], SearchRequest::plan).await?;
     Ok(Answer(found.into_iter().next().unwrap_or_default()))
 }
 
 /// Several searches at once.
 pub(crate) async fn search_batch(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(batch): JsonBody<Batch<SearchRequest>>,
-) -> Result<Answer<Vec<Vec<ScoredPoint>>>, ApiError> {
+) -> Reply<Vec<Vec<ScoredPoint>>> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
     Ok(Answer(searched(&state, &name, batch.searches, SearchRequest::plan).await?))
 }
 
 /// The nearest points to one vector, as `{"points": [...]}`.
 pub(crate) async fn query(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<QueryRequest>,
-) -> Result<Answer<QueryResponse>, ApiError> {
+) -> Reply<QueryResponse> {
     let found = searched(&state, &name, vec![request], QueryRequest::plan).await?;
     Ok(Answer(QueryResponse { points: found.into_iter().next().unwrap_or_default() }))
 }
 
 /// Several queries at once.
 pub(crate) async fn query_batch(
-    State(state): State<AppState>,
-    IndexName(name): IndexName,
+    OnIndex { state, name }: OnIndex,
     JsonBody(batch): JsonBody<Batch<QueryRequest>>,
-) -> Result<Answer<Vec<QueryResponse>>, ApiError> {
+) -> Reply<Vec<QueryResponse>> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
     let found = searched(&state, &name, batch.searches, QueryRequest::plan).await?;
     Ok(Answer(found.into_iter().map(|points| QueryResponse { points }).collect()))
