@@ -76,7 +76,7 @@ impl Route {
         Self { method, path, access, dialect, body: BodyLimit::Request, takes_consistency: false }
     }
 
-    /// Whether the path names an index (in the [`INDEX_PARAM`] parameter).
+    /// Whether the path names an index (in its `{name}` parameter).
     pub fn names_index(&self) -> bool {
         self.path.contains("{name}")
     }
