@@ -38,7 +38,8 @@ mod vectors;
 pub use error::{Error, Result};
 pub use filter::{Condition, Filter, MAX_FILTER_DEPTH, MAX_FILTER_TERMS, Match, Range};
 pub use index::{
-    GraphParts, Hit, Index, IndexParts, IndexStats, Item, Record, ScrollPage, SearchOptions, UpsertOutcome,
+    GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, Record, ScrollPage, SearchOptions,
+    UpsertOutcome,
 };
 pub use params::{
     IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NORM, MAX_SCROLL_LIMIT, Metric,

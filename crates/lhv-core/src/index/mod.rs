@@ -24,7 +24,7 @@ pub use parts::{GraphParts, IndexParts};
 
 /// Deleted slots are compacted away once they exceed this share of all slots,
 /// which bounds memory under endless churn to about 1.25x the live data.
-const MAX_TOMBSTONE_SHARE: f64 = 0.2;
+pub const MAX_TOMBSTONE_SHARE: f64 = 0.2;
 /// Below this many new vectors a batch is linked on the calling thread: handing
 /// the work to the thread pool costs more than it saves (criterion, d=768).
 const PARALLEL_LINK_MIN: usize = 64;

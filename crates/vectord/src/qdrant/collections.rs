@@ -157,10 +157,13 @@ pub(crate) async fn delete(OnIndex { state, name }: OnIndex) -> Reply<bool> {
 /// A collection's status, size and configuration.
 pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<Value> {
     let durable = ops::index(&state, &name)?;
-    Ok(Answer(info(&durable)))
+    Ok(Answer(info(&durable, state.config.snapshot_log_bytes)))
 }
 
-fn info(durable: &DurableIndex) -> Value {
+/// Qdrant's `CollectionInfo`, with every field its clients read (its
+/// `migrate()` recreates a collection from `config`), each saying what
+/// vectord does in Qdrant's terms.
+fn info(durable: &DurableIndex, snapshot_log_bytes: u64) -> Value {
     let index = durable.index();
     let params = index.params();
     let mut vectors = json!({ "size": params.dim, "distance": shown::distance_name(params.metric) });
@@ -186,9 +189,22 @@ fn info(durable: &DurableIndex) -> Value {
                 "write_consistency_factor": 1,
                 "on_disk_payload": false,
             },
-            "hnsw_config": { "m": params.m, "ef_construct": params.ef_construction, "full_scan_threshold": full_scan_kb },
-            // One segment, and every write is durable before it is answered.
-            "optimizer_config": { "default_segment_number": 1, "flush_interval_sec": 0 },
+            // Graphs are built on the rayon pool, all cores: Qdrant's 0 ("as many as there are").
+            "hnsw_config": {
+                "m": params.m,
+                "ef_construct": params.ef_construction,
+                "full_scan_threshold": full_scan_kb,
+                "max_indexing_threads": 0,
+            },
+            // One segment, every write durable before it is answered, and deleted
+            // slots compacted away past lhv-core's tombstone share.
+            "optimizer_config": {
+                "default_segment_number": 1,
+                "flush_interval_sec": 0,
+                "deleted_threshold": lhv_core::MAX_TOMBSTONE_SHARE,
+            },
+            // The log grows to `snapshot_log_bytes` before a snapshot replaces it.
+            "wal_config": { "wal_capacity_mb": snapshot_log_bytes.div_ceil(1 << 20), "wal_segments_ahead": 0 },
             "quantization_config": quantization,
         },
         "payload_schema": {},
