@@ -48,11 +48,17 @@ pub(super) async fn no_route(method: Method, uri: Uri) -> Response {
     }
 }
 
-/// The route exists but not with this method.
-pub(super) async fn wrong_method(uri: Uri) -> Response {
-    let error =
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method");
-    with_dialect(error, if is_qdrant_path(uri.path()) { Dialect::Qdrant } else { Dialect::Native })
+/// The path exists but not with this method. Under Qdrant's paths that is
+/// an operation of Qdrant's that vectord does not have (`POST
+/// .../points/batch` meets the `GET .../points/{id}` route), and says so.
+pub(super) async fn wrong_method(method: Method, uri: Uri) -> Response {
+    if is_qdrant_path(uri.path()) {
+        let message = format!("not supported by vectord: {method} {} (the path takes other methods)", uri.path());
+        with_dialect(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "not_supported", message), Dialect::Qdrant)
+    } else {
+        let message = "this route does not take that method";
+        with_dialect(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message), Dialect::Native)
+    }
 }
 
 fn with_dialect(error: ApiError, dialect: Dialect) -> Response {
@@ -61,9 +67,14 @@ fn with_dialect(error: ApiError, dialect: Dialect) -> Response {
     response
 }
 
-/// Whether an unmatched URL is under Qdrant's paths (its own root, or
-/// `/collections`). Only for URLs no route declares: a declared route says
-/// its dialect itself.
+/// Qdrant's top-level paths besides `/collections` (aliases, cluster,
+/// snapshots, telemetry and the rest of its service API).
+const QDRANT_ROOTS: [&str; 7] = ["aliases", "cluster", "snapshots", "telemetry", "locks", "issues", "collections"];
+
+/// Whether an unmatched URL is under Qdrant's paths (its root, `/collections`
+/// or another of its top-level paths). Only for URLs no route declares: a
+/// declared route says its dialect itself.
 fn is_qdrant_path(path: &str) -> bool {
-    path == "/" || path == "/collections" || path.starts_with("/collections/")
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    path == "/" || QDRANT_ROOTS.contains(&first)
 }

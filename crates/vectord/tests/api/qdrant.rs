@@ -209,3 +209,28 @@ async fn qdrant_writes_are_measured_as_durable_writes() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_vectord_lacks_is_refused_by_name_in_qdrants_body() {
+    let server = Server::on(memory()).await;
+    collection(&server, "c").await;
+    for (method, path, status) in [
+        (Method::POST, "/collections/c/points/batch", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::PUT, "/collections/c/points/vectors", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::POST, "/collections/aliases", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::PATCH, "/collections/c", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/aliases", StatusCode::NOT_FOUND),
+        (Method::GET, "/cluster", StatusCode::NOT_FOUND),
+        (Method::GET, "/collections/c/aliases", StatusCode::NOT_FOUND),
+    ] {
+        let answer = server.call(method.clone(), path, Some(json!({}))).await;
+        assert_qdrant_error(&answer, status, &format!("not supported by vectord: {method} {path}"));
+    }
+    // A point without an embedding (Haystack sends `{}`) is refused as such, not as a named vector.
+    for vector in [json!({}), Value::Null] {
+        let points = json!({ "points": [{ "id": 1, "vector": vector }] });
+        let answer = server.call(Method::PUT, "/collections/c/points", Some(points)).await;
+        assert_qdrant_error(&answer, StatusCode::BAD_REQUEST, "a point without a vector");
+    }
+    server.stop().await;
+}
