@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::filter::IndexedField;
 
 /// Largest vector dimension an index accepts.
 pub const MAX_DIM: usize = 4096;
@@ -107,8 +108,11 @@ pub struct IndexParams {
     /// Metadata keys (dot-separated paths, at most [`MAX_INDEXED_FIELDS`]) to
     /// keep value-to-items indexes for, so that filtered searches on them find
     /// their matches without reading every item's metadata. Default none.
+    /// [`Index::create_field_index`](crate::Index::create_field_index) adds
+    /// more to a live index; [`Index::params`](crate::Index::params) lists
+    /// those it holds now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub indexed_fields: Vec<String>,
+    pub indexed_fields: Vec<IndexedField>,
     /// A filtered search whose matches number at most this many (counted
     /// through field indexes, or estimated from a sample of the items)
     /// compares the query with every match, exactly, instead of walking the
@@ -184,7 +188,7 @@ impl IndexParams {
     }
 
     /// Sets [`indexed_fields`](Self::indexed_fields).
-    pub fn with_indexed_fields<S: Into<String>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
+    pub fn with_indexed_fields<S: Into<IndexedField>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
         self.indexed_fields = keys.into_iter().map(Into::into).collect();
         self
     }
@@ -221,13 +225,13 @@ impl IndexParams {
                 allowed: "at most 32 keys",
             });
         }
-        for (position, key) in fields.iter().enumerate() {
-            let malformed = key.is_empty() || key.len() > 256 || key.split('.').any(str::is_empty);
-            if malformed || fields[..position].contains(key) {
+        for (position, field) in fields.iter().enumerate() {
+            field.validate()?;
+            if fields[..position].iter().any(|earlier| earlier.key == field.key) {
                 return Err(Error::InvalidParameter {
                     name: "indexed_fields",
-                    value: format!("{key:?}"),
-                    allowed: "distinct keys of 1 to 256 bytes: names separated by single dots",
+                    value: format!("{:?}", field.key),
+                    allowed: "distinct keys",
                 });
             }
         }

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::params::check_range;
-use crate::{Error, Filter, Hit, Index, IndexParams, IndexStats, Item, Record, Result, ScrollPage, SearchOptions};
+use crate::{
+    Error, FieldIndexInfo, Filter, Hit, Index, IndexParams, IndexStats, IndexedField, Item, Record, Result, ScrollPage,
+    SearchOptions,
+};
 use crate::{MAX_SCROLL_LIMIT, UpsertOutcome};
 
 /// Most shards an index can have.
@@ -63,13 +66,16 @@ impl ShardedIndex {
     }
 
     /// The shards of one index, in shard order, as loaded back: they must
-    /// have the same parameters, and each must hold only ids that hash to it.
+    /// have the same parameters (field indexes aside: a crash while one was
+    /// being added can leave it on some shards only), and each must hold
+    /// only ids that hash to it.
     pub fn from_shards(shards: Vec<Arc<Index>>) -> Result<Self> {
         let count = shards.len();
         check_shard_count(count)?;
-        let params = shards[0].params();
+        let without_fields = |index: &Index| IndexParams { indexed_fields: Vec::new(), ..index.params() };
+        let params = without_fields(&shards[0]);
         for (number, shard) in shards.iter().enumerate() {
-            if shard.params() != params {
+            if without_fields(shard) != params {
                 return Err(invalid(format!("shard {number} has other parameters than shard 0")));
             }
             let mut after: Option<String> = None;
@@ -102,9 +108,32 @@ impl ShardedIndex {
         &self.shards[shard_of(id, self.shards.len())]
     }
 
-    /// The parameters every shard shares.
-    pub fn params(&self) -> &IndexParams {
+    /// The parameters every shard shares, with the field indexes of shard 0.
+    pub fn params(&self) -> IndexParams {
         self.shards[0].params()
+    }
+
+    /// [`Index::create_field_index`] on every shard, in parallel.
+    pub fn create_field_index(&self, field: &IndexedField) -> Result<()> {
+        self.shards.par_iter().try_for_each(|shard| shard.create_field_index(field.clone()))
+    }
+
+    /// [`Index::drop_field_index`] on every shard; whether any had one.
+    pub fn drop_field_index(&self, key: &str) -> bool {
+        self.shards.iter().fold(false, |dropped, shard| shard.drop_field_index(key) | dropped)
+    }
+
+    /// The field indexes of all shards, by key in the order met, each with
+    /// the items it holds summed over the shards.
+    pub fn field_indexes(&self) -> Vec<FieldIndexInfo> {
+        let mut merged: Vec<FieldIndexInfo> = Vec::new();
+        for info in self.shards.iter().flat_map(|shard| shard.field_indexes()) {
+            match merged.iter_mut().find(|m| m.field.key == info.field.key) {
+                Some(existing) => existing.points += info.points,
+                None => merged.push(info),
+            }
+        }
+        merged
     }
 
     /// Live vectors in all shards.

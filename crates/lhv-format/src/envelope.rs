@@ -4,7 +4,7 @@ use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION};
+use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
@@ -100,12 +100,19 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     }
     let version: VersionOnly =
         serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope is not valid JSON: {e}")))?;
-    if version.format_version != FORMAT_VERSION && version.format_version != CODES_SNAPSHOT_VERSION {
+    if !(FORMAT_VERSION..=FIELD_SCHEMA_SNAPSHOT_VERSION).contains(&version.format_version) {
         return Err(Error::UnsupportedVersion { found: version.format_version });
     }
     let envelope: Envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;
     if envelope.format_version == FORMAT_VERSION && envelope.params.storage != lhv_core::Storage::F32 {
         return Err(Error::invalid("a version 1 snapshot holds float32 rows only"));
+    }
+    let typed = envelope.params.indexed_fields.iter().any(|f| f.schema != lhv_core::FieldSchema::Any);
+    if typed && envelope.format_version < FIELD_SCHEMA_SNAPSHOT_VERSION {
+        return Err(Error::invalid(format!(
+            "a version {} snapshot declares untyped field indexes only",
+            envelope.format_version
+        )));
     }
     Ok((envelope, end))
 }

@@ -5,7 +5,7 @@
 //! - **Snapshots** (LHV1 frames): a whole [`Index`](lhv_core::Index) in one
 //!   blob, its graph included, so that loading rebuilds nothing and searches
 //!   after a load return bit-identical results.
-//! - **Write-ahead-log records**: one upsert or delete batch each, with a
+//! - **Write-ahead-log records**: one upsert or delete batch (or field-index change) each, with a
 //!   sequence number, so that writes since the last snapshot can be replayed.
 //!
 //! Every length and count read from the input is checked before it is used
@@ -41,7 +41,9 @@ mod snapshot;
 
 pub use envelope::{Envelope, SNAPSHOT_MAGIC, Section, read_envelope};
 pub use error::{Error, Result};
-pub use log::{LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log, encode_record};
+pub use log::{
+    FieldIndexChange, LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log, encode_record,
+};
 pub use snapshot::{
     Snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot, encode_snapshot, write_snapshot,
 };
@@ -51,6 +53,15 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The version of snapshots of indexes that keep codes (float16 or 8-bit
 /// [`Storage`](lhv_core::Storage)); it reads version 1 snapshots as well.
 pub const CODES_SNAPSHOT_VERSION: u32 = 2;
+/// The version of snapshots whose parameters declare a typed field index
+/// (an [`IndexedField`](lhv_core::IndexedField) of a
+/// [`FieldSchema`](lhv_core::FieldSchema) other than `Any`); it reads
+/// versions 1 and 2 as well. A writer writes the lowest version that holds
+/// the index.
+pub const FIELD_SCHEMA_SNAPSHOT_VERSION: u32 = 3;
+/// The version of log records that add or drop a field index
+/// ([`LogOp::FieldIndex`]); every other record is still written as version 1.
+pub const FIELD_INDEX_LOG_VERSION: u32 = 2;
 
 /// Whether `bytes` have the CRC32C `stored`. Fuzz builds (`cfg(fuzzing)`, set by
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid

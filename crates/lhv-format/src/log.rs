@@ -7,18 +7,19 @@
 //! |---|---|
 //! | 0..4 | magic `"LHVL"` |
 //! | 4..6 | format version |
-//! | 6 | operation: 1 upsert, 2 delete, 3 epoch |
+//! | 6 | operation: 1 upsert, 2 delete, 3 epoch, 4 field index (version 2) |
 //! | 7 | flags, 0 |
 //! | 8..16 | sequence number |
 //! | 16..20 | payload length |
 //! | 20..24 | CRC32C of the payload |
 //! | 24..28 | CRC32C of bytes 0..24 |
 
-use lhv_core::Item;
+use lhv_core::{IndexedField, Item};
+use serde::{Deserialize, Serialize};
 
-use crate::FORMAT_VERSION;
 use crate::arrays::{get_f32s, get_strings, put_f32s, put_strings, take_u32};
 use crate::error::{Error, Result};
+use crate::{FIELD_INDEX_LOG_VERSION, FORMAT_VERSION};
 
 /// The first four bytes of every log record.
 pub const RECORD_MAGIC: [u8; 4] = *b"LHVL";
@@ -28,6 +29,7 @@ pub const RECORD_HEADER_LEN: usize = 28;
 const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
 const EPOCH: u8 = 3;
+const FIELD_INDEX: u8 = 4;
 
 /// One write, as logged before it is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,19 @@ pub enum LogOp {
     /// so that recovery can tell the writes of a writer that had already
     /// lost its lease from those of its successor.
     Epoch(u64),
+    /// A field index added to or dropped from every item (its payload is the
+    /// change as JSON: `{"create": field}` or `{"drop": key}`).
+    FieldIndex(FieldIndexChange),
+}
+
+/// A change to an index's field indexes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum FieldIndexChange {
+    /// [`Index::create_field_index`](lhv_core::Index::create_field_index).
+    Create(IndexedField),
+    /// [`Index::drop_field_index`](lhv_core::Index::drop_field_index) of this key.
+    Drop(String),
 }
 
 /// What [`decode_log`] found.
@@ -94,11 +109,18 @@ pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
             payload.extend_from_slice(&epoch.to_le_bytes());
             EPOCH
         }
+        LogOp::FieldIndex(change) => {
+            let json = serde_json::to_vec(change).map_err(|e| Error::invalid(format!("field index change: {e}")))?;
+            payload.extend_from_slice(&json);
+            FIELD_INDEX
+        }
     };
+    // Records readers of version 1 know keep version 1, so that old logs and new ones look alike.
+    let version = if kind == FIELD_INDEX { FIELD_INDEX_LOG_VERSION } else { FORMAT_VERSION };
     let length = u32::try_from(payload.len()).map_err(|_| Error::invalid("log record payload over 4 GiB"))?;
     let mut header = [0u8; RECORD_HEADER_LEN];
     header[..4].copy_from_slice(&RECORD_MAGIC);
-    header[4..6].copy_from_slice(&(FORMAT_VERSION as u16).to_be_bytes());
+    header[4..6].copy_from_slice(&(version as u16).to_be_bytes());
     header[6] = kind;
     header[8..16].copy_from_slice(&record.sequence.to_be_bytes());
     header[16..20].copy_from_slice(&length.to_be_bytes());
@@ -141,8 +163,9 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
             return Err(corrupt("header checksum mismatch".into()));
         }
         let version = u16::from_be_bytes([header[4], header[5]]);
-        if u32::from(version) != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { found: u32::from(version) });
+        let version = u32::from(version);
+        if !(FORMAT_VERSION..=FIELD_INDEX_LOG_VERSION).contains(&version) {
+            return Err(Error::UnsupportedVersion { found: version });
         }
         let mut word = [0u8; 8];
         word.copy_from_slice(&header[8..16]);
@@ -162,6 +185,9 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         if header[7] != 0 {
             return Err(corrupt(format!("unknown flags {:#04x}", header[7])));
         }
+        if header[6] == FIELD_INDEX && version < FIELD_INDEX_LOG_VERSION {
+            return Err(corrupt(format!("a version {version} record holds no field index change")));
+        }
         let op = decode_payload(header[6], payload).map_err(|e| corrupt(e.to_string()))?;
         records.push(LogRecord { sequence, op });
         offset += RECORD_HEADER_LEN + length;
@@ -170,6 +196,10 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
 }
 
 fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
+    if kind == FIELD_INDEX {
+        let change = serde_json::from_slice(payload).map_err(|e| Error::invalid(format!("field index change: {e}")))?;
+        return Ok(LogOp::FieldIndex(change));
+    }
     if kind == EPOCH {
         let bytes: [u8; 8] =
             payload.try_into().map_err(|_| Error::invalid(format!("{} epoch bytes, not 8", payload.len())))?;

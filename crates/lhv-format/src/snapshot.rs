@@ -7,12 +7,12 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use lhv_core::{GraphParts, Index, IndexParts, Storage, StoredRows};
+use lhv_core::{FieldSchema, GraphParts, Index, IndexParts, Storage, StoredRows};
 
 use crate::arrays::{get_f32s, get_strings, get_u32s, le_bytes, put_strings};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
-use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION};
+use crate::{CODES_SNAPSHOT_VERSION, FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION};
 
 /// Sections start at multiples of this, so that an aligned buffer holding the
 /// snapshot holds aligned arrays.
@@ -73,6 +73,12 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
             sections.push((RANGES, le_bytes(ranges.as_flattened())));
             CODES_SNAPSHOT_VERSION
         }
+    };
+    // Typed field indexes are what version 3 adds to the envelope.
+    let format_version = if parts.params.indexed_fields.iter().any(|f| f.schema != FieldSchema::Any) {
+        FIELD_SCHEMA_SNAPSHOT_VERSION
+    } else {
+        format_version
     };
     sections.extend([
         (LEVELS, Cow::Borrowed(parts.graph.levels.as_slice())),

@@ -9,8 +9,8 @@
 
 use std::path::PathBuf;
 
-use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
-use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
+use lhv_core::{FieldSchema, Index, IndexParams, IndexedField, Item, Metric, SearchOptions, Storage};
+use lhv_format::{FieldIndexChange, LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
 use serde_json::json;
 
 fn fixture(name: &str) -> PathBuf {
@@ -20,7 +20,15 @@ fn fixture(name: &str) -> PathBuf {
 /// Twelve points on a line, one batch (linked on one thread, so the graph is
 /// deterministic), then a delete and a replacement that leave tombstones.
 fn small_index() -> Index {
-    let params = IndexParams::new(3, Metric::L2).with_m(4).with_ef_construction(16).with_exact_search_threshold(0);
+    small_index_stored(Storage::F32)
+}
+
+fn small_index_stored(storage: Storage) -> Index {
+    let params = IndexParams::new(3, Metric::L2)
+        .with_m(4)
+        .with_ef_construction(16)
+        .with_exact_search_threshold(0)
+        .with_storage(storage);
     let index = Index::new(params).unwrap();
     let items = (0..12)
         .map(|i| Item {
@@ -91,4 +99,79 @@ fn golden_files_decode_and_are_still_what_the_writer_writes() {
 
     assert!(snapshot == golden_snapshot, "the snapshot writer no longer writes the v1 golden file");
     assert!(log == golden_log, "the log writer no longer writes the v1 golden file");
+}
+
+fn versioned(version: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(version).join(name)
+}
+
+/// The small index in float16 rows: what version 2 (codes) added.
+fn small_f16_index() -> Index {
+    small_index_stored(Storage::F16)
+}
+
+/// The small index with typed field indexes added live: what snapshot version 3 added.
+fn small_typed_index() -> Index {
+    let index = small_index();
+    index.create_field_index(IndexedField::new("tag", FieldSchema::Keyword)).unwrap();
+    index.create_field_index(IndexedField::new("i", FieldSchema::Integer)).unwrap();
+    index
+}
+
+/// Field index changes between writes: what log version 2 added.
+fn fields_log() -> Vec<LogRecord> {
+    let mut records = small_log();
+    records.push(LogRecord {
+        sequence: 5,
+        op: LogOp::FieldIndex(FieldIndexChange::Create(IndexedField::new("k", FieldSchema::Float))),
+    });
+    records.push(LogRecord { sequence: 6, op: LogOp::FieldIndex(FieldIndexChange::Create("k".into())) });
+    records.push(LogRecord { sequence: 7, op: LogOp::FieldIndex(FieldIndexChange::Drop("k".into())) });
+    records
+}
+
+#[test]
+fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
+    let encode_log = |records: &[LogRecord]| {
+        let mut log = Vec::new();
+        records.iter().for_each(|record| encode_record(record, &mut log).unwrap());
+        log
+    };
+    if std::env::var_os("LHV_BLESS").is_some() {
+        for dir in ["v2", "v3"] {
+            std::fs::create_dir_all(versioned(dir, "")).unwrap();
+        }
+        std::fs::write(versioned("v2", "small-f16.lhv"), encode_snapshot(&small_f16_index().to_parts(), 9).unwrap())
+            .unwrap();
+        std::fs::write(versioned("v2", "fields.log"), encode_log(&fields_log())).unwrap();
+        std::fs::write(versioned("v3", "typed.lhv"), encode_snapshot(&small_typed_index().to_parts(), 11).unwrap())
+            .unwrap();
+    }
+    // Snapshot version 2: float16 rows.
+    let golden = std::fs::read(versioned("v2", "small-f16.lhv")).unwrap();
+    assert_eq!(lhv_format::read_envelope(&golden).unwrap().format_version, 2);
+    let decoded = decode_snapshot(&golden).unwrap();
+    assert_eq!((decoded.last_lsn, decoded.index.len()), (9, 11));
+    assert_eq!(decoded.index.params().storage, Storage::F16);
+    assert_eq!(decoded.index.get("p8").unwrap().vector, vec![8.0, 1.0, -0.5]);
+    assert!(encode_snapshot(&decoded.index.to_parts(), 9).unwrap() == golden, "the v2 snapshot writer changed");
+
+    // Log version 2: field index changes among version 1 records.
+    let golden = std::fs::read(versioned("v2", "fields.log")).unwrap();
+    assert_eq!(decode_log(&golden).unwrap().records, fields_log());
+    assert!(encode_log(&fields_log()) == golden, "the v2 log writer changed");
+    // Records of version 1 operations are written as they were.
+    assert!(golden.starts_with(&encoded_log()));
+
+    // Snapshot version 3: typed field indexes, kept with their counts.
+    let golden = std::fs::read(versioned("v3", "typed.lhv")).unwrap();
+    assert_eq!(lhv_format::read_envelope(&golden).unwrap().format_version, 3);
+    let decoded = decode_snapshot(&golden).unwrap();
+    let fields: Vec<(IndexedField, usize)> =
+        decoded.index.field_indexes().into_iter().map(|info| (info.field, info.points)).collect();
+    assert_eq!(
+        fields,
+        [(IndexedField::new("tag", FieldSchema::Keyword), 3), (IndexedField::new("i", FieldSchema::Integer), 3)]
+    );
+    assert!(encode_snapshot(&decoded.index.to_parts(), 11).unwrap() == golden, "the v3 snapshot writer changed");
 }

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
-use lhv_core::{Index, Item, ShardedIndex, UpsertOutcome};
-use lhv_format::LogOp;
+use lhv_core::{Index, IndexedField, Item, MAX_INDEXED_FIELDS, ShardedIndex, UpsertOutcome};
+use lhv_format::{FieldIndexChange, LogOp};
 
 use crate::error::{Error, Result};
 use crate::shard::{Applied, DurableShard, unreachable_outcome};
@@ -67,6 +67,37 @@ impl DurableIndex {
     pub async fn delete(&self, ids: Vec<String>) -> Result<usize> {
         let parts = self.view.split_ids(&ids).into_iter().map(LogOp::Delete).collect();
         self.commit_parts(parts).await.and_then(sum_deletes)
+    }
+
+    /// Builds a field index of `field` on every shard (replacing any index of
+    /// its key) while reads and writes go on; durable when it returns, and
+    /// kept up to date by every later write. Whether one of its key existed.
+    pub async fn create_field_index(&self, field: IndexedField) -> Result<bool> {
+        field.validate()?;
+        let held = self.view.field_indexes();
+        if held.len() >= MAX_INDEXED_FIELDS && !held.iter().any(|info| info.field.key == field.key) {
+            return Err(lhv_core::Error::InvalidParameter {
+                name: "indexed_fields",
+                value: format!("{} keys and {:?}", held.len(), field.key),
+                allowed: "at most 32 keys",
+            }
+            .into());
+        }
+        self.change_fields(FieldIndexChange::Create(field)).await
+    }
+
+    /// Drops the field index of `key` from every shard; durable when it
+    /// returns. Whether there was one.
+    pub async fn drop_field_index(&self, key: &str) -> Result<bool> {
+        self.change_fields(FieldIndexChange::Drop(key.to_owned())).await
+    }
+
+    async fn change_fields(&self, change: FieldIndexChange) -> Result<bool> {
+        let parts = vec![LogOp::FieldIndex(change); self.shards.len()];
+        self.commit_parts(parts).await?.into_iter().try_fold(false, |existed, applied| match applied {
+            Applied::FieldIndexChanged(had) => Ok(existed | had),
+            _ => unreachable_outcome(),
+        })
     }
 
     /// Each shard's part of a write, committed by the shards in parallel.
@@ -217,7 +248,7 @@ fn is_empty(op: &LogOp) -> bool {
     match op {
         LogOp::Upsert(items) => items.is_empty(),
         LogOp::Delete(ids) => ids.is_empty(),
-        LogOp::Epoch(_) => false,
+        LogOp::FieldIndex(_) | LogOp::Epoch(_) => false,
     }
 }
 
@@ -226,13 +257,13 @@ fn sum_upserts(applied: Vec<Applied>) -> Result<UpsertOutcome> {
         Applied::Upserted(o) => {
             Ok(UpsertOutcome { inserted: sum.inserted + o.inserted, updated: sum.updated + o.updated })
         }
-        Applied::Deleted(_) => unreachable_outcome(),
+        Applied::Deleted(_) | Applied::FieldIndexChanged(_) => unreachable_outcome(),
     })
 }
 
 fn sum_deletes(applied: Vec<Applied>) -> Result<usize> {
     applied.into_iter().try_fold(0, |sum, applied| match applied {
         Applied::Deleted(count) => Ok(sum + count),
-        Applied::Upserted(_) => unreachable_outcome(),
+        Applied::Upserted(_) | Applied::FieldIndexChanged(_) => unreachable_outcome(),
     })
 }

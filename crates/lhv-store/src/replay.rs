@@ -2,7 +2,7 @@
 //! recovery, replicas following a writer, and a writer taking over.
 
 use lhv_core::Index;
-use lhv_format::{LogContents, LogOp};
+use lhv_format::{FieldIndexChange, LogContents, LogOp};
 
 /// Applies the records of one log object after `last` (the last sequence
 /// number applied), returning the new last one, or why the log cannot be
@@ -22,6 +22,7 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
                 index.delete(&ids);
                 Ok(())
             }
+            LogOp::FieldIndex(change) => change_fields(index, change).map(|_| ()),
             // The writer's lease epoch: nothing to apply.
             LogOp::Epoch(_) => Ok(()),
         };
@@ -31,6 +32,17 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
         last = record.sequence;
     }
     Ok(last)
+}
+
+/// Applies a field index change; whether the index it names existed before.
+pub(crate) fn change_fields(index: &Index, change: FieldIndexChange) -> lhv_core::Result<bool> {
+    match change {
+        FieldIndexChange::Create(field) => {
+            let existed = index.field_indexes().iter().any(|info| info.field.key == field.key);
+            index.create_field_index(field).map(|()| existed)
+        }
+        FieldIndexChange::Drop(key) => Ok(index.drop_field_index(&key)),
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,8 @@ pub(crate) struct Leased {
 pub(crate) enum Applied {
     Upserted(UpsertOutcome),
     Deleted(usize),
+    /// A field index change; whether the index it names existed before.
+    FieldIndexChanged(bool),
 }
 
 #[derive(Debug)]
@@ -288,6 +290,9 @@ impl DurableShard {
         match op {
             LogOp::Upsert(items) => Ok(Applied::Upserted(self.index.upsert(items)?)),
             LogOp::Delete(ids) => Ok(Applied::Deleted(self.index.delete(&ids))),
+            LogOp::FieldIndex(change) => {
+                Ok(Applied::FieldIndexChanged(crate::replay::change_fields(&self.index, change)?))
+            }
             LogOp::Epoch(_) => unreachable_outcome(),
         }
     }

@@ -11,8 +11,8 @@ use crate::{native, qdrant};
 pub(crate) fn declared() -> Vec<Declared> {
     use Access::{Admin, Open, Read, Write};
     use Method as M;
-    use native::{cluster, health, indexes, items, service, snapshots};
-    use qdrant::{collections, payload, points, search};
+    use native::{cluster, fields, health, indexes, items, service, snapshots};
+    use qdrant::{collections, field_index, payload, points, search};
     let ours = |method, path, access| Route::new(Dialect::Native, method, path, access);
     let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
     vec![
@@ -34,6 +34,8 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items", Read), items::list),
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items/{*id}", Read), items::get),
         Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write), items::delete),
+        Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/fields/{key}", Write), fields::create),
+        Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/fields/{key}", Write), fields::drop),
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/snapshot", Read), snapshots::export),
         Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/snapshot", Admin), snapshots::import)
             .body(BodyLimit::Snapshot),
@@ -44,6 +46,8 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(theirs(M::GET, "/collections/{name}", Read), collections::describe),
         Declared::new(theirs(M::DELETE, "/collections/{name}", Admin), collections::delete),
         Declared::new(theirs(M::GET, "/collections/{name}/exists", Read), collections::exists),
+        Declared::new(theirs(M::PUT, "/collections/{name}/index", Write), field_index::create),
+        Declared::new(theirs(M::DELETE, "/collections/{name}/index/{key}", Write), field_index::drop),
         Declared::new(theirs(M::PUT, "/collections/{name}/points", Write), points::upsert),
         Declared::new(theirs(M::POST, "/collections/{name}/points", Read), points::retrieve),
         Declared::new(theirs(M::GET, "/collections/{name}/points/{id}", Read), points::get_one),

@@ -8,7 +8,7 @@ use std::ops::Bound;
 
 use serde_json::Value;
 
-use super::{Condition, Filter, Match, Range, for_each_value_at};
+use super::{Condition, Filter, IndexedField, Match, Range, for_each_value_at};
 
 /// The indexes of every declared key.
 #[derive(Debug, Default)]
@@ -35,8 +35,10 @@ pub(crate) enum Narrowed {
 
 #[derive(Debug)]
 struct FieldIndex {
-    key: String,
+    field: IndexedField,
     postings: Postings,
+    /// Live slots holding at least one value at the key (what Qdrant reports as the index's `points`).
+    points: usize,
 }
 
 /// Per value found at one key, the slots that hold it.
@@ -45,6 +47,15 @@ struct Postings {
     strings: HashMap<String, BTreeSet<u32>>,
     numbers: BTreeMap<Number, BTreeSet<u32>>,
     bools: [BTreeSet<u32>; 2],
+}
+
+/// One field index as [`FieldIndexes::describe`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIndexInfo {
+    /// The key and the type.
+    pub field: IndexedField,
+    /// Live items holding at least one value the index keeps.
+    pub points: usize,
 }
 
 /// A finite number ordered totally, with -0.0 stored as 0.0 so that ranges
@@ -76,33 +87,57 @@ impl Ord for Number {
 }
 
 impl FieldIndexes {
-    /// Empty indexes for these keys.
-    pub(crate) fn new(keys: &[String]) -> Self {
-        let fields = keys.iter().map(|key| FieldIndex { key: key.clone(), postings: Postings::default() }).collect();
-        Self { fields }
+    /// Empty indexes for these fields.
+    pub(crate) fn new(fields: &[IndexedField]) -> Self {
+        Self { fields: fields.iter().map(|field| FieldIndex::new(field.clone())).collect() }
     }
 
     /// Records the values of `metadata` under `slot`.
     pub(crate) fn insert(&mut self, slot: u32, metadata: &Value) {
-        for FieldIndex { key, postings } in &mut self.fields {
-            for_each_value_at(metadata, key.split('.'), &mut |value| {
-                if let Some(set) = postings.set_mut(value) {
-                    set.insert(slot);
-                }
-            });
-        }
+        self.fields.iter_mut().for_each(|index| index.insert(slot, metadata));
     }
 
     /// Forgets the values of `metadata` under `slot`.
     pub(crate) fn remove(&mut self, slot: u32, metadata: &Value) {
-        for FieldIndex { key, postings } in &mut self.fields {
-            for_each_value_at(metadata, key.split('.'), &mut |value| postings.remove(value, slot));
+        self.fields.iter_mut().for_each(|index| index.remove(slot, metadata));
+    }
+
+    /// Forgets every value, keeping the fields (before slots are renumbered).
+    pub(crate) fn clear(&mut self) {
+        *self = Self::new(&self.fields());
+    }
+
+    /// The indexed fields, in the order they were added.
+    pub(crate) fn fields(&self) -> Vec<IndexedField> {
+        self.fields.iter().map(|index| index.field.clone()).collect()
+    }
+
+    /// Each field with the number of items its index holds.
+    pub(crate) fn describe(&self) -> Vec<FieldIndexInfo> {
+        self.fields.iter().map(|index| FieldIndexInfo { field: index.field.clone(), points: index.points }).collect()
+    }
+
+    /// An index of `field` over `slots` (slot, metadata), built apart from
+    /// these indexes so that readers are not held up while it is built.
+    pub(crate) fn build<'a>(field: IndexedField, slots: impl Iterator<Item = (u32, &'a Value)>) -> BuiltField {
+        let mut index = FieldIndex::new(field);
+        slots.for_each(|(slot, metadata)| index.insert(slot, metadata));
+        BuiltField(index)
+    }
+
+    /// Adds a built index, replacing any index of the same key.
+    pub(crate) fn put(&mut self, built: BuiltField) {
+        match self.fields.iter_mut().find(|index| index.field.key == built.0.field.key) {
+            Some(existing) => *existing = built.0,
+            None => self.fields.push(built.0),
         }
     }
 
-    /// Forgets everything (before slots are renumbered).
-    pub(crate) fn clear(&mut self) {
-        *self = Self::new(&self.fields.iter().map(|f| f.key.clone()).collect::<Vec<_>>());
+    /// Drops the index of `key`; whether there was one.
+    pub(crate) fn drop_key(&mut self, key: &str) -> bool {
+        let before = self.fields.len();
+        self.fields.retain(|index| index.field.key != key);
+        self.fields.len() != before
     }
 
     /// Approximate heap bytes held.
@@ -168,23 +203,63 @@ impl FieldIndexes {
             }),
             Condition::Nested(inner) => self.plan(inner, slot_of).map(|plan| Plan { exact: false, ..plan }),
             Condition::Match { key, matches } => {
-                let field = self.fields.iter().find(|f| &f.key == key)?;
                 let values: &[Value] = match matches {
                     Match::Value(value) => std::slice::from_ref(value),
                     Match::Any(values) => values,
                     Match::Except(_) => return None,
                 };
+                // An index answers only if it holds every value that can equal one of these.
+                let field = self
+                    .fields
+                    .iter()
+                    .find(|f| &f.field.key == key && values.iter().all(|v| f.field.schema.holds(v)))?;
                 let sets: Vec<&BTreeSet<u32>> = values.iter().filter_map(|v| field.postings.set(v)).collect();
                 // Numbers are kept as f64, which merges integers beyond 2^53: check those again.
                 let exact = values.iter().all(|v| v.is_string() || v.is_boolean());
                 Some(Plan { exact, ..Plan::union(sets) })
             }
             Condition::Range { key, range } => {
-                let field = self.fields.iter().find(|f| &f.key == key)?;
+                let field = self.fields.iter().find(|f| &f.field.key == key && f.field.schema.holds_all_numbers())?;
                 // The sets are those of the loosest bounds: `gt` is taken as `gte`.
                 Some(Plan::union(field.postings.numbers_within(range).collect()))
             }
         }
+    }
+}
+
+/// A field index built apart, ready to [`put`](FieldIndexes::put).
+#[derive(Debug)]
+pub(crate) struct BuiltField(FieldIndex);
+
+impl FieldIndex {
+    fn new(field: IndexedField) -> Self {
+        Self { field, postings: Postings::default(), points: 0 }
+    }
+
+    fn insert(&mut self, slot: u32, metadata: &Value) {
+        let (schema, postings) = (self.field.schema, &mut self.postings);
+        let mut held = false;
+        for_each_value_at(metadata, self.field.key.split('.'), &mut |value| {
+            if schema.holds(value)
+                && let Some(set) = postings.set_mut(value)
+            {
+                set.insert(slot);
+                held = true;
+            }
+        });
+        self.points += usize::from(held);
+    }
+
+    fn remove(&mut self, slot: u32, metadata: &Value) {
+        let (schema, postings) = (self.field.schema, &mut self.postings);
+        let mut held = false;
+        for_each_value_at(metadata, self.field.key.split('.'), &mut |value| {
+            if schema.holds(value) {
+                postings.remove(value, slot);
+                held = true;
+            }
+        });
+        self.points = self.points.saturating_sub(usize::from(held));
     }
 }
 
@@ -275,7 +350,7 @@ mod tests {
     use super::*;
 
     fn indexes() -> FieldIndexes {
-        let mut indexes = FieldIndexes::new(&["tag".to_owned(), "n".to_owned()]);
+        let mut indexes = FieldIndexes::new(&["tag".into(), "n".into()]);
         let rows = [json!({"tag": "a", "n": 1}), json!({"tag": ["a", "b"], "n": -0.0}), json!({"tag": "c", "n": 2.5})];
         for (slot, metadata) in rows.iter().enumerate() {
             indexes.insert(slot as u32, metadata);

@@ -25,6 +25,10 @@
 //! condition (so it satisfies every `must_not`).
 
 pub(crate) mod field_index;
+mod schema;
+
+pub use field_index::FieldIndexInfo;
+pub use schema::{FieldSchema, IndexedField, MAX_FIELD_KEY_BYTES};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

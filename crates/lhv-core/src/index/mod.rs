@@ -16,6 +16,7 @@ use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
 use crate::validate;
 use crate::vectors::{Query, Vectors};
 
+mod fields;
 mod filtered;
 pub(crate) mod parts;
 mod select;
@@ -163,9 +164,10 @@ impl Index {
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
 
-    /// The parameters the index was created with.
-    pub fn params(&self) -> &IndexParams {
-        &self.params
+    /// The parameters of the index: those it was created with, and the
+    /// field indexes it holds now.
+    pub fn params(&self) -> IndexParams {
+        IndexParams { indexed_fields: self.state.read().fields.fields(), ..self.params.clone() }
     }
 
     /// Number of live vectors.
@@ -240,14 +242,12 @@ impl Index {
         let mut state = self.state.write();
         let mut outcome = UpsertOutcome::default();
         for Planned { id, metadata, previous, slot } in plan {
-            if let Some(old) = previous {
+            // Taken out of the old slot, so that burying it does not unindex it twice.
+            let kept = previous.and_then(|old| {
                 state.unindex_fields(old);
-            }
-            let metadata = match (metadata, previous) {
-                (Some(value), _) => Some(Box::new(value)),
-                (None, Some(old)) => state.metadata[old as usize].take(),
-                (None, None) => None,
-            };
+                state.metadata[old as usize].take()
+            });
+            let metadata = metadata.map(Box::new).or(kept);
             match previous {
                 Some(_) => outcome.updated += 1,
                 None => outcome.inserted += 1,

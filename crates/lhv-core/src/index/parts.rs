@@ -65,7 +65,7 @@ impl Index {
         let _writer = self.writer.lock();
         let state = self.state.read();
         IndexParts {
-            params: self.params.clone(),
+            params: IndexParams { indexed_fields: state.fields.fields(), ..self.params.clone() },
             ids: state.ids.iter().map(|id| id.as_deref().map(str::to_owned)).collect(),
             metadata: state.metadata.iter().map(|value| value.as_deref().cloned()).collect(),
             vectors: state.vectors.stored_rows(),

@@ -7,11 +7,13 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use lhv_core::{Filter, Index, IndexParams, Item, Metric, SearchOptions};
+use lhv_core::{FieldSchema, Filter, Index, IndexParams, IndexedField, Item, Metric, SearchOptions};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const DIM: usize = 3;
+const SCHEMAS: [FieldSchema; 5] =
+    [FieldSchema::Any, FieldSchema::Keyword, FieldSchema::Integer, FieldSchema::Float, FieldSchema::Bool];
 const TAGS: [&str; 3] = ["a", "b", "c"];
 
 /// id -> (vector, metadata).
@@ -122,6 +124,20 @@ enum Op {
     Upsert(Vec<(usize, usize, Option<Value>)>),
     Delete(Vec<usize>),
     Search(usize, usize, ModelFilter),
+    /// A field index of one of the keys added to the live index.
+    IndexField(usize, FieldSchema),
+    DropField(usize),
+}
+
+const KEYS: [&str; 3] = ["tag", "n", "list"];
+
+/// Items whose value at `key` (or an element of it) an index of `schema` holds.
+fn indexed_points(model: &Model, key: &str, schema: FieldSchema) -> usize {
+    let holds = |value: &Value| match value {
+        Value::Array(items) => items.iter().any(|item| schema.holds(item)),
+        value => schema.holds(value),
+    };
+    model.values().filter(|(_, metadata)| metadata.as_ref().and_then(|m| m.get(key)).is_some_and(holds)).count()
 }
 
 /// Few distinct vectors, so that re-upserts often keep the slot and only change metadata.
@@ -134,6 +150,8 @@ fn op() -> impl Strategy<Value = Op> {
         5 => prop::collection::vec((0usize..30, 0usize..25, metadata()), 1..12).prop_map(Op::Upsert),
         2 => prop::collection::vec(0usize..30, 1..6).prop_map(Op::Delete),
         5 => (0usize..25, 1usize..12, model_filter()).prop_map(|(q, k, f)| Op::Search(q, k, f)),
+        1 => (0..KEYS.len(), prop::sample::select(SCHEMAS.to_vec())).prop_map(|(k, s)| Op::IndexField(k, s)),
+        1 => (0..KEYS.len()).prop_map(Op::DropField),
     ]
 }
 
@@ -176,6 +194,11 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                     model.remove(id);
                 });
             }
+            Op::IndexField(key, schema) => index.create_field_index(IndexedField::new(KEYS[key], schema)).unwrap(),
+            Op::DropField(key) => {
+                let held = index.field_indexes().iter().any(|info| info.field.key == KEYS[key]);
+                prop_assert_eq!(index.drop_field_index(KEYS[key]), held);
+            }
             Op::Search(q, k, filter) => {
                 let query = vector(q);
                 let mut want: Vec<(f32, String)> = model
@@ -216,6 +239,10 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                 let from: Vec<String> = matching.into_iter().filter(|id| **id >= start).take(k).cloned().collect();
                 prop_assert_eq!(index.ids_where(Bound::Included(&start), k, Some(&filter_json)).unwrap(), from);
             }
+        }
+        for info in index.field_indexes() {
+            let want = indexed_points(&model, &info.field.key, info.field.schema);
+            prop_assert_eq!(info.points, want, "points of {:?}", info.field);
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ mod cluster;
 mod computed_writes;
 mod conformance;
 mod crash;
+mod field_indexes;
 mod kill;
 mod lease;
 mod sharded;

@@ -45,6 +45,25 @@ impl FromRequestParts<AppState> for OnItem {
     }
 }
 
+/// A request to a route that names an index and a metadata key of it.
+pub(crate) struct OnField {
+    /// The service.
+    pub state: AppState,
+    /// The index the path names.
+    pub name: String,
+    /// The key, as the path has it.
+    pub key: String,
+}
+
+impl FromRequestParts<AppState> for OnField {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path((name, key)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), name, key })
+    }
+}
+
 /// A JSON request body.
 pub(crate) struct JsonBody<T>(pub T);
 

@@ -1,7 +1,9 @@
 //! What the native routes answer, as types: the handlers return these, and
 //! the OpenAPI document describes these same types.
 
-use lhv_core::{Hit, Metric, Storage};
+use std::collections::BTreeMap;
+
+use lhv_core::{Hit, IndexedField, Metric, Storage};
 use lhv_store::DurableIndex;
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +20,11 @@ pub struct IndexInfo {
     m: usize,
     ef_construction: usize,
     ef_search: usize,
-    indexed_fields: Vec<String>,
+    /// The field indexes held now.
+    #[schema(value_type = Vec<super::docs::IndexedFieldDoc>)]
+    indexed_fields: Vec<IndexedField>,
+    /// Per field index, the live items holding a value it keeps.
+    indexed_points: BTreeMap<String, usize>,
     #[schema(value_type = super::docs::StorageDoc)]
     storage: Storage,
     shards: usize,
@@ -39,6 +45,7 @@ impl IndexInfo {
             ef_construction: params.ef_construction,
             ef_search: params.ef_search,
             indexed_fields: params.indexed_fields.clone(),
+            indexed_points: index.field_indexes().into_iter().map(|info| (info.field.key, info.points)).collect(),
             storage: params.storage,
             shards: durable.shard_count(),
             status: "ready",

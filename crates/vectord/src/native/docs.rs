@@ -70,6 +70,42 @@ pub enum StorageDoc {
     Int8,
 }
 
+// Describes `lhv_core::FieldSchema`; never built.
+/// The values a field index holds.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldSchemaDoc {
+    /// Strings, numbers and booleans.
+    Any,
+    /// Strings.
+    Keyword,
+    /// Numbers with an integral value.
+    Integer,
+    /// Numbers.
+    Float,
+    /// Booleans.
+    Bool,
+    /// Strings that are UUIDs.
+    Uuid,
+}
+
+/// A metadata key with a field index: the key alone (of schema `any`), or the key and its schema.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IndexedFieldDoc {
+    /// A key whose index holds strings, numbers and booleans.
+    Key(String),
+    /// A key and the values its index holds.
+    Typed {
+        /// The key.
+        key: String,
+        /// The values.
+        schema: FieldSchemaDoc,
+    },
+}
+
 // Describes `lhv_core::Metric`; never built.
 /// The distance an index ranks by.
 #[allow(dead_code)]

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lhv_core::{IndexParams, Metric, Storage};
+use lhv_core::{IndexParams, IndexedField, Metric, Storage};
 use lhv_store::IndexState;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -37,10 +37,12 @@ pub struct CreateIndex {
     /// Candidates considered while searching, unless a search says otherwise [default: 64].
     #[schema(minimum = 1, maximum = 10000)]
     ef_search: Option<usize>,
-    /// Metadata keys (dot-separated paths, at most 32) to index for fast selective filters.
+    /// Metadata keys (dot-separated paths, at most 32) to index for fast
+    /// selective filters: a key alone indexes strings, numbers and booleans;
+    /// `{"key", "schema"}` one type of value. `PUT .../fields/{key}` adds more later.
     #[serde(default)]
-    #[schema(max_items = 32)]
-    indexed_fields: Vec<String>,
+    #[schema(max_items = 32, value_type = Vec<super::docs::IndexedFieldDoc>)]
+    indexed_fields: Vec<IndexedField>,
     /// How vectors are kept: `f32` (default, exact), `f16` (half the memory) or
     /// `int8` (8-bit codes plus 4-bit residuals for rescoring: about 40 % of it).
     #[serde(default)]

@@ -4,6 +4,7 @@
 pub(crate) mod answers;
 pub(crate) mod cluster;
 pub(crate) mod docs;
+pub(crate) mod fields;
 pub(crate) mod health;
 pub(crate) mod indexes;
 pub(crate) mod items;

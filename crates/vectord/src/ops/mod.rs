@@ -14,7 +14,7 @@ use lhv_store::DurableIndex;
 
 pub(crate) use self::scroll::scroll;
 pub(crate) use self::search::{Query, search};
-pub(crate) use self::write::{WriteError, delete, durably, upsert};
+pub(crate) use self::write::{WriteError, create_field_index, delete, drop_field_index, durably, upsert};
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use lhv_core::{Item, UpsertOutcome};
+use lhv_core::{IndexedField, Item, UpsertOutcome};
 use lhv_store::DurableIndex;
 
 use crate::error::ApiError;
@@ -59,6 +59,21 @@ pub(crate) async fn upsert(
 /// Deletes `ids`; durable when it returns; how many existed.
 pub(crate) async fn delete(state: &AppState, durable: &DurableIndex, ids: Vec<String>) -> Result<usize, ApiError> {
     Ok(measured(state, async { Ok(durable.delete(ids).await?) }).await?)
+}
+
+/// Builds (or replaces) a field index; durable when it returns; whether one
+/// of its key existed.
+pub(crate) async fn create_field_index(
+    state: &AppState,
+    durable: &DurableIndex,
+    field: IndexedField,
+) -> Result<bool, ApiError> {
+    Ok(measured(state, async { Ok(durable.create_field_index(field).await?) }).await?)
+}
+
+/// Drops the field index of `key`; durable when it returns; whether there was one.
+pub(crate) async fn drop_field_index(state: &AppState, durable: &DurableIndex, key: &str) -> Result<bool, ApiError> {
+    Ok(measured(state, async { Ok(durable.drop_field_index(key).await?) }).await?)
 }
 
 /// Runs a durable write of another shape (a read-modify-write through

@@ -207,6 +207,6 @@ fn info(durable: &DurableIndex, snapshot_log_bytes: u64) -> Value {
             "wal_config": { "wal_capacity_mb": snapshot_log_bytes.div_ceil(1 << 20), "wal_segments_ahead": 0 },
             "quantization_config": quantization,
         },
-        "payload_schema": {},
+        "payload_schema": super::field_index::payload_schema(index),
     })
 }

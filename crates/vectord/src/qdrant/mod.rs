@@ -12,6 +12,7 @@
 
 mod answers;
 pub(crate) mod collections;
+pub(crate) mod field_index;
 mod filter;
 mod ids;
 pub(crate) mod payload;

@@ -8,6 +8,7 @@ mod support;
 
 mod cluster;
 mod connections;
+mod fields;
 mod hostile;
 mod http;
 mod logging;
