@@ -3,6 +3,7 @@
 `cargo xtask qdrant-clients` starts vectord and sets VECTORD_URL; the suites then talk to it only
 through clients nobody on this project wrote (qdrant-client, langchain-qdrant).
 """
+import hashlib
 import os
 
 import numpy as np
@@ -31,3 +32,27 @@ def model_top(distance, ids, vectors, query, k):
     scores = model_scores(distance, vectors, query)
     order = np.argsort(scores, kind="stable") if distance == "Euclid" else np.argsort(-scores, kind="stable")
     return [(ids[i], float(scores[i])) for i in order[:k]]
+
+
+EMBED_DIM = 32
+WORDS = ("ls lists directory contents; grep prints lines matching a pattern; tar stores and extracts files from an "
+         "archive; ssh is a remote login program; cp copies files and directories; chmod changes file mode bits; "
+         "find searches for files in a directory hierarchy; curl transfers a url; man is an interface to the "
+         "reference manuals; ps reports a snapshot of the current processes").split()
+
+
+def embed_words(text):
+    """A deterministic fake embedding: a bag of hashed words, normalised (the same text always gives the
+    same vector, texts sharing words are near)."""
+    vector = np.zeros(EMBED_DIM)
+    for word in text.lower().split():
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[digest[0] % EMBED_DIM] += 1.0 + digest[1] / 255.0
+    norm = np.linalg.norm(vector)
+    return (vector / norm if norm else np.full(EMBED_DIM, EMBED_DIM ** -0.5)).tolist()
+
+
+def word_texts(count, seed=5):
+    """`count` texts of 8 words from WORDS."""
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=8)) for _ in range(count)]

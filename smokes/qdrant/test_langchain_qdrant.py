@@ -1,5 +1,4 @@
 """LangChain's Qdrant vector store over vectord, with a deterministic fake embedding."""
-import hashlib
 import uuid
 
 import numpy as np
@@ -8,33 +7,20 @@ from langchain_core.embeddings import Embeddings
 from langchain_qdrant import QdrantVectorStore
 from qdrant_client import models
 
-from conftest import model_top
-
-DIM = 32
-WORDS = ("ls lists directory contents; grep prints lines matching a pattern; tar stores and extracts files from an "
-         "archive; ssh is a remote login program; cp copies files and directories; chmod changes file mode bits; "
-         "find searches for files in a directory hierarchy; curl transfers a url; man is an interface to the "
-         "reference manuals; ps reports a snapshot of the current processes").split()
-
+from conftest import embed_words, model_top, word_texts
 
 class HashedWords(Embeddings):
-    """A bag of hashed words, normalised: the same text always gives the same vector."""
+    """conftest's bag of hashed words as a LangChain embedding."""
 
     def embed_query(self, text):
-        vector = np.zeros(DIM)
-        for word in text.lower().split():
-            digest = hashlib.sha256(word.encode()).digest()
-            vector[digest[0] % DIM] += 1.0 + digest[1] / 255.0
-        norm = np.linalg.norm(vector)
-        return (vector / norm if norm else np.full(DIM, DIM ** -0.5)).tolist()
+        return embed_words(text)
 
     def embed_documents(self, texts):
-        return [self.embed_query(t) for t in texts]
+        return [embed_words(t) for t in texts]
 
 
 def texts():
-    rng = np.random.default_rng(5)
-    return [" ".join(rng.choice(WORDS, size=8)) for _ in range(300)]
+    return word_texts(300)
 
 
 def test_add_search_delete(url):

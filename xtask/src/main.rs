@@ -27,8 +27,9 @@
 //! - `api-fuzz [--max-time S]`: schemathesis requests generated from
 //!   docs/openapi.json against the binary: no 5xx, every answer as specified
 //!   (seeded by `VECTORD_TEST_SEED`; `--max-time` for long runs).
-//! - `qdrant-clients`: the official Qdrant Python client and LangChain's Qdrant
-//!   vector store run their suites (`smokes/qdrant`) against the binary (also in `ci`).
+//! - `qdrant-clients`: the official Qdrant Python client and the Qdrant
+//!   integrations of LangChain, LlamaIndex, Haystack and mem0 run their suites
+//!   (`smokes/qdrant`) against the binary (also in `ci`).
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
 //! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance

@@ -1,6 +1,7 @@
 //! `cargo xtask qdrant-clients`: the official Qdrant client for Python and
-//! LangChain's Qdrant vector store (pinned, from PyPI, in a venv under
-//! `target/test-tools`) run their suites in `smokes/qdrant` against the real
+//! the Qdrant integrations of LangChain, LlamaIndex, Haystack and mem0
+//! (pinned, from the package registry, in a venv under `target/test-tools`)
+//! run their suites in `smokes/qdrant` against the real
 //! binary, with durable file storage. Afterwards vectord must still answer
 //! and its metrics must count no 5xx answer.
 
@@ -11,7 +12,16 @@ use crate::run;
 use crate::service::Service;
 
 /// The clients the suites are written against, and their test runner.
-pub(crate) const PACKAGES: &[&str] = &["qdrant-client==1.20.0", "langchain-qdrant==1.1.0", "pytest==9.2.0"];
+pub(crate) const PACKAGES: &[&str] = &[
+    "qdrant-client==1.20.0",
+    "langchain-qdrant==1.1.0",
+    "llama-index-core==0.14.25",
+    "llama-index-vector-stores-qdrant==0.10.4",
+    "haystack-ai==3.4.1",
+    "qdrant-haystack==13.1.0",
+    "mem0ai==2.2.1",
+    "pytest==9.2.0",
+];
 /// Their venv under `target/test-tools`.
 pub(crate) const VENV: &str = "qdrant-clients-venv";
 
