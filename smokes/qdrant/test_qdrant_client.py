@@ -243,7 +243,7 @@ def test_what_vectord_does_not_do_is_refused_clearly(client):
                                          sparse_vectors_config={"s": models.SparseVectorParams()}),
         lambda: client.create_collection("qc-manhattan", vectors_config=models.VectorParams(
             size=DIM, distance=models.Distance.MANHATTAN)),
-        lambda: client.create_payload_index(name, field_name="text", field_schema="keyword"),
+        lambda: client.create_payload_index(name, field_name="text", field_schema="text"),
         lambda: client.query_points(name, query=models.RecommendQuery(
             recommend=models.RecommendInput(positive=[1]))),
     ]

@@ -26,6 +26,7 @@ mod distance;
 mod error;
 pub mod filter;
 mod hnsw;
+mod id_order;
 mod index;
 mod object_only;
 mod params;
@@ -36,6 +37,7 @@ mod validate;
 mod vectors;
 
 pub use error::{Error, Result};
+pub use id_order::compare_ids;
 pub use filter::{
     Condition, FieldIndexInfo, FieldSchema, Filter, IndexedField, MAX_FIELD_KEY_BYTES, MAX_FILTER_DEPTH,
     MAX_FILTER_TERMS, Match, Range,

@@ -2,7 +2,7 @@
 //! its id picks, each shard is a whole [`Index`] (its own graph), and every
 //! read fans out over the shards and merges their answers into exactly what
 //! one index holding all the items would answer, up to what each graph finds:
-//! hits by distance then id, ids in byte order, counts summed.
+//! hits by distance then id, ids in id order, counts summed.
 //!
 //! Sharding is what lets writes to one index proceed in parallel (one writer
 //! per shard) and, in lhv-store, gives each shard its own log and snapshot.
@@ -228,13 +228,13 @@ impl ShardedIndex {
     }
 
     /// As [`Index::ids_where`], over all shards: the first `limit` passing
-    /// ids from `start` on, in byte order.
+    /// ids from `start` on, in id order ([`compare_ids`](crate::compare_ids)).
     pub fn ids_where(&self, start: Bound<&str>, limit: usize, filter: Option<&Filter>) -> Result<Vec<String>> {
         let mut ids = Vec::new();
         for shard in &self.shards {
             ids.extend(shard.ids_where(start, limit, filter)?);
         }
-        ids.sort_unstable();
+        ids.sort_unstable_by(|a, b| crate::compare_ids(a, b));
         ids.truncate(limit);
         Ok(ids)
     }

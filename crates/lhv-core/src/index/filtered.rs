@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::filter::Filter;
 use crate::filter::field_index::Narrowed;
 use crate::hnsw::Candidate;
+use crate::id_order::IdStr;
 use crate::params::{IndexParams, Storage};
 use crate::validate;
 
@@ -108,7 +109,7 @@ impl State {
         if self.slot_of.len() < params.exact_search_threshold {
             return Route::Scan(self.all_passing(filter));
         }
-        match self.fields.narrow(filter, &|id| self.slot_of.get(id).copied(), threshold) {
+        match self.fields.narrow(filter, &|id| self.slot_of.get(IdStr::new(id)).copied(), threshold) {
             Narrowed::Slots { slots, exact: true } => Route::Scan(slots),
             Narrowed::Slots { slots, exact: false } => {
                 Route::Scan(slots.into_iter().filter(|&slot| self.passes(filter, slot)).collect())

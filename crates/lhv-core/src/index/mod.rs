@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
 use crate::hnsw::{Candidate, Hnsw};
+use crate::id_order::{IdKey, IdStr};
 use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
 use crate::validate;
 use crate::vectors::{Query, Vectors};
@@ -93,7 +94,7 @@ pub struct UpsertOutcome {
 /// One page of ids from [`Index::scroll`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScrollPage {
-    /// Ids in ascending byte order.
+    /// Ids in ascending id order ([`compare_ids`](crate::compare_ids)): integers, then other ids by byte.
     pub ids: Vec<String>,
     /// Pass this as `after` to get the next page; `None` on the last page.
     pub next_after: Option<String>,
@@ -142,7 +143,7 @@ struct State {
     ids: Vec<Option<Arc<str>>>,
     /// Boxed: most slots of most indexes have none, and a `Value` is four words.
     metadata: Vec<Option<Box<Value>>>,
-    slot_of: BTreeMap<Arc<str>, u32>,
+    slot_of: BTreeMap<IdKey, u32>,
     tombstones: usize,
     /// Value-to-slot indexes of the declared metadata keys (live slots only).
     fields: FieldIndexes,
@@ -217,7 +218,7 @@ impl Index {
             let first_new = state.ids.len() as u32;
             let mut plan = Vec::with_capacity(items.len());
             for item in items {
-                let previous = state.slot_of.get(item.id.as_str()).copied();
+                let previous = state.slot_of.get(IdStr::new(&item.id)).copied();
                 let slot = match previous {
                     Some(slot) if state.vectors.holds(slot, &item.vector) => slot,
                     _ => state.add_unlinked(&item.vector),
@@ -261,7 +262,7 @@ impl Index {
                 state.fields.insert(slot, value);
             }
             state.metadata[slot as usize] = metadata;
-            state.slot_of.insert(id, slot);
+            state.slot_of.insert(IdKey(id), slot);
         }
         state.compact_if_needed();
         Ok(outcome)
@@ -273,7 +274,7 @@ impl Index {
         let mut state = self.state.write();
         let mut deleted = 0;
         for id in ids {
-            if let Some(slot) = state.slot_of.get(id.as_ref()).copied() {
+            if let Some(slot) = state.slot_of.get(IdStr::new(id.as_ref())).copied() {
                 state.bury(slot);
                 deleted += 1;
             }
@@ -285,7 +286,7 @@ impl Index {
     /// The stored vector and metadata of `id`.
     pub fn get(&self, id: &str) -> Option<Record> {
         let state = self.state.read();
-        let slot = *state.slot_of.get(id)?;
+        let slot = *state.slot_of.get(IdStr::new(id))?;
         Some(Record {
             vector: state.vectors.get(slot).into_owned(),
             metadata: state.metadata[slot as usize].as_deref().cloned(),
@@ -294,16 +295,16 @@ impl Index {
 
     /// Whether `id` is stored.
     pub fn contains(&self, id: &str) -> bool {
-        self.state.read().slot_of.contains_key(id)
+        self.state.read().slot_of.contains_key(IdStr::new(id))
     }
 
-    /// Up to `limit` ids in ascending byte order, starting after `after`.
+    /// Up to `limit` ids in id order ([`compare_ids`](crate::compare_ids)), starting after `after`.
     pub fn scroll(&self, after: Option<&str>, limit: usize) -> Result<ScrollPage> {
         check_range("limit", limit, 1, MAX_SCROLL_LIMIT, "an integer in 1..=10000")?;
         let state = self.state.read();
-        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut range = state.slot_of.range::<str, _>((lower, Bound::Unbounded));
-        let ids: Vec<String> = range.by_ref().take(limit).map(|(id, _)| id.to_string()).collect();
+        let lower = after.map_or(Bound::Unbounded, |id| Bound::Excluded(IdStr::new(id)));
+        let mut range = state.slot_of.range::<IdStr, _>((lower, Bound::Unbounded));
+        let ids: Vec<String> = range.by_ref().take(limit).map(|(id, _)| id.0.to_string()).collect();
         let next_after = if range.next().is_some() { ids.last().cloned() } else { None };
         Ok(ScrollPage { ids, next_after })
     }
@@ -356,7 +357,7 @@ impl State {
     fn bury(&mut self, slot: u32) {
         self.unindex_fields(slot);
         if let Some(id) = self.ids[slot as usize].take() {
-            self.slot_of.remove(&id);
+            self.slot_of.remove(IdStr::new(&id));
             self.metadata[slot as usize] = None;
             self.tombstones += 1;
         }
@@ -374,7 +375,7 @@ impl State {
         for (new, &old) in kept.iter().enumerate() {
             let id = self.ids[old as usize].take();
             if let Some(id) = &id {
-                self.slot_of.insert(Arc::clone(id), new as u32);
+                self.slot_of.insert(IdKey(Arc::clone(id)), new as u32);
             }
             ids.push(id);
             metadata.push(self.metadata[old as usize].take());

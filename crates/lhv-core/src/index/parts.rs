@@ -14,6 +14,7 @@ use super::{Index, MAX_SLOTS, State};
 use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
 use crate::hnsw::Hnsw;
+use crate::id_order::IdKey;
 use crate::params::IndexParams;
 use crate::validate;
 use crate::vectors::{StoredRows, Vectors};
@@ -112,7 +113,7 @@ impl Index {
             };
             validate::id(slot, &id).map_err(|e| invalid(format!("slot {slot}: {e}")))?;
             let id: Arc<str> = Arc::from(id);
-            if slot_of.insert(Arc::clone(&id), slot as u32).is_some() {
+            if slot_of.insert(IdKey(Arc::clone(&id)), slot as u32).is_some() {
                 return Err(invalid(format!("slot {slot}: id {id:?} is held by an earlier slot too")));
             }
             shared_ids.push(Some(id));

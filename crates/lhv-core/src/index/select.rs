@@ -8,10 +8,11 @@ use super::Index;
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::filter::field_index::Narrowed;
+use crate::id_order::IdStr;
 
 impl Index {
     /// Up to `limit` ids that pass `filter` (every id if `None`), in ascending
-    /// byte order, from `start` on.
+    /// id order ([`compare_ids`](crate::compare_ids)), from `start` on.
     ///
     /// ```
     /// use std::ops::Bound;
@@ -32,10 +33,10 @@ impl Index {
             filter.validate()?;
         }
         let state = self.state.read();
-        let range = state.slot_of.range::<str, _>((start, Bound::Unbounded));
+        let range = state.slot_of.range::<IdStr, _>((start.map(IdStr::new), Bound::Unbounded));
         let passing =
-            range.filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(id, state.metadata[slot as usize].as_deref())));
-        Ok(passing.take(limit).map(|(id, _)| id.to_string()).collect())
+            range.filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(&id.0, state.metadata[slot as usize].as_deref())));
+        Ok(passing.take(limit).map(|(id, _)| id.0.to_string()).collect())
     }
 
     /// How many live items pass `filter` (all of them if `None`). Counted
@@ -46,14 +47,14 @@ impl Index {
         };
         filter.validate()?;
         let state = self.state.read();
-        let slot_of = |id: &str| state.slot_of.get(id).copied();
+        let slot_of = |id: &str| state.slot_of.get(IdStr::new(id)).copied();
         Ok(match state.fields.narrow(filter, &slot_of, usize::MAX) {
             Narrowed::Slots { slots, exact: true } => slots.len(),
             Narrowed::Slots { slots, exact: false } => slots.into_iter().filter(|&s| state.passes(filter, s)).count(),
             Narrowed::TooMany | Narrowed::Unknown => state
                 .slot_of
                 .iter()
-                .filter(|&(id, &slot)| filter.matches(id, state.metadata[slot as usize].as_deref()))
+                .filter(|&(id, &slot)| filter.matches(&id.0, state.metadata[slot as usize].as_deref()))
                 .count(),
         })
     }

@@ -12,6 +12,7 @@ mod concurrency;
 mod filter_model;
 mod filtered_recall;
 mod finite;
+mod id_order;
 mod model;
 mod parts;
 mod recall;

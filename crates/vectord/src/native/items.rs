@@ -74,7 +74,8 @@ pub(crate) async fn delete(OnItem { state, name, id }: OnItem) -> Reply<DeletedA
     Ok(Json(DeletedAnswer { deleted: id }))
 }
 
-/// A page of ids (ascending) with their metadata.
+/// A page of ids with their metadata, in id order: ids that are unsigned
+/// integers (`42`, no leading zero) first, numerically, then the others by byte.
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items", operation_id = "listItems", params(("name" = String, Path, example = "docs"), ListQuery), responses(
     (status = 200, description = "One page", body = ItemPageAnswer)))]
 pub(crate) async fn list(

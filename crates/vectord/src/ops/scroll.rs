@@ -1,4 +1,4 @@
-//! Paging through an index in id order (ids compare as strings).
+//! Paging through an index in id order (`lhv_core::compare_ids`: integers, then other ids by byte).
 
 use std::ops::Bound;
 

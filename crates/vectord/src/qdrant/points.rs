@@ -199,7 +199,7 @@ pub(crate) struct Scroll {
 
 const DEFAULT_SCROLL_LIMIT: usize = 10;
 
-/// One page of points in id order (vectord orders ids as strings), from
+/// One page of points in Qdrant's id order (integers ascending, then UUIDs), from
 /// `offset` on; `next_page_offset` is the id the next page starts with.
 pub(crate) async fn scroll(
     OnIndex { state, name }: OnIndex,
