@@ -37,11 +37,11 @@ mod validate;
 mod vectors;
 
 pub use error::{Error, Result};
-pub use id_order::compare_ids;
 pub use filter::{
     Condition, FieldIndexInfo, FieldSchema, Filter, IndexedField, MAX_FIELD_KEY_BYTES, MAX_FILTER_DEPTH,
     MAX_FILTER_TERMS, Match, Range,
 };
+pub use id_order::compare_ids;
 pub use index::{
     GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, Record, ScrollPage, SearchOptions,
     UpsertOutcome,

@@ -8,7 +8,7 @@ use std::ops::Bound;
 
 use serde_json::Value;
 
-use super::{Condition, Filter, IndexedField, Match, Range, for_each_value_at};
+use super::{Condition, FieldCheck, FieldKey, Filter, IndexedField, Match, Range};
 
 /// The indexes of every declared key.
 #[derive(Debug, Default)]
@@ -36,6 +36,8 @@ pub(crate) enum Narrowed {
 #[derive(Debug)]
 struct FieldIndex {
     field: IndexedField,
+    /// The field's key, parsed.
+    path: FieldKey,
     postings: Postings,
     /// Live slots holding at least one value at the key (what Qdrant reports as the index's `points`).
     points: usize,
@@ -176,7 +178,10 @@ impl FieldIndexes {
         let best_must = filter.must.iter().filter_map(|c| self.condition_plan(c, slot_of)).min_by_key(|p| p.estimate);
         if let Some(mut plan) = best_must {
             // Its slots are the filter's matches only if it is the whole filter.
-            plan.exact &= filter.must.len() == 1 && filter.should.is_empty() && filter.must_not.is_empty();
+            plan.exact &= filter.must.len() == 1
+                && filter.should.is_empty()
+                && filter.must_not.is_empty()
+                && filter.min_should.is_none();
             return Some(plan);
         }
         // `should` bounds them only if every alternative can be listed.
@@ -186,7 +191,10 @@ impl FieldIndexes {
         let alternatives: Vec<Plan<'a>> =
             filter.should.iter().map(|c| self.condition_plan(c, slot_of)).collect::<Option<_>>()?;
         let estimate = alternatives.iter().map(|p| p.estimate).sum();
-        let exact = filter.must.is_empty() && filter.must_not.is_empty() && alternatives.iter().all(|p| p.exact);
+        let exact = filter.must.is_empty()
+            && filter.must_not.is_empty()
+            && filter.min_should.is_none()
+            && alternatives.iter().all(|p| p.exact);
         Some(Plan { estimate, exact, collect: Box::new(move |out| alternatives.iter().for_each(|p| (p.collect)(out))) })
     }
 
@@ -201,28 +209,31 @@ impl FieldIndexes {
                 exact: true,
                 collect: Box::new(move |out| out.extend(has_id.iter().filter_map(|id| slot_of(id)))),
             }),
-            Condition::Nested(inner) => self.plan(inner, slot_of).map(|plan| Plan { exact: false, ..plan }),
-            Condition::Match { key, matches } => {
+            Condition::Filter(inner) => self.plan(inner, slot_of).map(|plan| Plan { exact: false, ..plan }),
+            Condition::Field { key, check: FieldCheck::Match(matches) } => {
+                let key = key.as_str();
                 let values: &[Value] = match matches {
                     Match::Value(value) => std::slice::from_ref(value),
                     Match::Any(values) => values,
-                    Match::Except(_) => return None,
+                    _ => return None,
                 };
                 // An index answers only if it holds every value that can equal one of these.
                 let field = self
                     .fields
                     .iter()
-                    .find(|f| &f.field.key == key && values.iter().all(|v| f.field.schema.holds(v)))?;
+                    .find(|f| f.field.key == key && values.iter().all(|v| f.field.schema.holds(v)))?;
                 let sets: Vec<&BTreeSet<u32>> = values.iter().filter_map(|v| field.postings.set(v)).collect();
                 // Numbers are kept as f64, which merges integers beyond 2^53: check those again.
                 let exact = values.iter().all(|v| v.is_string() || v.is_boolean());
                 Some(Plan { exact, ..Plan::union(sets) })
             }
-            Condition::Range { key, range } => {
-                let field = self.fields.iter().find(|f| &f.field.key == key && f.field.schema.holds_all_numbers())?;
+            Condition::Field { key, check: FieldCheck::Range(range) } => {
+                let key = key.as_str();
+                let field = self.fields.iter().find(|f| f.field.key == key && f.field.schema.holds_all_numbers())?;
                 // The sets are those of the loosest bounds: `gt` is taken as `gte`.
                 Some(Plan::union(field.postings.numbers_within(range).collect()))
             }
+            _ => None,
         }
     }
 }
@@ -233,13 +244,16 @@ pub(crate) struct BuiltField(FieldIndex);
 
 impl FieldIndex {
     fn new(field: IndexedField) -> Self {
-        Self { field, postings: Postings::default(), points: 0 }
+        // Keys are checked before an index is made; one from an older version
+        // that is no path now is taken as one name.
+        let path = FieldKey::parse(&field.key).unwrap_or_else(|_| FieldKey::name(&field.key));
+        Self { field, path, postings: Postings::default(), points: 0 }
     }
 
     fn insert(&mut self, slot: u32, metadata: &Value) {
         let (schema, postings) = (self.field.schema, &mut self.postings);
         let mut held = false;
-        for_each_value_at(metadata, self.field.key.split('.'), &mut |value| {
+        self.path.visit(metadata, true, &mut |value| {
             if schema.holds(value)
                 && let Some(set) = postings.set_mut(value)
             {
@@ -253,7 +267,7 @@ impl FieldIndex {
     fn remove(&mut self, slot: u32, metadata: &Value) {
         let (schema, postings) = (self.field.schema, &mut self.postings);
         let mut held = false;
-        for_each_value_at(metadata, self.field.key.split('.'), &mut |value| {
+        self.path.visit(metadata, true, &mut |value| {
             if schema.holds(value) {
                 postings.remove(value, slot);
                 held = true;

@@ -1,4 +1,4 @@
-//! Metadata filters: a small JSON language modelled on Qdrant's.
+//! Metadata filters: Qdrant's filter language, with Qdrant's meaning.
 //!
 //! ```json
 //! {"must":     [{"key": "lang", "match": {"value": "en"}}],
@@ -7,33 +7,48 @@
 //! ```
 //!
 //! An item passes when every `must` condition holds, at least one `should`
-//! condition holds (if there are any), and no `must_not` condition holds. A
-//! condition is one of:
+//! condition holds (if there are any), no `must_not` condition holds, and at
+//! least `min_count` of the `min_should` conditions hold (if given). Each
+//! clause is a list of conditions or a single one. A condition is one of:
 //!
-//! - `{"key": "a.b", "match": {"value": v}}`: a value at the key equals `v`
-//!   (a string, number or boolean; `1` equals `1.0`);
-//! - `{"key", "match": {"any": [v, ...]}}`: a value equals one of them;
-//! - `{"key", "match": {"except": [v, ...]}}`: a value equals none of them;
-//! - `{"key", "range": {"gt", "gte", "lt", "lte"}}`: a number within the bounds;
-//! - `{"has_id": [id, ...]}`: the item's id is one of them;
-//! - a nested filter `{"must": ..., "should": ..., "must_not": ...}`.
+//! - `{"key", "match": {"value": v}}`: a value at the key equals `v` (a
+//!   string, integer, float or boolean; an integer never equals a float, as
+//!   in Qdrant); `{"any": [..]}`: equals one of them; `{"except": [..]}`: a
+//!   value that is not null equals none of them (an object or array counts);
+//!   `{"text": t}`: a string holding every word of `t`, `{"text_any": t}`:
+//!   some word of it, `{"phrase": t}`: its words in a row (words are runs of
+//!   letters and digits, lowercased); `{"prefix": p}`, `{"substring": s}`:
+//!   a string starting with or containing it, byte for byte;
+//! - `{"key", "range": {"gt", "gte", "lt", "lte"}}`: a number within the
+//!   bounds, or, with datetime bounds (`"2024-01-31T12:00:00Z"`, a date, a
+//!   time without offset meaning UTC), a string that is a datetime within them;
+//! - `{"key", "values_count": {..}}`: how many values the key holds;
+//! - `{"is_empty": {"key"}}`: the key holds nothing, null or `[]`;
+//!   `{"is_null": {"key"}}`: it holds null (or an array with a null); also
+//!   as `{"key", "is_empty": bool}` and `{"key", "is_null": bool}`;
+//! - `{"has_id": [id, ...]}`, `{"has_vector": ""}` (every item has the unnamed vector);
+//! - `{"nested": {"key", "filter"}}`: some object in the array at the key
+//!   passes the filter on its own;
+//! - a filter, nested.
 //!
-//! A key names a path through objects, one dot per level (`"a.b"` is
-//! `metadata["a"]["b"]`). Arrays met on the way, or at the end, are looked
-//! through: `{"tags": ["x", "y"]}` matches `{"key": "tags", "match": {"value": "y"}}`.
-//! A field that is missing, or holds a value of another type, satisfies no
-//! condition (so it satisfies every `must_not`).
+//! Keys are Qdrant's paths ([`FieldKey`]): `a.b` goes into objects only;
+//! arrays on the way need `a[].b` (every element) or `a[0].b`. An array at
+//! the end of the path is looked through one level: `{"tags": ["x", "y"]}`
+//! matches `{"key": "tags", "match": {"value": "y"}}`. A condition on a
+//! missing key holds only for `is_empty` and a `values_count` that allows 0.
 
+mod datetime;
 pub(crate) mod field_index;
+mod parse;
+mod path;
 mod schema;
+mod text;
 
-pub use field_index::FieldIndexInfo;
-pub use schema::{FieldSchema, IndexedField, MAX_FIELD_KEY_BYTES};
-
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+pub use field_index::FieldIndexInfo;
+pub use path::FieldKey;
+pub use schema::{FieldSchema, IndexedField, MAX_FIELD_KEY_BYTES};
 
 /// Deepest nesting of filters accepted (the outer filter is depth 1).
 pub const MAX_FILTER_DEPTH: usize = 8;
@@ -41,225 +56,225 @@ pub const MAX_FILTER_DEPTH: usize = 8;
 pub const MAX_FILTER_TERMS: usize = 10_000;
 
 /// A boolean combination of conditions on items' metadata and ids.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Filter {
     /// All of these must hold.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub must: Vec<Condition>,
     /// At least one of these must hold, unless the list is empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub should: Vec<Condition>,
     /// None of these may hold.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub must_not: Vec<Condition>,
+    /// At least `min_count` of these must hold.
+    pub min_should: Option<MinShould>,
 }
 
-/// One condition of a [`Filter`]. Read from JSON by the keys it has, so that
-/// a malformed condition gets an error that says which shape was meant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// `min_should`: a number of conditions that must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinShould {
+    /// The conditions.
+    pub conditions: Vec<Condition>,
+    /// How many of them must hold, at least 1.
+    pub min_count: usize,
+}
+
+/// One condition of a [`Filter`].
+#[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    /// A value at `key` matches.
-    Match {
-        /// Dot-separated path into the metadata.
-        key: String,
-        /// What the value must match.
-        #[serde(rename = "match")]
-        matches: Match,
+    /// A test of the values at a key.
+    Field {
+        /// Where the values are.
+        key: FieldKey,
+        /// What they must satisfy.
+        check: FieldCheck,
     },
-    /// A number at `key` lies within the bounds.
-    Range {
-        /// Dot-separated path into the metadata.
-        key: String,
-        /// The bounds.
-        range: Range,
+    /// The key holds nothing, null or empty arrays.
+    IsEmpty {
+        /// The key.
+        key: FieldKey,
+    },
+    /// The key holds null, or an array with a null.
+    IsNull {
+        /// The key.
+        key: FieldKey,
     },
     /// The item's id is one of these.
     HasId {
         /// The ids.
         has_id: Vec<String>,
     },
+    /// The item has the named vector (`""`, the only one, for every item).
+    HasVector {
+        /// The vector's name.
+        has_vector: String,
+    },
+    /// Some object of the array at `key` passes `filter` on its own.
+    Nested {
+        /// The array (`a` or `a[]`).
+        key: FieldKey,
+        /// The filter each element is checked against.
+        filter: Box<Filter>,
+    },
     /// A nested filter.
-    Nested(Filter),
+    Filter(Filter),
+}
+
+/// What the values at a key must satisfy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldCheck {
+    /// Some value matches.
+    Match(Match),
+    /// Some value is a number within the bounds.
+    Range(Range),
+    /// Some value is a datetime string within the bounds.
+    DatetimeRange(DatetimeRange),
+    /// Some value's count (an array's length, 1 for anything else, 0 for null
+    /// or a missing key) lies within the bounds.
+    ValuesCount(Range),
+    /// Whether the key is empty (as [`Condition::IsEmpty`]).
+    IsEmpty(bool),
+    /// Whether the key holds null (as [`Condition::IsNull`]).
+    IsNull(bool),
 }
 
 /// What a value must match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Match {
     /// Equal to this string, number or boolean.
     Value(Value),
     /// Equal to one of these.
     Any(Vec<Value>),
-    /// Equal to none of these.
+    /// Not null and equal to none of these.
     Except(Vec<Value>),
+    /// A string holding every word of this.
+    Text(String),
+    /// A string holding some word of this.
+    TextAny(String),
+    /// A string holding the words of this one after another.
+    Phrase(String),
+    /// A string starting with this.
+    Prefix(String),
+    /// A string containing this.
+    Substring(String),
 }
 
 /// Bounds on a number; absent bounds do not constrain.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Range {
     /// Greater than.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gt: Option<f64>,
     /// Greater than or equal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gte: Option<f64>,
     /// Less than.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lt: Option<f64>,
     /// Less than or equal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lte: Option<f64>,
 }
 
-/// The fields of a [`Filter`] as JSON has them.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilterFields {
-    #[serde(default)]
-    must: Vec<Condition>,
-    #[serde(default)]
-    should: Vec<Condition>,
-    #[serde(default)]
-    must_not: Vec<Condition>,
+/// Bounds on a datetime, in microseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DatetimeRange {
+    /// Later than.
+    pub gt: Option<Datetime>,
+    /// Later than or at.
+    pub gte: Option<Datetime>,
+    /// Earlier than.
+    pub lt: Option<Datetime>,
+    /// Earlier than or at.
+    pub lte: Option<Datetime>,
 }
 
-impl<'de> Deserialize<'de> for Filter {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let fields: FilterFields =
-            crate::object_only::deserialize_object(deserializer, "a filter object with must, should, must_not")?;
-        Ok(Filter { must: fields.must, should: fields.should, must_not: fields.must_not })
+/// A datetime bound as written and as microseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datetime {
+    /// The text it was read from.
+    pub text: String,
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    pub micros: i64,
+}
+
+impl Datetime {
+    /// Reads a datetime the way Qdrant does (RFC 3339 and its relaxations).
+    pub fn parse(text: &str) -> Option<Self> {
+        datetime::parse(text).map(|micros| Self { text: text.to_owned(), micros })
     }
 }
 
-impl<'de> Deserialize<'de> for Condition {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let object = serde_json::Map::<String, Value>::deserialize(deserializer)?;
-        Condition::from_object(object).map_err(serde::de::Error::custom)
-    }
-}
-
-impl Condition {
-    fn from_object(mut object: serde_json::Map<String, Value>) -> std::result::Result<Self, String> {
-        let keys: Vec<String> = object.keys().cloned().collect();
-        let only = |allowed: &[&str]| keys.iter().all(|k| allowed.contains(&k.as_str()));
-        let field =
-            |object: &mut serde_json::Map<String, Value>, name: &str| object.remove(name).unwrap_or(Value::Null);
-        if object.contains_key("has_id") {
-            if !only(&["has_id"]) {
-                return Err(format!("a has_id condition has no other keys, got {keys:?}"));
-            }
-            let has_id = serde_json::from_value(field(&mut object, "has_id")).map_err(|e| format!("has_id: {e}"))?;
-            return Ok(Condition::HasId { has_id });
-        }
-        if object.contains_key("key") {
-            let key: String = serde_json::from_value(field(&mut object, "key")).map_err(|e| format!("key: {e}"))?;
-            return match (only(&["key", "match"]), only(&["key", "range"])) {
-                (true, false) | (true, true) if object.contains_key("match") => {
-                    let matches = serde_json::from_value(field(&mut object, "match")).map_err(|e| {
-                        format!(
-                            "key {key:?}: match: {e} (one of {{\"value\": v}}, {{\"any\": [..]}}, {{\"except\": [..]}})"
-                        )
-                    })?;
-                    Ok(Condition::Match { key, matches })
-                }
-                (false, true) if object.contains_key("range") => {
-                    let range = serde_json::from_value(field(&mut object, "range"))
-                        .map_err(|e| format!("key {key:?}: range: {e}"))?;
-                    Ok(Condition::Range { key, range })
-                }
-                _ => Err(format!(
-                    "key {key:?}: a field condition has \"key\" and one of \"match\" or \"range\", got {keys:?}"
-                )),
-            };
-        }
-        if only(&["must", "should", "must_not"]) {
-            return serde_json::from_value(Value::Object(object)).map(Condition::Nested).map_err(|e| e.to_string());
-        }
-        Err(format!(
-            "a condition is {{\"key\", \"match\"}}, {{\"key\", \"range\"}}, {{\"has_id\"}} or a nested filter, got keys {keys:?}"
-        ))
-    }
+/// What a condition is evaluated for: the item, or an element of a nested array.
+#[derive(Clone, Copy)]
+struct Subject<'a> {
+    /// The item's id; `None` inside a nested filter (no `has_id` holds there).
+    id: Option<&'a str>,
+    metadata: Option<&'a Value>,
 }
 
 impl Filter {
     /// Whether the filter has no condition at all (it lets everything pass).
     pub fn is_empty(&self) -> bool {
-        self.must.is_empty() && self.should.is_empty() && self.must_not.is_empty()
-    }
-
-    /// Checks the limits and the well-formedness that types cannot express:
-    /// depth, size, non-empty keys, scalar match values, finite range bounds.
-    pub fn validate(&self) -> Result<()> {
-        let mut terms = 0;
-        self.validate_at(1, &mut terms)
-    }
-
-    fn validate_at(&self, depth: usize, terms: &mut usize) -> Result<()> {
-        if depth > MAX_FILTER_DEPTH {
-            return Err(invalid(format!("filters nest deeper than {MAX_FILTER_DEPTH} levels")));
-        }
-        for condition in self.must.iter().chain(&self.should).chain(&self.must_not) {
-            *terms += 1;
-            match condition {
-                Condition::Match { key, matches } => {
-                    check_key(key)?;
-                    let values = match matches {
-                        Match::Value(value) => std::slice::from_ref(value),
-                        Match::Any(values) | Match::Except(values) => values.as_slice(),
-                    };
-                    *terms += values.len();
-                    if let Some(bad) = values.iter().find(|v| !is_scalar(v)) {
-                        return Err(invalid(format!(
-                            "key {key:?}: match values are strings, numbers or booleans, not {bad}"
-                        )));
-                    }
-                }
-                Condition::Range { key, range } => {
-                    check_key(key)?;
-                    let bounds = [range.gt, range.gte, range.lt, range.lte];
-                    if bounds.iter().all(Option::is_none) {
-                        return Err(invalid(format!("key {key:?}: a range needs at least one of gt, gte, lt, lte")));
-                    }
-                    if bounds.iter().flatten().any(|b| !b.is_finite()) {
-                        return Err(invalid(format!("key {key:?}: range bounds must be finite numbers")));
-                    }
-                }
-                Condition::HasId { has_id } => *terms += has_id.len(),
-                Condition::Nested(filter) => filter.validate_at(depth + 1, terms)?,
-            }
-            if *terms > MAX_FILTER_TERMS {
-                return Err(invalid(format!("the filter holds more than {MAX_FILTER_TERMS} conditions and values")));
-            }
-        }
-        Ok(())
+        self.must.is_empty() && self.should.is_empty() && self.must_not.is_empty() && self.min_should.is_none()
     }
 
     /// Whether an item with this id and metadata passes the filter.
     pub fn matches(&self, id: &str, metadata: Option<&Value>) -> bool {
-        self.must.iter().all(|c| c.matches(id, metadata))
-            && (self.should.is_empty() || self.should.iter().any(|c| c.matches(id, metadata)))
-            && !self.must_not.iter().any(|c| c.matches(id, metadata))
+        self.holds(Subject { id: Some(id), metadata })
+    }
+
+    fn holds(&self, subject: Subject<'_>) -> bool {
+        self.must.iter().all(|c| c.holds(subject))
+            && !self.must_not.iter().any(|c| c.holds(subject))
+            && (self.should.is_empty() || self.should.iter().any(|c| c.holds(subject)))
+            && self
+                .min_should
+                .as_ref()
+                .is_none_or(|min| min.conditions.iter().filter(|c| c.holds(subject)).count() >= min.min_count)
     }
 }
 
 impl Condition {
     /// Whether an item with this id and metadata satisfies the condition.
     pub fn matches(&self, id: &str, metadata: Option<&Value>) -> bool {
+        self.holds(Subject { id: Some(id), metadata })
+    }
+
+    fn holds(&self, subject: Subject<'_>) -> bool {
+        let values = |key: &FieldKey, flat: bool| subject.metadata.map_or_else(Vec::new, |m| key.values(m, flat));
         match self {
-            Condition::Match { key, matches } => metadata.is_some_and(|m| {
-                any_value_at(m, key.split('.'), &|value| match matches {
-                    Match::Value(expected) => scalars_equal(value, expected),
-                    Match::Any(expected) => expected.iter().any(|e| scalars_equal(value, e)),
-                    Match::Except(excluded) => is_scalar(value) && !excluded.iter().any(|e| scalars_equal(value, e)),
-                })
-            }),
-            Condition::Range { key, range } => metadata.is_some_and(|m| {
-                any_value_at(m, key.split('.'), &|value| value.as_f64().is_some_and(|x| range.contains(x)))
-            }),
-            Condition::HasId { has_id } => has_id.iter().any(|candidate| candidate == id),
-            Condition::Nested(filter) => filter.matches(id, metadata),
+            Condition::Field { key, check } => match check {
+                FieldCheck::Match(matches) => values(key, true).into_iter().any(|v| matches.holds(v)),
+                FieldCheck::Range(range) => values(key, true).into_iter().any(|v| is_number_within(v, range)),
+                FieldCheck::DatetimeRange(range) => values(key, true).into_iter().any(|v| range.holds(v)),
+                FieldCheck::ValuesCount(range) => value_counts(&values(key, false)).any(|n| range.contains(n as f64)),
+                FieldCheck::IsEmpty(wanted) => is_empty(&values(key, false)) == *wanted,
+                FieldCheck::IsNull(wanted) => is_null(&values(key, false)) == *wanted,
+            },
+            Condition::IsEmpty { key } => is_empty(&values(key, false)),
+            Condition::IsNull { key } => is_null(&values(key, false)),
+            Condition::HasId { has_id } => subject.id.is_some_and(|id| has_id.iter().any(|candidate| candidate == id)),
+            Condition::HasVector { has_vector } => subject.id.is_some() && has_vector.is_empty(),
+            Condition::Nested { key, filter } => subject
+                .metadata
+                .map_or_else(Vec::new, |m| key.nested_values(m))
+                .into_iter()
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter(|element| element.is_object())
+                .any(|element| filter.holds(Subject { id: None, metadata: Some(element) })),
+            Condition::Filter(filter) => filter.holds(subject),
+        }
+    }
+}
+
+impl Match {
+    fn holds(&self, value: &Value) -> bool {
+        let text = || value.as_str();
+        match self {
+            Match::Value(expected) => values_equal(value, expected),
+            Match::Any(expected) => expected.iter().any(|e| values_equal(value, e)),
+            Match::Except(excluded) => !value.is_null() && !excluded.iter().any(|e| values_equal(value, e)),
+            Match::Text(query) => text().is_some_and(|t| text::has_all_words(t, query)),
+            Match::TextAny(query) => text().is_some_and(|t| text::has_any_word(t, query)),
+            Match::Phrase(phrase) => text().is_some_and(|t| text::has_phrase(t, phrase)),
+            Match::Prefix(prefix) => text().is_some_and(|t| t.starts_with(prefix.as_str())),
+            Match::Substring(part) => text().is_some_and(|t| t.contains(part.as_str())),
         }
     }
 }
@@ -274,74 +289,59 @@ impl Range {
     }
 }
 
-/// Calls `visit` with every value at `path` below `value`, looking through
-/// arrays on the way and at the end.
-pub(crate) fn for_each_value_at<'a>(
-    value: &Value,
-    mut path: impl Iterator<Item = &'a str> + Clone,
-    visit: &mut dyn FnMut(&Value),
-) {
-    if let Value::Array(items) = value {
-        items.iter().for_each(|item| for_each_value_at(item, path.clone(), visit));
-        return;
-    }
-    match path.next() {
-        None => visit(value),
-        Some(segment) => {
-            if let Some(inner) = value.as_object().and_then(|fields| fields.get(segment)) {
-                for_each_value_at(inner, path, visit);
-            }
-        }
+impl DatetimeRange {
+    fn holds(&self, value: &Value) -> bool {
+        let Some(at) = value.as_str().and_then(datetime::parse) else { return false };
+        self.gt.as_ref().is_none_or(|b| at > b.micros)
+            && self.gte.as_ref().is_none_or(|b| at >= b.micros)
+            && self.lt.as_ref().is_none_or(|b| at < b.micros)
+            && self.lte.as_ref().is_none_or(|b| at <= b.micros)
     }
 }
 
-/// Whether some value at `path` below `value` satisfies `accept`, looking
-/// through arrays on the way and at the end.
-fn any_value_at<'a>(
-    value: &Value,
-    mut path: impl Iterator<Item = &'a str> + Clone,
-    accept: &dyn Fn(&Value) -> bool,
-) -> bool {
-    if let Value::Array(items) = value {
-        return items.iter().any(|item| any_value_at(item, path.clone(), accept));
-    }
-    match path.next() {
-        None => accept(value),
-        Some(segment) => match value {
-            Value::Object(fields) => fields.get(segment).is_some_and(|inner| any_value_at(inner, path, accept)),
-            _ => false,
-        },
-    }
+/// A number (not a boolean) within the range.
+fn is_number_within(value: &Value, range: &Range) -> bool {
+    value.as_f64().is_some_and(|x| range.contains(x))
 }
 
-fn is_scalar(value: &Value) -> bool {
-    matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
+/// Per value at a key: an array's length, 0 for null, 1 otherwise; a single
+/// 0 when the key holds nothing or only nulls.
+fn value_counts<'a>(values: &'a [&'a Value]) -> impl Iterator<Item = usize> + 'a {
+    let nothing = values.iter().all(|v| v.is_null());
+    let counts = values.iter().map(|v| match v {
+        Value::Null => 0,
+        Value::Array(items) => items.len(),
+        _ => 1,
+    });
+    nothing.then_some(0).into_iter().chain(counts.filter(move |_| !nothing))
 }
 
-/// Equality of JSON scalars, with numbers compared by value (`1 == 1.0`) and
-/// integers exactly (beyond 2^53 as well).
-pub(crate) fn scalars_equal(a: &Value, b: &Value) -> bool {
+fn is_empty(values: &[&Value]) -> bool {
+    values.iter().all(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+}
+
+fn is_null(values: &[&Value]) -> bool {
+    values.iter().any(|v| v.is_null() || v.as_array().is_some_and(|items| items.iter().any(Value::is_null)))
+}
+
+/// Qdrant's equality of a payload value and a match value: booleans, integers,
+/// floats and strings are four types (an integer never equals a float);
+/// integers compare exactly, beyond 2^53 as well.
+pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(x), Some(y), _, _) => x == y,
-            (_, _, Some(x), Some(y)) => x == y,
-            _ => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => match (x.is_f64(), y.is_f64()) {
+            (false, false) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y), _, _) => x == y,
+                (_, _, Some(x), Some(y)) => x == y,
+                _ => false,
+            },
+            (true, true) => x.as_f64() == y.as_f64(),
+            _ => false,
         },
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         _ => false,
     }
-}
-
-fn check_key(key: &str) -> Result<()> {
-    if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(invalid(format!("key {key:?}: keys are non-empty names separated by single dots")));
-    }
-    Ok(())
-}
-
-fn invalid(reason: String) -> Error {
-    Error::InvalidFilter { reason }
 }
 
 #[cfg(test)]

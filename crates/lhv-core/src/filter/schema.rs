@@ -91,11 +91,11 @@ impl IndexedField {
     /// Checks the key: 1 to [`MAX_FIELD_KEY_BYTES`] bytes, names separated by single dots.
     pub fn validate(&self) -> Result<()> {
         let key = &self.key;
-        if key.is_empty() || key.len() > MAX_FIELD_KEY_BYTES || key.split('.').any(str::is_empty) {
+        if key.len() > MAX_FIELD_KEY_BYTES || super::FieldKey::parse(key).is_err() {
             return Err(Error::InvalidParameter {
                 name: "indexed_fields",
                 value: format!("{key:?}"),
-                allowed: "keys of 1 to 256 bytes: names separated by single dots",
+                allowed: "keys of 1 to 256 bytes: names separated by single dots, each optionally followed by [] or [n]",
             });
         }
         Ok(())

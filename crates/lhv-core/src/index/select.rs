@@ -34,8 +34,8 @@ impl Index {
         }
         let state = self.state.read();
         let range = state.slot_of.range::<IdStr, _>((start.map(IdStr::new), Bound::Unbounded));
-        let passing =
-            range.filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(&id.0, state.metadata[slot as usize].as_deref())));
+        let passing = range
+            .filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(&id.0, state.metadata[slot as usize].as_deref())));
         Ok(passing.take(limit).map(|(id, _)| id.0.to_string()).collect())
     }
 

@@ -1,98 +1,56 @@
-//! Qdrant's filter language, translated into lhv-core's [`Filter`].
-//!
-//! Supported: `must` / `should` / `must_not` (a list or a single condition),
-//! nested filters, `{"key", "match": {"value" | "any" | "except"}}`,
-//! `{"key", "range": {"gt", "gte", "lt", "lte"}}` with numbers, and
-//! `{"has_id": [...]}`. Everything else (full-text and phrase matches, geo,
-//! `values_count`, `is_empty`, `is_null`, `nested`, `has_vector`,
-//! `min_should`, datetime ranges, `a[]` keys) is refused by name: a filter
+//! Qdrant's filter language: lhv-core's [`Filter`] is Qdrant's language with
+//! Qdrant's meaning, so a Qdrant filter is read as it is, once its point ids
+//! (integers or UUIDs, in `has_id`) are turned into vectord's id strings.
+//! Geo conditions and the `slice` condition are refused by name: a filter
 //! that is only partly understood would give wrong results.
 
 use lhv_core::Filter;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::ids;
 use super::refuse::not_supported;
 use crate::error::ApiError;
+
+/// Conditions vectord does not evaluate.
+const REFUSED: [&str; 4] = ["geo_radius", "geo_bounding_box", "geo_polygon", "slice"];
 
 /// lhv-core's equivalent of a Qdrant filter (`None` for a JSON null).
 pub(crate) fn translate(filter: Option<&Value>) -> Result<Option<Filter>, ApiError> {
     let Some(filter) = filter.filter(|f| !f.is_null()) else {
         return Ok(None);
     };
-    let translated = filter_object(filter)?;
-    let filter: Filter = serde_json::from_value(translated)
-        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_filter", e.to_string()))?;
+    let mut filter = filter.clone();
+    normalize(&mut filter)?;
+    let filter: Filter = serde_json::from_value(filter).map_err(|e| invalid(e.to_string()))?;
     filter.validate()?;
     Ok(Some(filter))
 }
 
-fn filter_object(filter: &Value) -> Result<Value, ApiError> {
-    let object = filter.as_object().ok_or_else(|| invalid("a filter is a JSON object"))?;
-    let mut out = Map::new();
-    for (clause, conditions) in object {
-        match clause.as_str() {
-            "must" | "should" | "must_not" => {
-                let list = match conditions {
-                    Value::Null => Vec::new(),
-                    Value::Array(list) => list.iter().map(condition).collect::<Result<_, _>>()?,
-                    single => vec![condition(single)?],
-                };
-                out.insert(clause.clone(), Value::Array(list));
+/// Rewrites the point ids of every `has_id` below `value` as vectord ids and
+/// refuses what vectord does not evaluate.
+fn normalize(value: &mut Value) -> Result<(), ApiError> {
+    match value {
+        Value::Array(items) => items.iter_mut().try_for_each(normalize),
+        Value::Object(object) => {
+            if let Some(kind) = REFUSED.iter().find(|kind| object.get(**kind).is_some_and(|v| !v.is_null())) {
+                return Err(not_supported(format!("the `{kind}` condition")));
             }
-            "min_should" if conditions.is_null() => {}
-            other => return Err(not_supported(format!("the filter clause `{other}`"))),
+            if let Some(point_ids) = object.get_mut("has_id") {
+                let list = point_ids.as_array().ok_or_else(|| invalid("`has_id` is a list of point ids"))?;
+                *point_ids = Value::from(ids::parse_all(list)?);
+            }
+            object_values(object).try_for_each(normalize)
         }
-    }
-    Ok(Value::Object(out))
-}
-
-fn condition(condition: &Value) -> Result<Value, ApiError> {
-    let object = condition.as_object().ok_or_else(|| invalid("a condition is a JSON object"))?;
-    if let Some(ids) = object.get("has_id") {
-        let ids = ids.as_array().ok_or_else(|| invalid("`has_id` is a list of point ids"))?;
-        return Ok(json!({ "has_id": ids::parse_all(ids)? }));
-    }
-    if ["must", "should", "must_not", "min_should"].iter().any(|k| object.contains_key(*k)) {
-        return filter_object(condition);
-    }
-    if let Some(key) = object.get("key") {
-        return field_condition(key, object);
-    }
-    match object.keys().next() {
-        Some(kind) => Err(not_supported(format!("the `{kind}` condition"))),
-        None => Err(invalid("an empty condition")),
+        _ => Ok(()),
     }
 }
 
-fn field_condition(key: &Value, object: &Map<String, Value>) -> Result<Value, ApiError> {
-    let key = key.as_str().ok_or_else(|| invalid("`key` is a string"))?;
-    if key.contains('[') {
-        return Err(not_supported(format!("array paths in keys (`{key}`)")));
-    }
-    let present: Vec<(&String, &Value)> = object.iter().filter(|(k, v)| *k != "key" && !v.is_null()).collect();
-    let [(kind, value)] = present.as_slice() else {
-        return Err(invalid(format!("the condition on `{key}` needs exactly one of `match` and `range`")));
-    };
-    match kind.as_str() {
-        "match" => {
-            let matches = value.as_object().ok_or_else(|| invalid("`match` is an object"))?;
-            for kind in matches.keys() {
-                if !["value", "any", "except"].contains(&kind.as_str()) {
-                    return Err(not_supported(format!("`match: {{\"{kind}\": ...}}`")));
-                }
-            }
-            Ok(json!({ "key": key, "match": value }))
-        }
-        "range" => {
-            let bounds = value.as_object().ok_or_else(|| invalid("`range` is an object"))?;
-            if bounds.values().any(Value::is_string) {
-                return Err(not_supported("datetime ranges"));
-            }
-            Ok(json!({ "key": key, "range": value }))
-        }
-        other => Err(not_supported(format!("the `{other}` condition"))),
-    }
+/// The values of an object that can hold conditions (not match values, which may be any JSON).
+fn object_values(object: &mut Map<String, Value>) -> impl Iterator<Item = &mut Value> {
+    object
+        .iter_mut()
+        .filter(|(key, _)| !matches!(key.as_str(), "match" | "range" | "values_count" | "key"))
+        .map(|(_, v)| v)
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -101,6 +59,8 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn passes(filter: Value, id: &str, payload: Value) -> bool {
@@ -125,18 +85,26 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_language_is_read() {
+        let payload = json!({"t": "Hello world", "items": [{"k": 1}], "e": []});
+        for filter in [
+            json!({"must": [{"key": "t", "match": {"text": "WORLD"}}]}),
+            json!({"must": [{"is_empty": {"key": "e"}}, {"key": "items[].k", "match": {"value": 1}}]}),
+            json!({"must": [{"nested": {"key": "items", "filter": {"must": [{"key": "k", "range": {"gte": 1}}]}}}]}),
+            json!({"min_should": {"conditions": [{"has_id": [1]}, {"has_vector": ""}], "min_count": 2}}),
+        ] {
+            assert!(passes(filter.clone(), "1", payload.clone()), "{filter}");
+        }
+    }
+
+    #[test]
     fn what_vectord_cannot_do_is_refused_by_name() {
         for (filter, named) in [
-            (json!({"must": [{"key": "t", "match": {"text": "x"}}]}), "text"),
             (
                 json!({"must": [{"key": "p", "geo_radius": {"center": {"lon": 0, "lat": 0}, "radius": 1}}]}),
                 "geo_radius",
             ),
-            (json!({"must": [{"is_empty": {"key": "p"}}]}), "is_empty"),
-            (json!({"must": [{"nested": {"key": "p", "filter": {}}}]}), "nested"),
-            (json!({"must": [{"key": "d", "range": {"gt": "2024-01-01T00:00:00Z"}}]}), "datetime"),
-            (json!({"min_should": {"conditions": [], "min_count": 1}}), "min_should"),
-            (json!({"must": [{"key": "a[].b", "match": {"value": 1}}]}), "a[].b"),
+            (json!({"should": [{"must": [{"slice": {"total": 2, "index": 0}}]}]}), "slice"),
         ] {
             let error = translate(Some(&filter)).unwrap_err();
             assert_eq!(error.code, "not_supported", "{filter}");
@@ -147,5 +115,8 @@ mod tests {
             "invalid_point_id"
         );
         assert_eq!(translate(Some(&json!({"must": [{"key": "x"}]}))).unwrap_err().code, "invalid_filter");
+        // A point id inside a nested filter is read too.
+        let nested = json!({"must": [{"min_should": {"conditions": [{"has_id": [3]}], "min_count": 1}}]});
+        assert!(passes(nested, "3", json!({})));
     }
 }
