@@ -42,7 +42,8 @@ impl ToSchema for ComponentDoc {}
 /// A condition is `{"key": "a.b", "match": {"value": v}}`, `{"key", "match":
 /// {"any": [v, ...]}}`, `{"key", "match": {"except": [v, ...]}}`, `{"key",
 /// "range": {"gt", "gte", "lt", "lte"}}`, `{"has_id": [id, ...]}`, or a nested
-/// filter. Keys are dot-separated paths; arrays are looked through. See docs/API.md.
+/// filter. Qdrant's filter language and meaning: keys are paths into objects
+/// (`a[].b` through arrays); see docs/API.md.
 #[derive(Serialize, ToSchema)]
 pub struct FilterDoc {
     /// All of these.
@@ -54,6 +55,9 @@ pub struct FilterDoc {
     /// None of these.
     #[schema(value_type = Option<Vec<Object>>)]
     pub must_not: Option<Vec<serde_json::Value>>,
+    /// At least `min_count` of `conditions`.
+    #[schema(value_type = Option<Object>)]
+    pub min_should: Option<serde_json::Value>,
 }
 
 // Describes `lhv_core::Storage` (which knows nothing of OpenAPI); never built.
