@@ -237,13 +237,14 @@ def test_what_vectord_does_not_do_is_refused_clearly(client):
     client.upsert(name, points=[models.PointStruct(id=1, vector=[1.0] * DIM, payload={"text": "hello world"})])
     refused = [
         lambda: client.query_points(name, query=[1.0] * DIM, query_filter=models.Filter(must=[
-            models.FieldCondition(key="text", match=models.MatchText(text="hello"))])),
+            models.FieldCondition(key="p", geo_radius=models.GeoRadius(
+                center=models.GeoPoint(lat=0, lon=0), radius=1.0))])),
         lambda: client.query_points(name, query=[1.0] * DIM, using="image"),
         lambda: client.create_collection("qc-sparse", vectors_config={},
                                          sparse_vectors_config={"s": models.SparseVectorParams()}),
         lambda: client.create_collection("qc-manhattan", vectors_config=models.VectorParams(
             size=DIM, distance=models.Distance.MANHATTAN)),
-        lambda: client.create_payload_index(name, field_name="text", field_schema="text"),
+        lambda: client.create_payload_index(name, field_name="text", field_schema="geo"),
         lambda: client.query_points(name, query=models.RecommendQuery(
             recommend=models.RecommendInput(positive=[1]))),
     ]

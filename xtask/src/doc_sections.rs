@@ -21,8 +21,13 @@ pub(crate) const STORAGE: Section =
 /// Written by `cargo xtask bench-shards`.
 pub(crate) const SHARDS: Section =
     Section { begin: "<!-- shards-bench: written by `cargo xtask bench-shards` -->", end: "<!-- /shards-bench -->" };
+/// Written by `cargo xtask bench-payload-index`.
+pub(crate) const PAYLOAD_INDEX: Section = Section {
+    begin: "<!-- payload-index-bench: written by `cargo xtask bench-payload-index` -->",
+    end: "<!-- /payload-index-bench -->",
+};
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 4] = [HTTP, FILTER, STORAGE, SHARDS];
+pub(crate) const KEPT: [Section; 5] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX];
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

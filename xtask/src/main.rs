@@ -5,6 +5,9 @@
 //!   it installs and starts, the smokes and scenarios below, and the
 //!   documentation build; randomized checks take their seed from
 //!   `VECTORD_TEST_SEED` (fixed by default, printed), each step's time is printed.
+//! - `bench-payload-index`: a payload index built through qdrant-client on a
+//!   live collection of each dataset under 4 writers: build time, no write
+//!   lost, answers unchanged, filtered QPS with and without it.
 //! - `bench-filter`: filtered search on MiniLM at 50/10/1/0.1 % selectivity
 //!   (recall@10, QPS, with and without a field index) into docs/BENCHMARKS.md.
 //! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
@@ -40,6 +43,7 @@ mod bench;
 mod bench_filter;
 mod bench_http;
 mod bench_insert;
+mod bench_payload_index;
 mod bench_shards;
 mod bench_storage;
 mod ci;
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["bench-shards", rest @ ..] => bench_shards::bench_shards(&workspace_root(), rest),
         ["bench-filter"] => bench_filter::bench_filter(&workspace_root()),
+        ["bench-payload-index"] => bench_payload_index::bench_payload_index(&workspace_root()),
         ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["cluster", rest @ ..] => cluster::cluster(&workspace_root(), rest),
@@ -76,7 +81,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };

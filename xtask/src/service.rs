@@ -27,11 +27,16 @@ impl Service {
     /// Builds the service binaries and starts vectord with `args` (plus `--bind`).
     pub(crate) fn start(root: &Path, log_name: &str, args: &[&str]) -> Result<Self, String> {
         crate::build_service_binaries()?;
+        Self::spawn(root, &crate::service_binaries_dir(root).join("vectord"), log_name, args)
+    }
+
+    /// Starts the vectord `binary` with `args` (plus `--bind`), its log in `target/{log_name}`.
+    pub(crate) fn spawn(root: &Path, binary: &Path, log_name: &str, args: &[&str]) -> Result<Self, String> {
         let port = free_port()?;
         let log_path = root.join("target").join(log_name);
         let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let stderr = log.try_clone().map_err(|e| format!("cannot share the log file: {e}"))?;
-        let child = Command::new(crate::service_binaries_dir(root).join("vectord"))
+        let child = Command::new(binary)
             .args(args)
             .args(["--bind", &format!("127.0.0.1:{port}")])
             .stdout(log)

@@ -8,7 +8,7 @@ use std::ops::Bound;
 
 use serde_json::Value;
 
-use super::{Condition, FieldCheck, FieldKey, Filter, IndexedField, Match, Range};
+use super::{Condition, FieldCheck, FieldKey, FieldSchema, Filter, IndexedField, Match, Range};
 
 /// The indexes of every declared key.
 #[derive(Debug, Default)]
@@ -198,6 +198,23 @@ impl FieldIndexes {
         Some(Plan { estimate, exact, collect: Box::new(move |out| alternatives.iter().for_each(|p| (p.collect)(out))) })
     }
 
+    /// The items equal to one of `values` at `key`, from an index that holds them all.
+    fn equality_plan<'a>(&'a self, key: &FieldKey, values: &'a [Value]) -> Option<Plan<'a>> {
+        let key = key.as_str();
+        // An index answers only if it holds every value that can equal one of these.
+        let field =
+            self.fields.iter().find(|f| f.field.key == key && values.iter().all(|v| f.field.schema.holds(v)))?;
+        let sets: Vec<&BTreeSet<u32>> = values.iter().filter_map(|v| field.postings.set(v)).collect();
+        // Numbers are kept as f64, which merges integers beyond 2^53: check those again.
+        let exact = values.iter().all(|v| v.is_string() || v.is_boolean());
+        Some(Plan { exact, ..Plan::union(sets) })
+    }
+
+    /// The index of `key`, if it has this schema.
+    fn field_of(&self, key: &FieldKey, schema: FieldSchema) -> Option<&FieldIndex> {
+        self.fields.iter().find(|f| f.field.key == key.as_str() && f.field.schema == schema)
+    }
+
     fn condition_plan<'a>(
         &'a self,
         condition: &'a Condition,
@@ -210,22 +227,34 @@ impl FieldIndexes {
                 collect: Box::new(move |out| out.extend(has_id.iter().filter_map(|id| slot_of(id)))),
             }),
             Condition::Filter(inner) => self.plan(inner, slot_of).map(|plan| Plan { exact: false, ..plan }),
-            Condition::Field { key, check: FieldCheck::Match(matches) } => {
-                let key = key.as_str();
-                let values: &[Value] = match matches {
-                    Match::Value(value) => std::slice::from_ref(value),
-                    Match::Any(values) => values,
-                    _ => return None,
+            Condition::Field { key, check: FieldCheck::Match(Match::Value(value)) } => {
+                self.equality_plan(key, std::slice::from_ref(value))
+            }
+            Condition::Field { key, check: FieldCheck::Match(Match::Any(values)) } => self.equality_plan(key, values),
+
+            Condition::Field { key, check: FieldCheck::Match(Match::Text(query) | Match::Phrase(query)) } => {
+                // Every word must be there: the rarest word's items are a superset.
+                let field = self.field_of(key, FieldSchema::Text)?;
+                let words = super::text::tokens(query);
+                let sets: Option<Vec<&BTreeSet<u32>>> = words.iter().map(|w| field.postings.strings.get(w)).collect();
+                let smallest = sets.unwrap_or_default().into_iter().min_by_key(|set| set.len());
+                Some(Plan { exact: words.is_empty(), ..Plan::union(smallest.into_iter().collect()) })
+            }
+            Condition::Field { key, check: FieldCheck::Match(Match::TextAny(query)) } => {
+                let field = self.field_of(key, FieldSchema::Text)?;
+                let words = super::text::tokens(query);
+                Some(Plan::union(words.iter().filter_map(|w| field.postings.strings.get(w)).collect()))
+            }
+            Condition::Field { key, check: FieldCheck::DatetimeRange(range) } => {
+                let field = self.field_of(key, FieldSchema::Datetime)?;
+                let micros = |bound: &Option<super::Datetime>| bound.as_ref().map(|b| b.micros as f64);
+                let range = Range {
+                    gt: micros(&range.gt),
+                    gte: micros(&range.gte),
+                    lt: micros(&range.lt),
+                    lte: micros(&range.lte),
                 };
-                // An index answers only if it holds every value that can equal one of these.
-                let field = self
-                    .fields
-                    .iter()
-                    .find(|f| f.field.key == key && values.iter().all(|v| f.field.schema.holds(v)))?;
-                let sets: Vec<&BTreeSet<u32>> = values.iter().filter_map(|v| field.postings.set(v)).collect();
-                // Numbers are kept as f64, which merges integers beyond 2^53: check those again.
-                let exact = values.iter().all(|v| v.is_string() || v.is_boolean());
-                Some(Plan { exact, ..Plan::union(sets) })
+                Some(Plan::union(field.postings.numbers_within(&range).collect()))
             }
             Condition::Field { key, check: FieldCheck::Range(range) } => {
                 let key = key.as_str();
@@ -254,10 +283,8 @@ impl FieldIndex {
         let (schema, postings) = (self.field.schema, &mut self.postings);
         let mut held = false;
         self.path.visit(metadata, true, &mut |value| {
-            if schema.holds(value)
-                && let Some(set) = postings.set_mut(value)
-            {
-                set.insert(slot);
+            for key in posting_keys(schema, value) {
+                postings.set_mut(key).insert(slot);
                 held = true;
             }
         });
@@ -268,12 +295,49 @@ impl FieldIndex {
         let (schema, postings) = (self.field.schema, &mut self.postings);
         let mut held = false;
         self.path.visit(metadata, true, &mut |value| {
-            if schema.holds(value) {
-                postings.remove(value, slot);
+            for key in posting_keys(schema, value) {
+                postings.remove(&key, slot);
                 held = true;
             }
         });
         self.points = self.points.saturating_sub(usize::from(held));
+    }
+}
+
+/// What a value found at the key is filed under in an index of `schema`:
+/// itself (if the schema holds it), its words (`text`), or its instant (`datetime`).
+fn posting_keys(schema: FieldSchema, value: &Value) -> Vec<PostingKey> {
+    match (schema, value) {
+        (FieldSchema::Text, Value::String(text)) => {
+            let mut words = super::text::tokens(text);
+            words.sort_unstable();
+            words.dedup();
+            words.into_iter().map(PostingKey::Str).collect()
+        }
+        (FieldSchema::Datetime, Value::String(text)) => {
+            super::datetime::parse(text).map(|micros| PostingKey::Num(Number::of(micros as f64))).into_iter().collect()
+        }
+        (schema, value) if schema.holds(value) => PostingKey::of(value).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A key of the postings.
+#[derive(Debug)]
+enum PostingKey {
+    Str(String),
+    Num(Number),
+    Bool(bool),
+}
+
+impl PostingKey {
+    fn of(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(PostingKey::Str(s.clone())),
+            Value::Number(n) => Some(PostingKey::Num(Number::of(n.as_f64()?))),
+            Value::Bool(b) => Some(PostingKey::Bool(*b)),
+            _ => None,
+        }
     }
 }
 
@@ -309,10 +373,10 @@ impl Postings {
         }
     }
 
-    /// Removes `slot` from `value`'s set, and the set once it is empty.
-    fn remove(&mut self, value: &Value, slot: u32) {
-        match value {
-            Value::String(s) => {
+    /// Removes `slot` from `key`'s set, and the set once it is empty.
+    fn remove(&mut self, key: &PostingKey, slot: u32) {
+        match key {
+            PostingKey::Str(s) => {
                 if let Some(set) = self.strings.get_mut(s.as_str()) {
                     set.remove(&slot);
                     if set.is_empty() {
@@ -320,28 +384,25 @@ impl Postings {
                     }
                 }
             }
-            Value::Number(n) => {
-                let Some(number) = n.as_f64().map(Number::of) else { return };
-                if let Some(set) = self.numbers.get_mut(&number) {
+            PostingKey::Num(number) => {
+                if let Some(set) = self.numbers.get_mut(number) {
                     set.remove(&slot);
                     if set.is_empty() {
-                        self.numbers.remove(&number);
+                        self.numbers.remove(number);
                     }
                 }
             }
-            Value::Bool(b) => {
+            PostingKey::Bool(b) => {
                 self.bools[usize::from(*b)].remove(&slot);
             }
-            _ => {}
         }
     }
 
-    fn set_mut(&mut self, value: &Value) -> Option<&mut BTreeSet<u32>> {
-        match value {
-            Value::String(s) => Some(self.strings.entry(s.clone()).or_default()),
-            Value::Number(n) => Some(self.numbers.entry(Number::of(n.as_f64()?)).or_default()),
-            Value::Bool(b) => Some(&mut self.bools[usize::from(*b)]),
-            _ => None,
+    fn set_mut(&mut self, key: PostingKey) -> &mut BTreeSet<u32> {
+        match key {
+            PostingKey::Str(s) => self.strings.entry(s).or_default(),
+            PostingKey::Num(number) => self.numbers.entry(number).or_default(),
+            PostingKey::Bool(b) => &mut self.bools[usize::from(b)],
         }
     }
 
@@ -404,6 +465,42 @@ mod tests {
         );
         let partly = json!({"should": [{"key": "tag", "match": {"value": "a"}}, {"key": "x", "match": {"value": 1}}]});
         assert_eq!(narrow(&indexes, partly, 10), Narrowed::Unknown);
+    }
+
+    #[test]
+    fn text_and_datetime_indexes_list_candidates() {
+        let mut indexes = FieldIndexes::new(&[
+            IndexedField::new("t", FieldSchema::Text),
+            IndexedField::new("d", FieldSchema::Datetime),
+        ]);
+        let rows = [
+            json!({"t": "The quick fox", "d": "2024-01-01T00:00:00Z"}),
+            json!({"t": ["a QUICK dog", "lazy"], "d": "2024-06-01"}),
+            json!({"t": 7, "d": "not a date"}),
+        ];
+        for (slot, metadata) in rows.iter().enumerate() {
+            indexes.insert(slot as u32, metadata);
+        }
+        let points: Vec<usize> = indexes.describe().iter().map(|info| info.points).collect();
+        assert_eq!(points, [2, 2]);
+        let text = |kind: &str, q: &str| json!({"must": [{"key": "t", "match": {kind: q}}]});
+        assert_eq!(narrow(&indexes, text("text", "quick fox"), 10), Narrowed::Slots { slots: vec![0], exact: false });
+        assert_eq!(narrow(&indexes, text("text", "quick"), 10), Narrowed::Slots { slots: vec![0, 1], exact: false });
+        assert_eq!(narrow(&indexes, text("text", "cat"), 10), Narrowed::Slots { slots: vec![], exact: false });
+        assert_eq!(narrow(&indexes, text("text", " "), 10), Narrowed::Slots { slots: vec![], exact: true });
+        assert_eq!(
+            narrow(&indexes, text("text_any", "fox lazy"), 10),
+            Narrowed::Slots { slots: vec![0, 1], exact: false }
+        );
+        // A text index does not answer equality: its keys are words.
+        assert_eq!(
+            narrow(&indexes, json!({"must": [{"key": "t", "match": {"value": "lazy"}}]}), 10),
+            Narrowed::Unknown
+        );
+        let after = json!({"must": [{"key": "d", "range": {"gte": "2024-03-01"}}]});
+        assert_eq!(narrow(&indexes, after, 10), Narrowed::Slots { slots: vec![1], exact: false });
+        indexes.remove(1, &rows[1]);
+        assert_eq!(indexes.describe().iter().map(|info| info.points).collect::<Vec<_>>(), [1, 1]);
     }
 
     #[test]

@@ -33,10 +33,17 @@ pub enum FieldSchema {
     Bool,
     /// Strings that are UUIDs (hyphenated, or 32 hex digits).
     Uuid,
+    /// The words of strings (runs of letters and digits, lowercased): for
+    /// `text`, `text_any` and `phrase` matches.
+    Text,
+    /// Strings that are datetimes, by instant: for datetime ranges.
+    Datetime,
 }
 
 impl FieldSchema {
-    /// Whether an index of this type holds `value` (a scalar found at its key).
+    /// Whether an index of this type holds `value` itself (a scalar found at
+    /// its key), so that it lists the items equal to it. `text` and
+    /// `datetime` indexes hold words and instants instead.
     pub fn holds(self, value: &Value) -> bool {
         match (self, value) {
             (FieldSchema::Any, Value::String(_) | Value::Number(_) | Value::Bool(_)) => true,
@@ -65,6 +72,8 @@ impl FieldSchema {
             FieldSchema::Float => "float",
             FieldSchema::Bool => "bool",
             FieldSchema::Uuid => "uuid",
+            FieldSchema::Text => "text",
+            FieldSchema::Datetime => "datetime",
         }
     }
 }
@@ -147,7 +156,7 @@ impl<'de> Deserialize<'de> for IndexedField {
             Ok(FieldJson::Key(key)) => Ok(Self::new(key, FieldSchema::Any)),
             Ok(FieldJson::Typed(TypedJson { key, schema })) => Ok(Self::new(key, schema)),
             Err(_) => Err(serde::de::Error::custom(
-                "an indexed field is a key, or {\"key\", \"schema\"} with schema one of any, keyword, integer, float, bool, uuid",
+                "an indexed field is a key, or {\"key\", \"schema\"} with schema one of any, keyword, integer, float, bool, uuid, text, datetime",
             )),
         }
     }

@@ -92,6 +92,10 @@ pub enum FieldSchemaDoc {
     Bool,
     /// Strings that are UUIDs.
     Uuid,
+    /// The words of strings, for text matches.
+    Text,
+    /// Strings that are datetimes, for datetime ranges.
+    Datetime,
 }
 
 /// A metadata key with a field index: the key alone (of schema `any`), or the key and its schema.

@@ -16,7 +16,9 @@ use crate::ops;
 pub struct CreateField {
     /// The values the field index holds [default: `any`: strings, numbers and
     /// booleans]: `keyword` (strings), `integer` (integral numbers), `float`
-    /// (numbers), `bool`, `uuid` (strings that are UUIDs).
+    /// (numbers), `bool`, `uuid` (strings that are UUIDs), `text` (words of
+    /// strings, for text matches), `datetime` (strings that are datetimes, for
+    /// datetime ranges).
     #[serde(default)]
     #[schema(value_type = Option<super::docs::FieldSchemaDoc>)]
     schema: FieldSchema,

@@ -26,7 +26,10 @@ pub(crate) struct CreateFieldIndex {
 }
 
 /// The flags of Qdrant's field index params that tune its storage only.
-const TUNING: &[&str] = &["type", "is_tenant", "on_disk", "lookup", "range", "is_principal"];
+const TUNING: &[&str] = &["type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "phrase_matching"];
+/// Text index params and the only value vectord's text index has: Qdrant's
+/// default word tokenizer, lowercased, no length limits, stop words or stemming.
+const TEXT_DEFAULTS: &[(&str, &str)] = &[("tokenizer", "\"word\""), ("lowercase", "true")];
 
 /// Creates (or replaces) a payload index; answers once it is built and durable.
 pub(crate) async fn create(
@@ -71,8 +74,14 @@ fn schema_of(field_schema: Option<&Value>) -> Result<FieldSchema, ApiError> {
             let Some(Value::String(name)) = params.get("type") else {
                 return Err(bad_request("field_schema params need a \"type\""));
             };
-            if let Some((key, _)) = params.iter().find(|(key, _)| !TUNING.contains(&key.as_str())) {
-                return Err(not_supported(format!("the {name} index parameter `{key}`")));
+            let is_default_text = |key: &str, value: &Value| {
+                name == "text" && TEXT_DEFAULTS.iter().any(|(k, v)| *k == key && value.to_string() == *v)
+            };
+            let refused = params.iter().find(|(key, value)| {
+                !value.is_null() && !TUNING.contains(&key.as_str()) && !is_default_text(key, value)
+            });
+            if let Some((key, value)) = refused {
+                return Err(not_supported(format!("the {name} index parameter `{key}`: {value}")));
             }
             name.as_str()
         }
@@ -84,7 +93,9 @@ fn schema_of(field_schema: Option<&Value>) -> Result<FieldSchema, ApiError> {
         "float" => Ok(FieldSchema::Float),
         "bool" => Ok(FieldSchema::Bool),
         "uuid" => Ok(FieldSchema::Uuid),
-        "text" | "datetime" | "geo" => Err(not_supported(format!("{name} payload indexes"))),
+        "text" => Ok(FieldSchema::Text),
+        "datetime" => Ok(FieldSchema::Datetime),
+        "geo" => Err(not_supported(format!("{name} payload indexes"))),
         other => Err(bad_request(&format!("unknown field_schema type {other:?}"))),
     }
 }
@@ -103,7 +114,20 @@ mod tests {
         let params = json!({"type": "integer", "lookup": true, "range": false, "on_disk": true});
         assert_eq!(schema_of(Some(&params)).unwrap(), FieldSchema::Integer);
         assert_eq!(schema_of(Some(&json!({"type": "uuid", "is_tenant": true}))).unwrap(), FieldSchema::Uuid);
-        for refused in [json!("text"), json!("vector"), json!({"type": "keyword", "x": 1}), json!(3), Value::Null] {
+        let text = json!({"type": "text", "tokenizer": "word", "lowercase": true, "phrase_matching": true});
+        assert_eq!(schema_of(Some(&text)).unwrap(), FieldSchema::Text);
+        assert_eq!(schema_of(Some(&json!("datetime"))).unwrap(), FieldSchema::Datetime);
+        let refused = [
+            json!("geo"),
+            json!("vector"),
+            json!({"type": "keyword", "x": 1}),
+            json!({"type": "text", "tokenizer": "prefix"}),
+            json!({"type": "text", "min_token_len": 2}),
+            json!({"type": "text", "lowercase": false}),
+            json!(3),
+            Value::Null,
+        ];
+        for refused in refused {
             assert_eq!(schema_of(Some(&refused)).unwrap_err().status, axum::http::StatusCode::BAD_REQUEST);
         }
         assert!(schema_of(None).is_err());

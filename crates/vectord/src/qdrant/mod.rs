@@ -20,6 +20,7 @@ pub(crate) mod points;
 mod refuse;
 pub(crate) mod search;
 mod shown;
+pub(crate) mod vectors;
 
 use std::ops::Bound;
 

@@ -50,7 +50,7 @@ fn no_vector() -> ApiError {
 }
 
 /// One point's vector: a list of numbers, or `{"": [...]}` (the unnamed vector by name).
-fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
+pub(crate) fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
     let vector = match vector {
         // What clients send for a point without an embedding (Haystack's `{}`, or null).
         Value::Object(named) if named.is_empty() => return Err(no_vector()),
@@ -66,6 +66,17 @@ fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
             "a vector is a list of numbers (sparse and multi-vectors are not supported by vectord): {e}"
         ))
     })
+}
+
+/// A vector as Qdrant keeps it: normalised under cosine (and shown so).
+pub(crate) fn as_stored(metric: Metric, mut vector: Vec<f32>) -> Vec<f32> {
+    if metric == Metric::Cosine {
+        let norm = vector.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+        if norm > 0.0 && norm.is_finite() {
+            vector.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+        }
+    }
+    vector
 }
 
 impl Upsert {
@@ -93,14 +104,7 @@ impl Upsert {
         let mut position: HashMap<String, usize> = HashMap::with_capacity(points.len());
         for Point { id, vector, payload } in points {
             let id = ids::parse(&id)?;
-            let mut vector = dense_vector(vector)?;
-            // Qdrant keeps cosine vectors normalised, and shows them so.
-            if metric == Metric::Cosine {
-                let norm = vector.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-                if norm > 0.0 && norm.is_finite() {
-                    vector.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
-                }
-            }
+            let vector = as_stored(metric, dense_vector(vector)?);
             // An upsert replaces the whole point: no payload means an empty one.
             let metadata = Some(Value::Object(payload.unwrap_or_default()));
             let item = Item { id, vector, metadata };

@@ -81,7 +81,7 @@ async fn qdrant_payload_indexes_show_in_the_payload_schema() {
     assert_eq!(info["result"]["payload_schema"], want);
 
     let refused = server
-        .call(Method::PUT, "/collections/c/index", Some(json!({ "field_name": "t", "field_schema": "text" })))
+        .call(Method::PUT, "/collections/c/index", Some(json!({ "field_name": "t", "field_schema": "geo" })))
         .await;
     assert_eq!(refused.0, StatusCode::BAD_REQUEST);
     assert!(refused.1["status"]["error"].as_str().unwrap().starts_with("not supported by vectord"), "{}", refused.1);

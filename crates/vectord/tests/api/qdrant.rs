@@ -195,8 +195,9 @@ async fn durable_writes(server: &Server) -> u64 {
 async fn qdrant_writes_are_measured_as_durable_writes() {
     let server = Server::on(memory()).await;
     collection(&server, "m").await;
-    let writes: [(Method, &str, Value); 4] = [
+    let writes: [(Method, &str, Value); 5] = [
         (Method::PUT, "/collections/m/points", json!({"points": [{"id": 1, "vector": [1.0, 0.0]}]})),
+        (Method::PUT, "/collections/m/points/vectors", json!({"points": [{"id": 1, "vector": [0.0, 3.0]}]})),
         (Method::POST, "/collections/m/points/payload", json!({"payload": {"a": 1}, "points": [1]})),
         (Method::POST, "/collections/m/points/payload/clear", json!({"points": [1]})),
         (Method::POST, "/collections/m/points/delete", json!({"points": [1]})),
@@ -207,6 +208,18 @@ async fn qdrant_writes_are_measured_as_durable_writes() {
         assert_eq!(status, StatusCode::OK, "{path}: {answer}");
         assert_eq!(durable_writes(&server).await, before + 1, "{path} was not measured");
     }
+    // The vector is replaced, the payload kept.
+    let point = json!({"points": [{"id": 1, "vector": [1.0, 0.0], "payload": {"k": 1}}]});
+    server.call(Method::PUT, "/collections/m/points", Some(point)).await;
+    let vectors = json!({"points": [{"id": 1, "vector": [0.0, 3.0]}]});
+    server.call(Method::PUT, "/collections/m/points/vectors", Some(vectors)).await;
+    let (_, point) = server.call(Method::GET, "/collections/m/points/1", None).await;
+    assert_eq!((&point["result"]["vector"], &point["result"]["payload"]), (&json!([0.0, 3.0]), &json!({"k": 1})));
+    let unknown = json!({"points": [{"id": 1, "vector": [1.0, 0.0]}, {"id": 99, "vector": [1.0, 0.0]}]});
+    let answer = server.call(Method::PUT, "/collections/m/points/vectors", Some(unknown)).await;
+    assert_qdrant_error(&answer, StatusCode::NOT_FOUND, "No point with id 99");
+    let (_, point) = server.call(Method::GET, "/collections/m/points/1", None).await;
+    assert_eq!(point["result"]["vector"], json!([0.0, 3.0]), "an update with an unknown id changed nothing");
     server.stop().await;
 }
 
@@ -216,7 +229,7 @@ async fn what_vectord_lacks_is_refused_by_name_in_qdrants_body() {
     collection(&server, "c").await;
     for (method, path, status) in [
         (Method::POST, "/collections/c/points/batch", StatusCode::METHOD_NOT_ALLOWED),
-        (Method::PUT, "/collections/c/points/vectors", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::POST, "/collections/c/points/vectors/delete", StatusCode::NOT_FOUND),
         (Method::POST, "/collections/aliases", StatusCode::METHOD_NOT_ALLOWED),
         (Method::PATCH, "/collections/c", StatusCode::METHOD_NOT_ALLOWED),
         (Method::GET, "/aliases", StatusCode::NOT_FOUND),
