@@ -27,9 +27,16 @@ pub(crate) struct CreateFieldIndex {
 
 /// The flags of Qdrant's field index params that tune its storage only.
 const TUNING: &[&str] = &["type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "phrase_matching"];
-/// Text index params and the only value vectord's text index has: Qdrant's
-/// default word tokenizer, lowercased, no length limits, stop words or stemming.
-const TEXT_DEFAULTS: &[(&str, &str)] = &[("tokenizer", "\"word\""), ("lowercase", "true")];
+/// Whether a text index param has the only value vectord's text index has:
+/// Qdrant's default word tokenizer, lowercased (and no length limits, stop
+/// words or stemming, which are other params).
+fn is_default_text_param(key: &str, value: &Value) -> bool {
+    match (key, value) {
+        ("tokenizer", Value::String(tokenizer)) => tokenizer == "word",
+        ("lowercase", Value::Bool(lowercase)) => *lowercase,
+        _ => false,
+    }
+}
 
 /// Creates (or replaces) a payload index; answers once it is built and durable.
 pub(crate) async fn create(
@@ -74,9 +81,7 @@ fn schema_of(field_schema: Option<&Value>) -> Result<FieldSchema, ApiError> {
             let Some(Value::String(name)) = params.get("type") else {
                 return Err(bad_request("field_schema params need a \"type\""));
             };
-            let is_default_text = |key: &str, value: &Value| {
-                name == "text" && TEXT_DEFAULTS.iter().any(|(k, v)| *k == key && value.to_string() == *v)
-            };
+            let is_default_text = |key: &str, value: &Value| name == "text" && is_default_text_param(key, value);
             let refused = params.iter().find(|(key, value)| {
                 !value.is_null() && !TUNING.contains(&key.as_str()) && !is_default_text(key, value)
             });
