@@ -38,8 +38,8 @@ mod vectors;
 
 pub use error::{Error, Result};
 pub use filter::{
-    Condition, FieldIndexInfo, FieldSchema, Filter, IndexedField, MAX_FIELD_KEY_BYTES, MAX_FILTER_DEPTH,
-    MAX_FILTER_TERMS, Match, Range,
+    Condition, Datetime, DatetimeRange, FieldCheck, FieldIndexInfo, FieldKey, FieldSchema, Filter, IndexedField,
+    MAX_FIELD_KEY_BYTES, MAX_FILTER_DEPTH, MAX_FILTER_TERMS, Match, MinShould, Range,
 };
 pub use id_order::compare_ids;
 pub use index::{

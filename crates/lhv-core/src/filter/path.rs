@@ -70,8 +70,10 @@ impl FieldKey {
         values
     }
 
-    /// The values the key selects below `root`.
-    pub(crate) fn values<'a>(&self, root: &'a Value, flat: bool) -> Vec<&'a Value> {
+    /// The values the key selects below `root`; with `flat`, an array at the
+    /// end of the path gives its elements (as conditions and Qdrant's
+    /// `group_by` read values), without it is one value.
+    pub fn values<'a>(&self, root: &'a Value, flat: bool) -> Vec<&'a Value> {
         let mut values = Vec::new();
         self.visit(root, flat, &mut |value| values.push(value));
         values

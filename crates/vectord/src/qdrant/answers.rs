@@ -73,7 +73,7 @@ pub(crate) struct CountResult {
 }
 
 /// A point as retrieved or scrolled.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Record {
     /// Its id: an unsigned integer or a UUID.
     pub id: Value,
@@ -93,7 +93,7 @@ pub(crate) struct ScrollResult {
 }
 
 /// A search hit: the point, with its score.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct ScoredPoint {
     /// The point (id, and payload and vector as asked for).
     #[serde(flatten)]
@@ -109,6 +109,22 @@ pub(crate) struct ScoredPoint {
 pub(crate) struct QueryResponse {
     /// Best first.
     pub points: Vec<ScoredPoint>,
+}
+
+/// `POST .../points/search/groups` and `query/groups`.
+#[derive(Debug, Serialize)]
+pub(crate) struct GroupsResult {
+    /// The groups, by their best hit, best first.
+    pub groups: Vec<PointGroup>,
+}
+
+/// One group: the value of `group_by` its hits share, and its best hits.
+#[derive(Debug, Serialize)]
+pub(crate) struct PointGroup {
+    /// A string or an integer.
+    pub id: serde_json::Value,
+    /// Best first.
+    pub hits: Vec<ScoredPoint>,
 }
 
 /// `GET /`.

@@ -12,8 +12,10 @@
 
 mod answers;
 pub(crate) mod collections;
+pub(crate) mod facet;
 pub(crate) mod field_index;
 mod filter;
+pub(crate) mod groups;
 mod ids;
 pub(crate) mod payload;
 pub(crate) mod points;

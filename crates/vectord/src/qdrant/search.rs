@@ -37,11 +37,12 @@ struct Quantization {
 }
 
 /// What a search of either form comes down to.
-struct Plan {
+pub(super) struct Plan {
     vector: Vec<f32>,
     filter: Option<Filter>,
-    limit: usize,
-    offset: usize,
+    /// Hits wanted (groups wanted, for a search by groups).
+    pub(super) limit: usize,
+    pub(super) offset: usize,
     ef: Option<usize>,
     exact: bool,
     rescore: Option<bool>,
@@ -83,7 +84,7 @@ impl Plan {
 
     /// The search the plan asks for: `limit + offset` hits, the first
     /// `offset` to be skipped; `None` for no hits at all (`limit` 0).
-    fn query(&self) -> Result<Option<Query>, ApiError> {
+    pub(super) fn query(&self) -> Result<Option<Query>, ApiError> {
         let k = self
             .limit
             .checked_add(self.offset)
@@ -99,7 +100,7 @@ impl Plan {
     }
 
     /// Qdrant's `ScoredPoint`s for the hits, best first.
-    fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<ScoredPoint> {
+    pub(super) fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<ScoredPoint> {
         let index = durable.index();
         let metric = index.params().metric;
         hits.into_iter()
@@ -127,7 +128,7 @@ pub(crate) struct SearchRequest {
 }
 
 impl SearchRequest {
-    fn plan(self) -> Result<Plan, ApiError> {
+    pub(super) fn plan(self) -> Result<Plan, ApiError> {
         unknown_fields(&self.rest, points::HARMLESS)?;
         let vector = match self.vector {
             // `{"name": "", "vector": [...]}`: the unnamed vector by name.
@@ -156,7 +157,7 @@ pub(crate) struct QueryRequest {
 const DEFAULT_QUERY_LIMIT: usize = 10;
 
 impl QueryRequest {
-    fn plan(self) -> Result<Plan, ApiError> {
+    pub(super) fn plan(self) -> Result<Plan, ApiError> {
         unknown_fields(&self.rest, points::HARMLESS)?;
         if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
             return Err(not_supported("named vectors in `using` (the unnamed vector, \"\", is)"));
