@@ -60,7 +60,7 @@ fn render(rows: &[Value], root: &Path) -> String {
          each with its own `doc` filter (0.1 % of the points), top 10, 1 client; release binary, `file://` \
          storage. Checked in the run: the filtered answers before, during and after the build are equal, and \
          every acknowledged write is counted, by the index too. commit {}.\n\n\
-         | dataset | points | build s | written during build | QPS without | QPS with | with / without | \
+         | dataset | points | build s | acknowledged writes (from 1 s before the build to 1 s after) | QPS without | QPS with | with / without | \
          QPS without, after drop |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
         crate::bench::git_commit(root)
     );

@@ -59,9 +59,10 @@ pub const CODES_SNAPSHOT_VERSION: u32 = 2;
 /// versions 1 and 2 as well. A writer writes the lowest version that holds
 /// the index.
 pub const FIELD_SCHEMA_SNAPSHOT_VERSION: u32 = 3;
-/// The version of log records that add or drop a field index
-/// ([`LogOp::FieldIndex`]); every other record is still written as version 1.
-pub const FIELD_INDEX_LOG_VERSION: u32 = 2;
+/// The version of log records of the operations added after version 1: a
+/// field index added or dropped ([`LogOp::FieldIndex`]) and batches
+/// ([`LogOp::Batch`]); every other record is still written as version 1.
+pub const EXTENDED_LOG_VERSION: u32 = 2;
 
 /// Whether `bytes` have the CRC32C `stored`. Fuzz builds (`cfg(fuzzing)`, set by
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0..4 | magic `"LHVL"` |
 //! | 4..6 | format version |
-//! | 6 | operation: 1 upsert, 2 delete, 3 epoch, 4 field index (version 2) |
+//! | 6 | operation: 1 upsert, 2 delete, 3 epoch; version 2: 4 field index, 5 batch |
 //! | 7 | flags, 0 |
 //! | 8..16 | sequence number |
 //! | 16..20 | payload length |
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arrays::{get_f32s, get_strings, put_f32s, put_strings, take_u32};
 use crate::error::{Error, Result};
-use crate::{FIELD_INDEX_LOG_VERSION, FORMAT_VERSION};
+use crate::{EXTENDED_LOG_VERSION, FORMAT_VERSION};
 
 /// The first four bytes of every log record.
 pub const RECORD_MAGIC: [u8; 4] = *b"LHVL";
@@ -30,6 +30,7 @@ const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
 const EPOCH: u8 = 3;
 const FIELD_INDEX: u8 = 4;
+const BATCH: u8 = 5;
 
 /// One write, as logged before it is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +56,10 @@ pub enum LogOp {
     /// A field index added to or dropped from every item (its payload is the
     /// change as JSON: `{"create": field}` or `{"drop": key}`).
     FieldIndex(FieldIndexChange),
+    /// Upserts and deletes applied in order as one write: logged together,
+    /// so that recovery applies all of them or none (Qdrant's `points/batch`).
+    /// Holds only [`LogOp::Upsert`] and [`LogOp::Delete`].
+    Batch(Vec<LogOp>),
 }
 
 /// A change to an index's field indexes.
@@ -83,40 +88,9 @@ pub struct LogContents {
 /// vectors of an upsert differ in length or the payload exceeds 4 GiB.
 pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
     let mut payload = Vec::new();
-    let kind = match &record.op {
-        LogOp::Upsert(items) => {
-            let dim = items.first().map_or(0, |i| i.vector.len());
-            if let Some(position) = items.iter().position(|i| i.vector.len() != dim) {
-                return Err(Error::invalid(format!("upsert item {position}: vector length differs from item 0's")));
-            }
-            payload.extend_from_slice(&count(items.len())?.to_le_bytes());
-            payload.extend_from_slice(&count(dim)?.to_le_bytes());
-            put_strings(&mut payload, items.iter().map(|i| Some(i.id.as_str())))?;
-            let metadata: Vec<Option<String>> =
-                items.iter().map(|i| i.metadata.as_ref().map(ToString::to_string)).collect();
-            put_strings(&mut payload, metadata.iter().map(Option::as_deref))?;
-            for item in items {
-                put_f32s(&mut payload, &item.vector);
-            }
-            UPSERT
-        }
-        LogOp::Delete(ids) => {
-            payload.extend_from_slice(&count(ids.len())?.to_le_bytes());
-            put_strings(&mut payload, ids.iter().map(|id| Some(id.as_str())))?;
-            DELETE
-        }
-        LogOp::Epoch(epoch) => {
-            payload.extend_from_slice(&epoch.to_le_bytes());
-            EPOCH
-        }
-        LogOp::FieldIndex(change) => {
-            let json = serde_json::to_vec(change).map_err(|e| Error::invalid(format!("field index change: {e}")))?;
-            payload.extend_from_slice(&json);
-            FIELD_INDEX
-        }
-    };
+    let kind = encode_payload(&record.op, &mut payload)?;
     // Records readers of version 1 know keep version 1, so that old logs and new ones look alike.
-    let version = if kind == FIELD_INDEX { FIELD_INDEX_LOG_VERSION } else { FORMAT_VERSION };
+    let version = if kind == FIELD_INDEX || kind == BATCH { EXTENDED_LOG_VERSION } else { FORMAT_VERSION };
     let length = u32::try_from(payload.len()).map_err(|_| Error::invalid("log record payload over 4 GiB"))?;
     let mut header = [0u8; RECORD_HEADER_LEN];
     header[..4].copy_from_slice(&RECORD_MAGIC);
@@ -130,6 +104,57 @@ pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
     out.extend_from_slice(&header);
     out.extend_from_slice(&payload);
     Ok(())
+}
+
+/// Appends the payload of `op` to `payload`; its operation code.
+fn encode_payload(op: &LogOp, payload: &mut Vec<u8>) -> Result<u8> {
+    Ok(match op {
+        LogOp::Upsert(items) => {
+            let dim = items.first().map_or(0, |i| i.vector.len());
+            if let Some(position) = items.iter().position(|i| i.vector.len() != dim) {
+                return Err(Error::invalid(format!("upsert item {position}: vector length differs from item 0's")));
+            }
+            payload.extend_from_slice(&count(items.len())?.to_le_bytes());
+            payload.extend_from_slice(&count(dim)?.to_le_bytes());
+            put_strings(payload, items.iter().map(|i| Some(i.id.as_str())))?;
+            let metadata: Vec<Option<String>> =
+                items.iter().map(|i| i.metadata.as_ref().map(ToString::to_string)).collect();
+            put_strings(payload, metadata.iter().map(Option::as_deref))?;
+            for item in items {
+                put_f32s(payload, &item.vector);
+            }
+            UPSERT
+        }
+        LogOp::Delete(ids) => {
+            payload.extend_from_slice(&count(ids.len())?.to_le_bytes());
+            put_strings(payload, ids.iter().map(|id| Some(id.as_str())))?;
+            DELETE
+        }
+        LogOp::Epoch(epoch) => {
+            payload.extend_from_slice(&epoch.to_le_bytes());
+            EPOCH
+        }
+        LogOp::FieldIndex(change) => {
+            let json = serde_json::to_vec(change).map_err(|e| Error::invalid(format!("field index change: {e}")))?;
+            payload.extend_from_slice(&json);
+            FIELD_INDEX
+        }
+        LogOp::Batch(ops) => {
+            // A count, then each operation as its code, its payload's length and its payload.
+            payload.extend_from_slice(&count(ops.len())?.to_le_bytes());
+            for (position, op) in ops.iter().enumerate() {
+                if !matches!(op, LogOp::Upsert(_) | LogOp::Delete(_)) {
+                    return Err(Error::invalid(format!("batch operation {position} is not an upsert or a delete")));
+                }
+                let mut inner = Vec::new();
+                let kind = encode_payload(op, &mut inner)?;
+                payload.push(kind);
+                payload.extend_from_slice(&count(inner.len())?.to_le_bytes());
+                payload.extend_from_slice(&inner);
+            }
+            BATCH
+        }
+    })
 }
 
 fn count(n: usize) -> Result<u32> {
@@ -164,7 +189,7 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         }
         let version = u16::from_be_bytes([header[4], header[5]]);
         let version = u32::from(version);
-        if !(FORMAT_VERSION..=FIELD_INDEX_LOG_VERSION).contains(&version) {
+        if !(FORMAT_VERSION..=EXTENDED_LOG_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion { found: version });
         }
         let mut word = [0u8; 8];
@@ -185,8 +210,8 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         if header[7] != 0 {
             return Err(corrupt(format!("unknown flags {:#04x}", header[7])));
         }
-        if header[6] == FIELD_INDEX && version < FIELD_INDEX_LOG_VERSION {
-            return Err(corrupt(format!("a version {version} record holds no field index change")));
+        if (header[6] == FIELD_INDEX || header[6] == BATCH) && version < EXTENDED_LOG_VERSION {
+            return Err(corrupt(format!("a version {version} record holds no operation {}", header[6])));
         }
         let op = decode_payload(header[6], payload).map_err(|e| corrupt(e.to_string()))?;
         records.push(LogRecord { sequence, op });
@@ -199,6 +224,30 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
     if kind == FIELD_INDEX {
         let change = serde_json::from_slice(payload).map_err(|e| Error::invalid(format!("field index change: {e}")))?;
         return Ok(LogOp::FieldIndex(change));
+    }
+    if kind == BATCH {
+        let (entries, mut rest) = take_u32(payload, "batch count")?;
+        let mut ops = Vec::new();
+        for position in 0..entries {
+            let (&inner_kind, after) =
+                rest.split_first().ok_or_else(|| Error::invalid(format!("batch operation {position} is missing")))?;
+            if inner_kind != UPSERT && inner_kind != DELETE {
+                return Err(Error::invalid(format!("batch operation {position} has code {inner_kind}")));
+            }
+            let (length, after) = take_u32(after, "batch operation length")?;
+            let inner = after.get(..length as usize).ok_or_else(|| {
+                Error::invalid(format!("batch operation {position}: {length} bytes, {} left", after.len()))
+            })?;
+            ops.push(
+                decode_payload(inner_kind, inner)
+                    .map_err(|e| Error::invalid(format!("batch operation {position}: {e}")))?,
+            );
+            rest = &after[length as usize..];
+        }
+        if !rest.is_empty() {
+            return Err(Error::invalid(format!("{} bytes after the batch", rest.len())));
+        }
+        return Ok(LogOp::Batch(ops));
     }
     if kind == EPOCH {
         let bytes: [u8; 8] =

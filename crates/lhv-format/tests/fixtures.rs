@@ -118,7 +118,7 @@ fn small_typed_index() -> Index {
     index
 }
 
-/// Field index changes between writes: what log version 2 added.
+/// Field index changes and a batch between writes: what log version 2 added.
 fn fields_log() -> Vec<LogRecord> {
     let mut records = small_log();
     records.push(LogRecord {
@@ -127,6 +127,13 @@ fn fields_log() -> Vec<LogRecord> {
     });
     records.push(LogRecord { sequence: 6, op: LogOp::FieldIndex(FieldIndexChange::Create("k".into())) });
     records.push(LogRecord { sequence: 7, op: LogOp::FieldIndex(FieldIndexChange::Drop("k".into())) });
+    records.push(LogRecord {
+        sequence: 8,
+        op: LogOp::Batch(vec![
+            LogOp::Delete(vec!["é".into()]),
+            LogOp::Upsert(vec![Item { id: "c".into(), vector: vec![-1.0, 2.0], metadata: Some(json!({"k": 2.5})) }]),
+        ]),
+    });
     records
 }
 

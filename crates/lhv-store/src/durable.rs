@@ -137,6 +137,32 @@ impl DurableIndex {
         Ok(sum_deletes(self.commit_computed(computed).await?)?)
     }
 
+    /// Upserts and deletes computed from the index as it stands (with no other
+    /// write applied in between), committed as one write: each shard logs its
+    /// part as one batch record, applied whole, deletes first. Durable when it
+    /// returns. Items must not be among the deleted ids.
+    pub async fn write_batch_with<E: From<Error>>(
+        &self,
+        compute: impl FnOnce(&ShardedIndex) -> std::result::Result<(Vec<String>, Vec<Item>), E>,
+    ) -> std::result::Result<(), E> {
+        let computed = |index: &ShardedIndex| -> std::result::Result<Vec<LogOp>, E> {
+            let (deleted, upserted) = compute(index)?;
+            index.validate_upsert(&upserted).map_err(|e| E::from(e.into()))?;
+            let deletes = index.split_ids(&deleted);
+            let upserts = index.split_items(upserted);
+            Ok(deletes
+                .into_iter()
+                .zip(upserts)
+                .map(|(ids, items)| {
+                    let ops = [LogOp::Delete(ids), LogOp::Upsert(items)];
+                    LogOp::Batch(ops.into_iter().filter(|op| !is_empty(op)).collect())
+                })
+                .collect())
+        };
+        self.commit_computed(computed).await?;
+        Ok(())
+    }
+
     /// Computes a write while every shard's commit lock is held (taken in
     /// shard order, so two computed writes never deadlock), where every
     /// committed write is applied, and commits each shard's part first in
@@ -248,6 +274,7 @@ fn is_empty(op: &LogOp) -> bool {
     match op {
         LogOp::Upsert(items) => items.is_empty(),
         LogOp::Delete(ids) => ids.is_empty(),
+        LogOp::Batch(ops) => ops.iter().all(is_empty),
         LogOp::FieldIndex(_) | LogOp::Epoch(_) => false,
     }
 }
@@ -257,13 +284,13 @@ fn sum_upserts(applied: Vec<Applied>) -> Result<UpsertOutcome> {
         Applied::Upserted(o) => {
             Ok(UpsertOutcome { inserted: sum.inserted + o.inserted, updated: sum.updated + o.updated })
         }
-        Applied::Deleted(_) | Applied::FieldIndexChanged(_) => unreachable_outcome(),
+        Applied::Deleted(_) | Applied::FieldIndexChanged(_) | Applied::Batch => unreachable_outcome(),
     })
 }
 
 fn sum_deletes(applied: Vec<Applied>) -> Result<usize> {
     applied.into_iter().try_fold(0, |sum, applied| match applied {
         Applied::Deleted(count) => Ok(sum + count),
-        Applied::Upserted(_) | Applied::FieldIndexChanged(_) => unreachable_outcome(),
+        Applied::Upserted(_) | Applied::FieldIndexChanged(_) | Applied::Batch => unreachable_outcome(),
     })
 }

@@ -23,6 +23,7 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
                 Ok(())
             }
             LogOp::FieldIndex(change) => change_fields(index, change).map(|_| ()),
+            LogOp::Batch(ops) => apply_batch(index, ops),
             // The writer's lease epoch: nothing to apply.
             LogOp::Epoch(_) => Ok(()),
         };
@@ -32,6 +33,30 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
         last = record.sequence;
     }
     Ok(last)
+}
+
+/// Applies a batch's upserts and deletes in order. Every upsert is checked
+/// before anything is applied, so a batch that was valid when logged is
+/// applied whole (only a full index can still refuse an upsert).
+pub(crate) fn apply_batch(index: &Index, ops: Vec<LogOp>) -> lhv_core::Result<()> {
+    for op in &ops {
+        if let LogOp::Upsert(items) = op {
+            index.validate_upsert(items)?;
+        }
+    }
+    for op in ops {
+        match op {
+            LogOp::Upsert(items) => {
+                index.upsert(items)?;
+            }
+            LogOp::Delete(ids) => {
+                index.delete(&ids);
+            }
+            // The format holds only upserts and deletes in a batch.
+            LogOp::Epoch(_) | LogOp::FieldIndex(_) | LogOp::Batch(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Applies a field index change; whether the index it names existed before.

@@ -91,6 +91,8 @@ pub(crate) enum Applied {
     Deleted(usize),
     /// A field index change; whether the index it names existed before.
     FieldIndexChanged(bool),
+    /// A batch of upserts and deletes.
+    Batch,
 }
 
 #[derive(Debug)]
@@ -292,6 +294,10 @@ impl DurableShard {
             LogOp::Delete(ids) => Ok(Applied::Deleted(self.index.delete(&ids))),
             LogOp::FieldIndex(change) => {
                 Ok(Applied::FieldIndexChanged(crate::replay::change_fields(&self.index, change)?))
+            }
+            LogOp::Batch(ops) => {
+                crate::replay::apply_batch(&self.index, ops)?;
+                Ok(Applied::Batch)
             }
             LogOp::Epoch(_) => unreachable_outcome(),
         }

@@ -12,7 +12,7 @@ pub(crate) fn declared() -> Vec<Declared> {
     use Access::{Admin, Open, Read, Write};
     use Method as M;
     use native::{cluster, fields, health, indexes, items, service, snapshots};
-    use qdrant::{collections, facet, field_index, groups, payload, points, search, vectors};
+    use qdrant::{batch, collections, facet, field_index, groups, payload, points, search, vectors};
     let ours = |method, path, access| Route::new(Dialect::Native, method, path, access);
     let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
     vec![
@@ -66,6 +66,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(theirs(M::POST, "/collections/{name}/points/payload/delete", Write), payload::delete_keys),
         Declared::new(theirs(M::POST, "/collections/{name}/points/payload/clear", Write), payload::clear),
         Declared::new(theirs(M::PUT, "/collections/{name}/points/vectors", Write), vectors::update),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/batch", Write), batch::batch),
     ]
 }
 

@@ -73,3 +73,39 @@ async fn a_failed_computation_writes_nothing() {
     assert_eq!(index.last_sequence().await, 0);
     assert!(index.index().is_empty());
 }
+
+#[tokio::test]
+async fn a_batch_of_deletes_and_upserts_is_one_write_across_shards() {
+    let store: Arc<dyn Store> = lhv_store::open_url("memory://", &[]).unwrap().store;
+    let catalog = Catalog::open_store(Arc::clone(&store), CatalogOptions::default()).await.unwrap();
+    let index = catalog.create_sharded("b", IndexParams::new(2, Metric::L2), 3).await.unwrap();
+    let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 1.0], metadata: Some(json!({ "x": x })) };
+    index.upsert((0..10).map(|i| item(&format!("p{i}"), i as f32)).collect()).await.unwrap();
+    let before = index.last_sequence().await;
+    index
+        .write_batch_with(|current| {
+            assert_eq!(current.len(), 10);
+            let deleted = (0..5).map(|i| format!("p{i}")).collect();
+            Ok::<_, lhv_store::Error>((deleted, vec![item("p7", 70.0), item("new", 1.5)]))
+        })
+        .await
+        .unwrap();
+    // One record per shard that has a part.
+    assert!(index.last_sequence().await - before <= 3);
+    // Refused by the computation: nothing is written.
+    let refused = index
+        .write_batch_with(|_| Err::<(Vec<String>, Vec<Item>), _>(lhv_store::Error::IndexNotFound { name: "x".into() }))
+        .await;
+    assert!(refused.is_err());
+    let check = |index: &lhv_store::DurableIndex| {
+        let view = index.index();
+        assert_eq!(view.len(), 6);
+        assert!(!view.contains("p0") && view.contains("new"));
+        assert_eq!(view.get("p7").unwrap().metadata, Some(json!({ "x": 70.0 })));
+    };
+    check(&index);
+    drop(index);
+    drop(catalog);
+    let reopened = Catalog::open_store(store, CatalogOptions::default()).await.unwrap();
+    check(&reopened.get("b").unwrap());
+}

@@ -29,7 +29,7 @@ impl<T: Serialize> IntoResponse for Answer<T> {
 }
 
 /// The answer to a write: it is durable and applied (`wait` or not).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct UpdateResult {
     /// The index's log position after the write.
     pub operation_id: u64,

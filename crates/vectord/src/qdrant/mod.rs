@@ -11,6 +11,7 @@
 //! approximately.
 
 mod answers;
+pub(crate) mod batch;
 pub(crate) mod collections;
 pub(crate) mod facet;
 pub(crate) mod field_index;

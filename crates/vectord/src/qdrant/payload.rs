@@ -39,33 +39,54 @@ pub(crate) struct DeletePayload {
     rest: Map<String, Value>,
 }
 
+/// A change to the payloads of the selected points.
+pub(crate) type PayloadChange = Box<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
+
+impl SetPayload {
+    /// What the request changes in which points: `merge` sets its keys and
+    /// keeps the others (`POST`), else it replaces the whole payload (or the
+    /// object at `key`), as in Qdrant.
+    pub(crate) fn change(self, merge: bool) -> Result<(Selection, PayloadChange), ApiError> {
+        unknown_fields(&self.rest, points::HARMLESS)?;
+        let selected = selection(self.points.as_deref(), self.filter.as_ref())?;
+        let (payload, key) = (self.payload, self.key);
+        let change: PayloadChange = Box::new(move |object| match (&key, merge) {
+            (Some(key), true) => path_set_merged(object, key, payload.clone()),
+            (None, true) => object.extend(payload.clone()),
+            (Some(key), false) => path_set(object, key, Value::Object(payload.clone())),
+            (None, false) => *object = payload.clone(),
+        });
+        Ok((selected, change))
+    }
+}
+
+impl DeletePayload {
+    /// The points whose keys (dot-separated paths) are removed, and the removal.
+    pub(crate) fn change(self) -> Result<(Selection, PayloadChange), ApiError> {
+        unknown_fields(&self.rest, points::HARMLESS)?;
+        let selected = selection(self.points.as_deref(), self.filter.as_ref())?;
+        let keys = self.keys;
+        Ok((selected, Box::new(move |object| keys.iter().for_each(|key| path_remove(object, key)))))
+    }
+}
+
 /// Puts `payload` in the selected points' payloads (or in the objects at
 /// `key` in them): `POST` sets its keys and keeps the others, `PUT`
 /// replaces the whole payload (or object), as in Qdrant.
 pub(crate) async fn write(method: Method, on: OnIndex, JsonBody(request): JsonBody<SetPayload>) -> Reply<UpdateResult> {
-    unknown_fields(&request.rest, points::HARMLESS)?;
-    let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
-    let (payload, key, merge) = (request.payload, request.key, method == Method::POST);
-    rewrite(on, selected, move |object| match (&key, merge) {
-        (Some(key), true) => path_set_merged(object, key, payload.clone()),
-        (None, true) => object.extend(payload.clone()),
-        (Some(key), false) => path_set(object, key, Value::Object(payload.clone())),
-        (None, false) => *object = payload.clone(),
-    })
-    .await
+    let (selected, change) = request.change(method == Method::POST)?;
+    rewrite(on, selected, change).await
 }
 
 /// Removes these keys (dot-separated paths) from the selected points' payloads.
 pub(crate) async fn delete_keys(on: OnIndex, JsonBody(request): JsonBody<DeletePayload>) -> Reply<UpdateResult> {
-    unknown_fields(&request.rest, points::HARMLESS)?;
-    let selected = selection(request.points.as_deref(), request.filter.as_ref())?;
-    let keys = request.keys;
-    rewrite(on, selected, move |object| keys.iter().for_each(|key| path_remove(object, key))).await
+    let (selected, change) = request.change()?;
+    rewrite(on, selected, change).await
 }
 
 /// Empties the selected points' payloads.
 pub(crate) async fn clear(on: OnIndex, JsonBody(selector): JsonBody<Selector>) -> Reply<UpdateResult> {
-    rewrite(on, selector.selection()?, Map::clear).await
+    rewrite(on, selector.selection()?, Box::new(Map::clear)).await
 }
 
 /// Merges `payload` into the object at `key`, making it if needed.
@@ -79,11 +100,7 @@ fn path_set_merged(object: &mut Map<String, Value>, key: &str, payload: Map<Stri
 }
 
 /// Applies `change` to the payload of every selected point, in one durable write.
-async fn rewrite(
-    OnIndex { state, name }: OnIndex,
-    selected: Selection,
-    change: impl Fn(&mut Map<String, Value>) + Send + 'static,
-) -> Reply<UpdateResult> {
+async fn rewrite(OnIndex { state, name }: OnIndex, selected: Selection, change: PayloadChange) -> Reply<UpdateResult> {
     let durable = ops::index(&state, &name)?;
     ops::durably(&state, durable.upsert_with(|index| Ok::<_, WriteError>(rewritten(index, &selected, &change)?)))
         .await?;
@@ -99,21 +116,33 @@ fn rewritten(
     let ids = selected.ids(index)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(stored) = index.get(&id) else {
-            let message = format!("Not found: No point with id {id} found");
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "item_not_found", message));
-        };
-        let mut object = match stored.metadata {
-            Some(Value::Object(object)) => object,
-            None | Some(Value::Null) => Map::new(),
-            Some(_) => {
-                let message =
-                    format!("point {id} has metadata that is not a JSON object (written through vectord's own API)");
-                return Err(ApiError::bad_request(message));
-            }
-        };
-        change(&mut object);
-        items.push(Item { id, vector: stored.vector, metadata: Some(Value::Object(object)) });
+        let Some(stored) = index.get(&id) else { return Err(no_point(&id)) };
+        let metadata = Some(changed(&id, stored.metadata, change)?);
+        items.push(Item { id, vector: stored.vector, metadata });
     }
     Ok(items)
+}
+
+/// A point's payload after `change`: its metadata must be an object (or none).
+pub(crate) fn changed(
+    id: &str,
+    metadata: Option<Value>,
+    change: &impl Fn(&mut Map<String, Value>),
+) -> Result<Value, ApiError> {
+    let mut object = match metadata {
+        Some(Value::Object(object)) => object,
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => {
+            let message =
+                format!("point {id} has metadata that is not a JSON object (written through vectord's own API)");
+            return Err(ApiError::bad_request(message));
+        }
+    };
+    change(&mut object);
+    Ok(Value::Object(object))
+}
+
+/// The 404 of a write naming a point that does not exist.
+pub(crate) fn no_point(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "item_not_found", format!("Not found: No point with id {id} found"))
 }

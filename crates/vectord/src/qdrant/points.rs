@@ -83,7 +83,7 @@ impl Upsert {
     /// The points as vectord items, in the order given; a later point with the
     /// same id takes the place of the earlier one, as in Qdrant (so an error's
     /// item position is the point's position in the request).
-    fn items(self, metric: Metric) -> Result<Vec<Item>, ApiError> {
+    pub(crate) fn items(self, metric: Metric) -> Result<Vec<Item>, ApiError> {
         unknown_fields(&self.rest, HARMLESS)?;
         let points: Vec<Point> = match (self.points, self.batch) {
             (Some(points), None) => points,

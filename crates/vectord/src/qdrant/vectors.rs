@@ -27,6 +27,18 @@ struct PointVectors {
     vector: Value,
 }
 
+impl UpdateVectors {
+    /// The new vectors as items without metadata (which keeps the stored payload).
+    pub(crate) fn items(self, metric: lhv_core::Metric) -> Result<Vec<Item>, ApiError> {
+        unknown_fields(&self.rest, HARMLESS)?;
+        let mut items = Vec::with_capacity(self.points.len());
+        for PointVectors { id, vector } in self.points {
+            items.push(Item { id: ids::parse(&id)?, vector: as_stored(metric, dense_vector(vector)?), metadata: None });
+        }
+        Ok(items)
+    }
+}
+
 /// Replaces the vectors of existing points (an unknown id: 404, nothing written).
 pub(crate) async fn update(
     OnIndex { state, name }: OnIndex,
