@@ -12,7 +12,7 @@ pub(crate) fn declared() -> Vec<Declared> {
     use Access::{Admin, Open, Read, Write};
     use Method as M;
     use native::{cluster, fields, health, indexes, items, service, snapshots};
-    use qdrant::{batch, collections, facet, field_index, groups, payload, points, search, vectors};
+    use qdrant::{batch, collections, facet, field_index, groups, payload, points, recommend, search, vectors};
     let ours = |method, path, access| Route::new(Dialect::Native, method, path, access);
     let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
     vec![
@@ -60,6 +60,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(theirs(M::POST, "/collections/{name}/points/query/batch", Read), search::query_batch),
         Declared::new(theirs(M::POST, "/collections/{name}/points/search/groups", Read), groups::search_groups),
         Declared::new(theirs(M::POST, "/collections/{name}/facet", Read), facet::facet),
+        Declared::new(theirs(M::POST, "/collections/{name}/points/recommend", Read), recommend::points_recommend),
         Declared::new(theirs(M::POST, "/collections/{name}/points/query/groups", Read), groups::query_groups),
         Declared::new(theirs(M::POST, "/collections/{name}/points/payload", Write), payload::write),
         Declared::new(theirs(M::PUT, "/collections/{name}/points/payload", Write), payload::write),

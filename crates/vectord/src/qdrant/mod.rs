@@ -20,6 +20,7 @@ pub(crate) mod groups;
 mod ids;
 pub(crate) mod payload;
 pub(crate) mod points;
+pub(crate) mod recommend;
 mod refuse;
 pub(crate) mod search;
 mod shown;

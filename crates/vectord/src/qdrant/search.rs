@@ -12,7 +12,7 @@ use super::answers::Reply;
 use super::answers::{Answer, QueryResponse, ScoredPoint};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, score, vector_wanted};
-use super::{filter, points};
+use super::{filter, points, recommend};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, Query};
@@ -38,22 +38,22 @@ struct Quantization {
 
 /// What a search of either form comes down to.
 pub(super) struct Plan {
-    vector: Vec<f32>,
-    filter: Option<Filter>,
+    pub(super) vector: Vec<f32>,
+    pub(super) filter: Option<Filter>,
     /// Hits wanted (groups wanted, for a search by groups).
     pub(super) limit: usize,
     pub(super) offset: usize,
     ef: Option<usize>,
     exact: bool,
     rescore: Option<bool>,
-    score_threshold: Option<f32>,
-    with_payload: WithPayload,
-    with_vector: bool,
+    pub(super) score_threshold: Option<f32>,
+    pub(super) with_payload: WithPayload,
+    pub(super) with_vector: bool,
 }
 
 /// The fields `points/search` and `points/query` share.
 #[derive(Debug, Deserialize)]
-struct Shared {
+pub(super) struct Shared {
     filter: Option<Value>,
     params: Option<SearchParams>,
     offset: Option<usize>,
@@ -63,7 +63,7 @@ struct Shared {
 }
 
 impl Plan {
-    fn new(vector: Vec<f32>, limit: usize, shared: Shared) -> Result<Self, ApiError> {
+    pub(super) fn new(vector: Vec<f32>, limit: usize, shared: Shared) -> Result<Self, ApiError> {
         let params = shared.params.unwrap_or_default();
         unknown_fields(&params.rest, &["indexed_only"])?;
         let quantization = params.quantization.unwrap_or_default();
@@ -186,7 +186,7 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
 }
 
 /// Runs the plans' searches (where [`ops::search`] says) and scores their hits.
-async fn run_all(durable: Arc<DurableIndex>, plans: Vec<Plan>) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
+pub(super) async fn run_all(durable: Arc<DurableIndex>, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
     let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
     let mut found = ops::search(Arc::clone(&durable), queries.into_iter().flatten().collect()).await?.into_iter();
@@ -213,7 +213,7 @@ async fn searched<T>(
     plan: fn(T) -> Result<Plan, ApiError>,
 ) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let plans = requests.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
-    run_all(ops::index(state, name)?, plans).await
+    run_all(ops::index(state, name)?, &plans).await
 }
 
 /// The nearest points to one vector.
@@ -234,11 +234,20 @@ pub(crate) async fn search_batch(
     Ok(Answer(searched(&state, &name, batch.searches, SearchRequest::plan).await?))
 }
 
-/// The nearest points to one vector, as `{"points": [...]}`.
+/// The nearest points to one vector, or the points recommended by examples,
+/// as `{"points": [...]}`.
 pub(crate) async fn query(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<QueryRequest>,
 ) -> Reply<QueryResponse> {
+    if let Some(examples) = recommend::query_examples(request.query.as_ref()) {
+        unknown_fields(&request.rest, points::HARMLESS)?;
+        let durable = ops::index(&state, &name)?;
+        let limit = request.limit.unwrap_or(DEFAULT_QUERY_LIMIT);
+        let using = request.using.as_deref();
+        let points = recommend::recommend(durable, examples?, limit, request.shared, using, None).await?;
+        return Ok(Answer(QueryResponse { points }));
+    }
     let found = searched(&state, &name, vec![request], QueryRequest::plan).await?;
     Ok(Answer(QueryResponse { points: found.into_iter().next().unwrap_or_default() }))
 }
