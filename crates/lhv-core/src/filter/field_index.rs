@@ -51,7 +51,7 @@ struct Postings {
     bools: [BTreeSet<u32>; 2],
 }
 
-/// One field index as [`FieldIndexes::describe`] reports it.
+/// One field index and the items it holds, as [`Index::field_indexes`](crate::Index::field_indexes) reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldIndexInfo {
     /// The key and the type.
