@@ -237,11 +237,14 @@ impl Condition {
 
     fn holds(&self, subject: Subject<'_>) -> bool {
         let values = |key: &FieldKey, flat: bool| subject.metadata.map_or_else(Vec::new, |m| key.values(m, flat));
+        // The common checks stop at the first value that passes, without collecting the values.
+        let any =
+            |key: &FieldKey, accept: &dyn Fn(&Value) -> bool| subject.metadata.is_some_and(|m| key.any(m, accept));
         match self {
             Condition::Field { key, check } => match check {
-                FieldCheck::Match(matches) => values(key, true).into_iter().any(|v| matches.holds(v)),
-                FieldCheck::Range(range) => values(key, true).into_iter().any(|v| is_number_within(v, range)),
-                FieldCheck::DatetimeRange(range) => values(key, true).into_iter().any(|v| range.holds(v)),
+                FieldCheck::Match(matches) => any(key, &|v| matches.holds(v)),
+                FieldCheck::Range(range) => any(key, &|v| is_number_within(v, range)),
+                FieldCheck::DatetimeRange(range) => any(key, &|v| range.holds(v)),
                 FieldCheck::ValuesCount(range) => value_counts(&values(key, false)).any(|n| range.contains(n as f64)),
                 FieldCheck::IsEmpty(wanted) => is_empty(&values(key, false)) == *wanted,
                 FieldCheck::IsNull(wanted) => is_null(&values(key, false)) == *wanted,

@@ -58,6 +58,12 @@ impl FieldKey {
         walk(root, &self.steps, flat, visit);
     }
 
+    /// Whether some value the key selects below `root` (arrays at the end
+    /// looked through, as conditions read them) passes `accept`.
+    pub(crate) fn any(&self, root: &Value, accept: &dyn Fn(&Value) -> bool) -> bool {
+        any_at(root, &self.steps, accept)
+    }
+
     /// The values at the key as a `nested` condition reads it: `a` and `a[]`
     /// both name the array `a`, kept whole.
     pub(crate) fn nested_values<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
@@ -123,6 +129,23 @@ fn walk<'a>(value: &'a Value, steps: &[Step], flat: bool, visit: &mut dyn FnMut(
     }
 }
 
+fn any_at(value: &Value, steps: &[Step], accept: &dyn Fn(&Value) -> bool) -> bool {
+    let Some((step, rest)) = steps.split_first() else {
+        return match value {
+            Value::Array(items) => items.iter().any(accept),
+            value => accept(value),
+        };
+    };
+    match (step, value) {
+        (Step::Key(name), Value::Object(fields)) => fields.get(name).is_some_and(|inner| any_at(inner, rest, accept)),
+        (Step::Index(position), Value::Array(items)) => {
+            items.get(*position).is_some_and(|inner| any_at(inner, rest, accept))
+        }
+        (Step::Each, Value::Array(items)) => items.iter().any(|item| any_at(item, rest, accept)),
+        _ => false,
+    }
+}
+
 /// The steps of `text`, or `None` if it is malformed.
 fn parse_steps(text: &str) -> Option<Vec<Step>> {
     let mut steps = Vec::new();
@@ -180,6 +203,13 @@ mod tests {
         assert_eq!(values("items[5].name", &root, true), Vec::<Value>::new());
         assert_eq!(values("a.b[1][0]", &root, true), [json!(2)]);
         assert_eq!(values("\"d.e\"", &root, true), [json!(5)]);
+        // `any` sees the values `values` lists, flat.
+        for key in ["a.b", "items[].name", "a.b[1][0]", "items.name", "\"d.e\""] {
+            let key = FieldKey::parse(key).unwrap();
+            let listed = key.values(&root, true);
+            assert_eq!(key.any(&root, &|_| true), !listed.is_empty());
+            assert_eq!(key.any(&root, &|v| v == &json!("y")), listed.contains(&&json!("y")));
+        }
     }
 
     #[test]
