@@ -5,9 +5,37 @@ through clients nobody on this project wrote (qdrant-client, langchain-qdrant).
 """
 import hashlib
 import os
+import random
 
 import numpy as np
 import pytest
+
+# Every random choice in these suites derives from this one seed; the header of the run prints it.
+SEED = int(os.environ.get("VECTORD_TEST_SEED", "20261202"))
+
+
+def pytest_report_header(config):
+    return f"seed: {SEED} (set VECTORD_TEST_SEED to change it)"
+
+
+def pytest_terminal_summary(terminalreporter):
+    # Printed again at the end: `-q` hides the header.
+    terminalreporter.write_line(f"seed: {SEED} (set VECTORD_TEST_SEED to change it)")
+
+
+def _stream_seed(names):
+    digest = hashlib.sha256("/".join(map(str, (SEED, *names))).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def seeded(*names):
+    """A `random.Random` of its own for each named use, derived from SEED (so uses do not shift one another)."""
+    return random.Random(_stream_seed(names))
+
+
+def seeded_np(*names):
+    """The numpy counterpart of `seeded`."""
+    return np.random.default_rng(_stream_seed(names))
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +80,7 @@ def embed_words(text):
     return (vector / norm if norm else np.full(EMBED_DIM, EMBED_DIM ** -0.5)).tolist()
 
 
-def word_texts(count, seed=5):
-    """`count` texts of 8 words from WORDS."""
-    rng = np.random.default_rng(seed)
+def word_texts(count, stream="texts"):
+    """`count` texts of 8 words from WORDS, drawn from the named seeded stream."""
+    rng = seeded_np("word_texts", stream)
     return [" ".join(rng.choice(WORDS, size=8)) for _ in range(count)]

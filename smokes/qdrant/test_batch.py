@@ -1,13 +1,12 @@
 """`batch_update_points` against qdrant-client's local mode: random batches of upserts, deletes (by id and by
 filter), payload changes and vector updates leave the same points; a batch with an operation that cannot be done
 changes nothing."""
-import random
-
 import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-SEED = 5
+from conftest import seeded
+
 DIM = 4
 
 
@@ -55,7 +54,7 @@ def apply(client, operations):
 
 
 def test_batches_leave_what_qdrant_leaves(url):
-    rng = random.Random(SEED)
+    rng = seeded("batch")
     vectord, local = QdrantClient(url=url), QdrantClient(":memory:")
     for client in (vectord, local):
         if client.collection_exists("batch"):
@@ -83,4 +82,5 @@ def test_batches_leave_what_qdrant_leaves(url):
             continue
         assert failed[1] is None, (round_number, failed)
         assert_same(state(vectord), state(local), round_number)
-    assert 0 < refused < 100, refused
+    # Both kinds of rounds happened: refused ones and ones compared with local mode.
+    assert 0 < refused and 150 - refused >= 20, refused

@@ -1,15 +1,14 @@
 """The filter language against Qdrant's own semantics: the same random filters over the same random payloads
 in vectord and in qdrant-client's local mode (`QdrantClient(":memory:")`), which must select the same points in
-the same order. Seeded: VECTORD_TEST_SEED (default 20261203) picks payloads and filters; the seed is printed."""
+the same order. Seeded: VECTORD_TEST_SEED (conftest.SEED) picks payloads and filters; the seed is printed."""
 import datetime
-import os
-import random
 import time
 import uuid
 
 from qdrant_client import QdrantClient, models
 
-SEED = int(os.environ.get("VECTORD_TEST_SEED", "20261203"))
+from conftest import SEED, seeded
+
 POINTS = 1000
 FILTERS = 1000
 WORDS = ["alpha", "Beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
@@ -169,7 +168,7 @@ def searched(client, name, query_filter):
 
 def test_random_filters_select_what_qdrant_selects(url):
     print(f"filter differential seed: {SEED} (set VECTORD_TEST_SEED to change it)")
-    rng = random.Random(SEED)
+    rng = seeded("filters")
     point_ids = [i if i % 5 else str(uuid.UUID(int=rng.getrandbits(128))) for i in range(POINTS)]
     payloads = [random_payload(rng) for _ in range(POINTS)]
     vectord, local = QdrantClient(url=url, timeout=60), QdrantClient(":memory:")

@@ -1,13 +1,12 @@
 """Searches by groups (`points/search/groups`, `query_points_groups`) and facets against qdrant-client's local
 mode: the same groups, in the same order, with the same hits; the same value counts. Below 1 024 points vectord
 searches exactly, as local mode does."""
-import random
-
 import httpx
 import pytest
 from qdrant_client import QdrantClient, models
 
-SEED = 11
+from conftest import seeded
+
 DIM = 8
 
 
@@ -21,7 +20,7 @@ def payload_of(rng, i):
 
 @pytest.fixture(scope="module")
 def clients(url):
-    rng = random.Random(SEED)
+    rng = seeded("groups")
     points = [models.PointStruct(id=i, vector=[rng.gauss(0, 1) for _ in range(DIM)], payload=payload_of(rng, i))
               for i in range(400)]
     pair = QdrantClient(url=url), QdrantClient(":memory:")
@@ -34,22 +33,30 @@ def clients(url):
 
 
 def shape(result):
-    return [(g.id, [(h.id, round(h.score, 4), h.payload) for h in g.hits]) for g in result.groups]
+    """Groups and hits without the scores, which `scores` compares with a float tolerance."""
+    return [(g.id, [(h.id, h.payload) for h in g.hits]) for g in result.groups]
+
+
+def scores(result):
+    return [h.score for g in result.groups for h in g.hits]
 
 
 @pytest.mark.parametrize("group_by", ["doc", "nested.part", "parts[].k", "n", "missing"])
 @pytest.mark.parametrize("limit,group_size", [(1, 1), (3, 2), (10, 3), (50, 5)])
 def test_groups_as_in_qdrant(url, clients, group_by, limit, group_size):
     vectord, local = clients
-    rng = random.Random(hash((group_by, limit, group_size)) % 1000)
+    rng = seeded("groups", group_by, limit, group_size)
     query = [rng.gauss(0, 1) for _ in range(DIM)]
     odd = models.Filter(must_not=[models.FieldCondition(key="n", range=models.Range(lt=100))])
     for query_filter in (None, odd):
         for with_payload in (False, True, ["n"]):
             args = dict(group_by=group_by, limit=limit, group_size=group_size, query_filter=query_filter,
                         with_payload=with_payload)
-            want = shape(local.query_points_groups("groups", query=query, **args))
-            assert shape(vectord.query_points_groups("groups", query=query, **args)) == want, args
+            expected = local.query_points_groups("groups", query=query, **args)
+            want = shape(expected)
+            got = vectord.query_points_groups("groups", query=query, **args)
+            assert shape(got) == want, args
+            assert scores(got) == pytest.approx(scores(expected), abs=1e-4), args
             # The older route, which qdrant-client 1.20 no longer calls, over plain HTTP.
             body = {"vector": query, "group_by": group_by, "limit": limit, "group_size": group_size,
                     "with_payload": with_payload,
@@ -57,6 +64,7 @@ def test_groups_as_in_qdrant(url, clients, group_by, limit, group_size):
             answer = httpx.post(f"{url}/collections/groups/points/search/groups", json=body).json()
             groups = models.GroupsResult.model_validate(answer["result"])
             assert shape(groups) == want, args
+            assert scores(groups) == pytest.approx(scores(expected), abs=1e-4), args
 
 
 @pytest.mark.parametrize("key", ["doc", "nested.part", "parts[].k", "n"])

@@ -16,7 +16,7 @@ TOPICS = ["a", "b", "c"]
 def documents():
     return [Document(id=f"{i:04d}", content=text, embedding=embed_words(text),
                      meta={"topic": TOPICS[i % 3], "n": i})
-            for i, text in enumerate(word_texts(150, seed=17))]
+            for i, text in enumerate(word_texts(150, "haystack"))]
 
 
 def make_store(url, recreate):

@@ -20,7 +20,7 @@ class HashedWords(Embeddings):
 
 
 def texts():
-    return word_texts(300)
+    return word_texts(300, "langchain")
 
 
 def test_add_search_delete(url):

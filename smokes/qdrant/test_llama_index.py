@@ -28,7 +28,7 @@ class HashedWords(BaseEmbedding):
 
 def documents():
     return [Document(text=text, doc_id=f"doc-{i}", metadata={"topic": ["a", "b", "c"][i % 3]})
-            for i, text in enumerate(word_texts(120, seed=11))]
+            for i, text in enumerate(word_texts(120, "llama_index"))]
 
 
 def stored(client, collection):

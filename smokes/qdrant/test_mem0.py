@@ -40,7 +40,7 @@ def test_memories_added_searched_and_deleted(url, tmp_path):
     assert {key: value.data_type for key, value in schema.items()} == {
         "user_id": "keyword", "agent_id": "keyword", "run_id": "keyword", "actor_id": "keyword"}
 
-    texts = word_texts(30, seed=23)
+    texts = word_texts(30, "mem0")
     for i, text in enumerate(texts):
         memory.add([{"role": "user", "content": text}], user_id=["ann", "bob"][i % 2], infer=False)
     assert client.count("mem0").count == 30

@@ -7,6 +7,8 @@ import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.migrate import migrate
 
+from conftest import seeded_np
+
 DIM = 8
 N = 300
 
@@ -35,7 +37,7 @@ def test_migrate_out_of_vectord_and_back(url, distance):
     name = f"migrate-{uuid.uuid4().hex[:8]}"
     vectord.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=distance),
                               hnsw_config=models.HnswConfigDiff(m=8, ef_construct=64))
-    rng = np.random.default_rng(7)
+    rng = seeded_np("migrate")
     ids = [i if i % 2 == 0 else str(uuid.uuid5(uuid.NAMESPACE_OID, f"m-{i}")) for i in range(N)]
     points = [models.PointStruct(id=point_id, vector=rng.standard_normal(DIM).tolist(),
                                  payload={"n": i, "tag": f"t{i % 5}", "nested": {"even": i % 2 == 0}})

@@ -1,18 +1,18 @@
 """Recommendations (`query_points` with a recommend query, and the `points/recommend` route) against
 qdrant-client's local mode, for the three strategies and the three distances: the same points, in the same order,
 with the same scores. Below 1 024 points vectord searches exactly, as local mode does."""
-import random
-
 import httpx
 import pytest
 from qdrant_client import QdrantClient, models
+
+from conftest import seeded
 
 DIM = 6
 
 
 @pytest.fixture(scope="module", params=[models.Distance.COSINE, models.Distance.DOT, models.Distance.EUCLID])
 def clients(url, request):
-    rng = random.Random(17)
+    rng = seeded("recommend")
     points = [models.PointStruct(id=i, vector=[rng.gauss(0, 1) for _ in range(DIM)], payload={"n": i, "odd": i % 2 == 1})
               for i in range(300)]
     pair = QdrantClient(url=url), QdrantClient(":memory:")
@@ -29,9 +29,9 @@ def shape(points):
 
 
 @pytest.mark.parametrize("strategy", ["average_vector", "best_score", "sum_scores"])
-def test_recommendations_as_in_qdrant(url, clients, strategy):
+def test_recommendations_as_in_qdrant(url, clients, strategy, request):
     vectord, local = clients
-    rng = random.Random(strategy)
+    rng = seeded("recommend", strategy, request.node.callspec.id)
     odd = models.Filter(must=[models.FieldCondition(key="odd", match=models.MatchValue(value=True))])
     for _ in range(6):
         positive = rng.sample(range(300), rng.randrange(1, 4)) + [[rng.gauss(0, 1) for _ in range(DIM)]] * rng.randrange(2)

@@ -1,16 +1,15 @@
 """Scroll pages in Qdrant's order (integer ids ascending, then UUIDs) from an offset anywhere, checked
 against qdrant-client's local mode, which is Qdrant's own semantics in Python."""
-import random
 import uuid
 
 import pytest
 from qdrant_client import QdrantClient, models
 
-SEED = 7
+from conftest import seeded
 
 
 def ids():
-    rng = random.Random(SEED)
+    rng = seeded("scroll ids")
     integers = list(range(1, 26)) + [rng.randrange(2 ** 63) for _ in range(10)] + [0, 2 ** 64 - 1]
     uuids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(15)]
     return integers + uuids
@@ -22,7 +21,7 @@ def fill(client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
     points = [models.PointStruct(id=i, vector=[1.0, float(n)], payload={"even": n % 2 == 0})
               for n, i in enumerate(ids())]
-    random.Random(SEED).shuffle(points)
+    seeded("scroll order").shuffle(points)
     client.upsert(name, points=points)
 
 

@@ -34,7 +34,8 @@ pub(crate) fn qdrant_clients(root: &Path) -> Result<(), String> {
     run(Command::new(python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(root.join("smokes").join("qdrant"))
-        .env("VECTORD_URL", service.url()))?;
+        .env("VECTORD_URL", service.url())
+        .env(crate::ci::SEED_VAR, crate::ci::seed()?.to_string()))?;
     let requests = service.check_healthy_and_no_server_errors()?;
     eprintln!("xtask: qdrant-clients passed: {requests} requests answered, none with 5xx");
     Ok(())
