@@ -43,8 +43,8 @@ pub use filter::{
 };
 pub use id_order::compare_ids;
 pub use index::{
-    GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, Record, ScrollPage, SearchOptions,
-    UpsertOutcome,
+    GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, OrderBy, OrderKind, OrderValue, Record,
+    ScrollPage, SearchOptions, UpsertOutcome,
 };
 pub use params::{
     IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NORM, MAX_SCROLL_LIMIT, Metric,

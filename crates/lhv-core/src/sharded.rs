@@ -118,6 +118,13 @@ impl ShardedIndex {
         self.shards.par_iter().try_for_each(|shard| shard.create_field_index(field.clone()))
     }
 
+    /// [`Index::set_build_params`] on every shard (checked once first, so
+    /// that either every shard changes or none).
+    pub fn set_build_params(&self, m: usize, ef_construction: usize) -> Result<()> {
+        IndexParams { m, ef_construction, ..self.params() }.validate()?;
+        self.shards.iter().try_for_each(|shard| shard.set_build_params(m, ef_construction))
+    }
+
     /// [`Index::drop_field_index`] on every shard; whether any had one.
     pub fn drop_field_index(&self, key: &str) -> bool {
         self.shards.iter().fold(false, |dropped, shard| shard.drop_field_index(key) | dropped)

@@ -42,7 +42,8 @@ mod snapshot;
 pub use envelope::{Envelope, SNAPSHOT_MAGIC, Section, read_envelope};
 pub use error::{Error, Result};
 pub use log::{
-    FieldIndexChange, LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log, encode_record,
+    FieldIndexChange, GraphParams, LogContents, LogOp, LogRecord, RECORD_HEADER_LEN, RECORD_MAGIC, decode_log,
+    encode_record,
 };
 pub use snapshot::{
     Snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot, encode_snapshot, write_snapshot,
@@ -63,6 +64,9 @@ pub const FIELD_SCHEMA_SNAPSHOT_VERSION: u32 = 3;
 /// field index added or dropped ([`LogOp::FieldIndex`]) and batches
 /// ([`LogOp::Batch`]); every other record is still written as version 1.
 pub const EXTENDED_LOG_VERSION: u32 = 2;
+/// The version of log records that change the graph parameters of later
+/// insertions ([`LogOp::GraphParams`]); it reads versions 1 and 2 as well.
+pub const GRAPH_PARAMS_LOG_VERSION: u32 = 3;
 
 /// Whether `bytes` have the CRC32C `stored`. Fuzz builds (`cfg(fuzzing)`, set by
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid

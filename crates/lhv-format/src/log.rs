@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0..4 | magic `"LHVL"` |
 //! | 4..6 | format version |
-//! | 6 | operation: 1 upsert, 2 delete, 3 epoch; version 2: 4 field index, 5 batch |
+//! | 6 | operation: 1 upsert, 2 delete, 3 epoch; version 2: 4 field index, 5 batch; version 3: 6 graph parameters |
 //! | 7 | flags, 0 |
 //! | 8..16 | sequence number |
 //! | 16..20 | payload length |
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arrays::{get_f32s, get_strings, put_f32s, put_strings, take_u32};
 use crate::error::{Error, Result};
-use crate::{EXTENDED_LOG_VERSION, FORMAT_VERSION};
+use crate::{EXTENDED_LOG_VERSION, FORMAT_VERSION, GRAPH_PARAMS_LOG_VERSION};
 
 /// The first four bytes of every log record.
 pub const RECORD_MAGIC: [u8; 4] = *b"LHVL";
@@ -31,6 +31,7 @@ const DELETE: u8 = 2;
 const EPOCH: u8 = 3;
 const FIELD_INDEX: u8 = 4;
 const BATCH: u8 = 5;
+const GRAPH_PARAMS: u8 = 6;
 
 /// One write, as logged before it is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,20 @@ pub enum LogOp {
     /// so that recovery applies all of them or none (Qdrant's `points/batch`).
     /// Holds only [`LogOp::Upsert`] and [`LogOp::Delete`].
     Batch(Vec<LogOp>),
+    /// How the graph builds later insertions
+    /// ([`Index::set_build_params`](lhv_core::Index::set_build_params); the
+    /// payload is JSON `{"m", "ef_construction"}`).
+    GraphParams(GraphParams),
+}
+
+/// The graph parameters of later insertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphParams {
+    /// Out-degree of the upper layers (twice this at the bottom).
+    pub m: usize,
+    /// Candidate list size of an insertion.
+    pub ef_construction: usize,
 }
 
 /// A change to an index's field indexes.
@@ -89,8 +104,12 @@ pub struct LogContents {
 pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
     let mut payload = Vec::new();
     let kind = encode_payload(&record.op, &mut payload)?;
-    // Records readers of version 1 know keep version 1, so that old logs and new ones look alike.
-    let version = if kind == FIELD_INDEX || kind == BATCH { EXTENDED_LOG_VERSION } else { FORMAT_VERSION };
+    // Each record keeps the lowest version that has its operation, so that old logs and new ones look alike.
+    let version = match kind {
+        FIELD_INDEX | BATCH => EXTENDED_LOG_VERSION,
+        GRAPH_PARAMS => GRAPH_PARAMS_LOG_VERSION,
+        _ => FORMAT_VERSION,
+    };
     let length = u32::try_from(payload.len()).map_err(|_| Error::invalid("log record payload over 4 GiB"))?;
     let mut header = [0u8; RECORD_HEADER_LEN];
     header[..4].copy_from_slice(&RECORD_MAGIC);
@@ -154,6 +173,11 @@ fn encode_payload(op: &LogOp, payload: &mut Vec<u8>) -> Result<u8> {
             }
             BATCH
         }
+        LogOp::GraphParams(params) => {
+            let json = serde_json::to_vec(params).map_err(|e| Error::invalid(format!("graph parameters: {e}")))?;
+            payload.extend_from_slice(&json);
+            GRAPH_PARAMS
+        }
     })
 }
 
@@ -189,7 +213,7 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         }
         let version = u16::from_be_bytes([header[4], header[5]]);
         let version = u32::from(version);
-        if !(FORMAT_VERSION..=EXTENDED_LOG_VERSION).contains(&version) {
+        if !(FORMAT_VERSION..=GRAPH_PARAMS_LOG_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion { found: version });
         }
         let mut word = [0u8; 8];
@@ -210,7 +234,12 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         if header[7] != 0 {
             return Err(corrupt(format!("unknown flags {:#04x}", header[7])));
         }
-        if (header[6] == FIELD_INDEX || header[6] == BATCH) && version < EXTENDED_LOG_VERSION {
+        let introduced = match header[6] {
+            FIELD_INDEX | BATCH => EXTENDED_LOG_VERSION,
+            GRAPH_PARAMS => GRAPH_PARAMS_LOG_VERSION,
+            _ => FORMAT_VERSION,
+        };
+        if version < introduced {
             return Err(corrupt(format!("a version {version} record holds no operation {}", header[6])));
         }
         let op = decode_payload(header[6], payload).map_err(|e| corrupt(e.to_string()))?;
@@ -224,6 +253,10 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
     if kind == FIELD_INDEX {
         let change = serde_json::from_slice(payload).map_err(|e| Error::invalid(format!("field index change: {e}")))?;
         return Ok(LogOp::FieldIndex(change));
+    }
+    if kind == GRAPH_PARAMS {
+        let params = serde_json::from_slice(payload).map_err(|e| Error::invalid(format!("graph parameters: {e}")))?;
+        return Ok(LogOp::GraphParams(params));
     }
     if kind == BATCH {
         let (entries, mut rest) = take_u32(payload, "batch count")?;

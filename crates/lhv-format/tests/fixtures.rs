@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 
 use lhv_core::{FieldSchema, Index, IndexParams, IndexedField, Item, Metric, SearchOptions, Storage};
-use lhv_format::{FieldIndexChange, LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
+use lhv_format::{
+    FieldIndexChange, GraphParams, LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot,
+};
 use serde_json::json;
 
 fn fixture(name: &str) -> PathBuf {
@@ -137,6 +139,14 @@ fn fields_log() -> Vec<LogRecord> {
     records
 }
 
+/// A change of the graph parameters between writes: what log version 3 added.
+fn graph_log() -> Vec<LogRecord> {
+    let mut records = fields_log();
+    records.push(LogRecord { sequence: 9, op: LogOp::GraphParams(GraphParams { m: 24, ef_construction: 64 }) });
+    records.push(LogRecord { sequence: 10, op: LogOp::Delete(vec!["c".into()]) });
+    records
+}
+
 #[test]
 fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
     let encode_log = |records: &[LogRecord]| {
@@ -153,6 +163,7 @@ fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
         std::fs::write(versioned("v2", "fields.log"), encode_log(&fields_log())).unwrap();
         std::fs::write(versioned("v3", "typed.lhv"), encode_snapshot(&small_typed_index().to_parts(), 11).unwrap())
             .unwrap();
+        std::fs::write(versioned("v3", "graph.log"), encode_log(&graph_log())).unwrap();
     }
     // Snapshot version 2: float16 rows.
     let golden = std::fs::read(versioned("v2", "small-f16.lhv")).unwrap();
@@ -181,4 +192,10 @@ fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
         [(IndexedField::new("tag", FieldSchema::Keyword), 3), (IndexedField::new("i", FieldSchema::Integer), 3)]
     );
     assert!(encode_snapshot(&decoded.index.to_parts(), 11).unwrap() == golden, "the v3 snapshot writer changed");
+
+    // Log version 3: a graph parameter change; the records around it keep their versions.
+    let golden = std::fs::read(versioned("v3", "graph.log")).unwrap();
+    assert_eq!(decode_log(&golden).unwrap().records, graph_log());
+    assert!(encode_log(&graph_log()) == golden, "the v3 log writer changed");
+    assert!(golden.starts_with(&encode_log(&fields_log())));
 }

@@ -10,11 +10,12 @@ use lhv_format::{decode_snapshot, encode_snapshot};
 use parking_lot::RwLock;
 use tokio::sync::Mutex;
 
+use crate::aliases::AliasState;
 use crate::cluster::{Cluster, ClusterOptions, lease_key};
 use crate::discover::{Found, Layout, Manifest, discover};
 use crate::durable::DurableIndex;
 use crate::error::{Error, Result};
-use crate::layout::{log_dir, manifest_key, snapshot_key, validate_name};
+use crate::layout::{log_dir, manifest_key, snapshot_key, storage_name, validate_name};
 use crate::lock::DirLock;
 use crate::recovery::load;
 use crate::shard::{CommitState, DurableShard, Leased};
@@ -95,8 +96,10 @@ pub struct Catalog {
     options: CatalogOptions,
     pub(crate) cluster: Option<Cluster>,
     indexes: RwLock<BTreeMap<String, Entry>>,
+    /// Other names of indexes (see [`crate::aliases`]).
+    pub(crate) aliases: RwLock<AliasState>,
     /// Serialises create and drop.
-    admin: Mutex<()>,
+    pub(crate) admin: Mutex<()>,
     _lock: Option<DirLock>,
 }
 
@@ -149,8 +152,9 @@ impl Catalog {
                 (name, entry)
             })
             .collect();
+        let aliases = RwLock::new(crate::aliases::load(store.as_ref()).await?);
         let cluster = options.cluster.clone().map(Cluster::new);
-        Ok(Self { store, options, cluster, indexes: RwLock::new(indexes), admin: Mutex::new(()), _lock: None })
+        Ok(Self { store, options, cluster, indexes: RwLock::new(indexes), aliases, admin: Mutex::new(()), _lock: None })
     }
 
     /// Loads every index still [`IndexState::Loading`]. An index whose
@@ -227,9 +231,11 @@ impl Catalog {
             .collect()
     }
 
-    /// Loads the indexes another process created and forgets those it dropped.
+    /// Loads the indexes another process created, forgets those it dropped,
+    /// and reads the aliases again.
     pub(crate) async fn discover_changes(&self) -> Result<()> {
         let _admin = self.admin.lock().await;
+        self.reload_aliases().await?;
         let found = discover(self.store.as_ref()).await?;
         let known: Vec<(String, bool)> = self
             .indexes
@@ -344,6 +350,9 @@ impl Catalog {
         if self.indexes.read().contains_key(name) {
             return Err(Error::IndexExists { name: name.to_owned() });
         }
+        if self.is_alias(name) {
+            return Err(Error::AliasExists { name: name.to_owned() });
+        }
         let layout = Layout::new(name, shards.len());
         let exists = |e| match e {
             Error::AlreadyExists { .. } => Error::IndexExists { name: name.to_owned() },
@@ -389,23 +398,26 @@ impl Catalog {
         }
         let _admin = self.admin.lock().await;
         let entry = self.indexes.read().get(name).cloned();
-        let layout = match &entry {
+        let (layout, ready) = match &entry {
             None => return Err(Error::IndexNotFound { name: name.to_owned() }),
             Some(Entry::Loading(..)) => return Err(Error::Loading { name: name.to_owned() }),
             Some(Entry::Ready(durable)) => {
-                durable.retire().await;
-                Layout {
-                    storage_names: durable.shards().iter().map(|s| s.name().to_owned()).collect(),
-                    sharded: durable.shard_count() > 1,
-                }
+                let storage_names = durable.shards().iter().map(|s| s.name().to_owned()).collect();
+                (Layout { storage_names, sharded: durable.shard_count() > 1 }, Some(durable))
             }
-            Some(Entry::Unavailable(layout, _)) => layout.clone(),
+            Some(Entry::Unavailable(layout, _)) => (layout.clone(), None),
         };
+        // Its aliases go first (as in Qdrant): a crash after this leaves the
+        // index without aliases, never an alias naming a dropped index.
+        self.change_aliases_locked(&self.alias_deletions(name)).await?;
+        if let Some(durable) = ready {
+            durable.retire().await;
+        }
         // The manifest (or the only snapshot) first: without it the index does not exist.
         if layout.sharded {
             self.store.delete(&manifest_key(name)).await?;
         } else {
-            self.store.delete(&snapshot_key(name)).await?;
+            self.store.delete(&snapshot_key(&storage_name(name))).await?;
         }
         self.indexes.write().remove(name);
         for storage in &layout.storage_names {
@@ -416,6 +428,11 @@ impl Catalog {
             self.store.delete(&lease_key(name)).await?;
         }
         Ok(())
+    }
+
+    /// Whether an index (in any state) is called `name`.
+    pub(crate) fn has_index(&self, name: &str) -> bool {
+        self.indexes.read().contains_key(name)
     }
 
     /// The index called `name`.

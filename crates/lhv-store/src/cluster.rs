@@ -152,7 +152,7 @@ impl Cluster {
 
 /// The lease object of index `name`.
 pub(crate) fn lease_key(name: &str) -> String {
-    format!("{LEASES}/{name}")
+    format!("{LEASES}/{}", crate::layout::key_name(name))
 }
 
 impl Catalog {

@@ -9,7 +9,7 @@ use lhv_core::MAX_SHARDS;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::layout::{DIR, Object, classify, manifest_key, shard_name};
+use crate::layout::{DIR, Object, classify, manifest_key, shard_name, snapshot_key, storage_name};
 use crate::store::Store;
 
 /// Where an index's objects are.
@@ -24,7 +24,7 @@ pub(crate) struct Layout {
 impl Layout {
     pub(crate) fn new(name: &str, shards: usize) -> Self {
         if shards == 1 {
-            Self { storage_names: vec![name.to_owned()], sharded: false }
+            Self { storage_names: vec![storage_name(name)], sharded: false }
         } else {
             Self { storage_names: (0..shards).map(|s| shard_name(name, s)).collect(), sharded: true }
         }
@@ -96,7 +96,10 @@ pub(crate) async fn discover(store: &dyn Store) -> Result<Discovered> {
                 match missing {
                     Some(shard) => Found::Damaged {
                         layout,
-                        reason: format!("shard {shard} of {count} has no snapshot {DIR}/{name}@{shard}.lhv1"),
+                        reason: format!(
+                            "shard {shard} of {count} has no snapshot {}",
+                            snapshot_key(&shard_name(&name, shard))
+                        ),
                     },
                     None => {
                         let logs = (0..count).map(|s| logs.remove(&(name.clone(), Some(s))).unwrap_or_default());
@@ -107,7 +110,11 @@ pub(crate) async fn discover(store: &dyn Store) -> Result<Discovered> {
         };
         if snapshots.contains(&(name.clone(), None)) {
             let layout = Layout::new(&name, 1);
-            let reason = format!("both a snapshot {DIR}/{name}.lhv1 and a shard manifest {}", manifest_key(&name));
+            let reason = format!(
+                "both a snapshot {} and a shard manifest {}",
+                snapshot_key(&storage_name(&name)),
+                manifest_key(&name)
+            );
             found.indexes.insert(name.clone(), Found::Damaged { layout, reason });
             continue;
         }
@@ -126,7 +133,7 @@ pub(crate) async fn discover(store: &dyn Store) -> Result<Discovered> {
     // Logs of no snapshot: an unsharded index whose drop was interrupted, or a
     // shard of an index without a manifest. A manifest's own shards stay.
     for ((name, shard), _) in logs {
-        let storage = shard.map_or_else(|| name.clone(), |s| shard_name(&name, s));
+        let storage = shard.map_or_else(|| storage_name(&name), |s| shard_name(&name, s));
         let claimed = found.indexes.get(&name).is_some_and(|f| match f {
             Found::Loadable { layout, .. } | Found::Damaged { layout, .. } => layout.storage_names.contains(&storage),
         });

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use lhv_core::{Index, IndexedField, Item, MAX_INDEXED_FIELDS, ShardedIndex, UpsertOutcome};
-use lhv_format::{FieldIndexChange, LogOp};
+use lhv_format::{FieldIndexChange, GraphParams, LogOp};
 
 use crate::error::{Error, Result};
 use crate::shard::{Applied, DurableShard, unreachable_outcome};
@@ -90,6 +90,18 @@ impl DurableIndex {
     /// returns. Whether there was one.
     pub async fn drop_field_index(&self, key: &str) -> Result<bool> {
         self.change_fields(FieldIndexChange::Drop(key.to_owned())).await
+    }
+
+    /// Builds later insertions of every shard with out-degree `m` and
+    /// candidate list `ef_construction` ([`lhv_core::Index::set_build_params`]);
+    /// durable when it returns (a log record, so replicas and recovery apply
+    /// it at the same point among the writes).
+    pub async fn set_build_params(&self, m: usize, ef_construction: usize) -> Result<()> {
+        // Checked before anything is logged: a logged change always applies.
+        lhv_core::IndexParams { m, ef_construction, ..self.view.params() }.validate()?;
+        let parts = vec![LogOp::GraphParams(GraphParams { m, ef_construction }); self.shards.len()];
+        self.commit_parts(parts).await?;
+        Ok(())
     }
 
     async fn change_fields(&self, change: FieldIndexChange) -> Result<bool> {
@@ -275,7 +287,7 @@ fn is_empty(op: &LogOp) -> bool {
         LogOp::Upsert(items) => items.is_empty(),
         LogOp::Delete(ids) => ids.is_empty(),
         LogOp::Batch(ops) => ops.iter().all(is_empty),
-        LogOp::FieldIndex(_) | LogOp::Epoch(_) => false,
+        LogOp::FieldIndex(_) | LogOp::Epoch(_) | LogOp::GraphParams(_) => false,
     }
 }
 
@@ -284,13 +296,17 @@ fn sum_upserts(applied: Vec<Applied>) -> Result<UpsertOutcome> {
         Applied::Upserted(o) => {
             Ok(UpsertOutcome { inserted: sum.inserted + o.inserted, updated: sum.updated + o.updated })
         }
-        Applied::Deleted(_) | Applied::FieldIndexChanged(_) | Applied::Batch => unreachable_outcome(),
+        Applied::Deleted(_) | Applied::FieldIndexChanged(_) | Applied::Batch | Applied::GraphParamsSet => {
+            unreachable_outcome()
+        }
     })
 }
 
 fn sum_deletes(applied: Vec<Applied>) -> Result<usize> {
     applied.into_iter().try_fold(0, |sum, applied| match applied {
         Applied::Deleted(count) => Ok(sum + count),
-        Applied::Upserted(_) | Applied::FieldIndexChanged(_) | Applied::Batch => unreachable_outcome(),
+        Applied::Upserted(_) | Applied::FieldIndexChanged(_) | Applied::Batch | Applied::GraphParamsSet => {
+            unreachable_outcome()
+        }
     })
 }

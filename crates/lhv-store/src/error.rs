@@ -114,6 +114,29 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// An index cannot be called like an existing alias.
+    #[error("an alias is called {name:?}; an index cannot have its name")]
+    AliasExists {
+        /// The name.
+        name: String,
+    },
+    /// No alias has this name.
+    #[error("alias {alias:?} does not exist")]
+    AliasNotFound {
+        /// The alias.
+        alias: String,
+    },
+    /// The aliases cannot be read (their object is damaged: it is left as it
+    /// is); aliases cannot be listed or changed until it is looked at.
+    #[error("the aliases are unavailable: {reason}")]
+    AliasesUnavailable {
+        /// Why.
+        reason: String,
+    },
+    /// Other processes kept changing the aliases while this change was
+    /// applied on top of theirs; nothing was changed: retry.
+    #[error("the aliases changed under this change too many times; nothing was changed: retry")]
+    AliasesBusy,
     /// No index has this name.
     #[error("index {name:?} does not exist")]
     IndexNotFound {

@@ -1,16 +1,27 @@
 //! Where an index's objects live: the snapshot is the file
-//! `_vectors/<name>.lhv1` and the log objects are in the directory
-//! `_vectors/<name>.wal/`. Names are 1 to 128 of `A-Z a-z 0-9 _ . -`, not
-//! starting with `.` and without `/`, so a snapshot (a file) never falls in
-//! another index's log directory, and listing a log directory (by whole path
-//! segments) never returns another index's objects, whatever dots the names hold.
+//! `_vectors/<key name>.lhv1` and the log objects are in the directory
+//! `_vectors/<key name>.wal/`.
+//!
+//! Names (of indexes and aliases) are what Qdrant allows for collections: 1
+//! to 255 characters, no `/` and no control characters. A name of 1 to 128
+//! of `A-Z a-z 0-9 _ . -` not starting with `.` is its own key name (every
+//! name vectord accepted before); any other is written `!` followed by its
+//! UTF-8 bytes with every byte outside `A-Z a-z 0-9 _ -` escaped as `!` and
+//! two hex digits, cut into segments of at most [`SEGMENT_BYTES`] bytes
+//! joined by `/` (so that a file name stays within what local file systems
+//! allow). Key names never meet: the first kind has no `!`, the second
+//! starts with one; neither has `@` or, in the second kind, `.`, so a
+//! snapshot (a file) never falls in another index's log directory and
+//! listing a log directory (by whole path segments) never returns another
+//! index's objects.
 //!
 //! An index of more than one shard keeps each shard's objects under the
-//! shard's storage name `<name>@<shard>` (`@` is never in an index name, so
-//! these never meet an unsharded index's), and the manifest
-//! `_vectors/<name>.shards` (`{"shards": N}`), written after every shard's
+//! shard's storage name `<key name>@<shard>`, and the manifest
+//! `_vectors/<key name>.shards` (`{"shards": N}`), written after every shard's
 //! first snapshot and removed before any of them: without it the shards are
 //! leftovers of an interrupted create or drop.
+
+use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 
@@ -20,36 +31,105 @@ const SNAPSHOT_SUFFIX: &str = ".lhv1";
 const LOG_SUFFIX: &str = ".wal";
 const MANIFEST_SUFFIX: &str = ".shards";
 const SHARD_SEPARATOR: char = '@';
-const MAX_NAME_LEN: usize = 128;
+/// Most characters in a name (Qdrant's limit for collection names).
+pub const MAX_NAME_CHARS: usize = 255;
+/// Most bytes of an escaped key name (S3 keys hold at most 1 024 bytes).
+pub const MAX_KEY_NAME_BYTES: usize = 800;
+/// Names of at most this many of the plain characters keep their key name.
+const MAX_PLAIN_LEN: usize = 128;
+/// Most bytes of one segment of an escaped key name.
+const SEGMENT_BYTES: usize = 200;
+const ESCAPE: char = '!';
 
-/// Rejects names that are not 1 to 128 characters from `A-Z a-z 0-9 _ . -`
-/// or that start with `.`.
-pub fn validate_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
+/// Whether `name` is its own key name.
+fn is_plain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_PLAIN_LEN
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if valid { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned() }) }
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The key name of a valid name (see the module's documentation).
+pub(crate) fn key_name(name: &str) -> String {
+    if is_plain(name) {
+        return name.to_owned();
+    }
+    let mut escaped = String::from(ESCAPE);
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-') {
+            escaped.push(char::from(byte));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(escaped, "{ESCAPE}{byte:02x}");
+        }
+    }
+    let bytes = escaped.as_bytes();
+    // Every byte is ASCII, so any cut is a character boundary.
+    bytes.chunks(SEGMENT_BYTES).map(|chunk| String::from_utf8_lossy(chunk).into_owned()).collect::<Vec<_>>().join("/")
+}
+
+/// The name a key name stands for, if it is the key name of a valid name.
+fn name_of_key(key: &str) -> Option<String> {
+    let Some(escaped) = key.strip_prefix(ESCAPE) else {
+        return is_plain(key).then(|| key.to_owned());
+    };
+    let joined: String = escaped.split('/').collect();
+    let mut bytes = Vec::with_capacity(joined.len());
+    let mut rest = joined.as_bytes();
+    while let Some((&first, after)) = rest.split_first() {
+        if first == ESCAPE as u8 {
+            let hex = std::str::from_utf8(after.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &after[2..];
+        } else {
+            bytes.push(first);
+            rest = after;
+        }
+    }
+    let name = String::from_utf8(bytes).ok()?;
+    // Only the one canonical spelling of a valid name.
+    (validate_name(&name).is_ok() && key_name(&name) == key).then_some(name)
+}
+
+/// Rejects names Qdrant would not take for a collection (empty, over 255
+/// characters, with `/` or a control character) and those whose key name
+/// would be over [`MAX_KEY_NAME_BYTES`] bytes.
+pub fn validate_name(name: &str) -> Result<()> {
+    let chars = name.chars().count();
+    let valid = (1..=MAX_NAME_CHARS).contains(&chars) && !name.chars().any(|c| c == '/' || c.is_control());
+    if valid && (is_plain(name) || key_name(name).len() <= MAX_KEY_NAME_BYTES) {
+        Ok(())
+    } else {
+        Err(Error::InvalidName { name: name.to_owned() })
+    }
+}
+
+/// The storage name of an unsharded index `name`: its key name.
+pub(crate) fn storage_name(name: &str) -> String {
+    key_name(name)
 }
 
 /// The storage name of shard `shard` of the sharded index `name`.
 pub(crate) fn shard_name(name: &str, shard: usize) -> String {
-    format!("{name}{SHARD_SEPARATOR}{shard}")
+    format!("{}{SHARD_SEPARATOR}{shard}", key_name(name))
 }
 
 /// The manifest of a sharded index.
 pub(crate) fn manifest_key(name: &str) -> String {
-    format!("{DIR}/{name}{MANIFEST_SUFFIX}")
+    format!("{DIR}/{}{MANIFEST_SUFFIX}", key_name(name))
 }
 
 /// An index name, or a shard's storage name split into the index's name and the shard.
-fn parse_storage_name(storage: &str) -> Option<(&str, Option<usize>)> {
+fn parse_storage_name(storage: &str) -> Option<(String, Option<usize>)> {
     match storage.split_once(SHARD_SEPARATOR) {
-        None => validate_name(storage).is_ok().then_some((storage, None)),
-        Some((name, shard)) => {
+        None => Some((name_of_key(storage)?, None)),
+        Some((key, shard)) => {
             let digits = !shard.is_empty() && shard.len() <= 3 && shard.bytes().all(|b| b.is_ascii_digit());
             let canonical = digits && (shard == "0" || !shard.starts_with('0'));
-            (canonical && validate_name(name).is_ok()).then(|| (name, shard.parse().ok())).filter(|(_, s)| s.is_some())
+            if !canonical {
+                return None;
+            }
+            Some((name_of_key(key)?, Some(shard.parse().ok()?)))
         }
     }
 }
@@ -93,18 +173,18 @@ pub(crate) enum Object {
 
 pub(crate) fn classify(key: &str) -> Object {
     let Some(rest) = key.strip_prefix(DIR).and_then(|r| r.strip_prefix('/')) else { return Object::Unknown };
-    if let Some(name) = rest.strip_suffix(MANIFEST_SUFFIX).filter(|n| validate_name(n).is_ok()) {
-        return Object::Manifest { name: name.to_owned() };
+    if let Some(name) = rest.strip_suffix(MANIFEST_SUFFIX).and_then(name_of_key) {
+        return Object::Manifest { name };
     }
     if let Some((name, shard)) = rest.strip_suffix(SNAPSHOT_SUFFIX).and_then(parse_storage_name) {
-        return Object::Snapshot { name: name.to_owned(), shard };
+        return Object::Snapshot { name, shard };
     }
-    if let Some((dir, file)) = rest.split_once('/')
+    if let Some((dir, file)) = rest.rsplit_once('/')
         && let Some((name, shard)) = dir.strip_suffix(LOG_SUFFIX).and_then(parse_storage_name)
         && file.len() == 20
         && let Ok(first_sequence) = file.parse()
     {
-        return Object::Log { name: name.to_owned(), shard, first_sequence };
+        return Object::Log { name, shard, first_sequence };
     }
     Object::Unknown
 }
@@ -131,6 +211,7 @@ mod tests {
             "_vectors/x.wal/12",
             "_vectors/bad name.lhv1",
             "_vectors/.x.lhv1",
+            "_vectors/a/b.lhv1",
             "_vectors/x@.lhv1",
             "_vectors/x@01.lhv1",
             "_vectors/x@1@2.lhv1",
@@ -144,10 +225,50 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
-        assert!(validate_name("docs-2024_v1.2").is_ok());
-        assert!(validate_name(&"x".repeat(128)).is_ok());
-        for bad in ["", "a/b", ".hidden", "é", "a b", &"x".repeat(129)] {
+        for good in [
+            "docs-2024_v1.2",
+            &"x".repeat(128),
+            &"x".repeat(255),
+            ".hidden",
+            "é",
+            "a b",
+            "a:b",
+            "日本語",
+            "!",
+            "@1",
+            "..",
+        ] {
+            assert!(validate_name(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "a/b", "a\0b", "tab\there", &"x".repeat(256), &"é".repeat(200)] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_name_has_one_key_name_that_classifies_back() {
+        let long = "Long name: ".repeat(23);
+        for name in
+            ["docs", "a b", "a:b", "x.wal", ".hidden", "é", "!21", "a@1", "..", &long, "日本語 ✓", &"x".repeat(200)]
+        {
+            assert!(validate_name(name).is_ok(), "{name:?}");
+            let key = key_name(name);
+            assert!(key.split('/').all(|segment| segment.len() <= SEGMENT_BYTES + 9), "{key}");
+            assert!(!key.contains('@') && (is_plain(name) || !key.contains('.')), "{key}");
+            assert_eq!(name_of_key(&key).as_deref(), Some(name), "{key}");
+            let snapshot = |name: &str, shard| Object::Snapshot { name: name.into(), shard };
+            assert_eq!(classify(&snapshot_key(&storage_name(name))), snapshot(name, None));
+            assert_eq!(classify(&snapshot_key(&shard_name(name, 2))), snapshot(name, Some(2)));
+            let log = Object::Log { name: name.into(), shard: Some(0), first_sequence: 9 };
+            assert_eq!(classify(&log_key(&shard_name(name, 0), 9)), log);
+            assert_eq!(classify(&manifest_key(name)), Object::Manifest { name: name.into() });
+        }
+        assert!(long.chars().count() > 200 && key_name(&long).contains('/'));
+        // Spellings that are not the canonical key of a valid name are not ours.
+        for other in
+            ["_vectors/!61.lhv1", "_vectors/!zz.lhv1", "_vectors/!a!2.lhv1", "_vectors/!2f.lhv1", "_vectors/!.lhv1"]
+        {
+            assert_eq!(classify(other), Object::Unknown, "{other}");
         }
     }
 }

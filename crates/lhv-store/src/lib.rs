@@ -21,6 +21,7 @@
 //!
 //! See [`Catalog`] for an example.
 
+mod aliases;
 mod catalog;
 mod cluster;
 mod crypto;
@@ -41,6 +42,7 @@ mod store;
 pub mod testing;
 mod url;
 
+pub use aliases::AliasChange;
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
 pub use cluster::{Clock, ClusterOptions, IndexWriter, Route};
 pub use crypto::install_crypto_provider;

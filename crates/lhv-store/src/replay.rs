@@ -24,6 +24,7 @@ pub(crate) fn replay(index: &Index, mut last: u64, key: &str, contents: LogConte
             }
             LogOp::FieldIndex(change) => change_fields(index, change).map(|_| ()),
             LogOp::Batch(ops) => apply_batch(index, ops),
+            LogOp::GraphParams(params) => index.set_build_params(params.m, params.ef_construction),
             // The writer's lease epoch: nothing to apply.
             LogOp::Epoch(_) => Ok(()),
         };
@@ -53,7 +54,7 @@ pub(crate) fn apply_batch(index: &Index, ops: Vec<LogOp>) -> lhv_core::Result<()
                 index.delete(&ids);
             }
             // The format holds only upserts and deletes in a batch.
-            LogOp::Epoch(_) | LogOp::FieldIndex(_) | LogOp::Batch(_) => {}
+            LogOp::Epoch(_) | LogOp::FieldIndex(_) | LogOp::Batch(_) | LogOp::GraphParams(_) => {}
         }
     }
     Ok(())

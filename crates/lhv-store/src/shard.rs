@@ -93,6 +93,8 @@ pub(crate) enum Applied {
     FieldIndexChanged(bool),
     /// A batch of upserts and deletes.
     Batch,
+    /// New graph parameters for later insertions.
+    GraphParamsSet,
 }
 
 #[derive(Debug)]
@@ -294,6 +296,10 @@ impl DurableShard {
             LogOp::Delete(ids) => Ok(Applied::Deleted(self.index.delete(&ids))),
             LogOp::FieldIndex(change) => {
                 Ok(Applied::FieldIndexChanged(crate::replay::change_fields(&self.index, change)?))
+            }
+            LogOp::GraphParams(params) => {
+                self.index.set_build_params(params.m, params.ef_construction)?;
+                Ok(Applied::GraphParamsSet)
             }
             LogOp::Batch(ops) => {
                 crate::replay::apply_batch(&self.index, ops)?;

@@ -12,9 +12,14 @@ pub(crate) fn declared() -> Vec<Declared> {
     use Access::{Admin, Open, Read, Write};
     use Method as M;
     use native::{cluster, fields, health, indexes, items, service, snapshots};
-    use qdrant::{batch, collections, facet, field_index, groups, payload, points, recommend, search, vectors};
+    use qdrant::{
+        aliases, batch, collections, facet, field_index, groups, payload, points, recommend, search, update_collection,
+        vectors,
+    };
     let ours = |method, path, access| Route::new(Dialect::Native, method, path, access);
     let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
+    // A Qdrant route on a collection, whose `{name}` may be an alias.
+    let collection = |method, path, access| theirs(method, path, access).resolving_aliases();
     vec![
         // Probes and service documents.
         Declared::new(ours(M::GET, "/healthz", Open), health::healthz),
@@ -42,32 +47,36 @@ pub(crate) fn declared() -> Vec<Declared> {
         // Qdrant's API.
         Declared::new(theirs(M::GET, "/", Read), qdrant::root),
         Declared::new(theirs(M::GET, "/collections", Read), collections::list),
+        Declared::new(theirs(M::POST, "/collections/aliases", Admin), aliases::change),
+        Declared::new(theirs(M::GET, "/aliases", Read), aliases::list),
+        Declared::new(collection(M::GET, "/collections/{name}/aliases", Read), aliases::of_collection),
         Declared::new(theirs(M::PUT, "/collections/{name}", Admin), collections::create),
-        Declared::new(theirs(M::GET, "/collections/{name}", Read), collections::describe),
+        Declared::new(collection(M::GET, "/collections/{name}", Read), collections::describe),
         Declared::new(theirs(M::DELETE, "/collections/{name}", Admin), collections::delete),
-        Declared::new(theirs(M::GET, "/collections/{name}/exists", Read), collections::exists),
-        Declared::new(theirs(M::PUT, "/collections/{name}/index", Write), field_index::create),
-        Declared::new(theirs(M::DELETE, "/collections/{name}/index/{key}", Write), field_index::drop),
-        Declared::new(theirs(M::PUT, "/collections/{name}/points", Write), points::upsert),
-        Declared::new(theirs(M::POST, "/collections/{name}/points", Read), points::retrieve),
-        Declared::new(theirs(M::GET, "/collections/{name}/points/{id}", Read), points::get_one),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/delete", Write), points::delete),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/scroll", Read), points::scroll),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/count", Read), points::count),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/search", Read), search::search),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/search/batch", Read), search::search_batch),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/query", Read), search::query),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/query/batch", Read), search::query_batch),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/search/groups", Read), groups::search_groups),
-        Declared::new(theirs(M::POST, "/collections/{name}/facet", Read), facet::facet),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/recommend", Read), recommend::points_recommend),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/query/groups", Read), groups::query_groups),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/payload", Write), payload::write),
-        Declared::new(theirs(M::PUT, "/collections/{name}/points/payload", Write), payload::write),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/payload/delete", Write), payload::delete_keys),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/payload/clear", Write), payload::clear),
-        Declared::new(theirs(M::PUT, "/collections/{name}/points/vectors", Write), vectors::update),
-        Declared::new(theirs(M::POST, "/collections/{name}/points/batch", Write), batch::batch),
+        Declared::new(collection(M::PATCH, "/collections/{name}", Admin), update_collection::update),
+        Declared::new(collection(M::GET, "/collections/{name}/exists", Read), collections::exists),
+        Declared::new(collection(M::PUT, "/collections/{name}/index", Write), field_index::create),
+        Declared::new(collection(M::DELETE, "/collections/{name}/index/{key}", Write), field_index::drop),
+        Declared::new(collection(M::PUT, "/collections/{name}/points", Write), points::upsert),
+        Declared::new(collection(M::POST, "/collections/{name}/points", Read), points::retrieve),
+        Declared::new(collection(M::GET, "/collections/{name}/points/{id}", Read), points::get_one),
+        Declared::new(collection(M::POST, "/collections/{name}/points/delete", Write), points::delete),
+        Declared::new(collection(M::POST, "/collections/{name}/points/scroll", Read), points::scroll),
+        Declared::new(collection(M::POST, "/collections/{name}/points/count", Read), points::count),
+        Declared::new(collection(M::POST, "/collections/{name}/points/search", Read), search::search),
+        Declared::new(collection(M::POST, "/collections/{name}/points/search/batch", Read), search::search_batch),
+        Declared::new(collection(M::POST, "/collections/{name}/points/query", Read), search::query),
+        Declared::new(collection(M::POST, "/collections/{name}/points/query/batch", Read), search::query_batch),
+        Declared::new(collection(M::POST, "/collections/{name}/points/search/groups", Read), groups::search_groups),
+        Declared::new(collection(M::POST, "/collections/{name}/facet", Read), facet::facet),
+        Declared::new(collection(M::POST, "/collections/{name}/points/recommend", Read), recommend::points_recommend),
+        Declared::new(collection(M::POST, "/collections/{name}/points/query/groups", Read), groups::query_groups),
+        Declared::new(collection(M::POST, "/collections/{name}/points/payload", Write), payload::write),
+        Declared::new(collection(M::PUT, "/collections/{name}/points/payload", Write), payload::write),
+        Declared::new(collection(M::POST, "/collections/{name}/points/payload/delete", Write), payload::delete_keys),
+        Declared::new(collection(M::POST, "/collections/{name}/points/payload/clear", Write), payload::clear),
+        Declared::new(collection(M::PUT, "/collections/{name}/points/vectors", Write), vectors::update),
+        Declared::new(collection(M::POST, "/collections/{name}/points/batch", Write), batch::batch),
     ]
 }
 

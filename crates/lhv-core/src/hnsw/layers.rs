@@ -165,6 +165,30 @@ impl Layers {
         out
     }
 
+    /// The same nodes and levels with room for `m` neighbours per upper list
+    /// (`2m` at the bottom); each list is copied, or, if it no longer fits,
+    /// replaced by what `shrink(node, level, list, room)` keeps of it.
+    pub(crate) fn with_m(&self, m: usize, mut shrink: impl FnMut(u32, usize, Vec<u32>, usize) -> Vec<u32>) -> Self {
+        let mut out = Self::new(m);
+        out.reserve(self.node_count());
+        for node in 0..self.node_count() as u32 {
+            let level = self.level(node);
+            out.push(level);
+            for l in 0..=level {
+                let list = self.neighbors_vec(node, l);
+                let room = out.capacity(l);
+                let list = if list.len() > room { shrink(node, l, list, room) } else { list };
+                out.set_neighbors(node, l, &list);
+            }
+        }
+        out
+    }
+
+    /// Most neighbours a node keeps on an upper layer (half the bottom's).
+    pub(crate) fn m(&self) -> usize {
+        self.m
+    }
+
     /// The flat arrays: levels, bottom blocks, upper blocks.
     pub(crate) fn to_parts(&self) -> (Vec<u8>, Vec<u32>, Vec<u32>) {
         let words = |atomics: &[AtomicU32]| atomics.iter().map(|w| w.load(Relaxed)).collect();

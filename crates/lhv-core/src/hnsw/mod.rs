@@ -88,6 +88,34 @@ impl Hnsw {
         self.layers.memory_bytes()
     }
 
+    /// The out-degree of the upper layers (twice this at the bottom).
+    pub(crate) fn m(&self) -> usize {
+        self.layers.m()
+    }
+
+    /// The candidate list size of an insertion.
+    pub(crate) fn ef_construction(&self) -> usize {
+        self.ef_construction
+    }
+
+    /// Builds later insertions with `m` and `ef_construction`. The lists
+    /// already built are kept; with a smaller `m`, a list that no longer
+    /// fits is pruned by the neighbour heuristic, as a full list is when a
+    /// new link arrives.
+    pub(crate) fn set_build_params(&mut self, vectors: &Vectors, m: usize, ef_construction: usize) {
+        self.ef_construction = ef_construction;
+        if m == self.layers.m() {
+            return;
+        }
+        self.layers = self.layers.with_m(m, |node, _, list, room| {
+            let mut candidates: Vec<Candidate> =
+                list.into_iter().map(|n| Candidate { distance: vectors.between(node, n), node: n }).collect();
+            candidates.sort_unstable();
+            select_neighbors(vectors, &candidates, room).iter().map(|c| c.node).collect()
+        });
+        self.level_factor = 1.0 / (m as f64).ln();
+    }
+
     fn random_level(&mut self) -> usize {
         // 1 - u lies in (0, 1], so its logarithm is finite.
         let uniform: f64 = 1.0 - self.rng.random::<f64>();

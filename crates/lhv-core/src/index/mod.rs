@@ -19,8 +19,11 @@ use crate::vectors::{Query, Vectors};
 
 mod fields;
 mod filtered;
+mod order;
 pub(crate) mod parts;
+pub use order::{OrderBy, OrderKind, OrderValue};
 mod select;
+mod tuning;
 
 pub use parts::{GraphParts, IndexParts};
 
@@ -165,10 +168,11 @@ impl Index {
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
 
-    /// The parameters of the index: those it was created with, and the
-    /// field indexes it holds now.
+    /// The parameters of the index: those it was created with, the graph
+    /// parameters of its next insertions ([`set_build_params`](Self::set_build_params)),
+    /// and the field indexes it holds now.
     pub fn params(&self) -> IndexParams {
-        IndexParams { indexed_fields: self.state.read().fields.fields(), ..self.params.clone() }
+        self.state.read().current_params(&self.params)
     }
 
     /// Number of live vectors.

@@ -66,7 +66,7 @@ impl Index {
         let _writer = self.writer.lock();
         let state = self.state.read();
         IndexParts {
-            params: IndexParams { indexed_fields: state.fields.fields(), ..self.params.clone() },
+            params: state.current_params(&self.params),
             ids: state.ids.iter().map(|id| id.as_deref().map(str::to_owned)).collect(),
             metadata: state.metadata.iter().map(|value| value.as_deref().cloned()).collect(),
             vectors: state.vectors.stored_rows(),

@@ -36,6 +36,9 @@ async fn round_trip(kind: &str) {
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
     let docs = catalog.create("docs", params()).await.unwrap();
     catalog.create("empty", params()).await.unwrap();
+    // A name as Qdrant allows it (spaces, `:`, non-ASCII, long): stored under its escaped key name.
+    let odd = format!("Été: docs ✓ {}", "x".repeat(200));
+    catalog.create_sharded(&odd, params(), 2).await.unwrap().upsert(items("o", 0..7)).await.unwrap();
     for batch in 0..6 {
         docs.upsert(items("d", batch * 10..batch * 10 + 10)).await.unwrap();
     }
@@ -47,7 +50,9 @@ async fn round_trip(kind: &str) {
 
     let catalog = reopen(&backend.store).await;
     let names: Vec<String> = catalog.list().into_iter().map(|s| s.name).collect();
-    assert_eq!(names, ["docs", "empty"]);
+    assert_eq!(names, ["docs".to_owned(), "empty".to_owned(), odd.clone()]);
+    assert_eq!(catalog.get(&odd).unwrap().index().len(), 7);
+    catalog.drop_index(&odd).await.unwrap();
     let docs = catalog.get("docs").unwrap();
     assert_eq!(docs.index().scroll(None, 1000).unwrap(), expected);
     assert_eq!(docs.index().get("d5").unwrap().vector, vec![9.0, 9.0, 9.0]);
@@ -194,7 +199,8 @@ async fn snapshots_in_the_background_remove_the_log_they_cover() {
 async fn invalid_requests_change_nothing() {
     let backend = crate::support::backend("memory");
     let catalog = Catalog::open_store(Arc::clone(&backend.store), options(u64::MAX)).await.unwrap();
-    assert!(matches!(catalog.create("bad name", params()).await, Err(Error::InvalidName { .. })));
+    assert!(matches!(catalog.create("bad/name", params()).await, Err(Error::InvalidName { .. })));
+    assert!(matches!(catalog.create(&"x".repeat(256), params()).await, Err(Error::InvalidName { .. })));
     assert!(matches!(catalog.create("x", IndexParams::new(0, Metric::L2)).await, Err(Error::Index(_))));
     let docs = catalog.create("docs", params()).await.unwrap();
     let bad = vec![Item { id: "a".into(), vector: vec![1.0], metadata: None }];

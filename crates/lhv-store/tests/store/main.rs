@@ -5,12 +5,14 @@
 
 mod support;
 
+mod aliases;
 mod catalog;
 mod cluster;
 mod computed_writes;
 mod conformance;
 mod crash;
 mod field_indexes;
+mod graph_params;
 mod kill;
 mod lease;
 mod sharded;

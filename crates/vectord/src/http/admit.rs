@@ -57,6 +57,10 @@ pub(crate) async fn admit(
     let index = params
         .ok()
         .and_then(|params| params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned()));
+    let index = match index {
+        Some(name) if route.resolves_aliases => Some(resolve(&state, &name).await),
+        other => other,
+    };
     let mut response = match admitted(&state, &route, index, request).await {
         Ok(request) => ADMITTED.scope(Instant::now(), next.run(request)).await,
         Err(answer) => answer,
@@ -74,11 +78,36 @@ async fn admitted(
     request: Request,
 ) -> Result<Request, Response> {
     key::check(&state.config, route.access, request.headers()).map_err(IntoResponse::into_response)?;
-    let (parts, bytes) = body::read(&state.config, route.body, request).await?;
-    if let Some(index) = index
-        && let Some(answer) = forward::to_writer(state, route, &index, &parts, &bytes).await
-    {
-        return Err(answer);
+    let (mut parts, bytes) = body::read(&state.config, route.body, request).await?;
+    if let Some(index) = index {
+        if let Some(answer) = forward::to_writer(state, route, &index, &parts, &bytes).await {
+            return Err(answer);
+        }
+        if route.resolves_aliases {
+            parts.extensions.insert(ResolvedIndex(index));
+        }
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The index a route's `{name}` stands for, once aliases are resolved; the
+/// path extractors ([`super::extract`]) take it instead of the raw name.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedIndex(pub String);
+
+/// The index `name` stands for. In a cluster, a name that is neither an
+/// index nor an alias here may be an alias another member just made: look
+/// for changes once before deciding.
+async fn resolve(state: &AppState, name: &str) -> String {
+    let resolved = state.catalog.resolve(name);
+    if resolved == name
+        && state.catalog.is_clustered()
+        && matches!(state.catalog.get(name), Err(lhv_store::Error::IndexNotFound { .. }))
+    {
+        if let Err(error) = state.catalog.sync().await {
+            tracing::warn!(%error, "could not look for new indexes and aliases");
+        }
+        return state.catalog.resolve(name);
+    }
+    resolved
 }

@@ -6,8 +6,15 @@ use axum::extract::{FromRequest, FromRequestParts, Json, Path, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::admit::ResolvedIndex;
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The index the path's `name` stands for: the one admission resolved it to
+/// (on a route that resolves aliases), else the name itself.
+fn resolved(parts: &Parts, name: String) -> String {
+    parts.extensions.get::<ResolvedIndex>().map_or(name, |resolved| resolved.0.clone())
+}
 
 /// A request to a route that names an index: the service, and the index.
 pub(crate) struct OnIndex {
@@ -22,7 +29,7 @@ impl FromRequestParts<AppState> for OnIndex {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path(name) = Path::<String>::from_request_parts(parts, state).await?;
-        Ok(Self { state: state.clone(), name })
+        Ok(Self { state: state.clone(), name: resolved(parts, name) })
     }
 }
 
@@ -41,7 +48,7 @@ impl FromRequestParts<AppState> for OnItem {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path((name, id)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
-        Ok(Self { state: state.clone(), name, id })
+        Ok(Self { state: state.clone(), name: resolved(parts, name), id })
     }
 }
 
@@ -60,7 +67,7 @@ impl FromRequestParts<AppState> for OnField {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path((name, key)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
-        Ok(Self { state: state.clone(), name, key })
+        Ok(Self { state: state.clone(), name: resolved(parts, name), key })
     }
 }
 

@@ -68,12 +68,31 @@ pub struct Route {
     /// Whether its body may ask for `"consistency": "strong"` (a search that,
     /// in a cluster, its index's writer answers).
     pub takes_consistency: bool,
+    /// Whether its `{name}` may be an alias, resolved to the index it names
+    /// before the request is forwarded or handled (Qdrant's collection
+    /// routes, but for creating and deleting a collection, which name the
+    /// collection itself).
+    pub resolves_aliases: bool,
 }
 
 impl Route {
     /// A route of `dialect` with the usual body limit and no consistency field.
     pub fn new(dialect: Dialect, method: Method, path: &'static str, access: Access) -> Self {
-        Self { method, path, access, dialect, body: BodyLimit::Request, takes_consistency: false }
+        Self {
+            method,
+            path,
+            access,
+            dialect,
+            body: BodyLimit::Request,
+            takes_consistency: false,
+            resolves_aliases: false,
+        }
+    }
+
+    /// This route, whose `{name}` may be an alias.
+    pub fn resolving_aliases(mut self) -> Self {
+        self.resolves_aliases = true;
+        self
     }
 
     /// Whether the path names an index (in its `{name}` parameter).

@@ -19,8 +19,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "name": "docs", "dim": 2, "distance": "cosine" }))]
 pub struct CreateIndex {
-    /// 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.`.
-    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$", example = "docs")]
+    /// 1 to 255 characters, without `/` or control characters (Qdrant's
+    /// rule for collection names; docs/API.md says how they are stored).
+    #[schema(min_length = 1, max_length = 255, pattern = "^[^/\\x00-\\x1f\\x7f-\\x9f]+$", example = "docs")]
     name: String,
     /// Components per vector.
     #[schema(minimum = 1, maximum = 4096)]

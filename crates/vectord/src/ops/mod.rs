@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use lhv_store::DurableIndex;
 
-pub(crate) use self::scroll::scroll;
+pub(crate) use self::scroll::{check_scroll_limit, scroll};
 pub(crate) use self::search::{Query, search};
 pub(crate) use self::write::{WriteError, create_field_index, delete, drop_field_index, durably, upsert};
 use crate::error::ApiError;

@@ -23,14 +23,20 @@ pub(crate) fn scroll(
     limit: usize,
     filter: Option<&Filter>,
 ) -> Result<Page, ApiError> {
-    if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
-        let allowed = "an integer in 1..=10000";
-        return Err(lhv_core::Error::InvalidParameter { name: "limit", value: limit.to_string(), allowed }.into());
-    }
+    check_scroll_limit(limit)?;
     let index = durable.index();
     let mut ids = index.ids_where(start, limit + 1, filter)?;
     let next = if ids.len() > limit { ids.pop() } else { None };
     // An item deleted since its id was listed is left out.
     let items = ids.into_iter().filter_map(|id| index.get(&id).map(|record| (id, record))).collect();
     Ok(Page { items, next })
+}
+
+/// Refuses a page size outside 1 to 10 000.
+pub(crate) fn check_scroll_limit(limit: usize) -> Result<(), ApiError> {
+    if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
+        let allowed = "an integer in 1..=10000";
+        return Err(lhv_core::Error::InvalidParameter { name: "limit", value: limit.to_string(), allowed }.into());
+    }
+    Ok(())
 }

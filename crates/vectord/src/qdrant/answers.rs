@@ -81,6 +81,9 @@ pub(crate) struct Record {
     pub payload: Option<Value>,
     /// Its vector when asked for.
     pub vector: Option<Vec<f32>>,
+    /// The value it is listed by, in a scroll with `order_by`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_value: Option<Value>,
 }
 
 /// `POST .../points/scroll`.

@@ -32,14 +32,17 @@ pub(crate) struct CreateCollection {
 
 /// Qdrant's `hnsw_config`, as far as vectord's graph has the same knobs.
 #[derive(Debug, Default, Deserialize)]
-struct HnswConfig {
-    m: Option<usize>,
-    ef_construct: Option<usize>,
+pub(super) struct HnswConfig {
+    pub(super) m: Option<usize>,
+    pub(super) ef_construct: Option<usize>,
     /// Below this many kilobytes of vectors a search compares with every point.
-    full_scan_threshold: Option<usize>,
+    pub(super) full_scan_threshold: Option<usize>,
     #[serde(flatten)]
-    rest: Map<String, Value>,
+    pub(super) rest: Map<String, Value>,
 }
+
+/// Knobs of `hnsw_config` that tune Qdrant's indexing, not answers.
+pub(super) const HARMLESS_HNSW: &[&str] = &["max_indexing_threads", "on_disk", "payload_m", "inline_storage"];
 
 /// `vectors`: `{size, distance, ...}`, or the same under the name `""`.
 #[derive(Debug, Deserialize)]
@@ -109,7 +112,7 @@ impl CreateCollection {
         let mut params = IndexParams::new(vectors.size, metric(&vectors.distance)?).with_storage(storage);
         // The vector's own hnsw_config overrides the collection's.
         for hnsw in [self.hnsw_config, vectors.hnsw_config].into_iter().flatten() {
-            unknown_fields(&hnsw.rest, &["max_indexing_threads", "on_disk", "payload_m", "inline_storage"])?;
+            unknown_fields(&hnsw.rest, HARMLESS_HNSW)?;
             if let Some(m) = hnsw.m {
                 params = params.with_m(m);
             }

@@ -10,6 +10,7 @@
 //! not do is refused with "not supported by vectord: ...", never answered
 //! approximately.
 
+pub(crate) mod aliases;
 mod answers;
 pub(crate) mod batch;
 pub(crate) mod collections;
@@ -18,12 +19,14 @@ pub(crate) mod field_index;
 mod filter;
 pub(crate) mod groups;
 mod ids;
+mod order_by;
 pub(crate) mod payload;
 pub(crate) mod points;
 pub(crate) mod recommend;
 mod refuse;
 pub(crate) mod search;
 mod shown;
+pub(crate) mod update_collection;
 pub(crate) mod vectors;
 
 use std::ops::Bound;

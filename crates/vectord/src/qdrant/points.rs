@@ -197,6 +197,7 @@ pub(crate) struct Scroll {
     filter: Option<Value>,
     with_payload: Option<WithPayload>,
     with_vector: Option<WithVector>,
+    order_by: Option<super::order_by::OrderByRequest>,
     #[serde(flatten)]
     rest: Map<String, Value>,
 }
@@ -216,6 +217,29 @@ pub(crate) async fn scroll(
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
     let durable = ops::index(&state, &name)?;
+    if let Some(order) = request.order_by {
+        if offset.is_some() {
+            return Err(ApiError::bad_request(
+                "Offset is not supported in conjunction with `order_by` scroll parameter",
+            ));
+        }
+        let order = order.order(durable.index())?;
+        ops::check_scroll_limit(limit)?;
+        let index = durable.index();
+        let points = index
+            .ordered(&order, limit, filter.as_ref())?
+            .into_iter()
+            // A point deleted since it was listed is left out.
+            .filter_map(|(id, value)| {
+                let stored = index.get(&id)?;
+                let mut point =
+                    record(&id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector));
+                point.order_value = Some(super::order_by::shown(value));
+                Some(point)
+            })
+            .collect();
+        return Ok(Answer(ScrollResult { points, next_page_offset: None }));
+    }
     let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
     let page = ops::scroll(&durable, start, limit, filter.as_ref())?;
     let points = page

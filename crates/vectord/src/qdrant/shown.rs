@@ -131,7 +131,7 @@ pub(crate) fn path_remove(object: &mut Map<String, Value>, path: &str) {
 
 /// A Qdrant `Record`.
 pub(crate) fn record(id: &str, payload: Option<Value>, vector: Option<Vec<f32>>) -> Record {
-    Record { id: ids::show(id), payload, vector }
+    Record { id: ids::show(id), payload, vector, order_value: None }
 }
 
 /// Qdrant's score for one of vectord's distances: the cosine similarity, the

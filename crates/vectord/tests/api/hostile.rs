@@ -119,9 +119,11 @@ fn cases() -> Vec<Case> {
         r#"{"vectors":[[1,2,3,4],[1,2]],"k":1}"#,
     ));
     cases.push(json_case(Method::POST, "/v1/vectors/index/docs/search/batch", r#"{"vectors":[[1,2,3,4]],"k":0}"#));
-    // Index names: traversal, hidden, too long, bad characters; creation parameters out of range.
-    for name in ["..", "../docs", "..%2Fdocs", ".hidden", "a%2Fb", "a%20b", "%00", &"n".repeat(129)] {
+    // Index names: traversal, too long, bad characters; creation parameters out of range.
+    for name in ["../docs", "..%2Fdocs", "a%2Fb", "%00", "a%09b", "a%0Ab", &"n".repeat(256), &"%C3%A9".repeat(200)] {
         cases.push(json_case(Method::GET, &format!("/v1/vectors/index/{name}"), ""));
+    }
+    for name in ["../docs", "a/b", "\\u0000", "a\\tb", "a\\nb", &"n".repeat(256), &"é".repeat(200)] {
         let body = format!(r#"{{"name":"{name}","dim":4,"distance":"l2"}}"#);
         cases.push(json_case(Method::POST, "/v1/vectors/index", &body));
     }

@@ -93,7 +93,7 @@ async fn client_errors_are_json_with_stable_codes() {
         StatusCode::CONFLICT,
         "index_exists",
     );
-    for bad_name in [".hidden", "a/b", "a b", &"x".repeat(129)] {
+    for bad_name in ["a/b", "tab\there", "", &"x".repeat(256)] {
         let answer = create(json!({ "name": bad_name, "dim": 2, "distance": "cosine" })).await;
         assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_name");
     }

@@ -33,12 +33,12 @@ async fn errors_have_qdrants_body_whoever_answers() {
 
     assert_qdrant_error(&server.call(Method::GET, "/collections/nope", None).await, StatusCode::NOT_FOUND, "nope");
     assert_qdrant_error(
-        &server.call(Method::GET, "/collections/c/aliases", None).await,
+        &server.call(Method::GET, "/collections/c/snapshots", None).await,
         StatusCode::NOT_FOUND,
         "not supported by vectord",
     );
     assert_qdrant_error(
-        &server.call(Method::PATCH, "/collections/c", Some(json!({}))).await,
+        &server.call(Method::DELETE, "/collections/c/points", Some(json!({}))).await,
         StatusCode::METHOD_NOT_ALLOWED,
         "method",
     );
@@ -230,11 +230,8 @@ async fn what_vectord_lacks_is_refused_by_name_in_qdrants_body() {
     for (method, path, status) in [
         (Method::POST, "/collections/c/points/discover", StatusCode::METHOD_NOT_ALLOWED),
         (Method::POST, "/collections/c/points/vectors/delete", StatusCode::NOT_FOUND),
-        (Method::POST, "/collections/aliases", StatusCode::METHOD_NOT_ALLOWED),
-        (Method::PATCH, "/collections/c", StatusCode::METHOD_NOT_ALLOWED),
-        (Method::GET, "/aliases", StatusCode::NOT_FOUND),
         (Method::GET, "/cluster", StatusCode::NOT_FOUND),
-        (Method::GET, "/collections/c/aliases", StatusCode::NOT_FOUND),
+        (Method::POST, "/collections/c/snapshots", StatusCode::NOT_FOUND),
     ] {
         let answer = server.call(method.clone(), path, Some(json!({}))).await;
         assert_qdrant_error(&answer, status, &format!("not supported by vectord: {method} {path}"));
@@ -244,6 +241,61 @@ async fn what_vectord_lacks_is_refused_by_name_in_qdrants_body() {
         let points = json!({ "points": [{ "id": 1, "vector": vector }] });
         let answer = server.call(Method::PUT, "/collections/c/points", Some(points)).await;
         assert_qdrant_error(&answer, StatusCode::BAD_REQUEST, "a point without a vector");
+    }
+    server.stop().await;
+}
+
+/// `path` with `name` percent-encoded as its one path segment.
+fn collection_path(name: &str, rest: &str) -> String {
+    let encoded: String = name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("/collections/{encoded}{rest}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_as_qdrant_allows_and_aliases_survive_a_restart() {
+    let store = memory();
+    let server = Server::on(std::sync::Arc::clone(&store)).await;
+    let name = "Été: docs ✓ v1";
+    let create = json!({"vectors": {"size": 2, "distance": "Dot"}});
+    let (status, body) = server.call(Method::PUT, &collection_path(name, ""), Some(create)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let points = json!({"points": [{"id": 1, "vector": [1.0, 0.0], "payload": {"n": 1}}]});
+    assert_eq!(server.call(Method::PUT, &collection_path(name, "/points"), Some(points)).await.0, StatusCode::OK);
+    let aliases = json!({"actions": [{"create_alias": {"collection_name": name, "alias_name": "docs"}}]});
+    let (status, body) = server.call(Method::POST, "/collections/aliases", Some(aliases)).await;
+    assert_eq!((status, &body["result"]), (StatusCode::OK, &json!(true)), "{body}");
+    // A bad action refuses the whole change.
+    let bad = json!({"actions": [
+        {"delete_alias": {"alias_name": "docs"}},
+        {"create_alias": {"collection_name": "missing", "alias_name": "docs"}}]});
+    assert_qdrant_error(
+        &server.call(Method::POST, "/collections/aliases", Some(bad)).await,
+        StatusCode::NOT_FOUND,
+        "missing",
+    );
+    let patch = json!({"hnsw_config": {"m": 8, "ef_construct": 50}, "optimizers_config": {"indexing_threshold": 0}});
+    assert_eq!(server.call(Method::PATCH, "/collections/docs", Some(patch)).await.0, StatusCode::OK);
+    server.stop().await;
+
+    let server = Server::on(store).await;
+    let (_, list) = server.call(Method::GET, "/collections", None).await;
+    assert_eq!(list["result"]["collections"], json!([{"name": name}]));
+    let (_, aliases) = server.call(Method::GET, "/aliases", None).await;
+    assert_eq!(aliases["result"]["aliases"], json!([{"alias_name": "docs", "collection_name": name}]));
+    let (status, info) = server.call(Method::GET, "/collections/docs", None).await;
+    assert_eq!((status, &info["result"]["points_count"]), (StatusCode::OK, &json!(1)), "{info}");
+    assert_eq!(info["result"]["config"]["hnsw_config"]["m"], json!(8));
+    assert_eq!(info["result"]["config"]["hnsw_config"]["ef_construct"], json!(50));
+    let (_, point) = server.call(Method::GET, "/collections/docs/points/1", None).await;
+    assert_eq!(point["result"]["payload"], json!({"n": 1}));
+    // Names Qdrant refuses: too long, or with `/` (encoded, so that it reaches the route).
+    for bad in ["x".repeat(256), "a/b".to_owned()] {
+        let create = json!({"vectors": {"size": 2, "distance": "Dot"}});
+        let answer = server.call(Method::PUT, &collection_path(&bad, ""), Some(create)).await;
+        assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{answer:?}");
     }
     server.stop().await;
 }

@@ -1,0 +1,76 @@
+//! Scroll's `order_by`: points listed by a payload value of a key with an
+//! integer, float or datetime payload index (as Qdrant requires), once per
+//! distinct value, by value then id, from `start_from` on; no next page.
+
+use lhv_core::{FieldKey, FieldSchema, OrderBy, OrderKind, OrderValue, ShardedIndex};
+use serde::Deserialize;
+use serde_json::{Map, Number, Value};
+
+use super::refuse::unknown_fields;
+use crate::error::ApiError;
+
+/// `order_by`: a key, or `{key, direction, start_from}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OrderByRequest {
+    Key(String),
+    Full {
+        key: String,
+        direction: Option<String>,
+        start_from: Option<Value>,
+        #[serde(flatten)]
+        rest: Map<String, Value>,
+    },
+}
+
+impl OrderByRequest {
+    /// The order, checked against the payload indexes of `index`.
+    pub(crate) fn order(self, index: &ShardedIndex) -> Result<OrderBy, ApiError> {
+        let (key, direction, start_from) = match self {
+            OrderByRequest::Key(key) => (key, None, None),
+            OrderByRequest::Full { key, direction, start_from, rest } => {
+                unknown_fields(&rest, &[])?;
+                (key, direction, start_from)
+            }
+        };
+        let schema = index.field_indexes().into_iter().find(|info| info.field.key == key).map(|info| info.field.schema);
+        let kind = match schema {
+            Some(FieldSchema::Integer) => OrderKind::Integer,
+            Some(FieldSchema::Float) => OrderKind::Float,
+            Some(FieldSchema::Datetime) => OrderKind::Datetime,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "No range index for `order_by` key: `{key}`. Please create one to use `order_by`. \
+                     Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see \
+                     which payload schemas support Range conditions"
+                )));
+            }
+        };
+        let descending = match direction.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => return Err(ApiError::bad_request(format!("`direction` {other:?}: `asc` or `desc`"))),
+        };
+        let start_from = match start_from.filter(|s| !s.is_null()) {
+            None => None,
+            Some(Value::Number(n)) => {
+                Some(n.as_i64().map_or(OrderValue::Float(n.as_f64().unwrap_or(f64::NAN)), OrderValue::Int))
+            }
+            Some(Value::String(s)) => match lhv_core::filter::Datetime::parse(&s) {
+                Some(datetime) => Some(OrderValue::Int(datetime.micros)),
+                None => return Err(ApiError::bad_request(format!("`start_from` {s:?} is not a datetime"))),
+            },
+            Some(other) => return Err(ApiError::bad_request(format!("`start_from` {other}: a number or a datetime"))),
+        };
+        let key = FieldKey::parse(&key).map_err(|e| ApiError::bad_request(format!("`order_by` key: {e}")))?;
+        Ok(OrderBy { key, kind, descending, start_from })
+    }
+}
+
+/// An order value as Qdrant shows it.
+pub(crate) fn shown(value: OrderValue) -> Value {
+    match value {
+        OrderValue::Int(i) => Value::from(i),
+        OrderValue::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+    }
+}
