@@ -245,8 +245,8 @@ def test_what_vectord_does_not_do_is_refused_clearly(client):
         lambda: client.create_collection("qc-manhattan", vectors_config=models.VectorParams(
             size=DIM, distance=models.Distance.MANHATTAN)),
         lambda: client.create_payload_index(name, field_name="text", field_schema="geo"),
-        lambda: client.query_points(name, query=models.DiscoverQuery(discover=models.DiscoverInput(
-            target=1, context=[models.ContextPair(positive=1, negative=1)]))),
+        lambda: client.query_points(name, prefetch=[models.Prefetch(query=[1.0] * DIM, limit=5)],
+                                    query=models.FusionQuery(fusion=models.Fusion.RRF)),
     ]
     for call in refused:
         with pytest.raises(UnexpectedResponse) as caught:

@@ -13,8 +13,8 @@ pub(crate) fn declared() -> Vec<Declared> {
     use Method as M;
     use native::{cluster, fields, health, indexes, items, service, snapshots};
     use qdrant::{
-        aliases, batch, collections, facet, field_index, groups, payload, points, recommend, search, update_collection,
-        vectors,
+        aliases, batch, collections, discover, facet, field_index, groups, payload, points, recommend, search,
+        update_collection, vectors,
     };
     let ours = |method, path, access| Route::new(Dialect::Native, method, path, access);
     let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
@@ -70,6 +70,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(collection(M::POST, "/collections/{name}/points/search/groups", Read), groups::search_groups),
         Declared::new(collection(M::POST, "/collections/{name}/facet", Read), facet::facet),
         Declared::new(collection(M::POST, "/collections/{name}/points/recommend", Read), recommend::points_recommend),
+        Declared::new(collection(M::POST, "/collections/{name}/points/discover", Read), discover::points_discover),
         Declared::new(collection(M::POST, "/collections/{name}/points/query/groups", Read), groups::query_groups),
         Declared::new(collection(M::POST, "/collections/{name}/points/payload", Write), payload::write),
         Declared::new(collection(M::PUT, "/collections/{name}/points/payload", Write), payload::write),

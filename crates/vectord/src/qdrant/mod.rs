@@ -14,6 +14,8 @@ pub(crate) mod aliases;
 mod answers;
 pub(crate) mod batch;
 pub(crate) mod collections;
+pub(crate) mod discover;
+mod examples;
 pub(crate) mod facet;
 pub(crate) mod field_index;
 mod filter;

@@ -14,20 +14,17 @@
 //! of negative ones. Similarities are Qdrant's internal ones: cosine, dot, or
 //! the negated squared Euclidean distance.
 
-use std::ops::Bound;
 use std::sync::Arc;
 
-use lhv_core::{Condition, Filter, Metric, ShardedIndex};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::answers::{Answer, Reply, ScoredPoint};
+use super::examples::{leave_out, scan, similarity, squashed, vectors_of};
 use super::points::HARMLESS;
 use super::refuse::{not_supported, unknown_fields};
 use super::search::{Plan, Shared, run_all};
-use super::shown::{payload, record};
-use super::{ids, payload::no_point};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops;
@@ -98,9 +95,10 @@ pub(super) async fn recommend(
     };
     let index = durable.index();
     let metric = index.params().metric;
-    let (positive, mut mentioned) = vectors_of(index, &examples.positive)?;
-    let (negative, more) = vectors_of(index, &examples.negative)?;
-    mentioned.extend(more);
+    let positive = vectors_of(index, &examples.positive)?;
+    let negative = vectors_of(index, &examples.negative)?;
+    let mentioned = [positive.mentioned, negative.mentioned].concat();
+    let (positive, negative) = (positive.vectors, negative.vectors);
     match strategy {
         Strategy::AverageVector if positive.is_empty() => {
             return Err(ApiError::bad_request("the average_vector strategy needs a positive example"));
@@ -111,43 +109,37 @@ pub(super) async fn recommend(
         _ => {}
     }
     let dim = index.params().dim;
-    if let Some(bad) = positive.iter().chain(&negative).find(|v| v.len() != dim) {
-        return Err(ApiError::bad_request(format!("an example has {} components, not {dim}", bad.len())));
-    }
     let mut plan = Plan::new(average(&positive, &negative, dim), limit, shared)?;
-    if !mentioned.is_empty() {
-        let others = Condition::HasId { has_id: mentioned };
-        let outer = plan.filter.take().map(Condition::Filter).into_iter().collect();
-        plan.filter = Some(Filter { must: outer, must_not: vec![others], ..Filter::default() });
-    }
+    leave_out(&mut plan, mentioned);
     if strategy == Strategy::AverageVector {
         let found = run_all(Arc::clone(&durable), std::slice::from_ref(&plan)).await?;
         return Ok(found.into_iter().next().unwrap_or_default());
     }
-    let durable = Arc::clone(&durable);
-    tokio::task::spawn_blocking(move || scored_by_examples(&durable, &plan, metric, strategy, &positive, &negative))
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?
-}
-
-/// The examples' vectors, and the ids among them.
-fn vectors_of(index: &ShardedIndex, examples: &[Value]) -> Result<(Vec<Vec<f32>>, Vec<String>), ApiError> {
-    let (mut vectors, mut mentioned) = (Vec::new(), Vec::new());
-    for example in examples {
-        match example {
-            Value::Array(_) => vectors.push(
-                serde_json::from_value(example.clone())
-                    .map_err(|e| ApiError::bad_request(format!("an example vector is a list of numbers: {e}")))?,
-            ),
-            Value::Object(_) => return Err(not_supported("named, sparse or multi-vector examples")),
-            id => {
-                let id = ids::parse(id)?;
-                vectors.push(index.get(&id).ok_or_else(|| no_point(&id))?.vector);
-                mentioned.push(id);
+    let score = move |vector: &[f32]| {
+        let similarities =
+            |examples: &[Vec<f32>]| -> Vec<f32> { examples.iter().map(|e| similarity(metric, e, vector)).collect() };
+        let (pos, neg) = (similarities(&positive), similarities(&negative));
+        match strategy {
+            Strategy::SumScores => pos.iter().sum::<f32>() - neg.iter().sum::<f32>(),
+            _ => {
+                let best = |scores: &[f32]| scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let (pos, neg) = (best(&pos), best(&neg));
+                if pos > neg { squashed(pos) } else { -squashed(neg) }
             }
         }
-    }
-    Ok((vectors, mentioned))
+    };
+    scanned(durable, plan, score).await
+}
+
+/// [`scan`] off the async runtime.
+pub(super) async fn scanned(
+    durable: Arc<DurableIndex>,
+    plan: Plan,
+    score: impl Fn(&[f32]) -> f32 + Send + 'static,
+) -> Result<Vec<ScoredPoint>, ApiError> {
+    tokio::task::spawn_blocking(move || scan(&durable, &plan, score))
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?
 }
 
 /// `2·mean(positive) − mean(negative)`, or the mean of the positives; zeros without any.
@@ -163,68 +155,6 @@ fn average(positive: &[Vec<f32>], negative: &[Vec<f32>], dim: usize) -> Vec<f32>
     }
     let neg = mean(negative);
     pos.iter().zip(neg).map(|(p, n)| (2.0 * p - n) as f32).collect()
-}
-
-/// Every passing point scored against the examples, best first, as the plan pages and cuts them.
-fn scored_by_examples(
-    durable: &DurableIndex,
-    plan: &Plan,
-    metric: Metric,
-    strategy: Strategy,
-    positive: &[Vec<f32>],
-    negative: &[Vec<f32>],
-) -> Result<Vec<ScoredPoint>, ApiError> {
-    let index = durable.index();
-    let mut scored: Vec<(f32, String, Option<Value>, Vec<f32>)> = Vec::new();
-    for id in index.ids_where(Bound::Unbounded, usize::MAX, plan.filter.as_ref())? {
-        let Some(stored) = index.get(&id) else { continue };
-        let similarities = |examples: &[Vec<f32>]| -> Vec<f32> {
-            examples.iter().map(|e| similarity(metric, e, &stored.vector)).collect()
-        };
-        let (pos, neg) = (similarities(positive), similarities(negative));
-        let score = match strategy {
-            Strategy::SumScores => pos.iter().sum::<f32>() - neg.iter().sum::<f32>(),
-            _ => {
-                let best = |scores: &[f32]| scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let (pos, neg) = (best(&pos), best(&neg));
-                if pos > neg { squashed(pos) } else { -squashed(neg) }
-            }
-        };
-        scored.push((score, id, stored.metadata, stored.vector));
-    }
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    Ok(scored
-        .into_iter()
-        .skip(plan.offset)
-        .take(plan.limit)
-        .take_while(|(score, ..)| plan.score_threshold.is_none_or(|t| *score >= t))
-        .map(|(score, id, metadata, vector)| {
-            let point = record(&id, payload(&plan.with_payload, metadata.as_ref()), plan.with_vector.then_some(vector));
-            ScoredPoint { point, version: 0, score }
-        })
-        .collect())
-}
-
-/// Qdrant's internal similarity: cosine, dot, or the negated squared Euclidean distance.
-fn similarity(metric: Metric, example: &[f32], vector: &[f32]) -> f32 {
-    let dot: f64 = example.iter().zip(vector).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-    match metric {
-        Metric::Dot => dot as f32,
-        Metric::Cosine => {
-            let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-            let norms = norm(example) * norm(vector);
-            if norms > 0.0 { (dot / norms) as f32 } else { 0.0 }
-        }
-        Metric::L2 => -example.iter().zip(vector).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(),
-    }
-}
-
-/// `0.5·(x / (1 + |x|) + 1)`: Qdrant's scaled fast sigmoid.
-fn squashed(x: f32) -> f32 {
-    if !x.is_finite() {
-        return x;
-    }
-    0.5 * (x / (1.0 + x.abs()) + 1.0)
 }
 
 /// Whether a query-API `query` is a recommendation: its examples if so.

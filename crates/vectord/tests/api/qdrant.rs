@@ -228,7 +228,7 @@ async fn what_vectord_lacks_is_refused_by_name_in_qdrants_body() {
     let server = Server::on(memory()).await;
     collection(&server, "c").await;
     for (method, path, status) in [
-        (Method::POST, "/collections/c/points/discover", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::POST, "/collections/c/points/search/matrix/pairs", StatusCode::NOT_FOUND),
         (Method::POST, "/collections/c/points/vectors/delete", StatusCode::NOT_FOUND),
         (Method::GET, "/cluster", StatusCode::NOT_FOUND),
         (Method::POST, "/collections/c/snapshots", StatusCode::NOT_FOUND),
