@@ -78,3 +78,14 @@ def test_order_by_needs_a_range_index_and_no_offset(clients):
     with pytest.raises(Exception) as refused:
         vectord.scroll("ordered", order_by="i", offset=3)
     assert "Offset is not supported" in str(refused.value)
+
+
+def test_the_query_apis_order_by(clients):
+    vectord, local = clients
+    tag_a = models.Filter(must=[models.FieldCondition(key="tag", match=models.MatchValue(value="a"))])
+    for order_by in ("i", models.OrderBy(key="f", direction="desc"), models.OrderBy(key="d", start_from="2024-02-01")):
+        for offset in (0, 3):
+            query = models.OrderByQuery(order_by=order_by)
+            want = local.query_points("ordered", query=query, limit=7, offset=offset, query_filter=tag_a).points
+            got = vectord.query_points("ordered", query=query, limit=7, offset=offset, query_filter=tag_a).points
+            assert [(p.id, p.order_value, p.score) for p in got] == [(p.id, p.order_value, p.score) for p in want]

@@ -3,10 +3,14 @@
 //! distinct value, by value then id, from `start_from` on; no next page.
 
 use lhv_core::{FieldKey, FieldSchema, OrderBy, OrderKind, OrderValue, ShardedIndex};
+use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
+use super::answers::ScoredPoint;
 use super::refuse::unknown_fields;
+use super::search::Plan;
+use super::shown::{payload, record};
 use crate::error::ApiError;
 
 /// `order_by`: a key, or `{key, direction, start_from}`.
@@ -73,4 +77,39 @@ pub(crate) fn shown(value: OrderValue) -> Value {
         OrderValue::Int(i) => Value::from(i),
         OrderValue::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
     }
+}
+
+/// Whether a query-API `query` is `{"order_by": ...}`: the order if so.
+pub(super) fn query_order(query: Option<&Value>) -> Option<Result<OrderByRequest, ApiError>> {
+    let Value::Object(object) = query? else { return None };
+    let order = object.get("order_by")?;
+    if object.len() != 1 {
+        return Some(Err(ApiError::bad_request("an order_by query has only `order_by`")));
+    }
+    Some(serde_json::from_value(order.clone()).map_err(|e| ApiError::bad_request(format!("order_by: {e}"))))
+}
+
+/// The points of an order-by query: the plan's page of the order, each with
+/// its `order_value` and Qdrant's constant score 1 (a scroll has no scores).
+pub(super) fn ordered_points(
+    durable: &DurableIndex,
+    order: OrderByRequest,
+    plan: &Plan,
+) -> Result<Vec<ScoredPoint>, ApiError> {
+    let index = durable.index();
+    let order = order.order(index)?;
+    let wanted =
+        plan.limit.checked_add(plan.offset).ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
+    let entries = index.ordered(&order, wanted, plan.filter.as_ref())?;
+    Ok(entries
+        .into_iter()
+        .skip(plan.offset)
+        .filter_map(|(id, value)| {
+            let stored = index.get(&id)?;
+            let vector = plan.with_vector.then_some(stored.vector);
+            let mut point = record(&id, payload(&plan.with_payload, stored.metadata.as_ref()), vector);
+            point.order_value = Some(shown(value));
+            Some(ScoredPoint { point, version: 0, score: 1.0 })
+        })
+        .collect())
 }

@@ -12,7 +12,7 @@ use super::answers::Reply;
 use super::answers::{Answer, QueryResponse, ScoredPoint};
 use super::refuse::{not_supported, unknown_fields};
 use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, score, vector_wanted};
-use super::{discover, filter, points, recommend};
+use super::{discover, filter, order_by, points, recommend};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, Query};
@@ -235,64 +235,71 @@ pub(crate) async fn search_batch(
 }
 
 impl QueryRequest {
-    /// Whether the query is answered from examples (a recommendation, a
-    /// discovery or a context search) rather than by a nearest-vector search.
-    fn is_from_examples(&self) -> bool {
+    /// Whether the query is a nearest-vector search, rather than one
+    /// answered apart: from examples (a recommendation, a discovery or a
+    /// context search) or in the order of a payload value.
+    fn is_nearest(&self) -> bool {
         let query = self.query.as_ref();
-        recommend::query_examples(query).is_some() || discover::query_discovery(query).is_some()
+        recommend::query_examples(query).is_none()
+            && discover::query_discovery(query).is_none()
+            && order_by::query_order(query).is_none()
     }
 
-    /// The answer of a query [`is_from_examples`](Self::is_from_examples).
-    async fn answer_from_examples(self, durable: Arc<DurableIndex>) -> Result<Vec<ScoredPoint>, ApiError> {
+    /// The answer of a query that is not [`is_nearest`](Self::is_nearest).
+    async fn answer_apart(self, durable: Arc<DurableIndex>) -> Result<Vec<ScoredPoint>, ApiError> {
         unknown_fields(&self.rest, points::HARMLESS)?;
         let limit = self.limit.unwrap_or(DEFAULT_QUERY_LIMIT);
         let using = self.using.as_deref();
         if let Some(examples) = recommend::query_examples(self.query.as_ref()) {
             return recommend::recommend(durable, examples?, limit, self.shared, using, None).await;
         }
+        if let Some(order) = order_by::query_order(self.query.as_ref()) {
+            let plan = Plan::new(Vec::new(), limit, self.shared)?;
+            return order_by::ordered_points(&durable, order?, &plan);
+        }
         match discover::query_discovery(self.query.as_ref()) {
             Some(discovery) => {
                 discover::check_sources(using, None)?;
                 discover::discover(durable, discovery?, limit, self.shared).await
             }
-            None => Err(ApiError::bad_request("not a query from examples")),
+            None => Err(ApiError::bad_request("not a query answered apart")),
         }
     }
 }
 
 /// The nearest points to one vector, or the points found from examples
-/// (recommend, discover, context), as `{"points": [...]}`.
+/// (recommend, discover, context) or in a payload value's order, as `{"points": [...]}`.
 pub(crate) async fn query(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<QueryRequest>,
 ) -> Reply<QueryResponse> {
-    if request.is_from_examples() {
-        let points = request.answer_from_examples(ops::index(&state, &name)?).await?;
+    if !request.is_nearest() {
+        let points = request.answer_apart(ops::index(&state, &name)?).await?;
         return Ok(Answer(QueryResponse { points }));
     }
     let found = searched(&state, &name, vec![request], QueryRequest::plan).await?;
     Ok(Answer(QueryResponse { points: found.into_iter().next().unwrap_or_default() }))
 }
 
-/// Several queries at once: nearest-vector searches together, queries from
-/// examples one by one.
+/// Several queries at once: nearest-vector searches together, the others
+/// one by one.
 pub(crate) async fn query_batch(
     OnIndex { state, name }: OnIndex,
     JsonBody(batch): JsonBody<Batch<QueryRequest>>,
 ) -> Reply<Vec<QueryResponse>> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
-    if !batch.searches.iter().any(QueryRequest::is_from_examples) {
+    if batch.searches.iter().all(QueryRequest::is_nearest) {
         let found = searched(&state, &name, batch.searches, QueryRequest::plan).await?;
         return Ok(Answer(found.into_iter().map(|points| QueryResponse { points }).collect()));
     }
     let durable = ops::index(&state, &name)?;
     let mut answers = Vec::with_capacity(batch.searches.len());
     for request in batch.searches {
-        let points = if request.is_from_examples() {
-            request.answer_from_examples(Arc::clone(&durable)).await?
-        } else {
+        let points = if request.is_nearest() {
             let plan = request.plan()?;
             run_all(Arc::clone(&durable), std::slice::from_ref(&plan)).await?.into_iter().next().unwrap_or_default()
+        } else {
+            request.answer_apart(Arc::clone(&durable)).await?
         };
         answers.push(QueryResponse { points });
     }
