@@ -68,9 +68,16 @@ def test_document_store_and_retriever(url):
     assert info.payload_schema["meta.topic"].points == 140
 
 
-def test_a_document_without_embedding_is_refused_clearly(url):
+def test_documents_without_embeddings_are_kept_and_never_retrieved(url):
+    """As in Qdrant: such a document is a point without a vector (Haystack writes `{}`)."""
     store = make_store(url, recreate=True)
-    with pytest.raises(Exception) as refused:
-        store.write_documents([Document(id="x", content="no embedding here")])
-    assert "vector" in str(refused.value).lower()
-    assert store.count_documents() == 0
+    docs = documents()[:20]
+    bare = [Document(id=f"bare-{i}", content=f"no embedding {i}", meta={"topic": "a", "n": 1000 + i}) for i in range(3)]
+    store.write_documents(docs + bare)
+    assert store.count_documents() == 23
+    stored = {d.id: d for d in store.filter_documents()}
+    # Haystack shows what Qdrant answers for such a point: `{}`.
+    assert all(not stored[d.id].embedding for d in bare) and len(stored["0000"].embedding) == EMBED_DIM
+    retriever = QdrantEmbeddingRetriever(document_store=store, top_k=23)
+    found = retriever.run(query_embedding=embed_words("ls grep tar"))["documents"]
+    assert len(found) == 20 and not any(d.id.startswith("bare") for d in found)

@@ -72,7 +72,10 @@ pub(crate) fn batch(items: &[Item], dim: usize, metric: Metric, storage: Storage
             return Err(Error::DuplicateId { item: position, first, id: item.id.clone() });
         }
         first_seen.insert(&item.id, position);
-        vector(position, &item.vector, dim, metric, storage)?;
+        // An empty vector is an item without one.
+        if !item.vector.is_empty() {
+            vector(position, &item.vector, dim, metric, storage)?;
+        }
     }
     Ok(())
 }

@@ -160,6 +160,11 @@ impl Vectors {
         slot
     }
 
+    /// Components per vector.
+    pub(crate) fn dim(&self) -> usize {
+        self.dim
+    }
+
     pub(crate) fn metric(&self) -> Metric {
         self.metric
     }

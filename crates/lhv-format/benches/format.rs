@@ -40,6 +40,7 @@ fn parts(n: usize) -> IndexParts {
         metadata: vec![None; n],
         vectors,
         graph: GraphParts { levels: vec![0; n], bottom, upper: Vec::new(), entry: Some(0) },
+        vectorless: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@ use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION};
+use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
@@ -100,7 +100,7 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     }
     let version: VersionOnly =
         serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope is not valid JSON: {e}")))?;
-    if !(FORMAT_VERSION..=FIELD_SCHEMA_SNAPSHOT_VERSION).contains(&version.format_version) {
+    if !(FORMAT_VERSION..=VECTORLESS_SNAPSHOT_VERSION).contains(&version.format_version) {
         return Err(Error::UnsupportedVersion { found: version.format_version });
     }
     let envelope: Envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;

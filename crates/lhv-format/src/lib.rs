@@ -60,6 +60,9 @@ pub const CODES_SNAPSHOT_VERSION: u32 = 2;
 /// versions 1 and 2 as well. A writer writes the lowest version that holds
 /// the index.
 pub const FIELD_SCHEMA_SNAPSHOT_VERSION: u32 = 3;
+/// The version of snapshots that hold items without a vector (a
+/// `vectorless` section: their slots); it reads versions 1 to 3 as well.
+pub const VECTORLESS_SNAPSHOT_VERSION: u32 = 4;
 /// The version of log records of the operations added after version 1: a
 /// field index added or dropped ([`LogOp::FieldIndex`]) and batches
 /// ([`LogOp::Batch`]); every other record is still written as version 1.
@@ -67,6 +70,9 @@ pub const EXTENDED_LOG_VERSION: u32 = 2;
 /// The version of log records that change the graph parameters of later
 /// insertions ([`LogOp::GraphParams`]); it reads versions 1 and 2 as well.
 pub const GRAPH_PARAMS_LOG_VERSION: u32 = 3;
+/// The version of upsert records with items without a vector (operation 7,
+/// also inside a batch); it reads versions 1 to 3 as well.
+pub const VECTORLESS_LOG_VERSION: u32 = 4;
 
 /// Whether `bytes` have the CRC32C `stored`. Fuzz builds (`cfg(fuzzing)`, set by
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid

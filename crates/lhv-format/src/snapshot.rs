@@ -12,7 +12,7 @@ use lhv_core::{FieldSchema, GraphParts, Index, IndexParts, Storage, StoredRows};
 use crate::arrays::{get_f32s, get_strings, get_u32s, le_bytes, put_strings};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
-use crate::{CODES_SNAPSHOT_VERSION, FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION};
+use crate::{CODES_SNAPSHOT_VERSION, FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
 
 /// Sections start at multiples of this, so that an aligned buffer holding the
 /// snapshot holds aligned arrays.
@@ -29,6 +29,7 @@ const RANGES: &str = "ranges";
 const LEVELS: &str = "levels";
 const BOTTOM_LINKS: &str = "bottom_links";
 const UPPER_LINKS: &str = "upper_links";
+const VECTORLESS: &str = "vectorless";
 
 /// An index decoded from a snapshot, with the log position it reflects.
 #[derive(Debug)]
@@ -85,6 +86,13 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
         (BOTTOM_LINKS, le_bytes(&parts.graph.bottom)),
         (UPPER_LINKS, le_bytes(&parts.graph.upper)),
     ]);
+    // Items without a vector are what version 4 adds: their slots, when there are any.
+    let format_version = if parts.vectorless.is_empty() {
+        format_version
+    } else {
+        sections.push((VECTORLESS, le_bytes(&parts.vectorless)));
+        VECTORLESS_SNAPSHOT_VERSION
+    };
     let checksums: Vec<u32> = sections.iter().map(|(_, bytes)| crc32c::crc32c(bytes)).collect();
 
     let mut envelope = Envelope {
@@ -217,7 +225,15 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
     let bottom = get_u32s(section(BOTTOM_LINKS)?, BOTTOM_LINKS)?;
     let upper = get_u32s(section(UPPER_LINKS)?, UPPER_LINKS)?;
     let graph = GraphParts { levels, bottom, upper, entry: envelope.entry };
-    Ok((IndexParts { params: envelope.params, ids, metadata, vectors, graph }, envelope.last_lsn))
+    let vectorless = match envelope.sections.iter().any(|s| s.name == VECTORLESS) {
+        false => Vec::new(),
+        true if envelope.format_version >= VECTORLESS_SNAPSHOT_VERSION => get_u32s(section(VECTORLESS)?, VECTORLESS)?,
+        true => {
+            let version = envelope.format_version;
+            return Err(Error::invalid(format!("a version {version} snapshot holds no section {VECTORLESS}")));
+        }
+    };
+    Ok((IndexParts { params: envelope.params, ids, metadata, vectors, graph, vectorless }, envelope.last_lsn))
 }
 
 /// The sections must cover the input after the head exactly, separated only

@@ -147,6 +147,32 @@ fn graph_log() -> Vec<LogRecord> {
     records
 }
 
+/// The small index with two items whose vectors were taken away: what snapshot version 4 added.
+fn small_vectorless_index() -> Index {
+    let index = small_index();
+    let bare = |id: &str| Item { id: id.into(), vector: Vec::new(), metadata: None };
+    index.upsert(vec![bare("p3"), bare("new")]).unwrap();
+    index
+}
+
+/// Upserts with items without a vector, alone and in a batch: what log version 4 added.
+fn vectorless_log() -> Vec<LogRecord> {
+    let mut records = graph_log();
+    let bare = |id: &str| Item { id: id.into(), vector: Vec::new(), metadata: Some(json!({"bare": id})) };
+    let full = Item { id: "f".into(), vector: vec![0.5, -0.5], metadata: None };
+    records.push(LogRecord { sequence: 11, op: LogOp::Upsert(vec![bare("a"), full.clone(), bare("b")]) });
+    records.push(LogRecord {
+        sequence: 12,
+        op: LogOp::Batch(vec![
+            LogOp::Upsert(vec![bare("f")]),
+            LogOp::Delete(vec!["a".into()]),
+            LogOp::Upsert(vec![full]),
+        ]),
+    });
+    records.push(LogRecord { sequence: 13, op: LogOp::Upsert(vec![bare("only")]) });
+    records
+}
+
 #[test]
 fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
     let encode_log = |records: &[LogRecord]| {
@@ -164,6 +190,13 @@ fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
         std::fs::write(versioned("v3", "typed.lhv"), encode_snapshot(&small_typed_index().to_parts(), 11).unwrap())
             .unwrap();
         std::fs::write(versioned("v3", "graph.log"), encode_log(&graph_log())).unwrap();
+        std::fs::create_dir_all(versioned("v4", "")).unwrap();
+        std::fs::write(
+            versioned("v4", "vectorless.lhv"),
+            encode_snapshot(&small_vectorless_index().to_parts(), 13).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(versioned("v4", "vectorless.log"), encode_log(&vectorless_log())).unwrap();
     }
     // Snapshot version 2: float16 rows.
     let golden = std::fs::read(versioned("v2", "small-f16.lhv")).unwrap();
@@ -198,4 +231,23 @@ fn later_golden_files_decode_and_are_still_what_the_writer_writes() {
     assert_eq!(decode_log(&golden).unwrap().records, graph_log());
     assert!(encode_log(&graph_log()) == golden, "the v3 log writer changed");
     assert!(golden.starts_with(&encode_log(&fields_log())));
+
+    // Snapshot version 4: items without a vector, kept, listed, never found.
+    let golden = std::fs::read(versioned("v4", "vectorless.lhv")).unwrap();
+    assert_eq!(lhv_format::read_envelope(&golden).unwrap().format_version, 4);
+    let decoded = decode_snapshot(&golden).unwrap();
+    assert_eq!(decoded.index.len(), 13);
+    assert!(decoded.index.get("p3").unwrap().vector.is_empty());
+    assert!(decoded.index.get("new").unwrap().vector.is_empty());
+    assert_eq!(decoded.index.get("p4").unwrap().vector.len(), 3);
+    let hits = decoded.index.search(&[3.0, 1.0, -0.5], 20, &lhv_core::SearchOptions::default()).unwrap();
+    assert_eq!(hits.len(), 11);
+    assert!(hits.iter().all(|h| h.id != "p3" && h.id != "new"));
+    assert!(encode_snapshot(&decoded.index.to_parts(), 13).unwrap() == golden, "the v4 snapshot writer changed");
+
+    // Log version 4: upserts with items without a vector; the records before keep their versions.
+    let golden = std::fs::read(versioned("v4", "vectorless.log")).unwrap();
+    assert_eq!(decode_log(&golden).unwrap().records, vectorless_log());
+    assert!(encode_log(&vectorless_log()) == golden, "the v4 log writer changed");
+    assert!(golden.starts_with(&encode_log(&graph_log())));
 }

@@ -77,6 +77,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(collection(M::POST, "/collections/{name}/points/payload/delete", Write), payload::delete_keys),
         Declared::new(collection(M::POST, "/collections/{name}/points/payload/clear", Write), payload::clear),
         Declared::new(collection(M::PUT, "/collections/{name}/points/vectors", Write), vectors::update),
+        Declared::new(collection(M::POST, "/collections/{name}/points/vectors/delete", Write), vectors::delete),
         Declared::new(collection(M::POST, "/collections/{name}/points/batch", Write), batch::batch),
     ]
 }

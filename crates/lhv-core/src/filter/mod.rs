@@ -205,6 +205,8 @@ struct Subject<'a> {
     /// The item's id; `None` inside a nested filter (no `has_id` holds there).
     id: Option<&'a str>,
     metadata: Option<&'a Value>,
+    /// Whether the item has its vector (`has_vector ""`).
+    has_vector: bool,
 }
 
 impl Filter {
@@ -213,9 +215,15 @@ impl Filter {
         self.must.is_empty() && self.should.is_empty() && self.must_not.is_empty() && self.min_should.is_none()
     }
 
-    /// Whether an item with this id and metadata passes the filter.
+    /// Whether an item with this id and metadata, and a vector, passes the filter.
     pub fn matches(&self, id: &str, metadata: Option<&Value>) -> bool {
-        self.holds(Subject { id: Some(id), metadata })
+        self.matches_item(id, metadata, true)
+    }
+
+    /// Whether an item with this id and metadata, with a vector or without
+    /// (`has_vector`), passes the filter.
+    pub fn matches_item(&self, id: &str, metadata: Option<&Value>, has_vector: bool) -> bool {
+        self.holds(Subject { id: Some(id), metadata, has_vector })
     }
 
     fn holds(&self, subject: Subject<'_>) -> bool {
@@ -230,9 +238,9 @@ impl Filter {
 }
 
 impl Condition {
-    /// Whether an item with this id and metadata satisfies the condition.
+    /// Whether an item with this id and metadata, and a vector, satisfies the condition.
     pub fn matches(&self, id: &str, metadata: Option<&Value>) -> bool {
-        self.holds(Subject { id: Some(id), metadata })
+        self.holds(Subject { id: Some(id), metadata, has_vector: true })
     }
 
     fn holds(&self, subject: Subject<'_>) -> bool {
@@ -252,7 +260,7 @@ impl Condition {
             Condition::IsEmpty { key } => is_empty(&values(key, false)),
             Condition::IsNull { key } => is_null(&values(key, false)),
             Condition::HasId { has_id } => subject.id.is_some_and(|id| has_id.iter().any(|candidate| candidate == id)),
-            Condition::HasVector { has_vector } => subject.id.is_some() && has_vector.is_empty(),
+            Condition::HasVector { has_vector } => subject.has_vector && has_vector.is_empty(),
             Condition::Nested { key, filter } => subject
                 .metadata
                 .map_or_else(Vec::new, |m| key.nested_values(m))
@@ -260,7 +268,7 @@ impl Condition {
                 .filter_map(Value::as_array)
                 .flatten()
                 .filter(|element| element.is_object())
-                .any(|element| filter.holds(Subject { id: None, metadata: Some(element) })),
+                .any(|element| filter.holds(Subject { id: None, metadata: Some(element), has_vector: false })),
             Condition::Filter(filter) => filter.holds(subject),
         }
     }

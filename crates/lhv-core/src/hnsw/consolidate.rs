@@ -4,7 +4,8 @@ use super::{Candidate, Hnsw, select_neighbors};
 use crate::vectors::Vectors;
 
 impl Hnsw {
-    /// Removes every node whose `live` entry is false.
+    /// Removes every node whose `live` entry is false (`unlinked` marks the
+    /// nodes that are kept but never linked: items without a vector).
     ///
     /// Each live list that pointed at a deleted node is rebuilt from its live
     /// neighbours plus the live neighbours of the deleted ones (the
@@ -12,7 +13,7 @@ impl Hnsw {
     /// survive. Surviving nodes are renumbered `0..` in their old order;
     /// returns the old numbers of the survivors, which the caller applies to its
     /// own per-slot arrays.
-    pub(crate) fn retain(&mut self, vectors: &Vectors, live: &[bool]) -> Vec<u32> {
+    pub(crate) fn retain(&mut self, vectors: &Vectors, live: &[bool], unlinked: &[bool]) -> Vec<u32> {
         let nodes = self.layers.node_count();
         debug_assert_eq!(live.len(), nodes);
         let mut visited = self.pool.take(nodes);
@@ -55,7 +56,10 @@ impl Hnsw {
         self.layers.reserve(kept.len() / 4 + 1);
         let entry = match self.entry() {
             Some(entry) if live[entry as usize] => Some(new_number[entry as usize]),
-            _ => (0..kept.len() as u32).max_by_key(|&n| (self.layers.level(n), std::cmp::Reverse(n))),
+            // The highest linked node: a walk from an unlinked one would reach nothing.
+            _ => (0..kept.len() as u32)
+                .filter(|&n| !unlinked[kept[n as usize] as usize])
+                .max_by_key(|&n| (self.layers.level(n), std::cmp::Reverse(n))),
         };
         *self.entry.get_mut() = entry.map_or(super::NO_ENTRY, u64::from);
         kept

@@ -83,9 +83,15 @@ impl Index {
 }
 
 impl State {
+    /// Whether the live item `id` in `slot` passes.
+    pub(super) fn passes_as(&self, filter: &Filter, id: &str, slot: u32) -> bool {
+        filter.matches_item(id, self.metadata[slot as usize].as_deref(), self.has_vector(slot))
+    }
+
     pub(super) fn passes(&self, filter: &Filter, slot: u32) -> bool {
         let slot = slot as usize;
-        self.ids[slot].as_deref().is_some_and(|id| filter.matches(id, self.metadata[slot].as_deref()))
+        let has_vector = !self.vectorless[slot];
+        self.ids[slot].as_deref().is_some_and(|id| filter.matches_item(id, self.metadata[slot].as_deref(), has_vector))
     }
 
     /// How a search with `options` finds its candidates; `None` for a plain graph walk.

@@ -41,7 +41,9 @@ const MAX_SLOTS: usize = u32::MAX as usize - 1;
 pub struct Item {
     /// Non-empty, at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes.
     pub id: String,
-    /// Exactly `dim` finite components.
+    /// Exactly `dim` finite components, or none: an item without a vector
+    /// (Qdrant's point whose vector was deleted) is stored, listed, counted
+    /// and filtered like any other, but no search finds it.
     pub vector: Vec<f32>,
     /// `None` keeps the metadata already stored for this id; `Some` replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +149,9 @@ struct State {
     /// Boxed: most slots of most indexes have none, and a `Value` is four words.
     metadata: Vec<Option<Box<Value>>>,
     slot_of: BTreeMap<IdKey, u32>,
+    /// Per slot: whether its item has no vector (its row is a placeholder
+    /// and its graph node is never linked, so no walk reaches it).
+    vectorless: Vec<bool>,
     tombstones: usize,
     /// Value-to-slot indexes of the declared metadata keys (live slots only).
     fields: FieldIndexes,
@@ -162,6 +167,7 @@ impl Index {
             ids: Vec::new(),
             metadata: Vec::new(),
             slot_of: BTreeMap::new(),
+            vectorless: Vec::new(),
             tombstones: 0,
             fields: FieldIndexes::new(&params.indexed_fields),
         };
@@ -224,7 +230,14 @@ impl Index {
             for item in items {
                 let previous = state.slot_of.get(IdStr::new(&item.id)).copied();
                 let slot = match previous {
-                    Some(slot) if state.vectors.holds(slot, &item.vector) => slot,
+                    Some(slot) if item.vector.is_empty() && state.vectorless[slot as usize] => slot,
+                    Some(slot)
+                        if !item.vector.is_empty()
+                            && state.has_vector(slot)
+                            && state.vectors.holds(slot, &item.vector) =>
+                    {
+                        slot
+                    }
                     _ => state.add_unlinked(&item.vector),
                 };
                 plan.push(Planned { id: item.id, metadata: item.metadata, previous, slot });
@@ -237,10 +250,11 @@ impl Index {
         {
             let state = self.state.read();
             let new_slots = first_new..state.ids.len() as u32;
+            let linked = |slot: &u32| !state.vectorless[*slot as usize];
             if new_slots.len() < PARALLEL_LINK_MIN {
-                new_slots.for_each(|slot| state.graph.link(&state.vectors, slot));
+                new_slots.filter(linked).for_each(|slot| state.graph.link(&state.vectors, slot));
             } else {
-                new_slots.into_par_iter().for_each(|slot| state.graph.link(&state.vectors, slot));
+                new_slots.into_par_iter().filter(linked).for_each(|slot| state.graph.link(&state.vectors, slot));
             }
         }
         // 3. Briefly exclusive: the whole batch becomes visible at once.
@@ -292,7 +306,7 @@ impl Index {
         let state = self.state.read();
         let slot = *state.slot_of.get(IdStr::new(id))?;
         Some(Record {
-            vector: state.vectors.get(slot).into_owned(),
+            vector: if state.vectorless[slot as usize] { Vec::new() } else { state.vectors.get(slot).into_owned() },
             metadata: state.metadata[slot as usize].as_deref().cloned(),
         })
     }
@@ -343,11 +357,25 @@ impl<'a> SearchOptions<'a> {
 }
 
 impl State {
-    /// Stores a vector in a new slot that no search returns until it gets an id.
+    /// Stores a vector in a new slot that no search returns until it gets an
+    /// id; an empty `vector` gives a vectorless slot (a placeholder row: the
+    /// first unit vector, valid under every metric and storage).
     fn add_unlinked(&mut self, vector: &[f32]) -> u32 {
         self.ids.push(None);
         self.metadata.push(None);
-        self.vectors.push(vector)
+        self.vectorless.push(vector.is_empty());
+        if vector.is_empty() {
+            let mut placeholder = vec![0.0; self.vectors.dim()];
+            placeholder[0] = 1.0;
+            self.vectors.push(&placeholder)
+        } else {
+            self.vectors.push(vector)
+        }
+    }
+
+    /// Whether slot `slot`'s item has a vector (a search may return it).
+    pub(super) fn has_vector(&self, slot: u32) -> bool {
+        !self.vectorless[slot as usize]
     }
 
     /// Removes a slot's metadata from the field indexes.
@@ -372,7 +400,8 @@ impl State {
             return;
         }
         let live: Vec<bool> = self.ids.iter().map(Option::is_some).collect();
-        let kept = self.graph.retain(&self.vectors, &live);
+        let kept = self.graph.retain(&self.vectors, &live, &self.vectorless);
+        self.vectorless = kept.iter().map(|&old| self.vectorless[old as usize]).collect();
         self.vectors = self.vectors.retain_slots(&kept);
         let mut ids = Vec::with_capacity(kept.len());
         let mut metadata = Vec::with_capacity(kept.len());
@@ -393,6 +422,7 @@ impl State {
         self.vectors.reserve_rows(headroom);
         self.ids.reserve_exact(headroom);
         self.metadata.reserve_exact(headroom);
+        self.vectorless.reserve_exact(headroom);
         self.reindex_fields();
     }
 
@@ -456,6 +486,8 @@ impl State {
     fn ranked_hits(&self, params: &IndexParams, found: Vec<Candidate>, k: usize) -> Vec<Hit> {
         let mut ranked: Vec<(f32, &str, u32)> = found
             .into_iter()
+            // Scans read every slot: items without a vector are dropped here.
+            .filter(|c| self.has_vector(c.node))
             .filter_map(|c| {
                 let id = self.ids[c.node as usize].as_deref()?;
                 Some((params.metric.reported(c.distance), id, c.node))

@@ -106,7 +106,7 @@ impl Index {
         let mut entries = Vec::new();
         for (id, &slot) in &state.slot_of {
             let Some(metadata) = state.metadata[slot as usize].as_deref() else { continue };
-            if filter.is_some_and(|f| !f.matches(&id.0, Some(metadata))) {
+            if filter.is_some_and(|f| !f.matches_item(&id.0, Some(metadata), state.has_vector(slot))) {
                 continue;
             }
             entries.extend(order.values_of(metadata).into_iter().map(|value| (id.0.to_string(), value)));

@@ -37,6 +37,9 @@ pub struct IndexParts {
     pub vectors: StoredRows,
     /// The HNSW graph over the slots.
     pub graph: GraphParts,
+    /// The slots whose item has no vector (their rows are placeholders and
+    /// their nodes unlinked), ascending.
+    pub vectorless: Vec<u32>,
 }
 
 /// The HNSW graph as flat arrays; node `n` is slot `n`.
@@ -71,6 +74,7 @@ impl Index {
             metadata: state.metadata.iter().map(|value| value.as_deref().cloned()).collect(),
             vectors: state.vectors.stored_rows(),
             graph: state.graph.to_parts(),
+            vectorless: (0..state.ids.len() as u32).filter(|&slot| !state.has_vector(slot)).collect(),
         }
     }
 
@@ -79,7 +83,7 @@ impl Index {
     /// finite (and not zero for cosine), that ids are valid and unique, and
     /// that every link points at an existing node.
     pub fn from_parts(parts: IndexParts) -> Result<Self> {
-        let IndexParts { params, ids, metadata, vectors, graph } = parts;
+        let IndexParts { params, ids, metadata, vectors, graph, vectorless } = parts;
         params.validate()?;
         let slots = ids.len();
         if slots > MAX_SLOTS {
@@ -102,6 +106,13 @@ impl Index {
             .try_for_each(|slot| validate::query(slot as usize, &vectors.get(slot), params.dim, params.metric))
             .map_err(|e| invalid(format!("stored vectors (items are slots): {e}")))?;
         let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots)?;
+        let mut without_vector = vec![false; slots];
+        for (position, &slot) in vectorless.iter().enumerate() {
+            if (slot as usize) >= slots || (position > 0 && vectorless[position - 1] >= slot) {
+                return Err(invalid(format!("vectorless slot {slot} is out of range or out of order")));
+            }
+            without_vector[slot as usize] = true;
+        }
         let mut slot_of = BTreeMap::new();
         let mut shared_ids = Vec::with_capacity(slots);
         let mut tombstones = 0;
@@ -129,6 +140,7 @@ impl Index {
             ids: shared_ids,
             metadata,
             slot_of,
+            vectorless: without_vector,
             tombstones,
             fields: FieldIndexes::new(&params.indexed_fields),
         };

@@ -34,8 +34,7 @@ impl Index {
         }
         let state = self.state.read();
         let range = state.slot_of.range::<IdStr, _>((start.map(IdStr::new), Bound::Unbounded));
-        let passing = range
-            .filter(|&(id, &slot)| filter.is_none_or(|f| f.matches(&id.0, state.metadata[slot as usize].as_deref())));
+        let passing = range.filter(|&(id, &slot)| filter.is_none_or(|f| state.passes_as(f, &id.0, slot)));
         Ok(passing.take(limit).map(|(id, _)| id.0.to_string()).collect())
     }
 
@@ -51,11 +50,9 @@ impl Index {
         Ok(match state.fields.narrow(filter, &slot_of, usize::MAX) {
             Narrowed::Slots { slots, exact: true } => slots.len(),
             Narrowed::Slots { slots, exact: false } => slots.into_iter().filter(|&s| state.passes(filter, s)).count(),
-            Narrowed::TooMany | Narrowed::Unknown => state
-                .slot_of
-                .iter()
-                .filter(|&(id, &slot)| filter.matches(&id.0, state.metadata[slot as usize].as_deref()))
-                .count(),
+            Narrowed::TooMany | Narrowed::Unknown => {
+                state.slot_of.iter().filter(|&(id, &slot)| state.passes_as(filter, &id.0, slot)).count()
+            }
         })
     }
 }

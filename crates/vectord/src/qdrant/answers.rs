@@ -5,7 +5,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use lhv_store::DurableIndex;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A Qdrant route's answer: the typed result in Qdrant's envelope, or an error.
 pub(crate) type Reply<T> = Result<Answer<T>, crate::error::ApiError>;
@@ -80,10 +80,20 @@ pub(crate) struct Record {
     /// Its payload, or the selected part of it; null when not asked for.
     pub payload: Option<Value>,
     /// Its vector when asked for.
-    pub vector: Option<Vec<f32>>,
+    pub vector: Option<PointVector>,
     /// The value it is listed by, in a scroll with `order_by`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_value: Option<Value>,
+}
+
+/// A point's vector as Qdrant shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub(crate) enum PointVector {
+    /// The unnamed dense vector.
+    Dense(Vec<f32>),
+    /// `{}`: the point has no vector.
+    Missing(Map<String, Value>),
 }
 
 /// `POST .../points/scroll`.

@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use super::answers::{Answer, Reply, UpdateResult};
 use super::payload::{DeletePayload, PayloadChange, SetPayload, changed, no_point};
 use super::points::{HARMLESS, Upsert};
-use super::refuse::{not_supported, unknown_fields};
-use super::vectors::UpdateVectors;
+use super::refuse::unknown_fields;
+use super::vectors::{DeleteVectors, UpdateVectors};
 use super::{Selection, Selector};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
@@ -36,6 +36,8 @@ enum Operation {
     Delete(Selection),
     Payload(Selection, PayloadChange),
     Vectors(Vec<Item>),
+    /// Take the vector of these points away.
+    DeleteVectors(Selection),
 }
 
 /// What a batch leaves: per id touched, its vector and payload, or `None` once deleted.
@@ -103,7 +105,15 @@ fn operation(mut object: Map<String, Value>, metric: Metric) -> Result<Operation
         "update_vectors" => Operation::Vectors(
             serde_json::from_value::<UpdateVectors>(body).map_err(|e| read("update_vectors", e))?.items(metric)?,
         ),
-        "delete_vectors" => return Err(not_supported("delete_vectors (a point always has its one vector)")),
+        "delete_vectors" => {
+            let request = serde_json::from_value::<DeleteVectors>(body).map_err(|e| read("delete_vectors", e))?;
+            let selection = request.selection()?;
+            if request.names_the_vector() {
+                Operation::DeleteVectors(selection)
+            } else {
+                Operation::Vectors(Vec::new())
+            }
+        }
         other => return Err(ApiError::bad_request(format!("unknown batch operation `{other}`"))),
     })
 }
@@ -134,6 +144,12 @@ fn apply(index: &ShardedIndex, outcome: &mut Outcome, op: &Operation) -> Result<
                 outcome.insert(item.id.clone(), Some((item.vector.clone(), metadata)));
             }
         }
+        Operation::DeleteVectors(selection) => {
+            for id in selected(index, outcome, selection)? {
+                let (_, metadata) = current(index, outcome, &id).ok_or_else(|| no_point(&id))?;
+                outcome.insert(id, Some((Vec::new(), metadata)));
+            }
+        }
     }
     Ok(())
 }
@@ -158,8 +174,8 @@ fn selected(index: &ShardedIndex, outcome: &Outcome, selection: &Selection) -> R
         .filter(|id| !outcome.contains_key(id))
         .collect();
     for (id, state) in outcome {
-        if let Some((_, metadata)) = state
-            && filter.matches(id, metadata.as_ref())
+        if let Some((vector, metadata)) = state
+            && filter.matches_item(id, metadata.as_ref(), !vector.is_empty())
         {
             ids.push(id.clone());
         }

@@ -46,6 +46,9 @@ pub(super) fn vector_of(
         id => {
             let id = ids::parse(id)?;
             let vector = index.get(&id).ok_or_else(|| no_point(&id))?.vector;
+            if vector.is_empty() {
+                return Err(ApiError::bad_request(format!("Vector with name  for point {id} not found")));
+            }
             mentioned.push(id);
             vector
         }
@@ -77,7 +80,8 @@ pub(super) fn scan(
     let index = durable.index();
     let mut scored: Vec<(f32, String, Option<Value>, Vec<f32>)> = Vec::new();
     for id in index.ids_where(Bound::Unbounded, usize::MAX, plan.filter.as_ref())? {
-        let Some(stored) = index.get(&id) else { continue };
+        // Points without a vector are no candidates.
+        let Some(stored) = index.get(&id).filter(|stored| !stored.vector.is_empty()) else { continue };
         scored.push((score(&stored.vector), id, stored.metadata, stored.vector));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));

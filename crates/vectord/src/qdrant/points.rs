@@ -44,17 +44,13 @@ struct Batch {
     payloads: Option<Vec<Option<Map<String, Value>>>>,
 }
 
-/// A point without a vector: vectord indexes every point by its one dense vector.
-fn no_vector() -> ApiError {
-    not_supported("a point without a vector (every point needs its dense vector; embed the document first)")
-}
-
-/// One point's vector: a list of numbers, or `{"": [...]}` (the unnamed vector by name).
+/// One point's vector: a list of numbers, or `{"": [...]}` (the unnamed
+/// vector by name); `{}` or null for a point without a vector (empty).
 pub(crate) fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
     let vector = match vector {
         // What clients send for a point without an embedding (Haystack's `{}`, or null).
-        Value::Object(named) if named.is_empty() => return Err(no_vector()),
-        Value::Null => return Err(no_vector()),
+        Value::Object(named) if named.is_empty() => return Ok(Vec::new()),
+        Value::Null => return Ok(Vec::new()),
         Value::Object(mut named) => match named.remove("") {
             Some(unnamed) if named.is_empty() => unnamed,
             _ => return Err(not_supported("named vectors (only the unnamed vector, \"\", is)")),

@@ -5,7 +5,7 @@ use lhv_core::Metric;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::answers::Record;
+use super::answers::{PointVector, Record};
 use super::ids;
 use super::refuse::not_supported;
 use crate::error::ApiError;
@@ -131,6 +131,7 @@ pub(crate) fn path_remove(object: &mut Map<String, Value>, path: &str) {
 
 /// A Qdrant `Record`.
 pub(crate) fn record(id: &str, payload: Option<Value>, vector: Option<Vec<f32>>) -> Record {
+    let vector = vector.map(|v| if v.is_empty() { PointVector::Missing(Map::new()) } else { PointVector::Dense(v) });
     Record { id: ids::show(id), payload, vector, order_value: None }
 }
 

@@ -5,10 +5,12 @@ use lhv_core::Item;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::Selection;
 use super::answers::{Reply, UpdateResult};
 use super::ids;
+use super::payload::no_point;
 use super::points::{HARMLESS, as_stored, dense_vector};
-use super::refuse::unknown_fields;
+use super::refuse::{not_supported, unknown_fields};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, WriteError};
@@ -33,10 +35,65 @@ impl UpdateVectors {
         unknown_fields(&self.rest, HARMLESS)?;
         let mut items = Vec::with_capacity(self.points.len());
         for PointVectors { id, vector } in self.points {
-            items.push(Item { id: ids::parse(&id)?, vector: as_stored(metric, dense_vector(vector)?), metadata: None });
+            let vector = dense_vector(vector)?;
+            if vector.is_empty() {
+                return Err(ApiError::bad_request(
+                    "update_vectors needs a vector for every point (delete_vectors removes one)",
+                ));
+            }
+            items.push(Item { id: ids::parse(&id)?, vector: as_stored(metric, vector), metadata: None });
         }
         Ok(items)
     }
+}
+
+/// `POST /collections/{name}/points/vectors/delete` (and `delete_vectors` in a batch).
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteVectors {
+    points: Option<Vec<Value>>,
+    filter: Option<Value>,
+    /// The names of the vectors to delete: the unnamed one, `""`.
+    vector: Vec<String>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+impl DeleteVectors {
+    /// The points whose vector goes.
+    pub(crate) fn selection(&self) -> Result<Selection, ApiError> {
+        unknown_fields(&self.rest, HARMLESS)?;
+        if let Some(named) = self.vector.iter().find(|name| !name.is_empty()) {
+            return Err(not_supported(format!("named vectors (the vector {named:?}; only the unnamed one, \"\", is)")));
+        }
+        super::selection(self.points.as_deref(), self.filter.as_ref())
+    }
+
+    /// Whether the unnamed vector is among those to delete.
+    pub(crate) fn names_the_vector(&self) -> bool {
+        !self.vector.is_empty()
+    }
+}
+
+/// Takes the vector of the selected points away, keeping them and their
+/// payloads (an unknown id: 404, nothing written); they are listed,
+/// counted and filtered, never found by a search, until a vector comes back.
+pub(crate) async fn delete(
+    OnIndex { state, name }: OnIndex,
+    JsonBody(request): JsonBody<DeleteVectors>,
+) -> Reply<UpdateResult> {
+    let selection = request.selection()?;
+    let durable = ops::index(&state, &name)?;
+    if request.names_the_vector() {
+        let write = durable.upsert_with(|index| {
+            let ids = selection.ids(index)?;
+            if let Some(missing) = ids.iter().find(|id| !index.contains(id)) {
+                return Err(WriteError::Refused(no_point(missing)));
+            }
+            Ok(ids.into_iter().map(|id| Item { id, vector: Vec::new(), metadata: None }).collect())
+        });
+        ops::durably(&state, write).await?;
+    }
+    Ok(UpdateResult::of(&durable).await)
 }
 
 /// Replaces the vectors of existing points (an unknown id: 404, nothing written).

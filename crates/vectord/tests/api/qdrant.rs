@@ -229,18 +229,18 @@ async fn what_vectord_lacks_is_refused_by_name_in_qdrants_body() {
     collection(&server, "c").await;
     for (method, path, status) in [
         (Method::POST, "/collections/c/points/search/matrix/pairs", StatusCode::NOT_FOUND),
-        (Method::POST, "/collections/c/points/vectors/delete", StatusCode::NOT_FOUND),
         (Method::GET, "/cluster", StatusCode::NOT_FOUND),
         (Method::POST, "/collections/c/snapshots", StatusCode::NOT_FOUND),
     ] {
         let answer = server.call(method.clone(), path, Some(json!({}))).await;
         assert_qdrant_error(&answer, status, &format!("not supported by vectord: {method} {path}"));
     }
-    // A point without an embedding (Haystack sends `{}`) is refused as such, not as a named vector.
+    // A point without an embedding (Haystack sends `{}`) is a point without a vector, as in Qdrant.
     for vector in [json!({}), Value::Null] {
         let points = json!({ "points": [{ "id": 1, "vector": vector }] });
-        let answer = server.call(Method::PUT, "/collections/c/points", Some(points)).await;
-        assert_qdrant_error(&answer, StatusCode::BAD_REQUEST, "a point without a vector");
+        assert_eq!(server.call(Method::PUT, "/collections/c/points", Some(points)).await.0, StatusCode::OK);
+        let (status, point) = server.call(Method::GET, "/collections/c/points/1", None).await;
+        assert_eq!((status, &point["result"]["vector"]), (StatusCode::OK, &json!({})), "{point}");
     }
     server.stop().await;
 }
