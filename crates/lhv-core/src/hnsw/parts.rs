@@ -20,13 +20,15 @@ impl Hnsw {
 
     /// A graph of exactly `nodes` nodes from checked parts. The level generator
     /// is reseeded from `seed` and the node count, so that a restored index
-    /// grows deterministically too.
+    /// grows deterministically too. A graph has an entry node unless it has
+    /// no node or `all_unlinked` (every node is of an item without a vector).
     pub(crate) fn from_parts(
         m: usize,
         ef_construction: usize,
         seed: u64,
         parts: GraphParts,
         nodes: usize,
+        all_unlinked: bool,
     ) -> Result<Self> {
         let GraphParts { levels, bottom, upper, entry } = parts;
         if levels.len() != nodes {
@@ -34,7 +36,7 @@ impl Hnsw {
         }
         let layers = Layers::from_parts(m, MAX_LEVEL, levels, bottom, upper).map_err(invalid)?;
         let entry = match entry {
-            None if nodes == 0 => NO_ENTRY,
+            None if nodes == 0 || all_unlinked => NO_ENTRY,
             Some(e) if (e as usize) < nodes => u64::from(e),
             None => return Err(invalid(format!("no entry node in a graph of {nodes} nodes"))),
             Some(e) => return Err(invalid(format!("entry node {e} of a graph of {nodes} nodes"))),

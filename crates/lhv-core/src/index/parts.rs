@@ -105,7 +105,6 @@ impl Index {
             .into_par_iter()
             .try_for_each(|slot| validate::query(slot as usize, &vectors.get(slot), params.dim, params.metric))
             .map_err(|e| invalid(format!("stored vectors (items are slots): {e}")))?;
-        let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots)?;
         let mut without_vector = vec![false; slots];
         for (position, &slot) in vectorless.iter().enumerate() {
             if (slot as usize) >= slots || (position > 0 && vectorless[position - 1] >= slot) {
@@ -113,6 +112,8 @@ impl Index {
             }
             without_vector[slot as usize] = true;
         }
+        let all_unlinked = vectorless.len() == slots;
+        let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots, all_unlinked)?;
         let mut slot_of = BTreeMap::new();
         let mut shared_ids = Vec::with_capacity(slots);
         let mut tombstones = 0;

@@ -13,12 +13,17 @@ fn vector(seed: u64) -> Vec<f32> {
     (0..DIM as u64).map(|c| ((seed * 7919 + c * 104_729) % 1000) as f32 / 100.0 - 4.9).collect()
 }
 
-/// An index in graph mode with tombstones (deleted and replaced ids) and metadata.
+/// An index in graph mode with tombstones (deleted and replaced ids), metadata,
+/// and items without a vector.
 fn churned_index(metric: Metric, count: u64) -> Index {
     let params = IndexParams::new(DIM, metric).with_m(4).with_ef_construction(16).with_exact_search_threshold(0);
     let index = Index::new(params).unwrap();
     let items = (0..count)
-        .map(|i| Item { id: format!("v{i}-é"), vector: vector(i), metadata: (i % 3 == 0).then(|| json!({ "i": i })) })
+        .map(|i| Item {
+            id: format!("v{i}-é"),
+            vector: if i % 13 == 5 { Vec::new() } else { vector(i) },
+            metadata: (i % 3 == 0).then(|| json!({ "i": i })),
+        })
         .collect();
     index.upsert(items).unwrap();
     let gone: Vec<String> = (0..count).step_by(11).map(|i| format!("v{i}-é")).collect();
@@ -57,6 +62,22 @@ fn round_trip_answers_bit_identically() {
         assert_same_answers(&index, &restored, 40);
         assert_eq!(restored.get("v3-é"), index.get("v3-é"));
     }
+}
+
+#[test]
+fn an_index_of_items_without_vectors_round_trips_and_takes_vectors() {
+    let index = Index::new(IndexParams::new(DIM, Metric::Cosine)).unwrap();
+    let bare = (0..5).map(|i| Item { id: format!("b{i}"), vector: Vec::new(), metadata: None }).collect();
+    index.upsert(bare).unwrap();
+    let restored = Index::from_parts(index.to_parts()).unwrap();
+    assert_eq!(restored.len(), 5);
+    assert!(restored.search(&vector(1), 3, &SearchOptions::default()).unwrap().is_empty());
+    restored.upsert(vec![Item { id: "b2".into(), vector: vector(1), metadata: None }]).unwrap();
+    assert_eq!(restored.search(&vector(1), 3, &SearchOptions::default()).unwrap()[0].id, "b2");
+    // Parts that claim no entry while some node has a vector are damaged.
+    let mut parts = restored.to_parts();
+    parts.graph.entry = None;
+    assert!(Index::from_parts(parts).is_err());
 }
 
 #[test]

@@ -16,3 +16,4 @@ mod graph_params;
 mod kill;
 mod lease;
 mod sharded;
+mod vectorless;
