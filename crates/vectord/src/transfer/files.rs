@@ -214,7 +214,8 @@ impl<R: BufRead> BufRead for Counting<R> {
     }
 }
 
-/// Writes one item as `format` (JSON lines, or fvecs, which keeps only the vector).
+/// Writes one item as `format` (JSON lines, or fvecs, which keeps only the
+/// vector, and so refuses an item without one).
 pub fn write_item(
     out: &mut impl Write,
     format: Format,
@@ -226,6 +227,9 @@ pub fn write_item(
         Format::Jsonl => {
             let line = json!({ "id": id, "vector": vector, "metadata": metadata });
             writeln!(out, "{line}")
+        }
+        Format::Fvecs if vector.is_empty() => {
+            return Err(format!("item {id:?} has no vector, which fvecs cannot hold: export as jsonl"));
         }
         Format::Fvecs => {
             let dim = i32::try_from(vector.len()).unwrap_or(i32::MAX).to_le_bytes();
