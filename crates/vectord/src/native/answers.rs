@@ -88,7 +88,8 @@ pub struct StoredItem {
     /// Its vector, as stored.
     pub vector: Vec<f32>,
     /// Its metadata.
-    #[schema(value_type = Option<Object>)]
+    /// (Any JSON value: an object through the Qdrant API, anything through this one.)
+    #[schema(value_type = Option<serde_json::Value>)]
     pub metadata: Option<Value>,
 }
 
@@ -100,7 +101,8 @@ pub struct HitDoc {
     /// Distance under the index metric (smaller is closer).
     pub distance: f32,
     /// The item's metadata.
-    #[schema(value_type = Option<Object>)]
+    /// (Any JSON value: an object through the Qdrant API, anything through this one.)
+    #[schema(value_type = Option<serde_json::Value>)]
     pub metadata: Option<Value>,
 }
 
@@ -144,7 +146,8 @@ pub struct ItemSummaryDoc {
     /// The item's id.
     pub id: String,
     /// The item's metadata.
-    #[schema(value_type = Option<Object>)]
+    /// (Any JSON value: an object through the Qdrant API, anything through this one.)
+    #[schema(value_type = Option<serde_json::Value>)]
     pub metadata: Option<Value>,
 }
 

@@ -13,11 +13,12 @@ pub struct ItemDoc {
     /// Any non-empty string up to 1024 bytes (percent-encode it in paths).
     #[schema(min_length = 1)]
     pub id: String,
-    /// `dim` finite numbers (not all zero for cosine).
+    /// `dim` finite numbers (not all zero for cosine), or none (`[]`): an
+    /// item without a vector, stored and listed but never found by a search.
     #[schema(value_type = Vec<ComponentDoc>)]
     pub vector: Vec<f32>,
     /// Any JSON; omitted or null keeps what is stored.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub metadata: Option<serde_json::Value>,
 }
 
