@@ -108,18 +108,21 @@ async fn backoff(attempt: u32) {
 /// The aliases in storage (a storage error is an error; a damaged object is
 /// [`AliasState::Damaged`]).
 pub(crate) async fn load(store: &dyn Store) -> Result<AliasState> {
-    let Some(&version) = versions(store).await?.last() else { return Ok(AliasState::default()) };
-    let key = key(version);
-    let Some(bytes) = store.get(&key).await? else {
-        return Ok(AliasState::Damaged(format!("{key} was listed but cannot be read")));
-    };
-    Ok(match serde_json::from_slice::<Stored>(&bytes) {
-        Ok(stored) => AliasState::Ready { version, map: stored.aliases },
-        Err(e) => {
-            tracing::error!(object = %key, error = %e, "the aliases cannot be read; alias changes are refused");
-            AliasState::Damaged(format!("{key} does not decode: {e}"))
-        }
-    })
+    for _ in 0..ATTEMPTS {
+        let Some(&version) = versions(store).await?.last() else { return Ok(AliasState::default()) };
+        let key = key(version);
+        // Gone since the listing: another process wrote newer versions and
+        // removed this one. List again.
+        let Some(bytes) = store.get(&key).await? else { continue };
+        return Ok(match serde_json::from_slice::<Stored>(&bytes) {
+            Ok(stored) => AliasState::Ready { version, map: stored.aliases },
+            Err(e) => {
+                tracing::error!(object = %key, error = %e, "the aliases cannot be read; alias changes are refused");
+                AliasState::Damaged(format!("{key} does not decode: {e}"))
+            }
+        });
+    }
+    Err(Error::AliasesBusy)
 }
 
 /// `map` after `changes`, each checked against the indexes (`is_index`).
