@@ -93,7 +93,7 @@ fn name_of_key(key: &str) -> Option<String> {
 
 /// Rejects names Qdrant would not take for a collection (empty, over 255
 /// characters, with `/` or a control character) and those whose key name
-/// would be over [`MAX_KEY_NAME_BYTES`] bytes.
+/// would be over `MAX_KEY_NAME_BYTES` (800) bytes.
 pub fn validate_name(name: &str) -> Result<()> {
     let chars = name.chars().count();
     let valid = (1..=MAX_NAME_CHARS).contains(&chars) && !name.chars().any(|c| c == '/' || c.is_control());
