@@ -6,6 +6,9 @@
 //! load scenarios as `--seed`. The same seed gives the same generated cases, so a
 //! submission passes or fails on its merits; another seed is one variable away.
 //!
+//! Every cargo step builds `--all-features`: the `cluster` feature (etcd's
+//! client) is linted, tested and documented with the rest.
+//!
 //! Tools that do not need the workspace build (the S3 server, which `cargo
 //! install` compiles, and the Python venvs) are prepared on a second thread
 //! while clippy and the ci-profile build run.
@@ -62,13 +65,16 @@ pub(crate) fn ci(root: &Path) -> Result<(), String> {
 }
 
 fn steps(root: &Path, seed: u64, timings: &mut Timings) -> Result<(), String> {
+    // etcd and protoc (the `cluster` feature's build needs it) come from Debian, first.
+    timings.step("system packages", crate::system::install)?;
     let tools = std::thread::scope(|scope| {
         let tools = scope.spawn(|| prepare_tools(root));
         let built = timings
             .step("fmt", || cargo(&["fmt", "--all", "--", "--check"], &[]))
             .and_then(|()| {
-                timings
-                    .step("clippy", || cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]))
+                timings.step("clippy", || {
+                    cargo(&["clippy", "--workspace", "--all-features", "--all-targets", "--", "-D", "warnings"], &[])
+                })
             })
             .and_then(|()| timings.step("build (ci profile)", crate::build_service_binaries));
         let tools = tools.join().unwrap_or_else(|_| Err("preparing the test tools panicked".into()));
@@ -79,7 +85,7 @@ fn steps(root: &Path, seed: u64, timings: &mut Timings) -> Result<(), String> {
     let servers = servers::start(root)?;
     let mut env: Vec<(&str, &str)> = servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     env.push(("PROPTEST_RNG_SEED", &seed_text));
-    timings.step("test", || cargo(&["test", "--workspace", "--profile", "ci"], &env))?;
+    timings.step("test", || cargo(&["test", "--workspace", "--all-features", "--profile", "ci"], &env))?;
     timings.step("smoke", || smoke::smoke(root, "all"))?;
     timings.step("crash (file)", || crash::run_scenario(root, "30", seed, None))?;
     timings.step("crash (s3)", || crash::run_scenario(root, "10", seed, Some(&servers)))?;
@@ -89,7 +95,9 @@ fn steps(root: &Path, seed: u64, timings: &mut Timings) -> Result<(), String> {
     timings.step("api-fuzz", || api_fuzz::api_fuzz(root, seed, None))?;
     timings.step("qdrant-clients", || qdrant_clients::qdrant_clients(root))?;
     timings.step("load", || load::load(root, &["--seconds", "20", "--clients", "8", "--churn-seconds", "60"]))?;
-    timings.step("doc", || cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")]))
+    timings.step("doc", || {
+        cargo(&["doc", "--workspace", "--all-features", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])
+    })
 }
 
 /// Installs the servers and Python packages the later steps use.

@@ -56,6 +56,7 @@ mod qdrant_clients;
 mod servers;
 mod service;
 mod smoke;
+mod system;
 mod venv;
 
 use std::path::PathBuf;
@@ -101,7 +102,7 @@ fn main() -> ExitCode {
 /// test suite, the smokes and the scenarios share one compilation of each
 /// crate instead of rebuilding the service with other features.
 fn build_service_binaries() -> Result<(), String> {
-    cargo(&["build", "--profile", "ci", "--workspace", "--bins", "--tests", "--examples"], &[])
+    cargo(&["build", "--profile", "ci", "--workspace", "--all-features", "--bins", "--tests", "--examples"], &[])
 }
 
 /// Where [`build_service_binaries`] puts them.

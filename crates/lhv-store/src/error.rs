@@ -158,6 +158,31 @@ pub enum Error {
         /// What failed, naming the object.
         reason: String,
     },
+    /// The cluster's control plane (etcd) did not answer: what needs it
+    /// (creating, dropping, placing, writing) waits until it is back.
+    #[error("the cluster's control plane (etcd) failed during {operation}: {reason}")]
+    Control {
+        /// What was being done.
+        operation: &'static str,
+        /// What etcd's client said.
+        reason: String,
+    },
+    /// A record of the control plane does not decode: it is reported and
+    /// left as it is.
+    #[error("the control-plane record {key:?} is damaged: {reason}")]
+    DamagedRecord {
+        /// Its etcd key.
+        key: String,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// A control-plane record changed since it was read (another process
+    /// changed it first): nothing was written.
+    #[error("the control-plane record {key:?} changed since it was read")]
+    RecordChanged {
+        /// Its etcd key.
+        key: String,
+    },
     /// The request itself is invalid (bad vector, bad parameter, ...).
     #[error(transparent)]
     Index(#[from] lhv_core::Error),

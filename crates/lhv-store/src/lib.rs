@@ -24,6 +24,8 @@
 mod aliases;
 mod catalog;
 mod cluster;
+#[cfg(feature = "cluster")]
+pub mod control;
 mod crypto;
 mod discover;
 mod durable;

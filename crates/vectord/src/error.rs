@@ -107,6 +107,9 @@ impl From<lhv_store::Error> for ApiError {
             E::NotWriter { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "not_writer", message),
             E::LeaseLost { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "lease_lost", message),
             E::LogConflict { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "log_conflict", message),
+            // etcd is away: reads go on, what needs it waits until it is back.
+            E::Control { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "control_plane_unavailable", message),
+            E::RecordChanged { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "cluster_changed", message),
             _ => Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_error", message),
         }
     }

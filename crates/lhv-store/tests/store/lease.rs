@@ -98,13 +98,11 @@ async fn leases_on_memory() {
     leases(crate::support::backend("memory").store.as_ref(), true).await;
 }
 
-/// One attempt after another: s3s-fs (the test server) checks `If-None-Match`
-/// and `If-Match` apart from the write, so racing requests can both pass
-/// (measured: 2 of 8 racers created the same lease, 7 of 8 took it over).
-/// Amazon S3 makes them atomic; the race itself is tested on memory.
+/// Racing for real: the test server (SeaweedFS) makes `If-None-Match` and
+/// `If-Match` atomic, as Amazon S3 does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leases_on_s3() {
-    leases(crate::support::backend("s3").store.as_ref(), false).await;
+    leases(crate::support::backend("s3").store.as_ref(), true).await;
 }
 
 #[tokio::test]

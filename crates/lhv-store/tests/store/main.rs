@@ -10,6 +10,8 @@ mod catalog;
 mod cluster;
 mod computed_writes;
 mod conformance;
+#[cfg(feature = "cluster")]
+mod control;
 mod crash;
 mod field_indexes;
 mod graph_params;

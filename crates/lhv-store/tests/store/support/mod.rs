@@ -8,6 +8,7 @@ use lhv_store::{Store, open_url};
 /// The environment variables `cargo xtask ci` sets after starting the servers.
 pub const S3_URL_VAR: &str = "LHV_TEST_S3_URL";
 pub const HTTP_URL_VAR: &str = "LHV_TEST_HTTP_URL";
+pub const ETCD_VAR: &str = "LHV_TEST_ETCD";
 
 /// A fresh, empty location on the backend `kind`: `memory`, `file`, `s3` or `http`.
 /// Keeps the temporary directory of `file` alive with the store.
@@ -34,7 +35,8 @@ pub fn server_url(var: &str) -> String {
             "{var} is not set: this test needs a real server. Run the tests with `cargo xtask ci` (it installs \
              and starts an S3 server and a WebDAV server), or start them yourself and set {S3_URL_VAR} \
              (e.g. s3://bucket with AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP=true) \
-             and {HTTP_URL_VAR} (e.g. http://127.0.0.1:8080)"
+             and {HTTP_URL_VAR} (e.g. http://127.0.0.1:8080); the cluster tests also need etcd ({ETCD_VAR}, e.g. \
+             http://127.0.0.1:2379)"
         )
     })
 }

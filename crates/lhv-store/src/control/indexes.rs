@@ -1,0 +1,147 @@
+//! The catalog of a cluster: each index's current incarnation, changed only
+//! in transactions.
+//!
+//! Creating an index is one transaction that succeeds only if the name is
+//! free, so of any number of processes creating one name at once exactly one
+//! wins, before anything is written to object storage; the winner's
+//! incarnation id is fresh, and all of its objects live under it, so no
+//! create or drop ever touches another incarnation's data (B1, B3 of the
+//! old design). A drop first marks the record `dropping` (a new revision,
+//! which fences the incarnation's shard heads in storage), then removes the
+//! record and the incarnation's placement in one transaction.
+
+use etcd_client::{Compare, CompareOp, DeleteOptions, Txn, TxnOp, TxnOpResponse};
+use lhv_core::IndexParams;
+use serde::{Deserialize, Serialize};
+
+use super::{ControlPlane, Revision, control, decode, encode};
+use crate::error::{Error, Result};
+
+/// One index of the cluster, as the catalog holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexRecord {
+    /// A fresh id per create: the index's objects live under it, so a
+    /// dropped and re-created index never shares a key with its predecessor.
+    pub incarnation: String,
+    /// Dimension, metric, storage and graph parameters.
+    pub params: IndexParams,
+    /// How many shards (items placed by `shard_of` of their id).
+    pub shards: u32,
+    /// How many copies of each shard are loaded (the writer's included).
+    pub replication: u32,
+    /// Live, or being dropped.
+    pub state: IndexState,
+}
+
+/// Where an index is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexState {
+    /// Serving.
+    Live,
+    /// Being dropped: no new writes; its record goes once its shards are fenced.
+    Dropping,
+}
+
+impl IndexRecord {
+    /// A live record of a new incarnation with a fresh id.
+    pub fn new(params: IndexParams, shards: u32, replication: u32) -> Self {
+        let incarnation = uuid::Uuid::new_v4().simple().to_string();
+        Self { incarnation, params, shards, replication, state: IndexState::Live }
+    }
+}
+
+pub(super) fn index_key(name: &str) -> String {
+    format!("indexes/{name}")
+}
+
+impl ControlPlane {
+    /// Creates index `name` as `record`, if no index has the name: the
+    /// revision of the create. [`Error::IndexExists`] if one has (being
+    /// dropped included).
+    pub async fn create_index(&self, name: &str, record: &IndexRecord) -> Result<Revision> {
+        let key = self.key(&index_key(name));
+        let value = encode(&key, record)?;
+        let txn = Txn::new()
+            .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(key, value, None)]);
+        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("create index", e))?;
+        if !answer.succeeded() {
+            return Err(Error::IndexExists { name: name.to_owned() });
+        }
+        Ok(answer.header().map_or(0, |h| h.revision()))
+    }
+
+    /// Index `name`'s record and the revision it last changed at.
+    pub async fn index(&self, name: &str) -> Result<Option<(IndexRecord, Revision)>> {
+        let Some(kv) = self.get(&index_key(name)).await? else { return Ok(None) };
+        Ok(Some((decode(&kv)?, kv.mod_revision())))
+    }
+
+    /// Every index (name, record, revision of its last change), and the
+    /// revision of the listing (watch from the next one to miss nothing).
+    pub async fn indexes(&self) -> Result<(Vec<(String, IndexRecord, Revision)>, Revision)> {
+        let (kvs, revision) = self.list("indexes/").await?;
+        let mut out = Vec::with_capacity(kvs.len());
+        for kv in &kvs {
+            let key = String::from_utf8_lossy(kv.key());
+            let Some(name) = self.strip(&key).and_then(|k| k.strip_prefix("indexes/")) else { continue };
+            out.push((name.to_owned(), decode(kv)?, kv.mod_revision()));
+        }
+        Ok((out, revision))
+    }
+
+    /// Marks incarnation `incarnation` of `name` as being dropped: the
+    /// revision of the mark, a token above every placement token the
+    /// incarnation had (its shard heads are fenced with it). Marking one
+    /// already marked gives the same revision.
+    pub async fn mark_dropping(&self, name: &str, incarnation: &str) -> Result<Revision> {
+        let relative = index_key(name);
+        let key = self.key(&relative);
+        let Some(kv) = self.get(&relative).await? else { return Err(Error::IndexNotFound { name: name.to_owned() }) };
+        let mut record: IndexRecord = decode(&kv)?;
+        if record.incarnation != incarnation {
+            return Err(Error::IndexNotFound { name: name.to_owned() });
+        }
+        if record.state == IndexState::Dropping {
+            return Ok(kv.mod_revision());
+        }
+        record.state = IndexState::Dropping;
+        let txn = Txn::new()
+            .when([Compare::mod_revision(key.clone(), CompareOp::Equal, kv.mod_revision())])
+            .and_then([TxnOp::put(key.clone(), encode(&key, &record)?, None)]);
+        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("drop index", e))?;
+        if !answer.succeeded() {
+            return Err(Error::RecordChanged { key });
+        }
+        Ok(answer.header().map_or(0, |h| h.revision()))
+    }
+
+    /// Removes incarnation `incarnation` of `name` (marked dropping) and its
+    /// placement, in one transaction: true if this call removed it, false
+    /// if it was gone already.
+    pub async fn remove_index(&self, name: &str, incarnation: &str) -> Result<bool> {
+        let relative = index_key(name);
+        let key = self.key(&relative);
+        let Some(kv) = self.get(&relative).await? else { return Ok(false) };
+        let record: IndexRecord = decode(&kv)?;
+        if record.incarnation != incarnation {
+            return Ok(false);
+        }
+        if record.state != IndexState::Dropping {
+            return Err(Error::RecordChanged { key });
+        }
+        let placement = self.key(&format!("placement/{incarnation}/"));
+        let txn =
+            Txn::new().when([Compare::mod_revision(key.clone(), CompareOp::Equal, kv.mod_revision())]).and_then([
+                TxnOp::delete(key.clone(), None),
+                TxnOp::delete(placement, Some(DeleteOptions::new().with_prefix())),
+            ]);
+        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("remove index", e))?;
+        if !answer.succeeded() {
+            return Err(Error::RecordChanged { key });
+        }
+        Ok(answer.op_responses().iter().any(|r| matches!(r, TxnOpResponse::Delete(d) if d.deleted() > 0)))
+    }
+}
