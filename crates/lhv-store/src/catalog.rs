@@ -15,6 +15,7 @@ use crate::cluster::{Cluster, ClusterOptions, lease_key};
 use crate::discover::{Found, Layout, Manifest, discover};
 use crate::durable::DurableIndex;
 use crate::error::{Error, Result};
+use crate::fence::LeaseFence;
 use crate::layout::{log_dir, manifest_key, snapshot_key, storage_name, validate_name};
 use crate::lock::DirLock;
 use crate::recovery::load;
@@ -211,9 +212,11 @@ impl Catalog {
     fn shard(&self, name: &str, storage: &str, index: Index, state: CommitState) -> Arc<DurableShard> {
         let store = Arc::clone(&self.store);
         let leased = self.cluster.as_ref().map(|cluster| Leased {
-            fence: cluster.fence(name),
-            clock: cluster.options.clock.clone(),
-            margin_ms: cluster.options.lease_margin_ms,
+            fence: Arc::new(LeaseFence {
+                fence: cluster.fence(name),
+                clock: cluster.options.clock.clone(),
+                margin_ms: cluster.options.lease_margin_ms,
+            }),
         });
         let snapshot_log_bytes = self.options.snapshot_log_bytes;
         Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, snapshot_log_bytes, leased, state))

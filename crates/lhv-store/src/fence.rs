@@ -7,8 +7,46 @@
 //! successor replaced the head before writing, so the paused writer's
 //! conditional head update fails and nothing it writes is committed.
 
+use crate::cluster::Clock;
 use crate::error::{Error, Result};
 use crate::lease::Lease;
+
+/// What a shard's commits ask before each write: the epoch (fencing token)
+/// to write under, if this process may write now. Whatever it says, the
+/// log head in storage decides: a commit under an epoch lower than the
+/// head's fails.
+pub(crate) trait WriterFence: std::fmt::Debug + Send + Sync {
+    /// The epoch to write under now, or [`Error::NotWriter`].
+    fn writable_epoch(&self) -> Result<u64>;
+    /// The head showed a later writer: forget `epoch` (if still held).
+    fn lost(&self, epoch: u64);
+    /// The error a write gets once the writer has lost its place.
+    fn lost_error(&self) -> Error;
+}
+
+/// An index's S3 lease as the fence of its shards, held while it lasts
+/// `margin_ms` longer by `clock`.
+#[derive(Debug)]
+pub(crate) struct LeaseFence {
+    pub(crate) fence: std::sync::Arc<Fence>,
+    pub(crate) clock: Clock,
+    /// A write starts only if the lease holds this much longer.
+    pub(crate) margin_ms: u64,
+}
+
+impl WriterFence for LeaseFence {
+    fn writable_epoch(&self) -> Result<u64> {
+        self.fence.writable_epoch(self.clock.now_ms(), self.margin_ms)
+    }
+
+    fn lost(&self, epoch: u64) {
+        self.fence.lost(epoch);
+    }
+
+    fn lost_error(&self) -> Error {
+        self.fence.lost_error()
+    }
+}
 
 /// One index's lease, as this process holds it (or not).
 #[derive(Debug)]

@@ -135,7 +135,7 @@ impl DurableShard {
     /// write does so itself). Not the writer: [`Error::NotWriter`].
     pub(crate) async fn prepare_write(self: &Arc<Self>, state: &mut CommitState) -> Result<()> {
         let Some(leased) = &self.leased else { return Ok(()) };
-        let epoch = leased.fence.writable_epoch(leased.clock.now_ms(), leased.margin_ms)?;
+        let epoch = leased.fence.writable_epoch()?;
         if state.claimed_epoch != epoch {
             self.claim(leased, state, epoch).await?;
         }

@@ -104,14 +104,28 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-/// The storage name of an unsharded index `name`: its key name.
+/// The storage name of an unsharded index `name`: the stem of its objects'
+/// keys, `_vectors/<key name>`.
 pub(crate) fn storage_name(name: &str) -> String {
-    key_name(name)
+    format!("{DIR}/{}", key_name(name))
 }
 
 /// The storage name of shard `shard` of the sharded index `name`.
 pub(crate) fn shard_name(name: &str, shard: usize) -> String {
-    format!("{}{SHARD_SEPARATOR}{shard}", key_name(name))
+    format!("{DIR}/{}{SHARD_SEPARATOR}{shard}", key_name(name))
+}
+
+/// Where a cluster keeps its shards, apart from `_vectors/` (a process
+/// opening the bucket on its own never lists, loads or removes them).
+#[cfg(feature = "cluster")]
+pub(crate) const CLUSTER_DIR: &str = "_cluster";
+
+/// The storage name of shard `shard` of a cluster index's incarnation
+/// `incarnation`: `_cluster/<incarnation>/<shard>`. Incarnation ids are
+/// fresh per create, so no two incarnations share a key.
+#[cfg(feature = "cluster")]
+pub(crate) fn cluster_shard_name(incarnation: &str, shard: u32) -> String {
+    format!("{CLUSTER_DIR}/{incarnation}/{shard}")
 }
 
 /// The manifest of a sharded index.
@@ -136,13 +150,13 @@ fn parse_storage_name(storage: &str) -> Option<(String, Option<usize>)> {
 
 /// The snapshot of an index (or, given a shard's storage name, of a shard):
 /// the original service's key.
-pub(crate) fn snapshot_key(name: &str) -> String {
-    format!("{DIR}/{name}{SNAPSHOT_SUFFIX}")
+pub(crate) fn snapshot_key(storage: &str) -> String {
+    format!("{storage}{SNAPSHOT_SUFFIX}")
 }
 
 /// The directory of the index's log objects.
-pub(crate) fn log_dir(name: &str) -> String {
-    format!("{DIR}/{name}{LOG_SUFFIX}")
+pub(crate) fn log_dir(storage: &str) -> String {
+    format!("{storage}{LOG_SUFFIX}")
 }
 
 /// One log object: the records of one group commit, named after the first
@@ -197,10 +211,11 @@ mod tests {
     fn keys_classify_back() {
         let snapshot = |name: &str, shard| Object::Snapshot { name: name.into(), shard };
         let log = |name: &str, shard, first_sequence| Object::Log { name: name.into(), shard, first_sequence };
-        assert_eq!(classify(&snapshot_key("docs")), snapshot("docs", None));
-        assert_eq!(classify(&log_key("a-b_1", 42)), log("a-b_1", None, 42));
-        assert_eq!(classify(&snapshot_key("x.wal")), snapshot("x.wal", None));
-        assert_eq!(classify(&log_key("x.lhv1", 1)), log("x.lhv1", None, 1));
+        assert_eq!(classify(&snapshot_key(&storage_name("docs"))), snapshot("docs", None));
+        assert_eq!(classify(&log_key(&storage_name("a-b_1"), 42)), log("a-b_1", None, 42));
+        assert_eq!(classify(&snapshot_key(&storage_name("x.wal"))), snapshot("x.wal", None));
+        assert_eq!(classify(&log_key(&storage_name("x.lhv1"), 1)), log("x.lhv1", None, 1));
+        assert_eq!(snapshot_key(&storage_name("docs")), "_vectors/docs.lhv1");
         assert_eq!(classify(&snapshot_key(&shard_name("docs", 3))), snapshot("docs", Some(3)));
         assert_eq!(classify(&log_key(&shard_name("x.shards", 0), 7)), log("x.shards", Some(0), 7));
         assert_eq!(classify(&manifest_key("docs")), Object::Manifest { name: "docs".into() });

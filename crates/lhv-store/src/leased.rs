@@ -22,7 +22,7 @@ impl DurableShard {
     /// applied and acknowledged.
     pub(crate) async fn commit_leased(self: &Arc<Self>, leased: &Leased, state: &mut CommitState, group: Vec<Pending>) {
         let key = log_key(&self.name, state.next_sequence);
-        let epoch = match leased.fence.writable_epoch(leased.clock.now_ms(), leased.margin_ms) {
+        let epoch = match leased.fence.writable_epoch() {
             Ok(epoch) => epoch,
             Err(error) => return fail_all(number_group(0, None, group).1, &key, &error),
         };
@@ -164,7 +164,7 @@ impl DurableShard {
         // Never replace a snapshot that is ahead of this one, or from a later writer.
         let envelope = lhv_format::read_envelope(&current_bytes)?;
         if envelope.epoch > lease_epoch || envelope.last_lsn > last_sequence {
-            return Err(Error::LeaseLost { key: leased.fence.key().to_owned() });
+            return Err(leased.fence.lost_error());
         }
         self.store.put_if_version(&key, bytes, &current).await
     }

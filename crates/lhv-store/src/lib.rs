@@ -37,6 +37,8 @@ mod layout;
 mod lease;
 mod leased;
 mod lock;
+#[cfg(feature = "cluster")]
+pub mod member;
 mod recovery;
 mod replay;
 mod shard;

@@ -23,9 +23,8 @@ use lhv_core::{Index, UpsertOutcome};
 use lhv_format::{LogOp, LogRecord, encode_leased_snapshot, encode_record};
 use tokio::sync::{Mutex, oneshot};
 
-use crate::cluster::Clock;
 use crate::error::{Error, Result};
-use crate::fence::Fence;
+use crate::fence::WriterFence;
 use crate::head::LogHead;
 use crate::layout::{log_key, snapshot_key};
 use crate::store::{ObjectVersion, Store};
@@ -75,13 +74,11 @@ impl CommitState {
     }
 }
 
-/// What makes a shard's writes those of the one writer in a cluster.
+/// What makes a shard's writes those of the one writer in a cluster: the
+/// fence that says which epoch (token) it writes under, if any.
 #[derive(Debug, Clone)]
 pub(crate) struct Leased {
-    pub(crate) fence: Arc<Fence>,
-    pub(crate) clock: Clock,
-    /// A write starts only if the lease holds this much longer.
-    pub(crate) margin_ms: u64,
+    pub(crate) fence: Arc<dyn WriterFence>,
 }
 
 /// What a logged write did.
@@ -348,7 +345,7 @@ impl DurableShard {
         // In a cluster only the writer snapshots, under its lease's epoch.
         let lease_epoch = match &self.leased {
             None => 0,
-            Some(leased) => match leased.fence.writable_epoch(leased.clock.now_ms(), leased.margin_ms) {
+            Some(leased) => match leased.fence.writable_epoch() {
                 Ok(epoch) => epoch,
                 Err(_) => return Ok(()),
             },

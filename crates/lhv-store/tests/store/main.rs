@@ -17,5 +17,7 @@ mod field_indexes;
 mod graph_params;
 mod kill;
 mod lease;
+#[cfg(feature = "cluster")]
+mod member;
 mod sharded;
 mod vectorless;

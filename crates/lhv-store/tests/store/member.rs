@@ -1,0 +1,170 @@
+//! Cluster shards in object storage, fenced by placement tokens: a promoted
+//! replica makes its predecessor's commits fail, racing writers commit only
+//! under the latest token, a drop fences a writer still running. Against
+//! the in-memory store and the real S3 server (SeaweedFS), with members
+//! on a real etcd.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lhv_core::{IndexParams, Item, Metric};
+use lhv_store::control::{ControlPlane, MemberRecord, Membership};
+use lhv_store::member::{
+    ClusterShard, Followed, ShardOptions, create_incarnation, fence_incarnation, remove_incarnation,
+};
+use lhv_store::{Error, Store};
+
+use crate::support::{ETCD_VAR, backend, server_url, unique};
+
+fn item(id: &str, x: f32) -> Item {
+    Item { id: id.to_owned(), vector: vec![x, 1.0, 0.5, -x], metadata: None }
+}
+
+/// `n` members of one cluster, each with its own connection and lease.
+async fn members(n: usize) -> Vec<Arc<Membership>> {
+    let prefix = format!("/lhv-test/{}/", unique());
+    let mut out = Vec::new();
+    for i in 0..n {
+        let plane = ControlPlane::connect(&[server_url(ETCD_VAR)], &prefix).await.unwrap();
+        let record = MemberRecord { address: format!("127.0.0.1:{i}"), memory_budget: 1 << 30 };
+        out.push(Arc::new(plane.join(&format!("n{i}"), &record, Duration::from_secs(10)).await.unwrap()));
+    }
+    out
+}
+
+async fn open(store: &Arc<dyn Store>, incarnation: &str, member: &Arc<Membership>) -> ClusterShard {
+    ClusterShard::open(Arc::clone(store), incarnation, 0, Arc::clone(member), &ShardOptions::default()).await.unwrap()
+}
+
+fn ids(shard: &ClusterShard) -> BTreeSet<String> {
+    shard.index().ids_where(std::ops::Bound::Unbounded, usize::MAX, None).unwrap().into_iter().collect()
+}
+
+/// Five handovers between two members: each promoted replica claims the
+/// head under a larger token, after which its predecessor's write fails
+/// (not acknowledged, not applied) and a fresh replica holds exactly the
+/// acknowledged writes.
+async fn handovers(store: Arc<dyn Store>) {
+    let nodes = members(2).await;
+    let incarnation = unique();
+    create_incarnation(store.as_ref(), &incarnation, IndexParams::new(4, Metric::L2), 1).await.unwrap();
+    let shards = [open(&store, &incarnation, &nodes[0]).await, open(&store, &incarnation, &nodes[1]).await];
+    let mut acknowledged = BTreeSet::new();
+    for round in 0..5u32 {
+        let (writer, old) = (&shards[(round % 2) as usize], &shards[((round + 1) % 2) as usize]);
+        let token = 10 + u64::from(round) * 10;
+        assert!(matches!(writer.catch_up().await.unwrap(), Followed::Current(_)));
+        writer.set_writer(Some(token));
+        writer.claim().await.unwrap();
+        let id = format!("r{round}");
+        writer.upsert(vec![item(&id, round as f32)]).await.unwrap();
+        acknowledged.insert(id);
+        if round > 0 {
+            // The predecessor still believes it writes, under the last token.
+            let late = old.upsert(vec![item(&format!("late{round}"), 0.0)]).await;
+            assert!(matches!(late, Err(Error::LeaseLost { .. })), "round {round}: {late:?}");
+            assert!(old.writer_token().is_none(), "it forgot its token");
+            assert!(!ids(old).contains(&format!("late{round}")), "a failed write is not applied");
+        }
+    }
+    let fresh = open(&store, &incarnation, &nodes[0]).await;
+    assert_eq!(ids(&fresh), acknowledged);
+    // A writer told an old token cannot claim over a newer head.
+    fresh.set_writer(Some(15));
+    assert!(matches!(fresh.claim().await, Err(Error::LeaseLost { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn handovers_on_memory() {
+    handovers(backend("memory").store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn handovers_on_s3() {
+    handovers(backend("s3").store).await;
+}
+
+/// Two members write at once, each believing it is the writer (tokens 10
+/// and 20), 40 writes each, all in flight together: every acknowledged
+/// write is in a fresh replica, and after the first write under 20 lands,
+/// none under 10 is acknowledged.
+async fn racing_writers(store: Arc<dyn Store>) {
+    let nodes = members(2).await;
+    let incarnation = unique();
+    create_incarnation(store.as_ref(), &incarnation, IndexParams::new(4, Metric::Cosine), 1).await.unwrap();
+    let (old, new) = (open(&store, &incarnation, &nodes[0]).await, open(&store, &incarnation, &nodes[1]).await);
+    old.set_writer(Some(10));
+    new.set_writer(Some(20));
+    let (from_old, from_new) = tokio::join!(write_many(&old, "old"), write_many(&new, "new"));
+    let acknowledged: BTreeSet<String> =
+        from_old.iter().chain(&from_new).filter(|(_, r)| r.is_ok()).map(|(id, _)| id.clone()).collect();
+    assert!(from_new.iter().all(|(_, r)| r.is_ok()), "the latest token always commits: {from_new:?}");
+    for (id, outcome) in &from_old {
+        assert!(
+            outcome.is_ok() || matches!(outcome, Err(Error::LeaseLost { .. } | Error::NotWriter { .. })),
+            "{id}: {outcome:?}"
+        );
+    }
+    let fresh = open(&store, &incarnation, &nodes[0]).await;
+    let held = ids(&fresh);
+    assert!(acknowledged.is_subset(&held), "lost: {:?}", acknowledged.difference(&held).collect::<Vec<_>>());
+    // Once the new writer has claimed, the old one commits nothing more.
+    assert!(matches!(
+        old.upsert(vec![item("after", 1.0)]).await,
+        Err(Error::LeaseLost { .. } | Error::NotWriter { .. })
+    ));
+}
+
+/// 40 single-item writes to `shard`, all in flight at once: each id and its outcome.
+async fn write_many(shard: &ClusterShard, name: &str) -> Vec<(String, Result<lhv_core::UpsertOutcome, Error>)> {
+    let writes = (0..40).map(|i| {
+        let id = format!("{name}{i}");
+        async move {
+            let outcome = shard.upsert(vec![item(&id, i as f32 + 1.0)]).await;
+            (id, outcome)
+        }
+    });
+    futures::future::join_all(writes).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_on_memory() {
+    racing_writers(backend("memory").store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_on_s3() {
+    racing_writers(backend("s3").store).await;
+}
+
+/// B2: a drop fences the incarnation's heads with its revision, so a writer
+/// that was not told (or paused) cannot acknowledge a write after the
+/// drop; then the incarnation's objects go, all of them.
+#[tokio::test]
+async fn a_drop_fences_a_running_writer() {
+    let store = backend("s3").store;
+    let nodes = members(1).await;
+    let incarnation = unique();
+    create_incarnation(store.as_ref(), &incarnation, IndexParams::new(4, Metric::Dot), 2).await.unwrap();
+    let writers = [
+        ClusterShard::open(Arc::clone(&store), &incarnation, 0, Arc::clone(&nodes[0]), &ShardOptions::default())
+            .await
+            .unwrap(),
+        ClusterShard::open(Arc::clone(&store), &incarnation, 1, Arc::clone(&nodes[0]), &ShardOptions::default())
+            .await
+            .unwrap(),
+    ];
+    for (n, writer) in writers.iter().enumerate() {
+        writer.set_writer(Some(7));
+        writer.upsert(vec![item(&format!("before{n}"), 1.0)]).await.unwrap();
+    }
+    fence_incarnation(store.as_ref(), &incarnation, 2, 50).await.unwrap();
+    fence_incarnation(store.as_ref(), &incarnation, 2, 50).await.unwrap();
+    for writer in &writers {
+        let after = writer.upsert(vec![item("after", 1.0)]).await;
+        assert!(matches!(after, Err(Error::LeaseLost { .. })), "{after:?}");
+    }
+    remove_incarnation(store.as_ref(), &incarnation).await.unwrap();
+    assert_eq!(store.list(&format!("_cluster/{incarnation}")).await.unwrap(), Vec::<String>::new());
+}
