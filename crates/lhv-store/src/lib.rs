@@ -14,6 +14,13 @@
 //!   by a conditional replace of each shard's log head, the other processes
 //!   following the log as replicas ([`Catalog::route`], [`Catalog::sync`]).
 //!
+//! - With the `cluster` feature (it needs `protoc` to build etcd's client):
+//!   [`control`], the control plane of a cluster kept in etcd (indexes by
+//!   incarnation, members on etcd leases, shard placement whose revisions are
+//!   the writers' fencing tokens, the controller's election, watches), and
+//!   [`member`], the shards a member holds in object storage, each fenced by
+//!   its writer's token in its log head. These replace the S3 leases.
+//!
 //! The promise: once a write is acknowledged, it survives a crash of the
 //! process at any instant; a damaged object is reported (its index is
 //! listed as unavailable), never silently dropped or overwritten.
