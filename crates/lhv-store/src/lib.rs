@@ -15,10 +15,10 @@
 //!   following the log as replicas ([`Catalog::route`], [`Catalog::sync`]).
 //!
 //! - With the `cluster` feature (it needs `protoc` to build etcd's client):
-//!   [`control`], the control plane of a cluster kept in etcd (indexes by
+//!   `control`, the control plane of a cluster kept in etcd (indexes by
 //!   incarnation, members on etcd leases, shard placement whose revisions are
 //!   the writers' fencing tokens, the controller's election, watches), and
-//!   [`member`], the shards a member holds in object storage, each fenced by
+//!   `member`, the shards a member holds in object storage, each fenced by
 //!   its writer's token in its log head. These replace the S3 leases.
 //!
 //! The promise: once a write is acknowledged, it survives a crash of the
