@@ -84,7 +84,12 @@ pub(crate) fn start(workspace: &Path) -> Result<Servers, String> {
         wait_for(name, port)?;
     }
     let endpoint = format!("http://127.0.0.1:{s3_port}");
-    create_bucket(s3_port)?;
+    if let Err(error) = create_bucket(s3_port) {
+        let log = std::fs::read_to_string(s3_root.join("seaweedfs.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!("{error}\nSeaweedFS said:\n{}", tail.join("\n")));
+    }
     servers.env = vec![
         ("LHV_TEST_S3_URL".into(), format!("s3://{BUCKET}")),
         ("AWS_ENDPOINT".into(), endpoint),
@@ -116,18 +121,36 @@ pub(crate) fn wait_for(name: &str, port: u16) -> Result<(), String> {
 }
 
 /// SeaweedFS's master, volume server, filer and S3 gateway in one process,
-/// on loopback; its other ports are free ones too.
+/// on loopback, every port a free one (gRPC ports included: by default they
+/// are the HTTP port + 10 000, which a free port can push past 65 535), the
+/// Iceberg and Lance gateways off. Its output goes to `seaweedfs.log` in
+/// `dir`, which a failed start prints.
 fn seaweedfs(weed: &Path, dir: &Path, s3_port: u16) -> Result<Child, String> {
-    let port = |flag: &str| free_port().map(|p| format!("-{flag}={p}"));
-    Command::new(weed)
+    let log_path = dir.join("seaweedfs.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let err = log.try_clone().map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
+    let mut command = Command::new(weed);
+    command
         .args(["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3", "-master.telemetry=false"])
+        .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
         .arg(format!("-dir={}", dir.display()))
-        .arg(format!("-s3.port={s3_port}"))
-        .args([port("master.port")?, port("volume.port")?, port("filer.port")?])
+        .arg(format!("-s3.port={s3_port}"));
+    for flag in [
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port",
+        "filer.port.grpc",
+        "s3.port.grpc",
+    ] {
+        command.arg(format!("-{flag}={}", free_port()?));
+    }
+    command
         // Small volumes: the tests write little, and the default reserves gigabytes.
         .arg("-master.volumeSizeLimitMB=64")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(err))
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", weed.display()))
 }
