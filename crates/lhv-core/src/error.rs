@@ -99,6 +99,16 @@ pub enum Error {
         /// What is inconsistent.
         reason: String,
     },
+    /// A write names an item of a shard that this part of a sharded index
+    /// does not hold ([`ShardedIndex::subset`](crate::ShardedIndex::subset)):
+    /// it belongs to another process of a cluster.
+    #[error("item {id:?} belongs to shard {shard}, which is not held here")]
+    ShardNotHeld {
+        /// The item's id.
+        id: String,
+        /// Its shard.
+        shard: usize,
+    },
     /// A search filter is malformed or over a limit.
     #[error("invalid filter: {reason}")]
     InvalidFilter {

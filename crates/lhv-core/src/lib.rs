@@ -50,5 +50,5 @@ pub use params::{
     IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NORM, MAX_SCROLL_LIMIT, Metric,
     Storage,
 };
-pub use sharded::{MAX_SHARDS, ShardedIndex, shard_of};
+pub use sharded::{MAX_SHARDS, ShardedIndex, merge_hits, shard_of};
 pub use vectors::StoredRows;

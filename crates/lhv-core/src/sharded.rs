@@ -7,6 +7,11 @@
 //! Sharding is what lets writes to one index proceed in parallel (one writer
 //! per shard) and, in lhv-store, gives each shard its own log and snapshot.
 //! A search pays for it: each shard walks its own graph for the full `k`.
+//!
+//! A `ShardedIndex` may also hold only some of an index's shards (a process
+//! of a cluster holds those placed on it): ids still hash over all of them,
+//! reads answer for the held shards, and a write naming an item of another
+//! shard is refused ([`Error::ShardNotHeld`]).
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -54,7 +59,12 @@ pub fn shard_of(id: &str, count: usize) -> usize {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ShardedIndex {
+    /// The shards held, in shard order.
     shards: Vec<Arc<Index>>,
+    /// Their numbers, increasing (`0..total` when all are held).
+    numbers: Vec<usize>,
+    /// How many shards the whole index has: ids hash over this many.
+    total: usize,
 }
 
 impl ShardedIndex {
@@ -62,7 +72,7 @@ impl ShardedIndex {
     pub fn new(params: IndexParams, count: usize) -> Result<Self> {
         check_shard_count(count)?;
         let shards = (0..count).map(|_| Index::new(params.clone()).map(Arc::new)).collect::<Result<_>>()?;
-        Ok(Self { shards })
+        Ok(Self { shards, numbers: (0..count).collect(), total: count })
     }
 
     /// The shards of one index, in shard order, as loaded back: they must
@@ -71,17 +81,32 @@ impl ShardedIndex {
     /// only ids that hash to it.
     pub fn from_shards(shards: Vec<Arc<Index>>) -> Result<Self> {
         let count = shards.len();
-        check_shard_count(count)?;
+        Self::from_subset(count, shards.into_iter().enumerate().collect())
+    }
+
+    /// Some shards of an index of `total` shards, each with its number (the
+    /// numbers increasing), checked as [`from_shards`](Self::from_shards)
+    /// checks a whole index.
+    pub fn from_subset(total: usize, held: Vec<(usize, Arc<Index>)>) -> Result<Self> {
+        check_shard_count(total)?;
+        let Some((_, first)) = held.first() else { return Err(invalid("no shard is held".into())) };
         let without_fields = |index: &Index| IndexParams { indexed_fields: Vec::new(), ..index.params() };
-        let params = without_fields(&shards[0]);
-        for (number, shard) in shards.iter().enumerate() {
+        let params = without_fields(first);
+        let mut previous = None;
+        for (number, shard) in &held {
+            if *number >= total || previous.is_some_and(|p| p >= *number) {
+                return Err(invalid(format!(
+                    "shard numbers must increase below {total}; got {number} after {previous:?}"
+                )));
+            }
+            previous = Some(*number);
             if without_fields(shard) != params {
-                return Err(invalid(format!("shard {number} has other parameters than shard 0")));
+                return Err(invalid(format!("shard {number} has other parameters than shard {}", held[0].0)));
             }
             let mut after: Option<String> = None;
             loop {
                 let page = shard.scroll(after.as_deref(), MAX_SCROLL_LIMIT)?;
-                if let Some(id) = page.ids.iter().find(|id| shard_of(id, count) != number) {
+                if let Some(id) = page.ids.iter().find(|id| shard_of(id, total) != *number) {
                     return Err(invalid(format!("shard {number} holds id {id:?}, which belongs to another shard")));
                 }
                 match page.next_after {
@@ -90,22 +115,65 @@ impl ShardedIndex {
                 }
             }
         }
-        Ok(Self { shards })
+        let (numbers, shards) = held.into_iter().unzip();
+        Ok(Self { shards, numbers, total })
     }
 
-    /// The shards, in shard order.
+    /// The held shards numbered `numbers` (any order, repeats ignored), as
+    /// an index of their own that answers for them alone; nothing is copied
+    /// or checked again. [`Error::InvalidParameter`] if one is not held.
+    pub fn subset(&self, numbers: &[usize]) -> Result<Self> {
+        let mut wanted = numbers.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut shards = Vec::with_capacity(wanted.len());
+        for number in &wanted {
+            match self.numbers.binary_search(number) {
+                Ok(slot) => shards.push(Arc::clone(&self.shards[slot])),
+                Err(_) => {
+                    return Err(Error::InvalidParameter {
+                        name: "shards",
+                        value: number.to_string(),
+                        allowed: "shards held here",
+                    });
+                }
+            }
+        }
+        if shards.is_empty() {
+            return Err(Error::InvalidParameter { name: "shards", value: "[]".into(), allowed: "at least one shard" });
+        }
+        Ok(Self { shards, numbers: wanted, total: self.total })
+    }
+
+    /// The shards held, in shard order.
     pub fn shards(&self) -> &[Arc<Index>] {
         &self.shards
     }
 
-    /// How many shards there are.
-    pub fn shard_count(&self) -> usize {
-        self.shards.len()
+    /// The numbers of the shards held, increasing.
+    pub fn numbers(&self) -> &[usize] {
+        &self.numbers
     }
 
-    /// The shard that holds (or would hold) `id`.
-    pub fn shard_for(&self, id: &str) -> &Arc<Index> {
-        &self.shards[shard_of(id, self.shards.len())]
+    /// How many shards the whole index has (held here or not).
+    pub fn shard_count(&self) -> usize {
+        self.total
+    }
+
+    /// Whether every shard of the index is held here.
+    pub fn is_whole(&self) -> bool {
+        self.shards.len() == self.total
+    }
+
+    /// The position among the held shards of the shard of `id`, if held.
+    fn slot_of(&self, id: &str) -> std::result::Result<usize, usize> {
+        let number = shard_of(id, self.total);
+        self.numbers.binary_search(&number).map_err(|_| number)
+    }
+
+    /// The shard that holds (or would hold) `id`, if it is held here.
+    pub fn shard_for(&self, id: &str) -> Option<&Arc<Index>> {
+        self.slot_of(id).ok().map(|slot| &self.shards[slot])
     }
 
     /// The parameters every shard shares, with the field indexes of shard 0.
@@ -169,29 +237,37 @@ impl ShardedIndex {
         self.shards[0].validate_upsert(items)
     }
 
-    /// `items` grouped by shard (in shard order), each group in batch order.
-    pub fn split_items(&self, items: Vec<Item>) -> Vec<Vec<Item>> {
+    /// `items` grouped by held shard (in shard order), each group in batch
+    /// order. [`Error::ShardNotHeld`] for an item of a shard not held here.
+    pub fn split_items(&self, items: Vec<Item>) -> Result<Vec<Vec<Item>>> {
         let mut groups: Vec<Vec<Item>> = vec![Vec::new(); self.shards.len()];
         for item in items {
-            groups[shard_of(&item.id, self.shards.len())].push(item);
+            match self.slot_of(&item.id) {
+                Ok(slot) => groups[slot].push(item),
+                Err(shard) => return Err(Error::ShardNotHeld { id: item.id, shard }),
+            }
         }
-        groups
+        Ok(groups)
     }
 
-    /// `ids` grouped by shard (in shard order).
-    pub fn split_ids<S: AsRef<str>>(&self, ids: &[S]) -> Vec<Vec<String>> {
+    /// `ids` grouped by held shard (in shard order). [`Error::ShardNotHeld`]
+    /// for an id of a shard not held here.
+    pub fn split_ids<S: AsRef<str>>(&self, ids: &[S]) -> Result<Vec<Vec<String>>> {
         let mut groups: Vec<Vec<String>> = vec![Vec::new(); self.shards.len()];
         for id in ids {
-            groups[shard_of(id.as_ref(), self.shards.len())].push(id.as_ref().to_owned());
+            match self.slot_of(id.as_ref()) {
+                Ok(slot) => groups[slot].push(id.as_ref().to_owned()),
+                Err(shard) => return Err(Error::ShardNotHeld { id: id.as_ref().to_owned(), shard }),
+            }
         }
-        groups
+        Ok(groups)
     }
 
     /// Upserts a batch: validated whole first (a bad item changes nothing),
     /// then each shard takes its part, the shards in parallel.
     pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
         self.validate_upsert(&items)?;
-        let groups = self.split_items(items);
+        let groups = self.split_items(items)?;
         let outcomes: Vec<Result<UpsertOutcome>> = self
             .shards
             .par_iter()
@@ -204,19 +280,26 @@ impl ShardedIndex {
         })
     }
 
-    /// Deletes `ids` from their shards; returns how many were stored.
+    /// Deletes `ids` from their shards; returns how many were stored (ids
+    /// of shards not held here are not here to delete).
     pub fn delete<S: AsRef<str>>(&self, ids: &[S]) -> usize {
-        self.shards.iter().zip(self.split_ids(ids)).map(|(shard, group)| shard.delete(&group)).sum()
+        let mut groups: Vec<Vec<&str>> = vec![Vec::new(); self.shards.len()];
+        for id in ids {
+            if let Ok(slot) = self.slot_of(id.as_ref()) {
+                groups[slot].push(id.as_ref());
+            }
+        }
+        self.shards.iter().zip(groups).map(|(shard, group)| shard.delete(&group)).sum()
     }
 
-    /// The stored vector and metadata of `id`.
+    /// The stored vector and metadata of `id` (None if its shard is not held here).
     pub fn get(&self, id: &str) -> Option<Record> {
-        self.shard_for(id).get(id)
+        self.shard_for(id)?.get(id)
     }
 
-    /// Whether `id` is stored.
+    /// Whether `id` is stored (in a shard held here).
     pub fn contains(&self, id: &str) -> bool {
-        self.shard_for(id).contains(id)
+        self.shard_for(id).is_some_and(|shard| shard.contains(id))
     }
 
     /// As [`Index::scroll`], over all shards.
@@ -280,8 +363,10 @@ impl ShardedIndex {
 }
 
 /// The `k` best of several shards' hits, ordered as one index orders its
-/// own: by distance, then id.
-fn merge_hits(lists: Vec<Vec<Hit>>, k: usize) -> Vec<Hit> {
+/// own: by distance, then id. (A cluster merges the answers of the
+/// processes holding an index's shards with it, as one process merges its
+/// shards'.)
+pub fn merge_hits(lists: Vec<Vec<Hit>>, k: usize) -> Vec<Hit> {
     let mut hits: Vec<Hit> = lists.into_iter().flatten().collect();
     hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.id.cmp(&b.id)));
     hits.truncate(k);

@@ -59,13 +59,13 @@ impl DurableIndex {
     /// [`ShardedIndex::upsert`], durable when it returns.
     pub async fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
         self.view.validate_upsert(&items)?;
-        let parts = self.view.split_items(items).into_iter().map(LogOp::Upsert).collect();
+        let parts = self.view.split_items(items)?.into_iter().map(LogOp::Upsert).collect();
         self.commit_parts(parts).await.and_then(sum_upserts)
     }
 
     /// [`ShardedIndex::delete`], durable when it returns; returns how many ids existed.
     pub async fn delete(&self, ids: Vec<String>) -> Result<usize> {
-        let parts = self.view.split_ids(&ids).into_iter().map(LogOp::Delete).collect();
+        let parts = self.view.split_ids(&ids)?.into_iter().map(LogOp::Delete).collect();
         self.commit_parts(parts).await.and_then(sum_deletes)
     }
 
@@ -131,7 +131,7 @@ impl DurableIndex {
         let computed = |index: &ShardedIndex| -> std::result::Result<Vec<LogOp>, E> {
             let items = compute(index)?;
             index.validate_upsert(&items).map_err(|e| E::from(e.into()))?;
-            Ok(index.split_items(items).into_iter().map(LogOp::Upsert).collect())
+            Ok(index.split_items(items).map_err(Error::from)?.into_iter().map(LogOp::Upsert).collect())
         };
         Ok(sum_upserts(self.commit_computed(computed).await?)?)
     }
@@ -144,7 +144,7 @@ impl DurableIndex {
         select: impl FnOnce(&ShardedIndex) -> std::result::Result<Vec<String>, E>,
     ) -> std::result::Result<usize, E> {
         let computed = |index: &ShardedIndex| -> std::result::Result<Vec<LogOp>, E> {
-            Ok(index.split_ids(&select(index)?).into_iter().map(LogOp::Delete).collect())
+            Ok(index.split_ids(&select(index)?).map_err(Error::from)?.into_iter().map(LogOp::Delete).collect())
         };
         Ok(sum_deletes(self.commit_computed(computed).await?)?)
     }
@@ -160,8 +160,8 @@ impl DurableIndex {
         let computed = |index: &ShardedIndex| -> std::result::Result<Vec<LogOp>, E> {
             let (deleted, upserted) = compute(index)?;
             index.validate_upsert(&upserted).map_err(|e| E::from(e.into()))?;
-            let deletes = index.split_ids(&deleted);
-            let upserts = index.split_items(upserted);
+            let deletes = index.split_ids(&deleted).map_err(Error::from)?;
+            let upserts = index.split_items(upserted).map_err(Error::from)?;
             Ok(deletes
                 .into_iter()
                 .zip(upserts)

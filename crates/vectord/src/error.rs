@@ -76,6 +76,8 @@ impl From<lhv_core::Error> for ApiError {
             E::CapacityExceeded { .. } => {
                 return Self::new(StatusCode::INSUFFICIENT_STORAGE, "index_full", message);
             }
+            // A cluster moved the shard since the request was routed: retry.
+            E::ShardNotHeld { .. } => return Self::new(StatusCode::SERVICE_UNAVAILABLE, "shard_moved", message),
             _ => ("invalid_request", None),
         };
         let api = Self::new(StatusCode::BAD_REQUEST, code, message);

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use lhv_core::{Filter, IndexParams, Item, Metric, SearchOptions, ShardedIndex, shard_of};
+use lhv_core::{
+    Error, Filter, IndexParams, Item, Metric, SearchOptions, ShardedIndex, compare_ids, merge_hits, shard_of,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -115,7 +117,52 @@ fn check(index: &ShardedIndex, model: &Model, op: &Op, metric: Metric, graph: bo
     Ok(())
 }
 
-fn run(shards: usize, graph: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Two processes of a cluster, holding the shards `mask` picks and the
+/// others: each loads its shards back on their own, the two hold every item
+/// once between them, each id is found where its shard is, and their
+/// answers merged (as a routing process merges them) are the whole index's.
+fn check_split(index: &ShardedIndex, model: &Model, mask: u64) -> Result<(), TestCaseError> {
+    let total = index.shard_count();
+    let (mine, theirs): (Vec<usize>, Vec<usize>) = (0..total).partition(|n| mask >> n & 1 == 1);
+    if mine.is_empty() || theirs.is_empty() {
+        prop_assert_eq!(index.subset(&(0..total).collect::<Vec<_>>()).unwrap().len(), index.len());
+        return Ok(());
+    }
+    let parts = [index.subset(&mine).unwrap(), index.subset(&theirs).unwrap()];
+    for part in &parts {
+        prop_assert_eq!(part.shard_count(), total);
+        prop_assert!(!part.is_whole());
+        let held = part.numbers().iter().copied().zip(part.shards().iter().cloned()).collect();
+        prop_assert_eq!(ShardedIndex::from_subset(total, held).unwrap().len(), part.len());
+    }
+    prop_assert_eq!(parts[0].len() + parts[1].len(), model.len());
+    for i in 0..40 {
+        let id = format!("id-{i}");
+        let holder = usize::from(!mine.contains(&shard_of(&id, total)));
+        let got = parts[holder].get(&id).map(|r| (r.vector, r.metadata));
+        prop_assert_eq!(got.as_ref(), model.get(&id));
+        prop_assert!(parts[1 - holder].get(&id).is_none() && !parts[1 - holder].contains(&id));
+        let item = Item { id: id.clone(), vector: vector(i), metadata: None };
+        let refused = parts[1 - holder].split_items(vec![item]);
+        prop_assert!(matches!(refused, Err(Error::ShardNotHeld { .. })), "{:?}", refused);
+    }
+    let exact = SearchOptions { exact: true, ..SearchOptions::default() };
+    for (query, k) in [(0usize, 1usize), (5, 7), (11, 40)] {
+        let query = vector(query);
+        let answers = parts.iter().map(|p| p.search(&query, k, &exact).unwrap()).collect();
+        let merged: Vec<(f32, String)> = merge_hits(answers, k).into_iter().map(|h| (h.distance, h.id)).collect();
+        let whole: Vec<(f32, String)> =
+            index.search(&query, k, &exact).unwrap().into_iter().map(|h| (h.distance, h.id)).collect();
+        prop_assert_eq!(merged, whole);
+    }
+    let mut listed: Vec<String> = parts.iter().flat_map(|p| p.ids_where(Bound::Unbounded, 9, None).unwrap()).collect();
+    listed.sort_by(|a, b| compare_ids(a, b));
+    listed.truncate(9);
+    prop_assert_eq!(listed, index.ids_where(Bound::Unbounded, 9, None).unwrap());
+    Ok(())
+}
+
+fn run_split(shards: usize, graph: bool, ops: Vec<Op>, mask: u64) -> Result<(), TestCaseError> {
     let metric = Metric::L2;
     let base = IndexParams::new(DIM, metric).with_m(4).with_ef_construction(16);
     let params = if graph { base.with_exact_search_threshold(0) } else { base.with_exact_search_threshold(usize::MAX) };
@@ -153,16 +200,38 @@ fn run(shards: usize, graph: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
     }
     let reloaded = ShardedIndex::from_shards(index.shards().to_vec()).unwrap();
     prop_assert_eq!(reloaded.len(), model.len());
-    Ok(())
+    check_split(&index, &model, mask)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn a_sharded_index_answers_as_one_index(shards in 1usize..6, graph in any::<bool>(), ops in prop::collection::vec(op(), 1..40)) {
-        run(shards, graph, ops)?;
+    fn a_sharded_index_answers_as_one_index(
+        shards in 1usize..6,
+        graph in any::<bool>(),
+        ops in prop::collection::vec(op(), 1..40),
+        mask in 0u64..64,
+    ) {
+        run_split(shards, graph, ops, mask)?;
     }
+}
+
+#[test]
+fn subsets_take_only_shards_held_and_numbers_in_order() {
+    let index = ShardedIndex::new(IndexParams::new(DIM, Metric::L2), 4).unwrap();
+    let part = index.subset(&[3, 1, 3]).unwrap();
+    assert_eq!(part.numbers(), [1, 3]);
+    assert!(part.subset(&[0]).is_err(), "shard 0 is not held by the part");
+    assert!(index.subset(&[]).is_err());
+    let shards = index.shards().to_vec();
+    let reversed = vec![(2, shards[2].clone()), (1, shards[1].clone())];
+    assert!(ShardedIndex::from_subset(4, reversed).is_err(), "numbers must increase");
+    assert!(ShardedIndex::from_subset(4, vec![(4, shards[0].clone())]).is_err(), "a number past the count");
+    assert!(ShardedIndex::from_subset(4, Vec::new()).is_err());
+    // A shard holding another shard's id does not load as that shard.
+    index.upsert((0..20).map(|i| Item { id: format!("id-{i}"), vector: vector(i), metadata: None }).collect()).unwrap();
+    assert!(ShardedIndex::from_subset(4, vec![(0, shards[1].clone())]).is_err());
 }
 
 #[test]
