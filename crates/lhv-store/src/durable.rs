@@ -35,6 +35,30 @@ impl DurableIndex {
         Ok(Self { name, shards, view })
     }
 
+    /// Some shards of an index of `total` shards, with their numbers
+    /// (increasing): a cluster member's part of an index.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn from_subset(name: String, total: usize, shards: Vec<(usize, Arc<DurableShard>)>) -> Result<Self> {
+        let indexes = shards.iter().map(|(number, shard)| (*number, Arc::clone(shard.index()))).collect();
+        let view = ShardedIndex::from_subset(total, indexes)?;
+        Ok(Self { name, shards: shards.into_iter().map(|(_, shard)| shard).collect(), view })
+    }
+
+    /// The shards numbered `numbers` alone (each must be held), as an index
+    /// of their own: reads answer for them, writes commit in them and refuse
+    /// an item of another shard ([`lhv_core::Error::ShardNotHeld`]), so a
+    /// request forwarded to a shard's writer touches only what it writes.
+    /// Nothing is copied.
+    pub fn subset(&self, numbers: &[usize]) -> Result<Self> {
+        let view = self.view.subset(numbers)?;
+        let shards = view
+            .numbers()
+            .iter()
+            .filter_map(|n| self.view.numbers().binary_search(n).ok().map(|slot| Arc::clone(&self.shards[slot])))
+            .collect();
+        Ok(Self { name: self.name.clone(), shards, view })
+    }
+
     /// The index's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -47,9 +71,9 @@ impl DurableIndex {
         &self.view
     }
 
-    /// How many shards the index has.
+    /// How many shards the index has (held here or not).
     pub fn shard_count(&self) -> usize {
-        self.shards.len()
+        self.view.shard_count()
     }
 
     pub(crate) fn shards(&self) -> &[Arc<DurableShard>] {

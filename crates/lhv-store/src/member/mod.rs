@@ -13,4 +13,6 @@
 mod fence;
 mod shard;
 
-pub use shard::{ClusterShard, Followed, ShardOptions, create_incarnation, fence_incarnation, remove_incarnation};
+pub use shard::{
+    ClusterShard, Followed, ShardOptions, create_incarnation, fence_incarnation, member_index, remove_incarnation,
+};

@@ -11,6 +11,7 @@ use lhv_format::{LogOp, encode_snapshot};
 
 use super::fence::TokenFence;
 use crate::control::Membership;
+use crate::durable::DurableIndex;
 use crate::error::{Error, Result};
 use crate::follow::CaughtUp;
 use crate::head::{LogHead, head_key, read_head, write_head};
@@ -88,6 +89,11 @@ impl ClusterShard {
         self.shard.index()
     }
 
+    /// The shard's log and commit machinery.
+    pub(crate) fn durable(&self) -> &Arc<DurableShard> {
+        &self.shard
+    }
+
     /// This member writes the shard under `token` from now on (the
     /// placement's revision), or (None) does not. The first write under a
     /// new token reads the log to its end and claims the head.
@@ -141,6 +147,15 @@ impl ClusterShard {
     pub async fn snapshot(&self) -> Result<()> {
         self.shard.snapshot().await
     }
+}
+
+/// Index `name` as this member holds it: the shards `held` (of one
+/// incarnation, in increasing number) of its `total`, read and written as
+/// one [`DurableIndex`] that answers for them alone (a write naming an item
+/// of another shard is refused, [`lhv_core::Error::ShardNotHeld`]).
+pub fn member_index(name: &str, total: u32, held: &[&ClusterShard]) -> Result<DurableIndex> {
+    let shards = held.iter().map(|shard| (shard.number as usize, Arc::clone(shard.durable()))).collect();
+    DurableIndex::from_subset(name.to_owned(), total as usize, shards)
 }
 
 /// Writes the empty shards of a new incarnation (before any member loads

@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lhv_core::{IndexParams, Item, Metric};
+use lhv_core::{IndexParams, Item, Metric, SearchOptions, merge_hits, shard_of};
 use lhv_store::control::{ControlPlane, MemberRecord, Membership};
 use lhv_store::member::{
-    ClusterShard, Followed, ShardOptions, create_incarnation, fence_incarnation, remove_incarnation,
+    ClusterShard, Followed, ShardOptions, create_incarnation, fence_incarnation, member_index, remove_incarnation,
 };
 use lhv_store::{Error, Store};
 
@@ -167,4 +167,69 @@ async fn a_drop_fences_a_running_writer() {
     }
     remove_incarnation(store.as_ref(), &incarnation).await.unwrap();
     assert_eq!(store.list(&format!("_cluster/{incarnation}")).await.unwrap(), Vec::<String>::new());
+}
+
+/// An index of 4 shards over two members, each writing two (0, 2 and 1, 3):
+/// a batch split by `shard_of` as a router splits it commits each part on
+/// its writer; a part sent to the wrong member is refused whole; the two
+/// members' exact searches merged equal brute force; a member loading all
+/// four shards afterwards holds every acknowledged item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_members_hold_an_index_between_them() {
+    let store = backend("memory").store;
+    let nodes = members(2).await;
+    let incarnation = unique();
+    create_incarnation(store.as_ref(), &incarnation, IndexParams::new(4, Metric::L2), 4).await.unwrap();
+    let options = ShardOptions::default();
+    let mut held = Vec::new();
+    for number in 0..4u32 {
+        let node = &nodes[(number % 2) as usize];
+        let shard =
+            ClusterShard::open(Arc::clone(&store), &incarnation, number, Arc::clone(node), &options).await.unwrap();
+        shard.set_writer(Some(10 + u64::from(number)));
+        held.push(shard);
+    }
+    let parts = [
+        member_index("docs", 4, &[&held[0], &held[2]]).unwrap(),
+        member_index("docs", 4, &[&held[1], &held[3]]).unwrap(),
+    ];
+    assert_eq!(parts[0].shard_count(), 4);
+    let items: Vec<Item> = (0..200).map(|i| item(&format!("id-{i}"), i as f32 / 7.0)).collect();
+    let (even, odd): (Vec<Item>, Vec<Item>) =
+        items.iter().cloned().partition(|it| shard_of(&it.id, 4).is_multiple_of(2));
+    // The wrong member refuses a part whole: nothing of it is written.
+    let refused = parts[1].upsert(even.clone()).await;
+    assert!(matches!(refused, Err(Error::Index(lhv_core::Error::ShardNotHeld { .. }))), "{refused:?}");
+    assert_eq!(parts[1].index().len(), 0);
+    let (a, b) = tokio::join!(parts[0].upsert(even), parts[1].upsert(odd));
+    assert_eq!(a.unwrap().inserted + b.unwrap().inserted, 200);
+    // A forwarded request restricted to one shard touches only that shard.
+    let only_two = parts[0].subset(&[2]).unwrap();
+    let of_two: Vec<String> = (0..200).map(|i| format!("id-{i}")).filter(|id| shard_of(id, 4) == 2).collect();
+    assert_eq!(only_two.delete(of_two.clone()).await.unwrap(), of_two.len());
+    assert!(parts[0].subset(&[1]).is_err(), "shard 1 is the other member's");
+
+    let exact = SearchOptions { exact: true, ..SearchOptions::default() };
+    let query = [0.3, 1.0, 0.5, -0.3];
+    let answers = parts.iter().map(|p| p.index().search(&query, 10, &exact).unwrap()).collect();
+    let merged: Vec<String> = merge_hits(answers, 10).into_iter().map(|h| h.id).collect();
+    let mut brute: Vec<(f32, String)> = items
+        .iter()
+        .filter(|it| !of_two.contains(&it.id))
+        .map(|it| (Metric::L2.distance(&query, &it.vector).unwrap(), it.id.clone()))
+        .collect();
+    brute.sort_by(|x, y| x.0.total_cmp(&y.0).then_with(|| x.1.cmp(&y.1)));
+    let brute: Vec<String> = brute.into_iter().take(10).map(|(_, id)| id).collect();
+    assert_eq!(merged, brute);
+
+    let mut all = Vec::new();
+    for number in 0..4u32 {
+        all.push(
+            ClusterShard::open(Arc::clone(&store), &incarnation, number, Arc::clone(&nodes[0]), &options)
+                .await
+                .unwrap(),
+        );
+    }
+    let whole = member_index("docs", 4, &all.iter().collect::<Vec<_>>()).unwrap();
+    assert_eq!(whole.index().len(), 200 - of_two.len());
 }
