@@ -33,6 +33,8 @@ mod catalog;
 mod cluster;
 #[cfg(feature = "cluster")]
 pub mod control;
+#[cfg(feature = "cluster")]
+pub mod controller;
 mod crypto;
 mod discover;
 mod durable;

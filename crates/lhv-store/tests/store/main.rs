@@ -12,6 +12,8 @@ mod computed_writes;
 mod conformance;
 #[cfg(feature = "cluster")]
 mod control;
+#[cfg(feature = "cluster")]
+mod controller;
 mod crash;
 mod field_indexes;
 mod graph_params;
