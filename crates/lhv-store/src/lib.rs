@@ -48,6 +48,8 @@ mod leased;
 mod lock;
 #[cfg(feature = "cluster")]
 pub mod member;
+#[cfg(feature = "cluster")]
+pub mod node;
 mod recovery;
 mod replay;
 mod shard;

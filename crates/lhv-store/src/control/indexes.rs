@@ -118,8 +118,8 @@ impl ControlPlane {
         Ok(answer.header().map_or(0, |h| h.revision()))
     }
 
-    /// Removes incarnation `incarnation` of `name` (marked dropping) and its
-    /// placement, in one transaction: true if this call removed it, false
+    /// Removes incarnation `incarnation` of `name` (marked dropping), its
+    /// placement and its reported heads, in one transaction: true if this call removed it, false
     /// if it was gone already.
     pub async fn remove_index(&self, name: &str, incarnation: &str) -> Result<bool> {
         let relative = index_key(name);

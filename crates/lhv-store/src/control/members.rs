@@ -164,11 +164,17 @@ impl Membership {
 
     /// Leaves at once: the lease is revoked, so the entry and everything on
     /// the lease go now rather than at expiry.
-    pub async fn leave(self) -> Result<()> {
-        self.keeper.abort();
-        *self.held_until.lock() = None;
+    pub async fn leave(&self) -> Result<()> {
+        self.stop();
         self.control.client.lease_client().revoke(self.lease).await.map_err(|e| control("leave", e))?;
         Ok(())
+    }
+
+    /// Stops keeping the lease alive and counts it as lost from now on; the
+    /// entry goes when etcd expires the lease (as if the process had died).
+    pub fn stop(&self) {
+        self.keeper.abort();
+        *self.held_until.lock() = None;
     }
 }
 

@@ -18,11 +18,14 @@
 //! | `members/<node>` | [`MemberRecord`]: address and memory budget, on the member's lease |
 //! | `placement/<incarnation>/<shard>` | [`ShardPlacement`]: writer and replicas; its revision is the token |
 //! | `controller` | the controller's node name, on its lease |
+//! | `loads/<node>` | [`Load`]: bytes and log position of each shard the member holds, on its lease |
+//! | `heads/<incarnation>/<shard>` | the last sequence number the shard's writer committed (replicas watch it) |
 
 mod election;
 mod indexes;
 mod members;
 mod placement;
+mod reports;
 mod watch;
 
 use std::time::Duration;
@@ -37,6 +40,7 @@ pub use election::Leadership;
 pub use indexes::{IndexRecord, IndexState};
 pub use members::{MemberRecord, Membership};
 pub use placement::{PlacedShard, ShardPlacement};
+pub use reports::{Load, ShardLoad};
 pub use watch::{Change, Watch};
 
 /// A revision of the etcd key space: every change gets the next one, so a
@@ -95,6 +99,22 @@ impl ControlPlane {
             .map_err(|e| control("list", e))?;
         let revision = answer.header().map_or(0, |h| h.revision());
         Ok((answer.take_kvs(), revision))
+    }
+
+    /// Every key of the cluster as one consistent listing (each as a
+    /// [`Change`] to an empty view), and its revision: apply the changes a
+    /// [`Watch`] from the next revision brings to keep it current.
+    pub async fn everything(&self) -> Result<(Vec<Change>, Revision)> {
+        let (kvs, revision) = self.list("").await?;
+        let changes = kvs
+            .iter()
+            .filter_map(|kv| {
+                let full = String::from_utf8_lossy(kv.key());
+                let key = self.strip(&full)?.to_owned();
+                Some(Change { key, value: Some(kv.value().to_vec()), revision: kv.mod_revision() })
+            })
+            .collect();
+        Ok((changes, revision))
     }
 
     /// The value at `key` (relative) and its revision of last change, if any.

@@ -57,7 +57,9 @@ pub fn plan(state: &ClusterState, max_moves: usize) -> Vec<Move> {
     if state.members.is_empty() {
         return Vec::new();
     }
-    let mut planner = Planner { state, load: state.members.keys().map(|m| (m.clone(), 0)).collect() };
+    let load = state.members.keys().map(|m| (m.clone(), 0)).collect();
+    let count = state.members.keys().map(|m| (m.clone(), 0)).collect();
+    let mut planner = Planner { state, load, count };
     let mut current: Vec<Placed<'_>> = Vec::new();
     for index in &state.indexes {
         for number in 0..index.shards {
@@ -125,6 +127,10 @@ struct Planner<'a> {
     state: &'a ClusterState,
     /// Bytes each live member holds, counting the changes planned so far.
     load: BTreeMap<String, u64>,
+    /// Shards each live member holds, likewise: among members with equal
+    /// free budget (new, empty shards weigh nothing), the one with fewer
+    /// shards takes the next.
+    count: BTreeMap<String, usize>,
 }
 
 impl Planner<'_> {
@@ -145,6 +151,9 @@ impl Planner<'_> {
         if let Some(load) = self.load.get_mut(member) {
             *load += bytes;
         }
+        if let Some(count) = self.count.get_mut(member) {
+            *count += 1;
+        }
     }
 
     fn remove_load(&mut self, member: &str, key: &ShardKey) {
@@ -152,6 +161,15 @@ impl Planner<'_> {
         if let Some(load) = self.load.get_mut(member) {
             *load = load.saturating_sub(bytes);
         }
+        if let Some(count) = self.count.get_mut(member) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
+    /// How much room `member` has, for choosing where a shard goes: free
+    /// budget first, then fewer shards.
+    fn room(&self, member: &str) -> (i128, std::cmp::Reverse<usize>) {
+        (self.free(member), std::cmp::Reverse(self.count.get(member).copied().unwrap_or(0)))
     }
 
     /// Free budget (negative: over it).
@@ -160,13 +178,13 @@ impl Planner<'_> {
         i128::from(budget) - i128::from(self.load.get(member).copied().unwrap_or(0))
     }
 
-    /// The live member not in `exclude` with the most free budget (ties by name).
+    /// The live member not in `exclude` with the most room (ties by name).
     fn pick(&self, exclude: &[String]) -> Option<String> {
         self.state
             .members
             .keys()
             .filter(|m| !exclude.contains(m))
-            .max_by(|a, b| self.free(a).cmp(&self.free(b)).then_with(|| b.cmp(a)))
+            .max_by(|a, b| self.room(a).cmp(&self.room(b)).then_with(|| b.cmp(a)))
             .cloned()
     }
 

@@ -21,5 +21,7 @@ mod kill;
 mod lease;
 #[cfg(feature = "cluster")]
 mod member;
+#[cfg(feature = "cluster")]
+mod node;
 mod sharded;
 mod vectorless;

@@ -1,0 +1,148 @@
+//! A member's picture of the cluster: everything under the cluster's
+//! prefix, from one listing, kept current by applying the changes a watch
+//! brings, in revision order.
+
+use std::collections::BTreeMap;
+
+use crate::control::{Change, IndexRecord, IndexState, Load, MemberRecord, Revision, ShardPlacement};
+use crate::controller::{ClusterState, IndexInfo, ShardKey};
+use crate::error::{Error, Result};
+
+/// The cluster as the control plane holds it.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    /// Indexes by name: record and the revision of its last change.
+    pub indexes: BTreeMap<String, (IndexRecord, Revision)>,
+    /// Live members.
+    pub members: BTreeMap<String, MemberRecord>,
+    /// Placement of each shard, with its token.
+    pub placements: BTreeMap<ShardKey, (ShardPlacement, Revision)>,
+    /// What each member reports holding.
+    pub loads: BTreeMap<String, Load>,
+    /// The last committed sequence number of each shard, as its writer reports it.
+    pub heads: BTreeMap<ShardKey, u64>,
+    /// The controller's node name.
+    pub controller: Option<String>,
+    /// The revision this view is current to.
+    pub revision: Revision,
+}
+
+fn damaged(key: &str, reason: impl std::fmt::Display) -> Error {
+    Error::DamagedRecord { key: key.to_owned(), reason: reason.to_string() }
+}
+
+fn shard_key(rest: &str, key: &str) -> Result<ShardKey> {
+    let (incarnation, shard) = rest.split_once('/').ok_or_else(|| damaged(key, "not <incarnation>/<shard>"))?;
+    let shard = shard.parse().map_err(|e| damaged(key, e))?;
+    Ok((incarnation.to_owned(), shard))
+}
+
+fn json<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Result<T> {
+    serde_json::from_slice(value).map_err(|e| damaged(key, e))
+}
+
+impl ClusterView {
+    /// A view of `changes` (a listing) at `revision`.
+    pub fn from_listing(changes: &[Change], revision: Revision) -> Result<Self> {
+        let mut view = Self::default();
+        for change in changes {
+            view.apply(change)?;
+        }
+        view.revision = revision;
+        Ok(view)
+    }
+
+    /// Applies one change. A record that does not decode is an error naming it.
+    pub fn apply(&mut self, change: &Change) -> Result<()> {
+        let key = change.key.as_str();
+        self.revision = self.revision.max(change.revision);
+        let value = change.value.as_deref();
+        if let Some(name) = key.strip_prefix("indexes/") {
+            match value {
+                Some(value) => {
+                    self.indexes.insert(name.to_owned(), (json(key, value)?, change.revision));
+                }
+                None => {
+                    self.indexes.remove(name);
+                }
+            }
+        } else if let Some(node) = key.strip_prefix("members/") {
+            match value {
+                Some(value) => {
+                    self.members.insert(node.to_owned(), json(key, value)?);
+                }
+                None => {
+                    self.members.remove(node);
+                }
+            }
+        } else if let Some(rest) = key.strip_prefix("placement/") {
+            let shard = shard_key(rest, key)?;
+            match value {
+                Some(value) => {
+                    self.placements.insert(shard, (json(key, value)?, change.revision));
+                }
+                None => {
+                    self.placements.remove(&shard);
+                }
+            }
+        } else if let Some(node) = key.strip_prefix("loads/") {
+            match value {
+                Some(value) => {
+                    self.loads.insert(node.to_owned(), json(key, value)?);
+                }
+                None => {
+                    self.loads.remove(node);
+                }
+            }
+        } else if let Some(rest) = key.strip_prefix("heads/") {
+            let shard = shard_key(rest, key)?;
+            match value {
+                Some(value) => {
+                    let text = std::str::from_utf8(value).map_err(|e| damaged(key, e))?;
+                    self.heads.insert(shard, text.parse().map_err(|e| damaged(key, e))?);
+                }
+                None => {
+                    self.heads.remove(&shard);
+                }
+            }
+        } else if key == "controller" {
+            self.controller = value.map(|v| String::from_utf8_lossy(v).into_owned());
+        }
+        Ok(())
+    }
+
+    /// The live index named `name` (not one being dropped).
+    pub fn live_index(&self, name: &str) -> Option<&(IndexRecord, Revision)> {
+        self.indexes.get(name).filter(|(record, _)| record.state == IndexState::Live)
+    }
+
+    /// What the controller's plan is made from.
+    pub fn controller_state(&self) -> ClusterState {
+        let mut state = ClusterState {
+            members: self.members.iter().map(|(node, record)| (node.clone(), record.memory_budget)).collect(),
+            placements: self.placements.clone(),
+            ..ClusterState::default()
+        };
+        for (name, (record, revision)) in &self.indexes {
+            if record.state != IndexState::Live {
+                continue;
+            }
+            state.indexes.push(IndexInfo {
+                name: name.clone(),
+                incarnation: record.incarnation.clone(),
+                shards: record.shards,
+                replication: record.replication,
+                revision: *revision,
+            });
+        }
+        for (node, load) in &self.loads {
+            for (shard, reported) in &load.shards {
+                let Ok(key) = shard_key(shard, shard) else { continue };
+                let bytes = state.shard_bytes.entry(key.clone()).or_default();
+                *bytes = (*bytes).max(reported.bytes);
+                state.progress.insert((key, node.clone()), reported.last);
+            }
+        }
+        state
+    }
+}

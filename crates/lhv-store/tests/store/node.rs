@@ -1,0 +1,195 @@
+//! Nodes of a cluster on a real etcd over one store: an index placed and
+//! loaded across them, writes routed to each shard's writer, replicas
+//! following on watched heads, failover when a node dies (its lease expires
+//! on etcd's clock), a drop that unloads everywhere, and concurrent creates
+//! of one name through several nodes (B1) with exactly one winner.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use lhv_core::{IndexParams, Item, Metric, shard_of};
+use lhv_store::control::ControlPlane;
+use lhv_store::member::ShardOptions;
+use lhv_store::node::{Node, NodeOptions};
+use lhv_store::{Error, Store};
+
+use crate::support::{ETCD_VAR, backend, server_url, unique};
+
+async fn nodes(store: &Arc<dyn Store>, count: usize) -> Vec<Arc<Node>> {
+    let prefix = format!("/lhv-test/{}/", unique());
+    let mut out = Vec::new();
+    for n in 0..count {
+        let control = ControlPlane::connect(&[server_url(ETCD_VAR)], &prefix).await.unwrap();
+        let options = NodeOptions {
+            name: format!("n{n}"),
+            address: format!("127.0.0.1:{}", 9000 + n),
+            memory_budget: 1 << 30,
+            lease_ttl: Duration::from_secs(2),
+            shards: ShardOptions { snapshot_log_bytes: 4 << 10, write_margin: Duration::from_millis(500) },
+            tick: Duration::from_millis(100),
+            max_moves: 2,
+        };
+        out.push(Node::start(control, Arc::clone(store), options).await.unwrap());
+    }
+    out
+}
+
+/// Waits until `done` holds, up to 20 s.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every shard of `name` placed on live nodes `replication` times and loaded by each holder.
+fn settled(nodes: &[Arc<Node>], name: &str, replication: usize) -> bool {
+    let Ok((record, routes)) = nodes[0].route(name) else { return false };
+    routes.iter().enumerate().all(|(shard, route)| {
+        let Some((writer, _)) = &route.writer else { return false };
+        let holders: Vec<&String> = std::iter::once(writer).chain(route.replicas.iter().map(|(n, _)| n)).collect();
+        holders.len() == replication
+            && holders.iter().all(|holder| {
+                nodes.iter().any(|node| {
+                    node.name() == holder.as_str()
+                        && node
+                            .held()
+                            .get(&(record.incarnation.clone(), shard as u32))
+                            .is_some_and(|token| (token.is_some()) == (*holder == writer))
+                })
+            })
+    })
+}
+
+fn item(i: usize) -> Item {
+    Item { id: format!("id-{i}"), vector: vec![i as f32, 1.0, 0.5, 2.0], metadata: None }
+}
+
+/// Writes `items` as a router would: split by shard, each part to its writer.
+async fn write(nodes: &[Arc<Node>], name: &str, items: Vec<Item>) -> Result<(), Error> {
+    let (record, routes) = nodes[0].route(name)?;
+    for shard in 0..record.shards {
+        let part: Vec<Item> =
+            items.iter().filter(|it| shard_of(&it.id, record.shards as usize) == shard as usize).cloned().collect();
+        if part.is_empty() {
+            continue;
+        }
+        let Some((writer, _)) = &routes[shard as usize].writer else {
+            return Err(Error::NotWriter { name: name.into() });
+        };
+        let node = nodes.iter().find(|n| n.name() == writer).expect("a live writer");
+        node.local(name)?.expect("the writer holds its shard").subset(&[shard as usize])?.upsert(part).await?;
+    }
+    Ok(())
+}
+
+/// The ids every holder of every shard has, as one set per shard and holder.
+fn ids_held(nodes: &[Arc<Node>], name: &str) -> Vec<BTreeSet<String>> {
+    nodes
+        .iter()
+        .filter_map(|n| n.local(name).ok().flatten())
+        .map(|part| part.index().ids_where(std::ops::Bound::Unbounded, usize::MAX, None).unwrap().into_iter().collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_index_lives_across_nodes_and_survives_one_dying_on_memory() {
+    lives_across_nodes(backend("memory").store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_index_lives_across_nodes_and_survives_one_dying_on_s3() {
+    lives_across_nodes(backend("s3").store).await;
+}
+
+async fn lives_across_nodes(store: Arc<dyn Store>) {
+    let nodes = nodes(&store, 3).await;
+    nodes[1].create_index("docs", IndexParams::new(4, Metric::L2), 4, 2).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 2)).await;
+
+    let mut acknowledged = BTreeSet::new();
+    for batch in 0..5 {
+        let items: Vec<Item> = (batch * 40..batch * 40 + 40).map(item).collect();
+        write(&nodes, "docs", items.clone()).await.unwrap();
+        acknowledged.extend(items.into_iter().map(|it| it.id));
+    }
+    // Replicas follow the heads their writers report: each holder of each
+    // shard ends with every acknowledged write of it.
+    until("replicas to catch up", || {
+        let (record, routes) = nodes[0].route("docs").unwrap();
+        (0..record.shards as usize).all(|shard| {
+            let want = acknowledged.iter().filter(|id| shard_of(id, 4) == shard).count();
+            let holders = std::iter::once(routes[shard].writer.clone().unwrap().0)
+                .chain(routes[shard].replicas.iter().map(|r| r.0.clone()));
+            holders.into_iter().all(|holder| {
+                let node = nodes.iter().find(|n| n.name() == holder).unwrap();
+                let part = node.local("docs").ok().flatten().and_then(|p| p.subset(&[shard]).ok());
+                part.is_some_and(|part| part.index().len() == want)
+            })
+        })
+    })
+    .await;
+
+    // n2 dies (no goodbye): its lease expires, its shards move to the others.
+    let dead = Arc::clone(&nodes[2]);
+    dead.halt();
+    let alive = &nodes[..2];
+    until("failover", || {
+        let view = alive[0].view();
+        !view.members.contains_key("n2") && settled(alive, "docs", 2)
+    })
+    .await;
+    let more: Vec<Item> = (200..240).map(item).collect();
+    write(alive, "docs", more.clone()).await.unwrap();
+    acknowledged.extend(more.into_iter().map(|it| it.id));
+    until("the survivors to hold everything", || ids_held(alive, "docs").iter().all(|ids| *ids == acknowledged)).await;
+    // The dead node cannot commit to a shard it wrote: its membership is
+    // gone, and its successor claimed the head under a larger token.
+    let written: Vec<u32> = dead.held().into_iter().filter(|(_, t)| t.is_some()).map(|((_, s), _)| s).collect();
+    assert!(!written.is_empty(), "n2 wrote some shard");
+    let part = dead.local("docs").unwrap().unwrap().subset(&[written[0] as usize]).unwrap();
+    let id = (0..).map(|i| format!("late-{i}")).find(|id| shard_of(id, 4) == written[0] as usize).unwrap();
+    let late = part.upsert(vec![Item { id: id.clone(), ..item(0) }]).await;
+    assert!(matches!(late, Err(Error::NotWriter { .. } | Error::LeaseLost { .. })), "{late:?}");
+    assert!(ids_held(alive, "docs").iter().all(|ids| !ids.contains(&id)));
+
+    // A drop through one node unloads it everywhere and removes its objects.
+    let (record, _) = alive[0].route("docs").unwrap();
+    alive[1].drop_index("docs").await.unwrap();
+    until("unload", || alive.iter().all(|n| n.held().is_empty())).await;
+    assert!(store.list(&format!("_cluster/{}", record.incarnation)).await.unwrap().is_empty());
+    for node in alive {
+        node.stop().await.unwrap();
+    }
+}
+
+/// B1: eight concurrent creates of one name through three nodes (different
+/// dimensions): one wins, the others are refused, and only the winner's
+/// objects remain; the index then serves writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_through_several_nodes_leave_one_index() {
+    let store = backend("memory").store;
+    let nodes = nodes(&store, 3).await;
+    let creates = (0..8).map(|i| {
+        let node = Arc::clone(&nodes[i % 3]);
+        async move { node.create_index("race", IndexParams::new(4 + i, Metric::Cosine), 2, 1).await }
+    });
+    let outcomes = join_all(creates).await;
+    let winners: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || matches!(o, Err(Error::IndexExists { .. }))), "{outcomes:?}");
+    let objects = store.list("_cluster").await.unwrap();
+    assert!(!objects.is_empty());
+    assert!(objects.iter().all(|key| key.starts_with(&format!("_cluster/{}/", winners[0].incarnation))), "{objects:?}");
+    until("placement", || settled(&nodes, "race", 1)).await;
+    let dim = winners[0].params.dim;
+    let items =
+        (0..30).map(|i| Item { id: format!("p{i}"), vector: vec![1.0 + i as f32; dim], metadata: None }).collect();
+    write(&nodes, "race", items).await.unwrap();
+    for node in &nodes {
+        node.stop().await.unwrap();
+    }
+}
