@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Node;
-use crate::control::{Load, ShardLoad};
+use crate::control::{Load, MemberRecord, ShardLoad};
 use crate::controller::{ShardKey, plan};
 use crate::error::{Error, Result};
 use crate::member::ClusterShard;
@@ -64,7 +64,7 @@ impl Node {
                         Arc::clone(&self.store),
                         &key.0,
                         key.1,
-                        Arc::clone(&self.membership),
+                        self.membership(),
                         &self.options.shards,
                     )
                     .await;
@@ -125,7 +125,7 @@ impl Node {
         }
         heads.retain(|key, _| held.iter().any(|(k, _)| k == key));
         if load != *reported {
-            self.control.report_load(&self.membership, &load).await?;
+            self.control.report_load(&self.membership(), &load).await?;
             *reported = load;
         }
         Ok(())
@@ -147,7 +147,7 @@ impl Node {
         if controller.as_deref().is_some_and(|c| c != self.name()) {
             return Ok(());
         }
-        let Some(term) = self.control.try_lead(&self.membership).await? else { return Ok(()) };
+        let Some(term) = self.control.try_lead(&self.membership()).await? else { return Ok(()) };
         let state = self.view.read().controller_state();
         for change in plan(&state, self.options.max_moves) {
             let index = (change.index.0.as_str(), change.shard.0.as_str(), change.index.1);
@@ -158,5 +158,32 @@ impl Node {
             }
         }
         Ok(())
+    }
+}
+
+impl Node {
+    pub(super) async fn membership_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.options.tick).await;
+            if self.membership().held_until().is_some() {
+                continue;
+            }
+            let record =
+                MemberRecord { address: self.options.address.clone(), memory_budget: self.options.memory_budget };
+            match self.control.join(&self.options.name, &record, self.options.lease_ttl).await {
+                Ok(membership) => {
+                    tracing::info!(node = %self.options.name, "joined the cluster again after losing the membership");
+                    *self.membership.write() = Arc::new(membership);
+                    // Shards held under the lost membership can no longer write: load them anew.
+                    let dropped: Vec<Arc<ClusterShard>> =
+                        std::mem::take(&mut *self.held.write()).into_values().collect();
+                    for shard in dropped {
+                        shard.set_writer(None);
+                    }
+                    self.bump();
+                }
+                Err(error) => tracing::debug!(%error, "cannot join the cluster again yet"),
+            }
+        }
     }
 }

@@ -14,6 +14,14 @@
 //!   controller's input) and each written shard's committed head.
 //! - **control**: if this member is (or becomes) the controller, applies the
 //!   [`plan`](crate::controller::plan) for the current view.
+//! - **membership**: a membership lost for good (etcd away longer than the
+//!   lease, or the process paused) is joined anew, and every shard is
+//!   loaded again under it: whatever was placed here meanwhile moved, and
+//!   the controller places shards on the member again as on any new one.
+//!
+//! Without etcd a node goes on serving reads from what it holds; its writes
+//! stop once its membership lease may have expired (answered with
+//! [`Error::NotWriter`]) and resume when it is back.
 
 mod loops;
 mod view;
@@ -76,7 +84,8 @@ pub struct Node {
     options: NodeOptions,
     control: ControlPlane,
     store: Arc<dyn Store>,
-    membership: Arc<Membership>,
+    /// The current membership; replaced when a lost one is joined anew.
+    membership: parking_lot::RwLock<Arc<Membership>>,
     view: parking_lot::RwLock<ClusterView>,
     held: Held,
     /// Bumped whenever the view changes.
@@ -95,7 +104,7 @@ impl Node {
             options,
             control,
             store,
-            membership,
+            membership: parking_lot::RwLock::new(membership),
             view: parking_lot::RwLock::new(view),
             held: Arc::new(parking_lot::RwLock::new(BTreeMap::new())),
             changes: watch::channel(0).0,
@@ -106,9 +115,15 @@ impl Node {
             tokio::spawn(Arc::clone(&node).reconcile_loop()),
             tokio::spawn(Arc::clone(&node).report_loop()),
             tokio::spawn(Arc::clone(&node).control_loop()),
+            tokio::spawn(Arc::clone(&node).membership_loop()),
         ];
         *node.tasks.lock() = tasks;
         Ok(node)
+    }
+
+    /// The membership now (a lost one is replaced by the membership loop).
+    fn membership(&self) -> Arc<Membership> {
+        Arc::clone(&self.membership.read())
     }
 
     /// Its name.
@@ -130,7 +145,8 @@ impl Node {
     /// (the controller moves this node's shards at once) and writes stop.
     pub async fn stop(&self) -> Result<()> {
         self.halt();
-        self.membership.leave().await
+        let membership = self.membership();
+        membership.leave().await
     }
 
     /// Stops everything without leaving, as a crash does: the membership
@@ -139,7 +155,7 @@ impl Node {
         for task in self.tasks.lock().drain(..) {
             task.abort();
         }
-        self.membership.stop();
+        self.membership().stop();
     }
 
     /// Creates index `name`: its empty shards in object storage under a
@@ -283,7 +299,7 @@ impl Node {
         for key in keys {
             let Some(shard) = held.get(&key).filter(|s| s.writer_token().is_none()).cloned() else { continue };
             let (store, membership, options) =
-                (Arc::clone(&self.store), Arc::clone(&self.membership), self.options.shards.clone());
+                (Arc::clone(&self.store), self.membership(), self.options.shards.clone());
             let held_map = Arc::clone(&self.held);
             tokio::spawn(async move {
                 match shard.catch_up().await {

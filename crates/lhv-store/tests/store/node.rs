@@ -193,3 +193,119 @@ async fn concurrent_creates_through_several_nodes_leave_one_index() {
         node.stop().await.unwrap();
     }
 }
+
+/// An etcd of this test's own (the `etcd` binary `cargo xtask ci`
+/// installs), to stop and start again.
+struct PrivateEtcd {
+    child: Option<std::process::Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+    peer: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl PrivateEtcd {
+    fn start() -> Self {
+        let mut etcd = Self { child: None, dir: tempfile::tempdir().unwrap(), port: free_port(), peer: free_port() };
+        etcd.restart();
+        etcd
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        let peer = format!("http://127.0.0.1:{}", self.peer);
+        let child = std::process::Command::new("etcd")
+            .args(["--name", "private", "--data-dir"])
+            .arg(self.dir.path())
+            .args(["--listen-client-urls", &self.url(), "--advertise-client-urls", &self.url()])
+            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &format!("private={peer}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("this test runs etcd itself: install Debian's etcd-server (cargo xtask ci does)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "etcd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateEtcd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// etcd goes away: the node answers reads from what it holds, its writes
+/// stop once its lease may have expired, and when etcd is back it joins
+/// again, is placed again, and writes resume with nothing acknowledged lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn losing_etcd_stops_writes_not_reads() {
+    let mut etcd = PrivateEtcd::start();
+    let store = backend("memory").store;
+    let control = ControlPlane::connect(&[etcd.url()], "/private/").await.unwrap();
+    let options = NodeOptions {
+        name: "solo".into(),
+        address: "127.0.0.1:1".into(),
+        memory_budget: 1 << 30,
+        lease_ttl: Duration::from_secs(2),
+        shards: ShardOptions { snapshot_log_bytes: 64 << 20, write_margin: Duration::from_millis(500) },
+        tick: Duration::from_millis(100),
+        max_moves: 2,
+    };
+    let node = Node::start(control, Arc::clone(&store), options).await.unwrap();
+    let nodes = [Arc::clone(&node)];
+    node.create_index("docs", IndexParams::new(4, Metric::L2), 1, 1).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 1)).await;
+    write(&nodes, "docs", (0..10).map(item).collect()).await.unwrap();
+
+    etcd.kill();
+    let stopped = Instant::now();
+    let mut refused = None;
+    for attempt in 10.. {
+        assert!(stopped.elapsed() < Duration::from_secs(10), "writes never stopped without etcd");
+        let part = node.local("docs").unwrap().unwrap();
+        // Reads go on throughout.
+        assert!(part.index().len() >= 10);
+        match part.upsert(vec![item(attempt)]).await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(error) => {
+                refused = Some(error);
+                break;
+            }
+        }
+    }
+    assert!(matches!(refused, Some(Error::NotWriter { .. } | Error::LeaseLost { .. })), "{refused:?}");
+    let acknowledged = node.local("docs").unwrap().unwrap().index().len();
+
+    etcd.restart();
+    let back = Instant::now();
+    loop {
+        assert!(back.elapsed() < Duration::from_secs(30), "writes never resumed once etcd was back");
+        if let Ok(Some(part)) = node.local("docs")
+            && part.upsert(vec![item(1000)]).await.is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let part = node.local("docs").unwrap().unwrap();
+    assert_eq!(part.index().len(), acknowledged + 1, "every write acknowledged before the outage, and the new one");
+    node.stop().await.unwrap();
+}
