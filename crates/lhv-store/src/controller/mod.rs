@@ -17,8 +17,8 @@
 //!    members until the shard has `replication` holders (or every member holds it).
 //! 4. Then, at most `max_moves` at a time, shards move from the member with
 //!    the least free budget to the one with the most, while a move leaves
-//!    the target with more free budget than the source had (so every move
-//!    narrows the gap and moves stop): the target first joins as an extra
+//!    the target with at least as much free budget as the source (so every
+//!    move narrows the gaps and moves stop): the target first joins as an extra
 //!    replica, and once it has read as far as the writer it takes over (a
 //!    replica is simply dropped from the source).
 //!

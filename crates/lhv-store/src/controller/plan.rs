@@ -253,8 +253,10 @@ impl Planner<'_> {
 
     /// Rule 4, first half: the member with the least free budget gives one
     /// shard to the member with the most, which joins it as an extra
-    /// replica, if after the move the target would still have more free
-    /// budget than the source: every move narrows the gap, so moves stop.
+    /// replica, if after the move the target would still have at least as
+    /// much free budget as the source. Each move of `b` bytes across a gap
+    /// of at least `2b` lowers the sum of the squared free budgets by at
+    /// least `2b²`, so moves stop.
     fn start_move(&mut self, settled: &[Placed<'_>], busy: &BTreeSet<ShardKey>, planned: &[Move]) -> Option<Move> {
         let source = self.load.keys().min_by(|a, b| self.free(a).cmp(&self.free(b)).then_with(|| a.cmp(b)))?.clone();
         let target = self.load.keys().max_by(|a, b| self.free(a).cmp(&self.free(b)).then_with(|| b.cmp(a)))?.clone();
@@ -272,7 +274,7 @@ impl Planner<'_> {
             })
             .filter(|(_, key, placement, _)| {
                 let bytes = i128::from(self.bytes(key));
-                !holders(placement).any(|h| *h == target) && bytes > 0 && gap > 2 * bytes
+                !holders(placement).any(|h| *h == target) && bytes > 0 && gap >= 2 * bytes
             })
             .max_by_key(|(_, key, _, _)| (self.bytes(key), std::cmp::Reverse(key.clone())))?;
         self.add_load(&target, key);

@@ -203,6 +203,33 @@ impl Node {
         remove_incarnation(self.store.as_ref(), &record.incarnation).await
     }
 
+    /// Brings every replica of index `name` held here up to what its writer
+    /// has committed (one head read per shard), for a read that must see
+    /// every acknowledged write: the head, not a clock, says what that is.
+    pub async fn sync(&self, name: &str) -> Result<()> {
+        let incarnation = match self.view.read().live_index(name) {
+            Some((record, _)) => record.incarnation.clone(),
+            None => return Err(Error::IndexNotFound { name: name.to_owned() }),
+        };
+        let replicas: Vec<(ShardKey, Arc<ClusterShard>)> = self
+            .held
+            .read()
+            .iter()
+            .filter(|((inc, _), shard)| *inc == incarnation && shard.writer_token().is_none())
+            .map(|(key, shard)| (key.clone(), Arc::clone(shard)))
+            .collect();
+        for (key, shard) in replicas {
+            if let Followed::Reload(reason) = shard.catch_up().await? {
+                let fresh =
+                    ClusterShard::open(Arc::clone(&self.store), &key.0, key.1, self.membership(), &self.options.shards)
+                        .await?;
+                tracing::info!(incarnation = %key.0, shard = key.1, %reason, "loaded a replica again");
+                self.held.write().insert(key, Arc::new(fresh));
+            }
+        }
+        Ok(())
+    }
+
     /// Index `name`'s record and where each of its shards is.
     pub fn route(&self, name: &str) -> Result<(IndexRecord, Vec<ShardRoute>)> {
         let view = self.view.read();

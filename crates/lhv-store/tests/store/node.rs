@@ -17,21 +17,30 @@ use lhv_store::{Error, Store};
 
 use crate::support::{ETCD_VAR, backend, server_url, unique};
 
+fn options(name: &str) -> NodeOptions {
+    NodeOptions {
+        name: name.to_owned(),
+        address: format!("127.0.0.1:{}", 9000 + name.len()),
+        memory_budget: 1 << 30,
+        lease_ttl: Duration::from_secs(2),
+        shards: ShardOptions { snapshot_log_bytes: 4 << 10, write_margin: Duration::from_millis(500) },
+        tick: Duration::from_millis(100),
+        max_moves: 2,
+    }
+}
+
+/// A node called `name` of the cluster under `prefix`.
+async fn start_node(store: &Arc<dyn Store>, prefix: &str, name: &str) -> Arc<Node> {
+    let control = ControlPlane::connect(&[server_url(ETCD_VAR)], prefix).await.unwrap();
+    Node::start(control, Arc::clone(store), options(name)).await.unwrap()
+}
+
+/// `count` nodes (`n0`, `n1`, ...) of a new cluster.
 async fn nodes(store: &Arc<dyn Store>, count: usize) -> Vec<Arc<Node>> {
     let prefix = format!("/lhv-test/{}/", unique());
     let mut out = Vec::new();
     for n in 0..count {
-        let control = ControlPlane::connect(&[server_url(ETCD_VAR)], &prefix).await.unwrap();
-        let options = NodeOptions {
-            name: format!("n{n}"),
-            address: format!("127.0.0.1:{}", 9000 + n),
-            memory_budget: 1 << 30,
-            lease_ttl: Duration::from_secs(2),
-            shards: ShardOptions { snapshot_log_bytes: 4 << 10, write_margin: Duration::from_millis(500) },
-            tick: Duration::from_millis(100),
-            max_moves: 2,
-        };
-        out.push(Node::start(control, Arc::clone(store), options).await.unwrap());
+        out.push(start_node(store, &prefix, &format!("n{n}")).await);
     }
     out
 }
@@ -260,16 +269,7 @@ async fn losing_etcd_stops_writes_not_reads() {
     let mut etcd = PrivateEtcd::start();
     let store = backend("memory").store;
     let control = ControlPlane::connect(&[etcd.url()], "/private/").await.unwrap();
-    let options = NodeOptions {
-        name: "solo".into(),
-        address: "127.0.0.1:1".into(),
-        memory_budget: 1 << 30,
-        lease_ttl: Duration::from_secs(2),
-        shards: ShardOptions { snapshot_log_bytes: 64 << 20, write_margin: Duration::from_millis(500) },
-        tick: Duration::from_millis(100),
-        max_moves: 2,
-    };
-    let node = Node::start(control, Arc::clone(&store), options).await.unwrap();
+    let node = Node::start(control, Arc::clone(&store), options("solo")).await.unwrap();
     let nodes = [Arc::clone(&node)];
     node.create_index("docs", IndexParams::new(4, Metric::L2), 1, 1).await.unwrap();
     until("placement", || settled(&nodes, "docs", 1)).await;
@@ -308,4 +308,62 @@ async fn losing_etcd_stops_writes_not_reads() {
     let part = node.local("docs").unwrap().unwrap();
     assert_eq!(part.index().len(), acknowledged + 1, "every write acknowledged before the outage, and the new one");
     node.stop().await.unwrap();
+}
+
+/// A read through a replica after `sync` sees every acknowledged write at
+/// once, without waiting for the watch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_synced_replica_sees_every_acknowledged_write() {
+    let store = backend("memory").store;
+    let nodes = nodes(&store, 2).await;
+    nodes[0].create_index("docs", IndexParams::new(4, Metric::L2), 1, 2).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 2)).await;
+    let (_, routes) = nodes[0].route("docs").unwrap();
+    let writer = routes[0].writer.clone().unwrap().0;
+    let replica = nodes.iter().find(|n| n.name() != writer).unwrap();
+    for round in 0..20 {
+        write(&nodes, "docs", vec![item(round)]).await.unwrap();
+        replica.sync("docs").await.unwrap();
+        assert_eq!(replica.local("docs").unwrap().unwrap().index().len(), round + 1);
+    }
+    for node in &nodes {
+        node.stop().await.unwrap();
+    }
+}
+
+/// A fourth node joins three that hold an index: shards move to it (it
+/// loads them from object storage and catches up; nothing is copied between
+/// nodes), the others hold fewer, and every acknowledged write is still
+/// held by every holder of its shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_joining_node_takes_shards_off_the_others() {
+    let store = backend("memory").store;
+    let prefix = format!("/lhv-test/{}/", unique());
+    let mut nodes = Vec::new();
+    for name in ["n0", "n1", "n2"] {
+        nodes.push(start_node(&store, &prefix, name).await);
+    }
+    nodes[0].create_index("docs", IndexParams::new(4, Metric::L2), 6, 1).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 1)).await;
+    let items: Vec<Item> = (0..600).map(item).collect();
+    let ids: BTreeSet<String> = items.iter().map(|it| it.id.clone()).collect();
+    write(&nodes, "docs", items).await.unwrap();
+    // The shards' sizes are reported before the newcomer comes.
+    until("loads", || nodes[0].view().loads.values().map(|l| l.shards.len()).sum::<usize>() == 6).await;
+    let before: Vec<usize> = nodes.iter().map(|n| n.held().len()).collect();
+
+    let joined = start_node(&store, &prefix, "late").await;
+    let mut everyone = nodes.clone();
+    everyone.push(Arc::clone(&joined));
+    until("the newcomer to take shards", || !joined.held().is_empty() && settled(&everyone, "docs", 1)).await;
+    let after: Vec<usize> = nodes.iter().map(|n| n.held().len()).collect();
+    assert!(after.iter().sum::<usize>() < before.iter().sum::<usize>(), "before {before:?}, after {after:?}");
+    until("every write held", || {
+        let held: BTreeSet<String> = ids_held(&everyone, "docs").into_iter().flatten().collect();
+        held == ids
+    })
+    .await;
+    for node in &everyone {
+        node.stop().await.unwrap();
+    }
 }
