@@ -57,9 +57,11 @@ impl Node {
         }
         for (key, token) in wanted {
             let existing = self.held.read().get(&key).cloned();
+            let mut opened_now = false;
             let shard = match existing {
                 Some(shard) => shard,
                 None => {
+                    opened_now = true;
                     let opened = ClusterShard::open(
                         Arc::clone(&self.store),
                         &key.0,
@@ -90,7 +92,9 @@ impl Node {
                     }
                 }
             }
-            if token.is_none() {
+            // A replica loaded now reads what was committed while it loaded;
+            // after that the watched heads say when to read (no polling).
+            if opened_now && token.is_none() {
                 let _ = shard.catch_up().await;
             }
         }

@@ -367,3 +367,25 @@ async fn a_joining_node_takes_shards_off_the_others() {
         node.stop().await.unwrap();
     }
 }
+
+/// An idle cluster reads and writes nothing in object storage: replicas
+/// learn of new writes from the heads their writers report in etcd, not by
+/// polling (the old design's idle GETs cost money at scale).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_cluster_makes_no_storage_requests() {
+    use lhv_store::testing::{Fault, FaultyStore};
+    let counting = Arc::new(FaultyStore::new(backend("memory").store));
+    let store: Arc<dyn Store> = Arc::clone(&counting) as Arc<dyn Store>;
+    let nodes = nodes(&store, 3).await;
+    nodes[0].create_index("docs", IndexParams::new(4, Metric::L2), 4, 2).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 2)).await;
+    write(&nodes, "docs", (0..100).map(item).collect()).await.unwrap();
+    until("replicas", || ids_held(&nodes, "docs").iter().map(BTreeSet::len).sum::<usize>() == 200).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    counting.set(Fault::None);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(counting.operations(), 0, "storage requests while idle (30 rounds of every loop)");
+    for node in &nodes {
+        node.stop().await.unwrap();
+    }
+}
