@@ -10,7 +10,7 @@
 //! which fences the incarnation's shard heads in storage), then removes the
 //! record and the incarnation's placement in one transaction.
 
-use etcd_client::{Compare, CompareOp, DeleteOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::{Compare, CompareOp, DeleteOptions, Txn, TxnOp};
 use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
@@ -119,8 +119,8 @@ impl ControlPlane {
     }
 
     /// Removes incarnation `incarnation` of `name` (marked dropping), its
-    /// placement and its reported heads, in one transaction: true if this call removed it, false
-    /// if it was gone already.
+    /// placement and its reported heads, in one transaction: true if this
+    /// call removed it, false if it was gone already.
     pub async fn remove_index(&self, name: &str, incarnation: &str) -> Result<bool> {
         let relative = index_key(name);
         let key = self.key(&relative);
@@ -133,15 +133,18 @@ impl ControlPlane {
             return Err(Error::RecordChanged { key });
         }
         let placement = self.key(&format!("placement/{incarnation}/"));
+        let heads = self.key(&format!("heads/{incarnation}/"));
         let txn =
             Txn::new().when([Compare::mod_revision(key.clone(), CompareOp::Equal, kv.mod_revision())]).and_then([
                 TxnOp::delete(key.clone(), None),
                 TxnOp::delete(placement, Some(DeleteOptions::new().with_prefix())),
+                TxnOp::delete(heads, Some(DeleteOptions::new().with_prefix())),
             ]);
         let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("remove index", e))?;
         if !answer.succeeded() {
             return Err(Error::RecordChanged { key });
         }
-        Ok(answer.op_responses().iter().any(|r| matches!(r, TxnOpResponse::Delete(d) if d.deleted() > 0)))
+        // The compare held, so the record was there and this call removed it.
+        Ok(true)
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use etcd_client::PutOptions;
+use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp};
 use serde::{Deserialize, Serialize};
 
 use super::members::Membership;
@@ -41,10 +41,18 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// Publishes the last committed sequence number of a shard (its writer does).
+    /// Publishes the last committed sequence number of a shard (its writer
+    /// does), while the shard is placed: once a drop removed its placement
+    /// (and its head), a late report writes nothing.
     pub async fn report_head(&self, incarnation: &str, shard: u32, last: u64) -> Result<()> {
         let key = self.key(&format!("heads/{incarnation}/{shard}"));
-        self.client.kv_client().put(key, last.to_string(), None).await.map_err(|e| control("report head", e))?;
+        let placement = self.key(&format!("placement/{incarnation}/{shard}"));
+        let txn = Txn::new().when([Compare::create_revision(placement, CompareOp::Greater, 0)]).and_then([TxnOp::put(
+            key,
+            last.to_string(),
+            None,
+        )]);
+        self.client.kv_client().txn(txn).await.map_err(|e| control("report head", e))?;
         Ok(())
     }
 }

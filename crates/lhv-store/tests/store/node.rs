@@ -77,21 +77,39 @@ fn item(i: usize) -> Item {
     Item { id: format!("id-{i}"), vector: vec![i as f32, 1.0, 0.5, 2.0], metadata: None }
 }
 
-/// Writes `items` as a router would: split by shard, each part to its writer.
+/// Writes `items` as a router would: split by shard, each part to its
+/// writer, again (as a client retries a 503) while a shard is changing hands.
 async fn write(nodes: &[Arc<Node>], name: &str, items: Vec<Item>) -> Result<(), Error> {
-    let (record, routes) = nodes[0].route(name)?;
-    for shard in 0..record.shards {
+    let shards = nodes[0].route(name)?.0.shards;
+    for shard in 0..shards {
         let part: Vec<Item> =
-            items.iter().filter(|it| shard_of(&it.id, record.shards as usize) == shard as usize).cloned().collect();
+            items.iter().filter(|it| shard_of(&it.id, shards as usize) == shard as usize).cloned().collect();
         if part.is_empty() {
             continue;
         }
-        let Some((writer, _)) = &routes[shard as usize].writer else {
-            return Err(Error::NotWriter { name: name.into() });
-        };
-        let node = nodes.iter().find(|n| n.name() == writer).expect("a live writer");
-        node.local(name)?.expect("the writer holds its shard").subset(&[shard as usize])?.upsert(part).await?;
+        let started = Instant::now();
+        loop {
+            match write_part(nodes, name, shard, part.clone()).await {
+                Ok(()) => break,
+                Err(error) if started.elapsed() < Duration::from_secs(20) => {
+                    tracing::debug!(%error, "shard {shard} is changing hands; again");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
+    Ok(())
+}
+
+async fn write_part(nodes: &[Arc<Node>], name: &str, shard: u32, part: Vec<Item>) -> Result<(), Error> {
+    let (_, routes) = nodes[0].route(name)?;
+    let Some((writer, _)) = &routes[shard as usize].writer else { return Err(Error::NotWriter { name: name.into() }) };
+    let Some(node) = nodes.iter().find(|n| n.name() == writer) else {
+        return Err(Error::NotWriter { name: name.into() });
+    };
+    let Some(local) = node.local(name)? else { return Err(Error::NotWriter { name: name.into() }) };
+    local.subset(&[shard as usize])?.upsert(part).await?;
     Ok(())
 }
 
@@ -169,6 +187,11 @@ async fn lives_across_nodes(store: Arc<dyn Store>) {
     let (record, _) = alive[0].route("docs").unwrap();
     alive[1].drop_index("docs").await.unwrap();
     until("unload", || alive.iter().all(|n| n.held().is_empty())).await;
+    until("its heads and placement to go", || {
+        let view = alive[0].view();
+        !view.heads.keys().chain(view.placements.keys()).any(|(inc, _)| *inc == record.incarnation)
+    })
+    .await;
     assert!(store.list(&format!("_cluster/{}", record.incarnation)).await.unwrap().is_empty());
     for node in alive {
         node.stop().await.unwrap();
