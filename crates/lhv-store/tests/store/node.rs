@@ -404,6 +404,13 @@ async fn an_idle_cluster_makes_no_storage_requests() {
     until("placement", || settled(&nodes, "docs", 2)).await;
     write(&nodes, "docs", (0..100).map(item).collect()).await.unwrap();
     until("replicas", || ids_held(&nodes, "docs").iter().map(BTreeSet::len).sum::<usize>() == 200).await;
+    // Idle means the controller has nothing left to move either.
+    until("the controller to rest", || {
+        let view = nodes[0].view();
+        view.loads.len() == 3 && lhv_store::controller::plan(&view.controller_state(), 2).is_empty()
+    })
+    .await;
+    until("placement", || settled(&nodes, "docs", 2)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     counting.set(Fault::None);
     tokio::time::sleep(Duration::from_secs(3)).await;
