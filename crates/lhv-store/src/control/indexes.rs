@@ -42,6 +42,9 @@ pub enum IndexState {
     Live,
     /// Being dropped: no new writes; its record goes once its shards are fenced.
     Dropping,
+    /// Being split into twice as many shards (a new incarnation): reads go
+    /// on from the old shards, writes wait (its heads are fenced).
+    Resharding,
 }
 
 impl IndexRecord {
@@ -97,6 +100,22 @@ impl ControlPlane {
     /// incarnation had (its shard heads are fenced with it). Marking one
     /// already marked gives the same revision.
     pub async fn mark_dropping(&self, name: &str, incarnation: &str) -> Result<Revision> {
+        self.mark(name, incarnation, IndexState::Dropping, "drop index").await
+    }
+
+    /// Marks live incarnation `incarnation` of `name` as being resharded:
+    /// the revision of the mark (a token above all of its placement tokens).
+    pub async fn mark_resharding(&self, name: &str, incarnation: &str) -> Result<Revision> {
+        self.mark(name, incarnation, IndexState::Resharding, "reshard index").await
+    }
+
+    async fn mark(
+        &self,
+        name: &str,
+        incarnation: &str,
+        state: IndexState,
+        operation: &'static str,
+    ) -> Result<Revision> {
         let relative = index_key(name);
         let key = self.key(&relative);
         let Some(kv) = self.get(&relative).await? else { return Err(Error::IndexNotFound { name: name.to_owned() }) };
@@ -104,18 +123,39 @@ impl ControlPlane {
         if record.incarnation != incarnation {
             return Err(Error::IndexNotFound { name: name.to_owned() });
         }
-        if record.state == IndexState::Dropping {
+        if record.state == state {
             return Ok(kv.mod_revision());
         }
-        record.state = IndexState::Dropping;
+        // A drop may overtake a resharding; nothing else changes a marked record.
+        if record.state != IndexState::Live && state != IndexState::Dropping {
+            return Err(Error::RecordChanged { key });
+        }
+        record.state = state;
         let txn = Txn::new()
             .when([Compare::mod_revision(key.clone(), CompareOp::Equal, kv.mod_revision())])
             .and_then([TxnOp::put(key.clone(), encode(&key, &record)?, None)]);
-        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("drop index", e))?;
+        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control(operation, e))?;
         if !answer.succeeded() {
             return Err(Error::RecordChanged { key });
         }
         Ok(answer.header().map_or(0, |h| h.revision()))
+    }
+
+    /// Ends a resharding: the record (still as marked at `marked`) becomes
+    /// `next` (the new incarnation, live), and the old incarnation's
+    /// placement and heads go, in one transaction.
+    pub async fn finish_resharding(&self, name: &str, marked: Revision, old: &str, next: &IndexRecord) -> Result<()> {
+        let key = self.key(&index_key(name));
+        let txn = Txn::new().when([Compare::mod_revision(key.clone(), CompareOp::Equal, marked)]).and_then([
+            TxnOp::put(key.clone(), encode(&key, next)?, None),
+            TxnOp::delete(self.key(&format!("placement/{old}/")), Some(DeleteOptions::new().with_prefix())),
+            TxnOp::delete(self.key(&format!("heads/{old}/")), Some(DeleteOptions::new().with_prefix())),
+        ]);
+        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("reshard index", e))?;
+        if !answer.succeeded() {
+            return Err(Error::RecordChanged { key });
+        }
+        Ok(())
     }
 
     /// Removes incarnation `incarnation` of `name` (marked dropping), its

@@ -31,7 +31,7 @@ impl Node {
     fn placed_here(&self) -> BTreeMap<ShardKey, Option<u64>> {
         let view = self.view.read();
         let mut wanted = BTreeMap::new();
-        for (record, _) in view.indexes.values().filter(|(r, _)| r.state == crate::control::IndexState::Live) {
+        for (record, _) in view.indexes.values().filter(|(r, _)| r.state != crate::control::IndexState::Dropping) {
             for shard in 0..record.shards {
                 let key = (record.incarnation.clone(), shard);
                 let Some((placement, token)) = view.placements.get(&key) else { continue };

@@ -24,6 +24,7 @@
 //! [`Error::NotWriter`]) and resume when it is back.
 
 mod loops;
+mod reshard;
 mod view;
 
 use std::collections::BTreeMap;

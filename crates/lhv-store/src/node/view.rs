@@ -111,9 +111,10 @@ impl ClusterView {
         Ok(())
     }
 
-    /// The live index named `name` (not one being dropped).
+    /// The index named `name`, if it serves (live, or being resharded: its
+    /// old shards answer reads meanwhile); not one being dropped.
     pub fn live_index(&self, name: &str) -> Option<&(IndexRecord, Revision)> {
-        self.indexes.get(name).filter(|(record, _)| record.state == IndexState::Live)
+        self.indexes.get(name).filter(|(record, _)| record.state != IndexState::Dropping)
     }
 
     /// What the controller's plan is made from.

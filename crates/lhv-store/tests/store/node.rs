@@ -419,3 +419,51 @@ async fn an_idle_cluster_makes_no_storage_requests() {
         node.stop().await.unwrap();
     }
 }
+
+/// Resharding by doubling: 2 shards become 4 (a new incarnation); every
+/// acknowledged item is in the new shard its id hashes to (the members load
+/// the new shards, which checks that), exact searches over the new shards
+/// merged equal brute force, writes go on afterwards, and nothing of the
+/// old incarnation is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn resharding_doubles_the_shards_and_keeps_every_item() {
+    use lhv_core::{SearchOptions, merge_hits};
+    let store = backend("memory").store;
+    let nodes = nodes(&store, 2).await;
+    let old = nodes[0].create_index("docs", IndexParams::new(4, Metric::L2), 2, 1).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 1)).await;
+    let items: Vec<Item> = (0..300).map(item).collect();
+    write(&nodes, "docs", items.clone()).await.unwrap();
+
+    let next = nodes[1].reshard("docs").await.unwrap();
+    assert_eq!((next.shards, next.replication), (4, 1));
+    assert_ne!(next.incarnation, old.incarnation);
+    until("the new shards placed", || {
+        nodes[0].route("docs").is_ok_and(|(record, _)| record.incarnation == next.incarnation)
+            && settled(&nodes, "docs", 1)
+    })
+    .await;
+    let ids: BTreeSet<String> = items.iter().map(|it| it.id.clone()).collect();
+    until("every item in a new shard", || {
+        ids_held(&nodes, "docs").into_iter().flatten().collect::<BTreeSet<_>>() == ids
+    })
+    .await;
+    let exact = SearchOptions { exact: true, ..SearchOptions::default() };
+    let query = [3.5, 1.0, 0.5, 2.0];
+    let answers = nodes
+        .iter()
+        .filter_map(|n| n.local("docs").unwrap())
+        .map(|p| p.index().search(&query, 5, &exact).unwrap())
+        .collect();
+    let merged: Vec<String> = merge_hits(answers, 5).into_iter().map(|h| h.id).collect();
+    let mut brute: Vec<(f32, String)> =
+        items.iter().map(|it| (Metric::L2.distance(&query, &it.vector).unwrap(), it.id.clone())).collect();
+    brute.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    assert_eq!(merged, brute.into_iter().take(5).map(|(_, id)| id).collect::<Vec<_>>());
+
+    write(&nodes, "docs", (300..340).map(item).collect()).await.unwrap();
+    assert!(store.list(&format!("_cluster/{}", old.incarnation)).await.unwrap().is_empty());
+    for node in &nodes {
+        node.stop().await.unwrap();
+    }
+}
