@@ -41,6 +41,25 @@ fn json<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Result<T> {
     serde_json::from_slice(value).map_err(|e| damaged(key, e))
 }
 
+/// A reported head: a sequence number in decimal.
+fn head(key: &str, value: &[u8]) -> Result<u64> {
+    let text = std::str::from_utf8(value).map_err(|e| damaged(key, e))?;
+    text.parse().map_err(|e| damaged(key, e))
+}
+
+/// `map[key]` set to a decoded value, or removed (the key was deleted).
+fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<Result<V>>) -> Result<()> {
+    match value {
+        Some(value) => {
+            map.insert(key, value?);
+        }
+        None => {
+            map.remove(&key);
+        }
+    }
+    Ok(())
+}
+
 impl ClusterView {
     /// A view of `changes` (a listing) at `revision`.
     pub fn from_listing(changes: &[Change], revision: Revision) -> Result<Self> {
@@ -57,54 +76,17 @@ impl ClusterView {
         let key = change.key.as_str();
         self.revision = self.revision.max(change.revision);
         let value = change.value.as_deref();
+        let revision = change.revision;
         if let Some(name) = key.strip_prefix("indexes/") {
-            match value {
-                Some(value) => {
-                    self.indexes.insert(name.to_owned(), (json(key, value)?, change.revision));
-                }
-                None => {
-                    self.indexes.remove(name);
-                }
-            }
+            set(&mut self.indexes, name.to_owned(), value.map(|v| json(key, v).map(|r| (r, revision))))?;
         } else if let Some(node) = key.strip_prefix("members/") {
-            match value {
-                Some(value) => {
-                    self.members.insert(node.to_owned(), json(key, value)?);
-                }
-                None => {
-                    self.members.remove(node);
-                }
-            }
+            set(&mut self.members, node.to_owned(), value.map(|v| json(key, v)))?;
         } else if let Some(rest) = key.strip_prefix("placement/") {
-            let shard = shard_key(rest, key)?;
-            match value {
-                Some(value) => {
-                    self.placements.insert(shard, (json(key, value)?, change.revision));
-                }
-                None => {
-                    self.placements.remove(&shard);
-                }
-            }
+            set(&mut self.placements, shard_key(rest, key)?, value.map(|v| json(key, v).map(|p| (p, revision))))?;
         } else if let Some(node) = key.strip_prefix("loads/") {
-            match value {
-                Some(value) => {
-                    self.loads.insert(node.to_owned(), json(key, value)?);
-                }
-                None => {
-                    self.loads.remove(node);
-                }
-            }
+            set(&mut self.loads, node.to_owned(), value.map(|v| json(key, v)))?;
         } else if let Some(rest) = key.strip_prefix("heads/") {
-            let shard = shard_key(rest, key)?;
-            match value {
-                Some(value) => {
-                    let text = std::str::from_utf8(value).map_err(|e| damaged(key, e))?;
-                    self.heads.insert(shard, text.parse().map_err(|e| damaged(key, e))?);
-                }
-                None => {
-                    self.heads.remove(&shard);
-                }
-            }
+            set(&mut self.heads, shard_key(rest, key)?, value.map(|v| head(key, v)))?;
         } else if key == "controller" {
             self.controller = value.map(|v| String::from_utf8_lossy(v).into_owned());
         }
