@@ -220,13 +220,7 @@ impl Node {
             .map(|(key, shard)| (key.clone(), Arc::clone(shard)))
             .collect();
         for (key, shard) in replicas {
-            if let Followed::Reload(reason) = shard.catch_up().await? {
-                let fresh =
-                    ClusterShard::open(Arc::clone(&self.store), &key.0, key.1, self.membership(), &self.options.shards)
-                        .await?;
-                tracing::info!(incarnation = %key.0, shard = key.1, %reason, "loaded a replica again");
-                self.held.write().insert(key, Arc::new(fresh));
-            }
+            follow(&self.held, Arc::clone(&self.store), self.membership(), &self.options.shards, key, &shard).await?;
         }
         Ok(())
     }
@@ -328,22 +322,33 @@ impl Node {
             let Some(shard) = held.get(&key).filter(|s| s.writer_token().is_none()).cloned() else { continue };
             let (store, membership, options) =
                 (Arc::clone(&self.store), self.membership(), self.options.shards.clone());
-            let held_map = Arc::clone(&self.held);
+            let map = Arc::clone(&self.held);
             tokio::spawn(async move {
-                match shard.catch_up().await {
-                    Ok(Followed::Current(_)) => {}
-                    Ok(Followed::Reload(reason)) => {
-                        tracing::info!(incarnation = %key.0, shard = key.1, %reason, "loading a replica again");
-                        match ClusterShard::open(store, &key.0, key.1, membership, &options).await {
-                            Ok(fresh) => drop(held_map.write().insert(key, Arc::new(fresh))),
-                            Err(error) => tracing::warn!(%error, "could not load a replica again"),
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, incarnation = %key.0, shard = key.1, "a replica could not catch up")
-                    }
+                if let Err(error) = follow(&map, store, membership, &options, key.clone(), &shard).await {
+                    tracing::warn!(%error, incarnation = %key.0, shard = key.1, "a replica could not catch up");
                 }
             });
         }
     }
+}
+
+/// Brings replica `shard` (held at `key`) up to its writer's head; one a
+/// snapshot overtook is loaded again and takes its place, unless the shard
+/// was unloaded or replaced meanwhile.
+async fn follow(
+    held: &Held,
+    store: Arc<dyn Store>,
+    membership: Arc<Membership>,
+    options: &ShardOptions,
+    key: ShardKey,
+    shard: &Arc<ClusterShard>,
+) -> Result<()> {
+    let Followed::Reload(reason) = shard.catch_up().await? else { return Ok(()) };
+    tracing::info!(incarnation = %key.0, shard = key.1, %reason, "loading a replica again");
+    let fresh = Arc::new(ClusterShard::open(store, &key.0, key.1, membership, options).await?);
+    let mut held = held.write();
+    if held.get(&key).is_some_and(|current| Arc::ptr_eq(current, shard)) {
+        held.insert(key, fresh);
+    }
+    Ok(())
 }
