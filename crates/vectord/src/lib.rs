@@ -27,6 +27,8 @@ mod openapi;
 mod ops;
 mod qdrant;
 mod routes;
+#[cfg(feature = "cluster")]
+mod routing;
 mod state;
 mod tls;
 pub mod transfer;
@@ -70,6 +72,9 @@ pub async fn serve(
 type Shutdown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), String> {
+    if let Some(etcd) = config.cluster.as_ref().and_then(|cluster| cluster.etcd.as_ref()) {
+        return serve_cluster_member(listener, config.clone(), etcd.clone(), shutdown).await;
+    }
     let cluster = config.cluster.as_ref().map(|c| ClusterOptions {
         lease_ttl_ms: c.lease_ttl_ms,
         lease_margin_ms: c.lease_ttl_ms / 3,
@@ -91,6 +96,45 @@ async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) 
     serve_catalog_until(listener, catalog, config, shutdown).await
 }
 
+/// Serves as a member of an etcd cluster: the shards placed here are
+/// loaded by the node; the catalog holds nothing (every index is routed).
+#[cfg(feature = "cluster")]
+async fn serve_cluster_member(
+    listener: TcpListener,
+    config: Config,
+    etcd: config::EtcdConfig,
+    shutdown: Shutdown,
+) -> Result<(), String> {
+    let Some(cluster) = config.cluster.clone() else { return Err("no cluster settings".into()) };
+    let store = lhv_store::open_url(&config.storage_url, &config.s3_options.pairs()).map_err(|e| e.to_string())?.store;
+    let client = forwarder()?;
+    let routing = routing::Routing::start(&cluster, &etcd, store, config.snapshot_log_bytes, client.clone()).await?;
+    let catalog = Arc::new(
+        Catalog::open(
+            "memory://",
+            CatalogOptions { snapshot_log_bytes: config.snapshot_log_bytes, ..CatalogOptions::default() },
+        )
+        .await
+        .map_err(|e| e.to_string())?,
+    );
+    let (state, listening) = state_and_listening(catalog, config, client)?;
+    let state = AppState { routing: Some(Arc::clone(&routing)), ..state };
+    http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
+    tracing::info!("shutting down: leaving the cluster");
+    routing.leave().await;
+    Ok(())
+}
+
+#[cfg(not(feature = "cluster"))]
+async fn serve_cluster_member(
+    _listener: TcpListener,
+    _config: Config,
+    _etcd: config::EtcdConfig,
+    _shutdown: Shutdown,
+) -> Result<(), String> {
+    Err("this vectord was built without the `cluster` feature: build it with `--features cluster` to use etcd".into())
+}
+
 /// [`serve`] over a catalog the caller opened (and loads, or has loaded).
 pub async fn serve_catalog(
     listener: TcpListener,
@@ -107,6 +151,22 @@ async fn serve_catalog_until(
     config: Config,
     shutdown: Shutdown,
 ) -> Result<(), String> {
+    let (state, listening) = state_and_listening(Arc::clone(&catalog), config, forwarder()?)?;
+    let rounds = cluster::spawn_rounds(&state);
+    http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
+    for round in rounds {
+        round.abort();
+    }
+    tracing::info!("shutting down: writing snapshots");
+    catalog.close().await.map_err(|e| e.to_string())
+}
+
+/// The service's state and how it listens.
+fn state_and_listening(
+    catalog: Arc<Catalog>,
+    config: Config,
+    forwarder: reqwest::Client,
+) -> Result<(AppState, http::server::Listening), String> {
     let tls = match &config.tls {
         Some(files) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(files)?)),
         None => None,
@@ -118,14 +178,15 @@ async fn serve_catalog_until(
         tls,
         metrics: Arc::clone(&metrics),
     };
-    let state = AppState { catalog: Arc::clone(&catalog), config: Arc::new(config), metrics, forwarder: forwarder()? };
-    let rounds = cluster::spawn_rounds(&state);
-    http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
-    for round in rounds {
-        round.abort();
-    }
-    tracing::info!("shutting down: writing snapshots");
-    catalog.close().await.map_err(|e| e.to_string())
+    let state = AppState {
+        catalog,
+        config: Arc::new(config),
+        metrics,
+        forwarder,
+        #[cfg(feature = "cluster")]
+        routing: None,
+    };
+    Ok((state, listening))
 }
 
 /// The HTTP client that forwards requests to other cluster members.

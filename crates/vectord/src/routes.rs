@@ -20,7 +20,7 @@ pub(crate) fn declared() -> Vec<Declared> {
     let theirs = |method, path, access| Route::new(Dialect::Qdrant, method, path, access);
     // A Qdrant route on a collection, whose `{name}` may be an alias.
     let collection = |method, path, access| theirs(method, path, access).resolving_aliases();
-    vec![
+    let declared = vec![
         // Probes and service documents.
         Declared::new(ours(M::GET, "/healthz", Open), health::healthz),
         Declared::new(ours(M::GET, "/readyz", Open), health::readyz),
@@ -79,7 +79,21 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(collection(M::PUT, "/collections/{name}/points/vectors", Write), vectors::update),
         Declared::new(collection(M::POST, "/collections/{name}/points/vectors/delete", Write), vectors::delete),
         Declared::new(collection(M::POST, "/collections/{name}/points/batch", Write), batch::batch),
-    ]
+    ];
+    declared.into_iter().chain(member_routes()).collect()
+}
+
+/// Between the members of an etcd cluster.
+#[cfg(feature = "cluster")]
+fn member_routes() -> Vec<Declared> {
+    let route = Route::new(Dialect::Native, Method::POST, "/internal/v1/shards", Access::Member);
+    vec![Declared::new(route, crate::routing::serve_shards)]
+}
+
+/// Between the members of an etcd cluster: none without the `cluster` feature.
+#[cfg(not(feature = "cluster"))]
+fn member_routes() -> Vec<Declared> {
+    Vec::new()
 }
 
 /// Every route's declaration, in the order declared.

@@ -261,6 +261,32 @@ impl Node {
         member_index(name, record.shards, &shards).map(Some)
     }
 
+    /// Shards `numbers` of incarnation `incarnation` of index `name`, all
+    /// loaded here, as one index answering for them (what a router asks of
+    /// this node). [`Error::IndexNotFound`] if the index is gone or is now
+    /// another incarnation; [`Error::Unavailable`] if a shard is not held
+    /// here (it moved: the router looks again).
+    pub fn part(&self, name: &str, incarnation: &str, numbers: &[u32]) -> Result<DurableIndex> {
+        let record = match self.view.read().live_index(name) {
+            Some((record, _)) if record.incarnation == incarnation => record.clone(),
+            _ => return Err(Error::IndexNotFound { name: name.to_owned() }),
+        };
+        let held = self.held.read();
+        let mut shards: Vec<&ClusterShard> = Vec::with_capacity(numbers.len());
+        for number in numbers {
+            match held.get(&(record.incarnation.clone(), *number)) {
+                Some(shard) => shards.push(shard.as_ref()),
+                None => {
+                    return Err(Error::Unavailable {
+                        name: name.to_owned(),
+                        reason: format!("shard {number} is not held by node {}: it moved; retry", self.name()),
+                    });
+                }
+            }
+        }
+        member_index(name, record.shards, &shards)
+    }
+
     fn bump(&self) {
         self.changes.send_modify(|count| *count += 1);
     }

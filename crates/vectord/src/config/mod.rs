@@ -1,6 +1,7 @@
 //! Settings: defaults, then a TOML file (`[vectord]` section), then
 //! `VECTORD_*` environment variables, then command-line flags.
 
+mod cluster;
 mod settings;
 
 use std::net::SocketAddr;
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use self::cluster::cluster_config;
+pub use self::cluster::{ClusterConfig, DEFAULT_FOLLOW_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, EtcdConfig};
 pub use self::settings::{S3Options, Secret, Settings};
 
 /// The original service's port.
@@ -70,22 +73,6 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-/// How this process takes part in a cluster.
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    /// The URL the other members reach this one at.
-    pub address: String,
-    /// How long a lease holds without renewal.
-    pub lease_ttl_ms: u64,
-    /// Time between follow rounds.
-    pub follow_interval: Duration,
-}
-
-/// Default lease length.
-pub const DEFAULT_LEASE_TTL_MS: u64 = 3_000;
-/// Default time between follow rounds.
-pub const DEFAULT_FOLLOW_INTERVAL_MS: u64 = 200;
-
 /// The PEM files of the service's TLS identity.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -145,33 +132,6 @@ impl Config {
     }
 }
 
-/// The cluster settings, if `cluster_address` is set; a cluster needs
-/// storage with conditional writes that other processes share (S3).
-fn cluster_config(settings: &Settings, storage_url: &str) -> Result<Option<ClusterConfig>, String> {
-    let Some(address) = settings.cluster_address.clone() else {
-        return Ok(None);
-    };
-    let parsed = url::Url::parse(&address).map_err(|e| format!("cluster_address {address:?}: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!("cluster_address {address:?} must be an http(s)://host:port URL"));
-    }
-    if !storage_url.starts_with("s3://") && !storage_url.starts_with("memory://") {
-        return Err(format!(
-            "a cluster needs an s3:// storage URL (shared, with conditional writes), not {storage_url:?}"
-        ));
-    }
-    let lease_ttl_ms = settings.lease_ttl_ms.unwrap_or(DEFAULT_LEASE_TTL_MS);
-    if lease_ttl_ms < 300 {
-        return Err(format!("lease_ttl_ms must be at least 300, not {lease_ttl_ms}"));
-    }
-    let follow = settings.follow_interval_ms.unwrap_or(DEFAULT_FOLLOW_INTERVAL_MS);
-    if follow == 0 {
-        return Err("follow_interval_ms must be at least 1".into());
-    }
-    let address = address.trim_end_matches('/').to_owned();
-    Ok(Some(ClusterConfig { address, lease_ttl_ms, follow_interval: Duration::from_millis(follow) }))
-}
-
 fn positive(name: &str, value: usize) -> Result<usize, String> {
     if value == 0 { Err(format!("{name} must be at least 1")) } else { Ok(value) }
 }
@@ -207,30 +167,5 @@ mod tests {
         let cli = Settings { bind: Some("127.0.0.1:9001".parse().unwrap_or_else(|e| panic!("{e}"))), ..cli };
         assert_eq!(Config::resolve(&cli).unwrap_or_else(|e| panic!("{e}")).bind.port(), 9001);
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_cluster_needs_shared_storage_and_an_http_address() {
-        let cli = |url: &str, address: &str| Settings {
-            storage_url: Some(url.into()),
-            cluster_address: Some(address.into()),
-            ..Settings::default()
-        };
-        let config = Config::resolve(&cli("s3://b/p", "http://10.0.0.5:3215/")).unwrap_or_else(|e| panic!("{e}"));
-        let cluster = config.cluster.unwrap_or_else(|| panic!("no cluster"));
-        assert_eq!(cluster.address, "http://10.0.0.5:3215");
-        assert_eq!(cluster.lease_ttl_ms, DEFAULT_LEASE_TTL_MS);
-        for (url, address, says) in [
-            ("file:///tmp/x", "http://a:1", "s3://"),
-            ("http://dav/x", "http://a:1", "s3://"),
-            ("s3://b/p", "a:1", "http(s)://"),
-            ("s3://b/p", "not a url", "cluster_address"),
-        ] {
-            let error = Config::resolve(&cli(url, address)).err().unwrap_or_default();
-            assert!(error.contains(says), "{url} {address}: {error}");
-        }
-        let short = Settings { lease_ttl_ms: Some(10), ..cli("s3://b/p", "http://a:1") };
-        assert!(Config::resolve(&short).is_err());
-        assert!(Config::resolve(&Settings::default()).is_ok_and(|c| c.cluster.is_none()));
     }
 }

@@ -78,6 +78,30 @@ pub struct Settings {
     /// answers may be [default: 200].
     #[arg(long, env = "VECTORD_FOLLOW_INTERVAL_MS", global = true)]
     pub follow_interval_ms: Option<u64>,
+    /// etcd endpoints, comma-separated (e.g. http://10.0.0.1:2379,http://10.0.0.2:2379): with
+    /// `--cluster-address`, this process joins a cluster whose control plane is etcd; each
+    /// process holds the shards placed on it and routes every request to their holders.
+    #[arg(long, env = "VECTORD_ETCD", global = true)]
+    pub etcd: Option<String>,
+    /// The cluster's name: its keys in etcd sit under `/vectord/<name>/` [default: vectord].
+    #[arg(long, env = "VECTORD_CLUSTER_NAME", global = true)]
+    pub cluster_name: Option<String>,
+    /// This process's name in the cluster, unique among its live members [default: the host
+    /// and port of `--cluster-address`].
+    #[arg(long, env = "VECTORD_NODE_NAME", global = true)]
+    pub node_name: Option<String>,
+    /// How much shard data the controller places on this process: bytes, or with a unit
+    /// (`512MiB`, `8GiB`) [default: 1GiB].
+    #[arg(long, env = "VECTORD_MEMORY_BUDGET", global = true)]
+    pub memory_budget: Option<String>,
+    /// The secret the cluster's processes present to each other on their internal route;
+    /// the same on every process, required with `--etcd`.
+    #[arg(long, env = "VECTORD_CLUSTER_SECRET", global = true, hide_env_values = true)]
+    pub cluster_secret: Option<Secret>,
+    /// Copies of each shard, on distinct processes, for indexes created without saying
+    /// [default: 1].
+    #[arg(long, env = "VECTORD_REPLICATION", global = true)]
+    pub replication: Option<u32>,
     /// Log lines as `text` (coloured only on a terminal) or `json` (one object per line, with the
     /// request's fields, for log shippers) [default: text].
     #[arg(long, env = "VECTORD_LOG_FORMAT", value_enum, global = true)]

@@ -1,6 +1,8 @@
 //! The API keys. With a key configured, only routes declared [`Access::Open`]
 //! answer without it (`Authorization: Bearer <key>` or `api-key: <key>`);
 //! the read-only key, if configured, is accepted on routes that do not write.
+//! The internal route between cluster members ([`Access::Member`]) takes the
+//! cluster's secret instead, and never an API key.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
@@ -8,8 +10,14 @@ use super::route::Access;
 use crate::config::Config;
 use crate::error::ApiError;
 
+/// The header carrying the cluster's secret on calls between members.
+pub(crate) const CLUSTER_SECRET_HEADER: &str = "x-vectord-cluster-secret";
+
 /// Whether a request with these headers may call a route of `access`.
 pub(super) fn check(config: &Config, access: Access, headers: &HeaderMap) -> Result<(), ApiError> {
+    if access == Access::Member {
+        return check_member(config, headers);
+    }
     let Some(expected) = config.api_key.as_deref() else { return Ok(()) };
     if access == Access::Open {
         return Ok(());
@@ -26,6 +34,17 @@ pub(super) fn check(config: &Config, access: Access, headers: &HeaderMap) -> Res
         return Ok(());
     }
     Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong API key"))
+}
+
+/// A call between members: it must carry the cluster's secret (a process
+/// outside an etcd cluster takes none).
+fn check_member(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
+    let expected = config.cluster.as_ref().and_then(|cluster| cluster.etcd.as_ref()).map(|etcd| etcd.secret.as_bytes());
+    let presented = headers.get(CLUSTER_SECRET_HEADER).map(|value| value.as_bytes());
+    match expected.zip(presented) {
+        Some((expected, presented)) if constant_time_eq(presented, expected) => Ok(()),
+        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong cluster secret")),
+    }
 }
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {

@@ -7,7 +7,7 @@ pub(crate) mod body;
 mod edge;
 pub(crate) mod extract;
 mod forward;
-mod key;
+pub(crate) mod key;
 pub(crate) mod route;
 pub(crate) mod server;
 

@@ -21,6 +21,9 @@ pub enum Access {
     Write,
     /// A holder of the full key: creates, restores or drops indexes.
     Admin,
+    /// Another process of the same etcd cluster, presenting the cluster's
+    /// secret (no API key): the internal route between members.
+    Member,
 }
 
 impl Access {

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use lhv_core::{Hit, IndexedField, Metric, Storage};
 use lhv_store::DurableIndex;
+
+use crate::ops::{IndexHandle, Overview};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -34,22 +36,32 @@ pub struct IndexInfo {
 impl IndexInfo {
     /// A loaded index's description.
     pub(crate) fn of(durable: &DurableIndex) -> Self {
-        let index = durable.index();
-        let params = index.params();
+        Self::described(durable.name(), durable.shard_count(), Overview::of(durable))
+    }
+
+    /// The description of index `name` of `shards` shards, as `overview` has it.
+    pub(crate) fn described(name: &str, shards: usize, overview: Overview) -> Self {
+        let params = overview.params;
         Self {
-            name: durable.name().to_owned(),
+            name: name.to_owned(),
             dim: params.dim,
             distance: params.metric,
-            count: index.len(),
+            count: overview.stats.live,
             m: params.m,
             ef_construction: params.ef_construction,
             ef_search: params.ef_search,
-            indexed_fields: params.indexed_fields.clone(),
-            indexed_points: index.field_indexes().into_iter().map(|info| (info.field.key, info.points)).collect(),
+            indexed_fields: params.indexed_fields,
+            indexed_points: overview.field_indexes.into_iter().map(|(field, points)| (field.key, points)).collect(),
             storage: params.storage,
-            shards: durable.shard_count(),
+            shards,
             status: "ready",
         }
+    }
+
+    /// An index's description, wherever it is.
+    pub(crate) async fn of_handle(handle: &mut IndexHandle) -> Result<Self, crate::error::ApiError> {
+        let overview = handle.describe(false).await?;
+        Ok(Self::described(handle.name(), handle.shard_count(), overview))
     }
 }
 

@@ -51,9 +51,9 @@ pub(crate) async fn create(
     JsonBody(request): JsonBody<CreateField>,
 ) -> Reply<FieldAnswer> {
     let schema = request.schema;
-    let durable = ops::index(&state, &name)?;
-    let existed = ops::create_field_index(&state, &durable, IndexedField::new(key.clone(), schema)).await?;
-    let points = points_of(durable.index(), &key);
+    let mut handle = ops::handle(&state, &name)?;
+    let existed = handle.create_field_index(IndexedField::new(key.clone(), schema)).await?;
+    let points = handle.describe(true).await?.field_points(&key).unwrap_or(0);
     Ok(axum::Json(FieldAnswer { key, schema, points, existed }))
 }
 
@@ -64,21 +64,17 @@ pub(crate) async fn create(
     (status = 200, description = "Dropped", body = super::answers::DeletedAnswer),
     (status = 404, description = "No such index, or no field index of the key", body = super::docs::ErrorDoc)))]
 pub(crate) async fn drop(OnField { state, name, key }: OnField) -> Reply<super::answers::DeletedAnswer> {
-    let durable = ops::index(&state, &name)?;
-    if !durable.index().field_indexes().iter().any(|info| info.field.key == key) {
+    let mut handle = ops::handle(&state, &name)?;
+    if handle.describe(true).await?.field_points(&key).is_none() {
         return Err(no_field(&name, &key));
     }
-    if !ops::drop_field_index(&state, &durable, &key).await? {
+    if !handle.drop_field_index(&key).await? {
         return Err(no_field(&name, &key));
     }
     Ok(axum::Json(super::answers::DeletedAnswer { deleted: key }))
 }
 
 /// Live items the field index of `key` holds a value of (0 if there is none).
-fn points_of(index: &lhv_core::ShardedIndex, key: &str) -> usize {
-    index.field_indexes().into_iter().find(|info| info.field.key == key).map_or(0, |info| info.points)
-}
-
 fn no_field(name: &str, key: &str) -> ApiError {
     let message = format!("index {name:?} has no field index of {key:?}");
     ApiError::new(axum::http::StatusCode::NOT_FOUND, "field_not_found", message)

@@ -53,6 +53,11 @@ pub struct CreateIndex {
     /// goes to the shard a hash of its id picks, and a search asks every shard.
     #[schema(minimum = 1, maximum = 64)]
     shards: Option<usize>,
+    /// In an etcd cluster, copies of each shard, on distinct processes [default: the
+    /// cluster's `replication`]; ignored by a single process.
+    #[schema(minimum = 1)]
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    replication: Option<u32>,
 }
 
 /// Creates an index.
@@ -80,10 +85,14 @@ pub(crate) async fn create(
         params = params.with_ef_search(ef);
     }
     params = params.with_indexed_fields(request.indexed_fields).with_storage(request.storage);
-    let durable = state
-        .catalog
-        .create_sharded(&request.name, params, request.shards.unwrap_or(state.config.default_shards))
-        .await?;
+    let shards = request.shards.unwrap_or(state.config.default_shards);
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        routing.create(&request.name, params, shards, request.replication).await?;
+        let mut created = ops::handle(&state, &request.name)?;
+        return Ok((StatusCode::CREATED, Json(IndexInfo::of_handle(&mut created).await?)));
+    }
+    let durable = state.catalog.create_sharded(&request.name, params, shards).await?;
     Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
 }
 
@@ -91,6 +100,21 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/v1/vectors/index", operation_id = "listIndexes", responses((status = 200, description = "The indexes", body = IndexListAnswer)))]
 pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer> {
     let not_ready = |name: String, status, reason| IndexEntry::NotReady { name, status, reason };
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        let mut indexes = Vec::new();
+        for name in routing.names() {
+            let described = match ops::handle(&state, &name) {
+                Ok(mut handle) => IndexInfo::of_handle(&mut handle).await,
+                Err(error) => Err(error),
+            };
+            indexes.push(match described {
+                Ok(info) => IndexEntry::Ready(info),
+                Err(e) => not_ready(name, "unavailable", Some(e.message)),
+            });
+        }
+        return Json(IndexListAnswer { indexes });
+    }
     let indexes = state
         .catalog
         .list()
@@ -111,14 +135,18 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer>
 #[utoipa::path(get, path = "/v1/vectors/index/{name}", operation_id = "describeIndex", params(("name" = String, Path, example = "docs")), responses(
     (status = 200, description = "The index", body = IndexInfo)))]
 pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<IndexInfo> {
-    let durable = ops::index(&state, &name)?;
-    Ok(Json(IndexInfo::of(&durable)))
+    Ok(Json(IndexInfo::of_handle(&mut ops::handle(&state, &name)?).await?))
 }
 
 /// Deletes an index and all its stored objects.
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}", operation_id = "dropIndex", params(("name" = String, Path, example = "old-docs")), responses(
     (status = 200, description = "Deleted", body = DeletedAnswer)))]
 pub(crate) async fn drop(OnIndex { state, name }: OnIndex) -> Reply<DeletedAnswer> {
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        routing.drop_index(&name).await?;
+        return Ok(Json(DeletedAnswer { deleted: name }));
+    }
     state.catalog.drop_index(&name).await?;
     Ok(Json(DeletedAnswer { deleted: name }))
 }

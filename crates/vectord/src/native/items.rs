@@ -45,9 +45,8 @@ pub(crate) async fn add(
     OnIndex { state, name }: OnIndex,
     JsonBody(AddItems { items }): JsonBody<AddItems>,
 ) -> Reply<UpsertedAnswer> {
-    let durable = ops::index(&state, &name)?;
     let upserted = items.len();
-    ops::upsert(&state, &durable, items).await?;
+    ops::handle(&state, &name)?.upsert(items).await?;
     Ok(Json(UpsertedAnswer { upserted }))
 }
 
@@ -55,8 +54,7 @@ pub(crate) async fn add(
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "getItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
     (status = 200, description = "The item", body = StoredItem)))]
 pub(crate) async fn get(OnItem { state, name, id }: OnItem) -> Reply<StoredItem> {
-    let durable = ops::index(&state, &name)?;
-    let record = durable.index().get(&id).ok_or_else(|| item_not_found(&name, &id))?;
+    let record = ops::handle(&state, &name)?.get(&id).await?.ok_or_else(|| item_not_found(&name, &id))?;
     Ok(Json(StoredItem { id, vector: record.vector, metadata: record.metadata }))
 }
 
@@ -64,11 +62,11 @@ pub(crate) async fn get(OnItem { state, name, id }: OnItem) -> Reply<StoredItem>
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
     (status = 200, description = "Deleted", body = DeletedAnswer), (status = 404, description = "No such index or item", body = super::docs::ErrorDoc)))]
 pub(crate) async fn delete(OnItem { state, name, id }: OnItem) -> Reply<DeletedAnswer> {
-    let durable = ops::index(&state, &name)?;
-    if !durable.index().contains(&id) {
+    let mut handle = ops::handle(&state, &name)?;
+    if handle.get(&id).await?.is_none() {
         return Err(item_not_found(&name, &id));
     }
-    if ops::delete(&state, &durable, vec![id.clone()]).await? == 0 {
+    if handle.delete(vec![id.clone()]).await? == 0 {
         return Err(item_not_found(&name, &id));
     }
     Ok(Json(DeletedAnswer { deleted: id }))
@@ -82,9 +80,9 @@ pub(crate) async fn list(
     OnIndex { state, name }: OnIndex,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Reply<ItemPageAnswer> {
-    let durable = ops::index(&state, &name)?;
+    let mut handle = ops::handle(&state, &name)?;
     let start = query.after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-    let page = ops::scroll(&durable, start, query.limit.unwrap_or(DEFAULT_LIMIT), None)?;
+    let page = ops::scroll_page(&mut handle, start, query.limit.unwrap_or(DEFAULT_LIMIT), None).await?;
     // `next` is the last id of this page (the next starts after it), if there is a next.
     let next = page.next.and(page.items.last().map(|(id, _)| id.clone()));
     let items = page.items.into_iter().map(|(id, record)| ItemSummaryDoc { id, metadata: record.metadata }).collect();

@@ -56,14 +56,14 @@ pub struct SearchSettings {
     /// (the default) answers from this process, whose replica may be up to
     /// about one follow interval behind.
     #[serde(default)]
-    #[allow(dead_code)]
     consistency: Option<Consistency>,
 }
 
 impl SearchSettings {
-    /// The search of `vectors` these settings ask for.
-    fn query(self, vectors: Vec<Vec<f32>>) -> Query {
-        Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, exact: false }
+    /// The search of `vectors` these settings ask for, and whether it must be strong.
+    fn query(self, vectors: Vec<Vec<f32>>) -> (Query, bool) {
+        let strong = matches!(self.consistency, Some(Consistency::Strong));
+        (Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, exact: false }, strong)
     }
 }
 
@@ -98,9 +98,8 @@ pub(crate) async fn batch(
 }
 
 /// The hits of each of the query's vectors, as answered.
-async fn searched(state: &AppState, name: &str, query: Query) -> Result<Vec<Vec<HitDoc>>, ApiError> {
-    let durable = ops::index(state, name)?;
-    let mut found = ops::search(durable, vec![query]).await?;
+async fn searched(state: &AppState, name: &str, (query, strong): (Query, bool)) -> Result<Vec<Vec<HitDoc>>, ApiError> {
+    let mut found = ops::handle(state, name)?.search(vec![query], strong).await?;
     let hits = found.pop().unwrap_or_default();
     Ok(hits.into_iter().map(|hits| hits.into_iter().map(HitDoc::from).collect()).collect())
 }

@@ -4,6 +4,7 @@
 //! their answers; what must hold for every caller (the durable-write metric,
 //! which searches leave the async workers) holds here, once.
 
+mod handle;
 mod scroll;
 mod search;
 mod write;
@@ -12,14 +13,25 @@ use std::sync::Arc;
 
 use lhv_store::DurableIndex;
 
-pub(crate) use self::scroll::{check_scroll_limit, scroll};
+pub(crate) use self::handle::{IndexHandle, Overview, handle};
+pub(crate) use self::scroll::{check_scroll_limit, scroll, scroll_page};
 pub(crate) use self::search::{Query, search};
 pub(crate) use self::write::{WriteError, create_field_index, delete, drop_field_index, durably, upsert};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The index called `name`, if it exists and is loaded.
+/// In an etcd cluster, where indexes are spread over the members, the
+/// operations not yet routed there (see docs/OPERATIONS.md) answer 501.
 pub(crate) fn index(state: &AppState, name: &str) -> Result<Arc<DurableIndex>, ApiError> {
+    #[cfg(feature = "cluster")]
+    if state.routing.is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_IMPLEMENTED,
+            "not_in_cluster",
+            "this operation is not available in an etcd cluster yet (docs/OPERATIONS.md lists those that are)",
+        ));
+    }
     Ok(state.catalog.get(name)?)
 }
 

@@ -40,3 +40,16 @@ pub(crate) fn check_scroll_limit(limit: usize) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// [`scroll`] of an index wherever it is.
+pub(crate) async fn scroll_page(
+    handle: &mut super::IndexHandle,
+    start: Bound<&str>,
+    limit: usize,
+    filter: Option<&Filter>,
+) -> Result<Page, ApiError> {
+    check_scroll_limit(limit)?;
+    let mut items = handle.scroll(start, limit + 1, filter).await?;
+    let next = if items.len() > limit { items.pop().map(|(id, _)| id) } else { None };
+    Ok(Page { items, next })
+}

@@ -261,6 +261,6 @@ pub(crate) async fn count(OnIndex { state, name }: OnIndex, JsonBody(request): J
     // vectord's counts are always exact, asked for or not.
     unknown_fields(&request.rest, &[HARMLESS, &["exact"]].concat())?;
     let filter = filter::translate(request.filter.as_ref())?;
-    let count = ops::index(&state, &name)?.index().count_where(filter.as_ref())?;
+    let count = ops::handle(&state, &name)?.count_where(filter.as_ref()).await?;
     Ok(Answer(CountResult { count }))
 }

@@ -21,8 +21,12 @@ pub(crate) async fn member(store: Arc<dyn Store>) -> (Server, String) {
     let cluster = ClusterOptions { lease_ttl_ms: TTL_MS, lease_margin_ms: TTL_MS / 3, ..ClusterOptions::new(&address) };
     let options = CatalogOptions { cluster: Some(cluster), ..CatalogOptions::default() };
     let catalog = Catalog::open_store(store, options).await.unwrap();
-    let config =
-        ClusterConfig { address: address.clone(), lease_ttl_ms: TTL_MS, follow_interval: Duration::from_millis(50) };
+    let config = ClusterConfig {
+        address: address.clone(),
+        lease_ttl_ms: TTL_MS,
+        follow_interval: Duration::from_millis(50),
+        etcd: None,
+    };
     let server = Server::start_on(listener, catalog, |c| c.cluster = Some(config)).await;
     (server, address)
 }

@@ -8,6 +8,8 @@ mod support;
 
 mod cluster;
 mod connections;
+#[cfg(feature = "cluster")]
+mod etcd_cluster;
 mod fields;
 mod hostile;
 mod http;

@@ -89,6 +89,13 @@ async fn every_route_takes_the_keys_its_access_kind_says() {
                 assert!(message.contains("read-only"), "{shown}: {read_only:?}");
                 checked[if route.access == Access::Write { 2 } else { 3 }] += 1;
             }
+            // Between cluster members: the cluster's secret, never an API key.
+            Access::Member => {
+                let full = call(&server, &route, Some("full-key")).await;
+                for answer in [&without, &read_only, &full] {
+                    assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{shown}: {answer:?}");
+                }
+            }
         }
         if route.access != Access::Open {
             assert!(error_message(&route, &without.1).is_some(), "{shown}: not in its dialect: {without:?}");

@@ -40,6 +40,17 @@ impl Server {
         Self { base, client: Client::new(), stop: Some(stop), done }
     }
 
+    /// The service as `vectord::serve` runs it (opening what `config` says).
+    pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> Self {
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let done = tokio::spawn(vectord::serve(listener, config, async {
+            let _ = stopped.await;
+        }));
+        lhv_store::install_crypto_provider();
+        Self { base, client: Client::new(), stop: Some(stop), done }
+    }
+
     pub async fn on(store: Arc<dyn Store>) -> Self {
         Self::start(Catalog::open_store(store, CatalogOptions::default()).await.unwrap(), |_| {}).await
     }

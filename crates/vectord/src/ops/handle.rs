@@ -1,0 +1,203 @@
+//! An index as a handler reaches it: loaded in this process (the catalog),
+//! or, in an etcd cluster, spread over the members and reached through
+//! routing. Handlers written against this work the same in both.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use lhv_core::{Filter, Hit, IndexParams, IndexStats, IndexedField, Item, Record, UpsertOutcome};
+use lhv_store::DurableIndex;
+use serde::{Deserialize, Serialize};
+
+use super::Query;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An index's sizes, parameters and field indexes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Overview {
+    /// Its parameters (with the field indexes it holds now).
+    pub params: IndexParams,
+    /// Its sizes.
+    pub stats: IndexStats,
+    /// Per field index, the live items holding a value it keeps.
+    pub field_indexes: Vec<(IndexedField, usize)>,
+}
+
+impl Overview {
+    /// What a loaded index (or part of one) holds now.
+    pub(crate) fn of(durable: &DurableIndex) -> Self {
+        let index = durable.index();
+        Overview {
+            params: index.params(),
+            stats: index.stats(),
+            field_indexes: index.field_indexes().into_iter().map(|info| (info.field, info.points)).collect(),
+        }
+    }
+
+    /// Two parts' overviews as one: sizes and field-index counts added up.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn merge(mut self, other: Overview) -> Overview {
+        self.stats.live += other.stats.live;
+        self.stats.tombstones += other.stats.tombstones;
+        self.stats.memory_bytes += other.stats.memory_bytes;
+        for (field, points) in other.field_indexes {
+            match self.field_indexes.iter_mut().find(|(known, _)| known.key == field.key) {
+                Some((_, sum)) => *sum += points,
+                None => self.field_indexes.push((field, points)),
+            }
+        }
+        self
+    }
+
+    /// The live items of the field index of `key`, if there is one.
+    pub(crate) fn field_points(&self, key: &str) -> Option<usize> {
+        self.field_indexes.iter().find(|(field, _)| field.key == key).map(|(_, points)| *points)
+    }
+}
+
+/// An index, wherever it is.
+pub(crate) enum IndexHandle {
+    /// Loaded here.
+    Local(AppState, Arc<DurableIndex>),
+    /// Spread over an etcd cluster.
+    #[cfg(feature = "cluster")]
+    Routed(crate::routing::RoutedIndex),
+}
+
+impl std::fmt::Debug for IndexHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("IndexHandle").field(&self.name()).finish()
+    }
+}
+
+/// Index `name`, wherever it is.
+pub(crate) fn handle(state: &AppState, name: &str) -> Result<IndexHandle, ApiError> {
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        return Ok(IndexHandle::Routed(routing.index(state, name)?));
+    }
+    Ok(IndexHandle::Local(state.clone(), state.catalog.get(name)?))
+}
+
+impl IndexHandle {
+    /// Its name.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            IndexHandle::Local(_, durable) => durable.name(),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.name(),
+        }
+    }
+
+    /// How many shards it has.
+    pub(crate) fn shard_count(&self) -> usize {
+        match self {
+            IndexHandle::Local(_, durable) => durable.shard_count(),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.shard_count(),
+        }
+    }
+
+    /// Its sizes, parameters and field indexes; `strong`: with every write
+    /// acknowledged before it (in a cluster; always so here).
+    pub(crate) async fn describe(&mut self, strong: bool) -> Result<Overview, ApiError> {
+        let _ = strong;
+        match self {
+            IndexHandle::Local(_, durable) => Ok(Overview::of(durable)),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.describe(strong).await,
+        }
+    }
+
+    /// Each query's hits per vector, nearest first. `strong`: every write
+    /// acknowledged before it is seen (in a cluster; always so here).
+    pub(crate) async fn search(&mut self, queries: Vec<Query>, strong: bool) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
+        let _ = strong;
+        match self {
+            IndexHandle::Local(_, durable) => super::search(Arc::clone(durable), queries).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.search(&queries, strong).await,
+        }
+    }
+
+    /// The records of `ids`, in their order.
+    pub(crate) async fn get_many(&mut self, ids: &[String]) -> Result<Vec<Option<Record>>, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => Ok(ids.iter().map(|id| durable.index().get(id)).collect()),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.get(ids, false).await,
+        }
+    }
+
+    /// The record of `id`.
+    pub(crate) async fn get(&mut self, id: &str) -> Result<Option<Record>, ApiError> {
+        Ok(self.get_many(&[id.to_owned()]).await?.pop().flatten())
+    }
+
+    /// Up to `limit` items (with their records) in id order from `start`,
+    /// passing `filter`; in a cluster each shard's ids and records come
+    /// from the same holder, so a page is consistent per shard.
+    pub(crate) async fn scroll(
+        &mut self,
+        start: Bound<&str>,
+        limit: usize,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<(String, Record)>, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => {
+                let index = durable.index();
+                let ids = index.ids_where(start, limit, filter)?;
+                // An item deleted since its id was listed is left out.
+                Ok(ids.into_iter().filter_map(|id| index.get(&id).map(|record| (id, record))).collect())
+            }
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.scroll(start, limit, filter).await,
+        }
+    }
+
+    /// How many items pass `filter`.
+    pub(crate) async fn count_where(&mut self, filter: Option<&Filter>) -> Result<usize, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => Ok(durable.index().count_where(filter)?),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.count_where(filter).await,
+        }
+    }
+
+    /// Inserts or replaces `items`; durable when it returns.
+    pub(crate) async fn upsert(&mut self, items: Vec<Item>) -> Result<UpsertOutcome, ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::upsert(state, durable, items).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.upsert(items).await,
+        }
+    }
+
+    /// Deletes `ids`; durable when it returns; how many were stored.
+    pub(crate) async fn delete(&mut self, ids: Vec<String>) -> Result<usize, ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::delete(state, durable, ids).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.delete(&ids).await,
+        }
+    }
+
+    /// Builds (or replaces) a field index; whether one of its key existed.
+    pub(crate) async fn create_field_index(&mut self, field: IndexedField) -> Result<bool, ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::create_field_index(state, durable, field).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.create_field_index(field).await,
+        }
+    }
+
+    /// Drops the field index of `key`; whether there was one.
+    pub(crate) async fn drop_field_index(&mut self, key: &str) -> Result<bool, ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::drop_field_index(state, durable, key).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.drop_field_index(key).await,
+        }
+    }
+}

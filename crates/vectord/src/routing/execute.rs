@@ -1,0 +1,72 @@
+//! Running a [`ShardOp`] on the shards held here: the same for a call from
+//! another member and for the part of a request this member routes to itself.
+
+use std::sync::Arc;
+
+use lhv_store::DurableIndex;
+
+use super::wire::{Overview, SearchSpec, ShardOp, ShardReply};
+use crate::error::ApiError;
+use crate::ops::{self, Query};
+use crate::state::AppState;
+
+/// Runs `op` on `part` (shards held here, as one index).
+pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: ShardOp) -> Result<ShardReply, ApiError> {
+    Ok(match op {
+        ShardOp::Describe => ShardReply::Described(Overview::of(&part)),
+        ShardOp::Search { queries } => {
+            ShardReply::Hits(ops::search(part, queries.into_iter().map(SearchSpec::into_query).collect()).await?)
+        }
+        ShardOp::Get { ids } => ShardReply::Records(ids.iter().map(|id| part.index().get(id)).collect()),
+        ShardOp::Scroll { start, limit, filter } => {
+            let part = Arc::clone(&part);
+            let items = blocking(move || {
+                let index = part.index();
+                let ids = index.ids_where(start.as_ref().map(String::as_str), limit, filter.as_ref())?;
+                Ok::<_, lhv_core::Error>(ids.into_iter().filter_map(|id| index.get(&id).map(|r| (id, r))).collect())
+            })
+            .await??;
+            ShardReply::Items(items)
+        }
+        ShardOp::CountWhere { filter } => {
+            ShardReply::Count(blocking(move || part.index().count_where(filter.as_ref())).await??)
+        }
+        ShardOp::Upsert { items } => ShardReply::Upserted(ops::upsert(state, &part, items).await?),
+        ShardOp::Delete { ids } => ShardReply::Count(ops::delete(state, &part, ids).await?),
+        ShardOp::CreateFieldIndex { field } => ShardReply::Changed(ops::create_field_index(state, &part, field).await?),
+        ShardOp::DropFieldIndex { key } => ShardReply::Changed(ops::drop_field_index(state, &part, &key).await?),
+    })
+}
+
+/// Runs a scan that may visit every item off the async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))
+}
+
+impl SearchSpec {
+    /// The search as the operations layer runs it.
+    pub(crate) fn into_query(self) -> Query {
+        Query {
+            vectors: self.vectors,
+            k: self.k,
+            ef: self.ef,
+            rescore: self.rescore,
+            filter: self.filter,
+            exact: self.exact,
+        }
+    }
+
+    /// A search as it travels.
+    pub(crate) fn of(query: &Query) -> Self {
+        SearchSpec {
+            vectors: query.vectors.clone(),
+            k: query.k,
+            ef: query.ef,
+            rescore: query.rescore,
+            filter: query.filter.clone(),
+            exact: query.exact,
+        }
+    }
+}

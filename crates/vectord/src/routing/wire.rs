@@ -1,0 +1,122 @@
+//! What one member asks of another on the internal route: an operation on
+//! some shards of one incarnation of an index, and its answer. JSON, as the
+//! public API (float32 components survive it bit for bit: serde_json writes
+//! the shortest text that reads back as the same float).
+
+use std::ops::Bound;
+
+use lhv_core::{Filter, Hit, IndexedField, Item, Record, UpsertOutcome};
+use serde::{Deserialize, Serialize};
+
+pub(crate) use crate::ops::Overview;
+
+/// The internal route.
+pub(crate) const SHARDS_PATH: &str = "/internal/v1/shards";
+
+pub(crate) use crate::http::key::CLUSTER_SECRET_HEADER as SECRET_HEADER;
+
+/// An operation on shards `shards` of `incarnation` of index `index`, all
+/// held by the member asked.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ShardCall {
+    /// The index's name.
+    pub index: String,
+    /// Which incarnation of it (a call about a dropped one is refused).
+    pub incarnation: String,
+    /// The shard numbers.
+    pub shards: Vec<u32>,
+    /// Catch the replicas up to their writers' heads first.
+    pub strong: bool,
+    /// What to do.
+    pub op: ShardOp,
+}
+
+/// What to do on the shards.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(crate) enum ShardOp {
+    /// Their sizes, parameters and field indexes.
+    Describe,
+    /// Each query's nearest hits among their items.
+    Search {
+        /// The queries.
+        queries: Vec<SearchSpec>,
+    },
+    /// The stored records of these ids (each in one of the shards).
+    Get {
+        /// The ids.
+        ids: Vec<String>,
+    },
+    /// Items (with their records) in id order from `start`, at most
+    /// `limit`, passing `filter`: ids and records read together.
+    Scroll {
+        /// Where to start.
+        start: Bound<String>,
+        /// At most this many.
+        limit: usize,
+        /// Only items that pass.
+        filter: Option<Filter>,
+    },
+    /// How many items pass `filter`.
+    CountWhere {
+        /// Only items that pass.
+        filter: Option<Filter>,
+    },
+    /// Upserts items, all of the shards written here.
+    Upsert {
+        /// The items.
+        items: Vec<Item>,
+    },
+    /// Deletes ids, all of the shards written here.
+    Delete {
+        /// The ids.
+        ids: Vec<String>,
+    },
+    /// Builds a field index on every shard.
+    CreateFieldIndex {
+        /// The field.
+        field: IndexedField,
+    },
+    /// Drops a field index on every shard.
+    DropFieldIndex {
+        /// Its key.
+        key: String,
+    },
+}
+
+/// One search of some vectors (as `ops::Query`, in a form that travels).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SearchSpec {
+    /// The query vectors.
+    pub vectors: Vec<Vec<f32>>,
+    /// Hits per vector.
+    pub k: usize,
+    /// Candidates considered.
+    pub ef: Option<usize>,
+    /// Rescore with what storage keeps.
+    pub rescore: Option<bool>,
+    /// Only items that pass.
+    pub filter: Option<Filter>,
+    /// Compare with every item.
+    pub exact: bool,
+}
+
+/// The answer to a [`ShardOp`], of the variant the operation asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ShardReply {
+    /// To `Describe`.
+    Described(Overview),
+    /// To `Search`: per query, per vector, nearest first.
+    Hits(Vec<Vec<Vec<Hit>>>),
+    /// To `Get`: per id, in the order asked.
+    Records(Vec<Option<Record>>),
+    /// To `Scroll`.
+    Items(Vec<(String, Record)>),
+    /// To `CountWhere` and `Delete`.
+    Count(usize),
+    /// To `Upsert`.
+    Upserted(UpsertOutcome),
+    /// To the field-index changes: whether there was one of the key.
+    Changed(bool),
+}
