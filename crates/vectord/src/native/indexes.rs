@@ -55,8 +55,7 @@ pub struct CreateIndex {
     shards: Option<usize>,
     /// In an etcd cluster, copies of each shard, on distinct processes [default: the
     /// cluster's `replication`]; ignored by a single process.
-    #[schema(minimum = 1)]
-    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    #[schema(minimum = 1, maximum = 64)]
     replication: Option<u32>,
 }
 
@@ -86,6 +85,12 @@ pub(crate) async fn create(
     }
     params = params.with_indexed_fields(request.indexed_fields).with_storage(request.storage);
     let shards = request.shards.unwrap_or(state.config.default_shards);
+    if let Some(copies) = request.replication.filter(|copies| !(1..=64).contains(copies)) {
+        let allowed = "an integer in 1..=64";
+        return Err(
+            lhv_core::Error::InvalidParameter { name: "replication", value: copies.to_string(), allowed }.into()
+        );
+    }
     #[cfg(feature = "cluster")]
     if let Some(routing) = &state.routing {
         routing.create(&request.name, params, shards, request.replication).await?;

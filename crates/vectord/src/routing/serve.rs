@@ -36,9 +36,11 @@ pub(crate) async fn shards(
         ),
         other => other.into(),
     };
-    let part = node.part(&call.index, &call.incarnation, &call.shards).map_err(lagging)?;
+    // Catch up first: a replica reloaded by the catch-up replaces the shard
+    // in the held map, and the part must be made of the caught-up one.
     if call.strong {
         node.sync(&call.index).await.map_err(lagging)?;
     }
+    let part = node.part(&call.index, &call.incarnation, &call.shards).map_err(lagging)?;
     Ok(Json(execute(&state, Arc::new(part), call.op).await?))
 }

@@ -130,6 +130,25 @@ async fn every_member_answers_for_an_index_spread_over_the_cluster() {
     add(&members[0], 2 * ITEMS / 3..ITEMS).await;
     let mut stored: BTreeSet<usize> = (0..ITEMS).collect();
 
+    // Every shard gets a writer and a replica on another member; each member says so.
+    let started = Instant::now();
+    loop {
+        let (status, cluster) = members[2].call(Method::GET, "/v1/cluster", None).await;
+        assert_eq!(status, StatusCode::OK, "{cluster}");
+        assert_eq!(cluster["node"], json!("n3"), "{cluster}");
+        assert_eq!(cluster["members"].as_array().unwrap().len(), 3, "{cluster}");
+        let shards = cluster["shards"].as_array().unwrap();
+        let replicated = shards.iter().all(|shard| {
+            let replicas = shard["replicas"].as_array().unwrap();
+            replicas.len() == 1 && replicas[0] != shard["writer"]
+        });
+        if shards.len() == 4 && replicated {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "not every shard has two copies: {cluster}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // Every member sees all of it: counts, listings in id order, searches equal to brute force.
     let mut expected_ids: Vec<String> = stored.iter().map(|i| format!("{i}")).collect();
     expected_ids.sort_by(|a, b| lhv_core::compare_ids(a, b));
