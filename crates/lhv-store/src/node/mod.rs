@@ -204,7 +204,7 @@ impl Node {
         remove_incarnation(self.store.as_ref(), &record.incarnation).await
     }
 
-    /// Brings every replica of index `name` held here up to what its writer
+    /// Brings every shard of index `name` held here up to what its writer
     /// has committed (one head read per shard), for a read that must see
     /// every acknowledged write: the head, not a clock, says what that is.
     pub async fn sync(&self, name: &str) -> Result<()> {
@@ -212,14 +212,18 @@ impl Node {
             Some((record, _)) => record.incarnation.clone(),
             None => return Err(Error::IndexNotFound { name: name.to_owned() }),
         };
-        let replicas: Vec<(ShardKey, Arc<ClusterShard>)> = self
+        // Every held shard, writers included: a writer the controller has
+        // just demoted (this node's reconcile has not taken its token yet)
+        // would otherwise answer from before its successor's commits. For
+        // the current writer the head read finds nothing new.
+        let held: Vec<(ShardKey, Arc<ClusterShard>)> = self
             .held
             .read()
             .iter()
-            .filter(|((inc, _), shard)| *inc == incarnation && shard.writer_token().is_none())
+            .filter(|((inc, _), _)| *inc == incarnation)
             .map(|(key, shard)| (key.clone(), Arc::clone(shard)))
             .collect();
-        for (key, shard) in replicas {
+        for (key, shard) in held {
             follow(&self.held, Arc::clone(&self.store), self.membership(), &self.options.shards, key, &shard).await?;
         }
         Ok(())
