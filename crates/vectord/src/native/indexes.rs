@@ -91,14 +91,9 @@ pub(crate) async fn create(
             lhv_core::Error::InvalidParameter { name: "replication", value: copies.to_string(), allowed }.into()
         );
     }
-    #[cfg(feature = "cluster")]
-    if let Some(routing) = &state.routing {
-        routing.create(&request.name, params, shards, request.replication).await?;
-        let mut created = ops::handle(&state, &request.name)?;
-        return Ok((StatusCode::CREATED, Json(IndexInfo::of_handle(&mut created).await?)));
-    }
-    let durable = state.catalog.create_sharded(&request.name, params, shards).await?;
-    Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
+    ops::create_index(&state, &request.name, params, shards, request.replication).await?;
+    let mut created = ops::handle(&state, &request.name)?;
+    Ok((StatusCode::CREATED, Json(IndexInfo::of_handle(&mut created).await?)))
 }
 
 /// Every index, by name (loading and unavailable ones with their status).
@@ -147,11 +142,6 @@ pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<IndexInf
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}", operation_id = "dropIndex", params(("name" = String, Path, example = "old-docs")), responses(
     (status = 200, description = "Deleted", body = DeletedAnswer)))]
 pub(crate) async fn drop(OnIndex { state, name }: OnIndex) -> Reply<DeletedAnswer> {
-    #[cfg(feature = "cluster")]
-    if let Some(routing) = &state.routing {
-        routing.drop_index(&name).await?;
-        return Ok(Json(DeletedAnswer { deleted: name }));
-    }
-    state.catalog.drop_index(&name).await?;
+    ops::drop_index(&state, &name).await?;
     Ok(Json(DeletedAnswer { deleted: name }))
 }

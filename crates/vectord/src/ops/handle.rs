@@ -90,6 +90,15 @@ impl IndexHandle {
         }
     }
 
+    /// Its parameters (as created, in a cluster: [`Self::describe`] has the field indexes made since).
+    pub(crate) fn params(&self) -> IndexParams {
+        match self {
+            IndexHandle::Local(_, durable) => durable.index().params(),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.params().clone(),
+        }
+    }
+
     /// How many shards it has.
     pub(crate) fn shard_count(&self) -> usize {
         match self {
@@ -180,6 +189,17 @@ impl IndexHandle {
             IndexHandle::Local(state, durable) => super::delete(state, durable, ids).await,
             #[cfg(feature = "cluster")]
             IndexHandle::Routed(routed) => routed.delete(&ids).await,
+        }
+    }
+
+    /// An id for the write just made through this handle (Qdrant's
+    /// `operation_id`): the index's last sequence number here; in a cluster
+    /// the largest the written shards reached.
+    pub(crate) async fn operation_id(&self) -> u64 {
+        match self {
+            IndexHandle::Local(_, durable) => durable.last_sequence().await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.last_sequence(),
         }
     }
 

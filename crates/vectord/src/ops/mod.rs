@@ -5,6 +5,7 @@
 //! which searches leave the async workers) holds here, once.
 
 mod handle;
+mod indexes;
 mod scroll;
 mod search;
 mod write;
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use lhv_store::DurableIndex;
 
 pub(crate) use self::handle::{IndexHandle, Overview, handle};
-pub(crate) use self::scroll::{check_scroll_limit, scroll, scroll_page};
+pub(crate) use self::indexes::{create_index, drop_index, index_names, is_clustered};
+pub(crate) use self::scroll::{check_scroll_limit, scroll_page};
 pub(crate) use self::search::{Query, search};
 pub(crate) use self::write::{WriteError, create_field_index, delete, drop_field_index, durably, upsert};
 use crate::error::ApiError;

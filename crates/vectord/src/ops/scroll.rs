@@ -3,7 +3,6 @@
 use std::ops::Bound;
 
 use lhv_core::{Filter, Record};
-use lhv_store::DurableIndex;
 
 use crate::error::ApiError;
 
@@ -16,22 +15,6 @@ pub(crate) struct Page {
     pub next: Option<String>,
 }
 
-/// Up to `limit` (1 to 10 000) items that pass `filter`, in id order from `start` on.
-pub(crate) fn scroll(
-    durable: &DurableIndex,
-    start: Bound<&str>,
-    limit: usize,
-    filter: Option<&Filter>,
-) -> Result<Page, ApiError> {
-    check_scroll_limit(limit)?;
-    let index = durable.index();
-    let mut ids = index.ids_where(start, limit + 1, filter)?;
-    let next = if ids.len() > limit { ids.pop() } else { None };
-    // An item deleted since its id was listed is left out.
-    let items = ids.into_iter().filter_map(|id| index.get(&id).map(|record| (id, record))).collect();
-    Ok(Page { items, next })
-}
-
 /// Refuses a page size outside 1 to 10 000.
 pub(crate) fn check_scroll_limit(limit: usize) -> Result<(), ApiError> {
     if limit == 0 || limit > lhv_core::MAX_SCROLL_LIMIT {
@@ -41,7 +24,8 @@ pub(crate) fn check_scroll_limit(limit: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// [`scroll`] of an index wherever it is.
+/// Up to `limit` (1 to 10 000) items that pass `filter`, in id order from
+/// `start` on, of an index wherever it is.
 pub(crate) async fn scroll_page(
     handle: &mut super::IndexHandle,
     start: Bound<&str>,

@@ -42,6 +42,11 @@ impl UpdateResult {
     pub(crate) async fn of(durable: &DurableIndex) -> Answer<Self> {
         Answer(Self { operation_id: durable.last_sequence().await, status: "completed" })
     }
+
+    /// The answer to a write just made through `handle`.
+    pub(crate) async fn of_handle(handle: &crate::ops::IndexHandle) -> Answer<Self> {
+        Answer(Self { operation_id: handle.operation_id().await, status: "completed" })
+    }
 }
 
 /// `GET /collections`.

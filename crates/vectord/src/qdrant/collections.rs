@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use lhv_core::{IndexParams, Metric, Storage};
-use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -13,7 +12,7 @@ use super::refuse::{not_supported, unknown_fields};
 use super::shown;
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops;
+use crate::ops::{self, Overview};
 use crate::state::AppState;
 
 /// `PUT /collections/{name}`.
@@ -86,12 +85,25 @@ fn storage(quantization: Option<&Value>, datatype: Option<&str>) -> Result<Stora
 
 impl CreateCollection {
     /// The index parameters and the shard count, if the request sets one.
-    fn params(self) -> Result<(IndexParams, Option<usize>), ApiError> {
+    /// The index's parameters, shards and (in a cluster) copies per shard.
+    fn params(self, clustered: bool) -> Result<(IndexParams, Option<usize>, Option<u32>), ApiError> {
         unknown_fields(&self.rest, HARMLESS)?;
         let shards = self.shard_number.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        if self.replication_factor.is_some_and(|n| n > 1) || self.write_consistency_factor.is_some_and(|n| n > 1) {
-            return Err(not_supported("replication (a single node)"));
+        if !clustered && self.replication_factor.is_some_and(|n| n > 1) {
+            return Err(not_supported("replication (a single node; a cluster on etcd has it)"));
         }
+        if self.write_consistency_factor.is_some_and(|n| n > 1) {
+            return Err(not_supported("a write consistency factor (each shard has one writer)"));
+        }
+        let replication = match self.replication_factor {
+            Some(copies @ 1..=64) => Some(copies as u32),
+            Some(other) => {
+                let allowed = "an integer in 1..=64";
+                let value = other.to_string();
+                return Err(lhv_core::Error::InvalidParameter { name: "replication_factor", value, allowed }.into());
+            }
+            None => None,
+        };
         if self.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
             return Err(not_supported("sparse vectors"));
         }
@@ -123,7 +135,7 @@ impl CreateCollection {
                 params = params.with_exact_search_threshold(kb.saturating_mul(1024) / (vectors.size.max(1) * 4));
             }
         }
-        Ok((params, shards))
+        Ok((params, shards, replication))
     }
 }
 
@@ -132,25 +144,25 @@ pub(crate) async fn create(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<CreateCollection>,
 ) -> Reply<bool> {
-    let (params, shards) = request.params()?;
-    state.catalog.create_sharded(&name, params, shards.unwrap_or(state.config.default_shards)).await?;
+    let (params, shards, replication) = request.params(ops::is_clustered(&state))?;
+    ops::create_index(&state, &name, params, shards.unwrap_or(state.config.default_shards), replication).await?;
     Ok(Answer(true))
 }
 
 /// Every collection's name.
 pub(crate) async fn list(State(state): State<AppState>) -> Answer<CollectionsList> {
-    let collections = state.catalog.list().into_iter().map(|s| CollectionName { name: s.name }).collect();
+    let collections = ops::index_names(&state).into_iter().map(|name| CollectionName { name }).collect();
     Answer(CollectionsList { collections })
 }
 
 /// Whether a collection exists (loading or not).
 pub(crate) async fn exists(OnIndex { state, name }: OnIndex) -> Answer<Exists> {
-    Answer(Exists { exists: state.catalog.list().iter().any(|s| s.name == name) })
+    Answer(Exists { exists: ops::index_names(&state).contains(&name) })
 }
 
 /// Deletes a collection; `false` if there was none.
 pub(crate) async fn delete(OnIndex { state, name }: OnIndex) -> Reply<bool> {
-    match state.catalog.drop_index(&name).await {
+    match ops::drop_index(&state, &name).await {
         Ok(()) => Ok(Answer(true)),
         Err(lhv_store::Error::IndexNotFound { .. }) => Ok(Answer(false)),
         Err(error) => Err(error.into()),
@@ -159,16 +171,16 @@ pub(crate) async fn delete(OnIndex { state, name }: OnIndex) -> Reply<bool> {
 
 /// A collection's status, size and configuration.
 pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<Value> {
-    let durable = ops::index(&state, &name)?;
-    Ok(Answer(info(&durable, state.config.snapshot_log_bytes)))
+    let mut handle = ops::handle(&state, &name)?;
+    let overview = handle.describe(false).await?;
+    Ok(Answer(info(&overview, handle.shard_count(), state.config.snapshot_log_bytes)))
 }
 
 /// Qdrant's `CollectionInfo`, with every field its clients read (its
 /// `migrate()` recreates a collection from `config`), each saying what
 /// vectord does in Qdrant's terms.
-fn info(durable: &DurableIndex, snapshot_log_bytes: u64) -> Value {
-    let index = durable.index();
-    let params = index.params();
+fn info(overview: &Overview, shards: usize, snapshot_log_bytes: u64) -> Value {
+    let params = &overview.params;
     let mut vectors = json!({ "size": params.dim, "distance": shown::distance_name(params.metric) });
     let mut quantization = Value::Null;
     match params.storage {
@@ -177,7 +189,7 @@ fn info(durable: &DurableIndex, snapshot_log_bytes: u64) -> Value {
         Storage::Int8 => quantization = json!({ "scalar": { "type": "int8", "always_ram": true } }),
     }
     let full_scan_kb = params.exact_search_threshold.saturating_mul(params.dim * 4) / 1024;
-    let count = index.len();
+    let count = overview.stats.live;
     json!({
         "status": "green",
         "optimizer_status": "ok",
@@ -187,7 +199,7 @@ fn info(durable: &DurableIndex, snapshot_log_bytes: u64) -> Value {
         "config": {
             "params": {
                 "vectors": vectors,
-                "shard_number": index.shard_count(),
+                "shard_number": shards,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
                 "on_disk_payload": false,
@@ -210,6 +222,6 @@ fn info(durable: &DurableIndex, snapshot_log_bytes: u64) -> Value {
             "wal_config": { "wal_capacity_mb": snapshot_log_bytes.div_ceil(1 << 20), "wal_segments_ahead": 0 },
             "quantization_config": quantization,
         },
-        "payload_schema": super::field_index::payload_schema(index),
+        "payload_schema": super::field_index::payload_schema(&overview.field_indexes),
     })
 }

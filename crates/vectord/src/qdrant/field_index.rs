@@ -6,7 +6,7 @@
 //! (`is_tenant`, `on_disk`, `lookup`, `range`, `is_principal`) change no
 //! answer and are accepted.
 
-use lhv_core::{FieldSchema, IndexedField, ShardedIndex};
+use lhv_core::{FieldSchema, IndexedField};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -62,10 +62,10 @@ pub(crate) async fn drop(OnField { state, name, key }: OnField) -> Reply<UpdateR
 /// The collection info's `payload_schema`: each typed field index with its
 /// type and the points it holds. Indexes of vectord's untyped schema (made
 /// through vectord's own API) have no Qdrant type and are not listed.
-pub(crate) fn payload_schema(index: &ShardedIndex) -> Value {
-    let typed = index.field_indexes().into_iter().filter(|info| info.field.schema != FieldSchema::Any);
+pub(crate) fn payload_schema(field_indexes: &[(IndexedField, usize)]) -> Value {
+    let typed = field_indexes.iter().filter(|(field, _)| field.schema != FieldSchema::Any);
     let schema: Map<String, Value> = typed
-        .map(|info| (info.field.key, json!({ "data_type": info.field.schema.name(), "points": info.points })))
+        .map(|(field, points)| (field.key.clone(), json!({ "data_type": field.schema.name(), "points": points })))
         .collect();
     Value::Object(schema)
 }

@@ -121,10 +121,10 @@ pub(crate) async fn upsert(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<Upsert>,
 ) -> Reply<UpdateResult> {
-    let durable = ops::index(&state, &name)?;
-    let items = request.items(durable.index().params().metric)?;
-    ops::upsert(&state, &durable, items).await?;
-    Ok(UpdateResult::of(&durable).await)
+    let mut handle = ops::handle(&state, &name)?;
+    let items = request.items(handle.params().metric)?;
+    handle.upsert(items).await?;
+    Ok(UpdateResult::of_handle(&handle).await)
 }
 
 /// `POST /collections/{name}/points`.
@@ -143,19 +143,21 @@ pub(crate) async fn retrieve(
     JsonBody(request): JsonBody<Retrieve>,
 ) -> Reply<Vec<Record>> {
     unknown_fields(&request.rest, HARMLESS)?;
-    let durable = ops::index(&state, &name)?;
+    let mut handle = ops::handle(&state, &name)?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
     let mut seen = std::collections::BTreeSet::new();
-    let mut records = Vec::new();
-    for id in ids::parse_all(&request.ids)? {
-        if seen.insert(id.clone())
-            && let Some(stored) = durable.index().get(&id)
-        {
+    let wanted: Vec<String> = ids::parse_all(&request.ids)?.into_iter().filter(|id| seen.insert(id.clone())).collect();
+    let found = handle.get_many(&wanted).await?;
+    let records = wanted
+        .iter()
+        .zip(found)
+        .filter_map(|(id, stored)| {
+            let stored = stored?;
             let vector = with_vector.then_some(stored.vector);
-            records.push(record(&id, payload(&selection, stored.metadata.as_ref()), vector));
-        }
-    }
+            Some(record(id, payload(&selection, stored.metadata.as_ref()), vector))
+        })
+        .collect();
     Ok(Answer(records))
 }
 
@@ -163,8 +165,7 @@ pub(crate) async fn retrieve(
 pub(crate) async fn get_one(OnItem { state, name, id: raw }: OnItem) -> Reply<Record> {
     let id_value = raw.parse::<u64>().map_or_else(|_| Value::from(raw.clone()), Value::from);
     let id = ids::parse(&id_value)?;
-    let durable = ops::index(&state, &name)?;
-    let stored = durable.index().get(&id).ok_or_else(|| {
+    let stored = ops::handle(&state, &name)?.get(&id).await?.ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "item_not_found",
@@ -179,8 +180,14 @@ pub(crate) async fn delete(
     OnIndex { state, name }: OnIndex,
     JsonBody(selector): JsonBody<Selector>,
 ) -> Reply<UpdateResult> {
-    let durable = ops::index(&state, &name)?;
     let selection = selector.selection()?;
+    if let super::Selection::Ids(ids) = selection {
+        // Deletes by id need no reading first: they go straight to the shards' writers.
+        let mut handle = ops::handle(&state, &name)?;
+        handle.delete(ids).await?;
+        return Ok(UpdateResult::of_handle(&handle).await);
+    }
+    let durable = ops::index(&state, &name)?;
     ops::durably(&state, durable.delete_with(|index| Ok::<_, WriteError>(selection.ids(index)?))).await?;
     Ok(UpdateResult::of(&durable).await)
 }
@@ -212,8 +219,8 @@ pub(crate) async fn scroll(
     let filter = filter::translate(request.filter.as_ref())?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
-    let durable = ops::index(&state, &name)?;
     if let Some(order) = request.order_by {
+        let durable = ops::index(&state, &name)?;
         if offset.is_some() {
             return Err(ApiError::bad_request(
                 "Offset is not supported in conjunction with `order_by` scroll parameter",
@@ -237,7 +244,7 @@ pub(crate) async fn scroll(
         return Ok(Answer(ScrollResult { points, next_page_offset: None }));
     }
     let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
-    let page = ops::scroll(&durable, start, limit, filter.as_ref())?;
+    let page = ops::scroll_page(&mut ops::handle(&state, &name)?, start, limit, filter.as_ref()).await?;
     let points = page
         .items
         .into_iter()

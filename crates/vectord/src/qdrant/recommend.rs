@@ -24,7 +24,7 @@ use super::answers::{Answer, Reply, ScoredPoint};
 use super::examples::{leave_out, scan, similarity, squashed, vectors_of};
 use super::points::HARMLESS;
 use super::refuse::{not_supported, unknown_fields};
-use super::search::{Plan, Shared, run_all};
+use super::search::{Plan, Shared, run_local};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops;
@@ -112,7 +112,7 @@ pub(super) async fn recommend(
     let mut plan = Plan::new(average(&positive, &negative, dim), limit, shared)?;
     leave_out(&mut plan, mentioned);
     if strategy == Strategy::AverageVector {
-        let found = run_all(Arc::clone(&durable), std::slice::from_ref(&plan)).await?;
+        let found = run_local(Arc::clone(&durable), std::slice::from_ref(&plan)).await?;
         return Ok(found.into_iter().next().unwrap_or_default());
     }
     let score = move |vector: &[f32]| {

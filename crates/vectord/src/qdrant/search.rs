@@ -1,9 +1,10 @@
 //! Nearest-vector search: `points/search` (and batch) and the nearest form
 //! of `points/query` (and batch), with Qdrant's scores.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use lhv_core::{Filter, Hit};
+use lhv_core::{Filter, Hit, Metric};
 use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -15,7 +16,7 @@ use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, s
 use super::{discover, filter, order_by, points, recommend};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops::{self, Query};
+use crate::ops::{self, IndexHandle, Query};
 use crate::state::AppState;
 
 /// `params` of a search.
@@ -102,13 +103,30 @@ impl Plan {
     /// Qdrant's `ScoredPoint`s for the hits, best first.
     pub(super) fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<ScoredPoint> {
         let index = durable.index();
-        let metric = index.params().metric;
+        self.scored_with(index.params().metric, hits, |id| index.get(id).map(|r| r.vector))
+    }
+
+    /// The ids whose vectors [`scored_with`](Self::scored_with) will ask for.
+    fn shown_ids(&self, hits: &[Hit]) -> Vec<String> {
+        if !self.with_vector {
+            return Vec::new();
+        }
+        hits.iter().skip(self.offset).map(|hit| hit.id.clone()).collect()
+    }
+
+    /// [`scored`](Self::scored) under `metric`, the vectors shown from `vector_of`.
+    fn scored_with(
+        &self,
+        metric: Metric,
+        hits: Vec<Hit>,
+        vector_of: impl Fn(&str) -> Option<Vec<f32>>,
+    ) -> Vec<ScoredPoint> {
         hits.into_iter()
             .skip(self.offset)
             .map(|hit| (score(metric, hit.distance), hit))
             .take_while(|(score, _)| passes_threshold(metric, *score, self.score_threshold))
             .map(|(score, hit)| {
-                let vector = if self.with_vector { index.get(&hit.id).map(|r| r.vector) } else { None };
+                let vector = if self.with_vector { vector_of(&hit.id) } else { None };
                 let point = record(&hit.id, payload(&self.with_payload, hit.metadata.as_ref()), vector);
                 ScoredPoint { point, version: 0, score }
             })
@@ -185,8 +203,8 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("a query vector is a list of numbers: {e}")))
 }
 
-/// Runs the plans' searches (where [`ops::search`] says) and scores their hits.
-pub(super) async fn run_all(durable: Arc<DurableIndex>, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
+/// Runs the plans' searches on an index loaded here (where [`ops::search`] says) and scores their hits.
+pub(super) async fn run_local(durable: Arc<DurableIndex>, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
     let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
     let mut found = ops::search(Arc::clone(&durable), queries.into_iter().flatten().collect()).await?.into_iter();
@@ -196,6 +214,29 @@ pub(super) async fn run_all(durable: Arc<DurableIndex>, plans: &[Plan]) -> Resul
         plan.scored(&durable, hits)
     });
     Ok(scored.collect())
+}
+
+/// Runs the plans' searches on an index wherever it is and scores their
+/// hits; the vectors shown are read in one request per search.
+async fn run_all(handle: &mut IndexHandle, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
+    let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
+    let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
+    let metric = handle.params().metric;
+    let mut found = handle.search(queries.into_iter().flatten().collect(), false).await?.into_iter();
+    let mut scored = Vec::with_capacity(plans.len());
+    for (plan, asked) in plans.iter().zip(asked) {
+        // A plan that asked for no hits (limit 0) has none; the others one list each.
+        let hits: Vec<Hit> = if asked { found.next().into_iter().flatten().flatten().collect() } else { Vec::new() };
+        let ids = plan.shown_ids(&hits);
+        let vectors: HashMap<String, Vec<f32>> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            let records = handle.get_many(&ids).await?;
+            ids.into_iter().zip(records).filter_map(|(id, record)| Some((id, record?.vector))).collect()
+        };
+        scored.push(plan.scored_with(metric, hits, |id| vectors.get(id).cloned()));
+    }
+    Ok(scored)
 }
 
 /// `POST /collections/{name}/points/search/batch` and `query/batch` bodies.
@@ -213,7 +254,7 @@ async fn searched<T>(
     plan: fn(T) -> Result<Plan, ApiError>,
 ) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let plans = requests.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
-    run_all(ops::index(state, name)?, &plans).await
+    run_all(&mut ops::handle(state, name)?, &plans).await
 }
 
 /// The nearest points to one vector.
@@ -297,7 +338,7 @@ pub(crate) async fn query_batch(
     for request in batch.searches {
         let points = if request.is_nearest() {
             let plan = request.plan()?;
-            run_all(Arc::clone(&durable), std::slice::from_ref(&plan)).await?.into_iter().next().unwrap_or_default()
+            run_local(Arc::clone(&durable), std::slice::from_ref(&plan)).await?.into_iter().next().unwrap_or_default()
         } else {
             request.answer_apart(Arc::clone(&durable)).await?
         };

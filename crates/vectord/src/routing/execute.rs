@@ -31,8 +31,14 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
         ShardOp::CountWhere { filter } => {
             ShardReply::Count(blocking(move || part.index().count_where(filter.as_ref())).await??)
         }
-        ShardOp::Upsert { items } => ShardReply::Upserted(ops::upsert(state, &part, items).await?),
-        ShardOp::Delete { ids } => ShardReply::Count(ops::delete(state, &part, ids).await?),
+        ShardOp::Upsert { items } => {
+            let outcome = ops::upsert(state, &part, items).await?;
+            ShardReply::Upserted(outcome, part.last_sequence().await)
+        }
+        ShardOp::Delete { ids } => {
+            let deleted = ops::delete(state, &part, ids).await?;
+            ShardReply::Deleted(deleted, part.last_sequence().await)
+        }
         ShardOp::CreateFieldIndex { field } => ShardReply::Changed(ops::create_field_index(state, &part, field).await?),
         ShardOp::DropFieldIndex { key } => ShardReply::Changed(ops::drop_field_index(state, &part, &key).await?),
     })

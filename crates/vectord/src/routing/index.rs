@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use lhv_core::{Filter, Hit, IndexedField, Item, Record, UpsertOutcome, compare_ids, merge_hits, shard_of};
+use lhv_core::{
+    Filter, Hit, IndexParams, IndexedField, Item, Record, UpsertOutcome, compare_ids, merge_hits, shard_of,
+};
 use lhv_store::control::IndexRecord;
 use lhv_store::node::ShardRoute;
 
@@ -36,6 +38,8 @@ pub(crate) struct RoutedIndex {
     name: String,
     record: IndexRecord,
     routes: Vec<ShardRoute>,
+    /// The largest sequence number the writes made through this handle reached.
+    last_sequence: u64,
 }
 
 impl std::fmt::Debug for RoutedIndex {
@@ -61,12 +65,17 @@ enum Reach {
 impl RoutedIndex {
     pub(super) fn new(state: AppState, routing: Arc<Routing>, name: &str) -> Result<Self, ApiError> {
         let (record, routes) = routing.node.route(name)?;
-        Ok(Self { state, routing, name: name.to_owned(), record, routes })
+        Ok(Self { state, routing, name: name.to_owned(), record, routes, last_sequence: 0 })
     }
 
     /// Its name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Its parameters as created (field indexes made later: see [`Self::describe`]).
+    pub(crate) fn params(&self) -> &IndexParams {
+        &self.record.params
     }
 
     /// How many shards it has.
@@ -179,12 +188,13 @@ impl RoutedIndex {
             items: group.iter().filter_map(|shard| by_shard.get(shard)).flatten().cloned().collect(),
         };
         let replies = self.run(shards, Reach::Write, &op).await?;
-        replies.into_iter().try_fold(UpsertOutcome::default(), |sum, reply| match reply {
-            ShardReply::Upserted(part) => {
-                Ok(UpsertOutcome { inserted: sum.inserted + part.inserted, updated: sum.updated + part.updated })
-            }
-            _ => Err(mismatched()),
-        })
+        let mut sum = UpsertOutcome::default();
+        for reply in replies {
+            let ShardReply::Upserted(part, sequence) = reply else { return Err(mismatched()) };
+            sum = UpsertOutcome { inserted: sum.inserted + part.inserted, updated: sum.updated + part.updated };
+            self.last_sequence = self.last_sequence.max(sequence);
+        }
+        Ok(sum)
     }
 
     /// Deletes `ids` at their shards' writers; how many were stored.
@@ -193,10 +203,19 @@ impl RoutedIndex {
         let shards: Vec<u32> = by_shard.keys().copied().collect();
         let op = |group: &[u32]| ShardOp::Delete { ids: ids_of(&by_shard, group) };
         let replies = self.run(shards, Reach::Write, &op).await?;
-        replies.into_iter().try_fold(0, |sum, reply| match reply {
-            ShardReply::Count(count) => Ok(sum + count),
-            _ => Err(mismatched()),
-        })
+        let mut sum = 0;
+        for reply in replies {
+            let ShardReply::Deleted(count, sequence) = reply else { return Err(mismatched()) };
+            sum += count;
+            self.last_sequence = self.last_sequence.max(sequence);
+        }
+        Ok(sum)
+    }
+
+    /// The largest sequence number the writes through this handle reached
+    /// (per shard, as Qdrant's operation ids are).
+    pub(crate) fn last_sequence(&self) -> u64 {
+        self.last_sequence
     }
 
     /// Builds a field index on every shard; whether one of its key existed.

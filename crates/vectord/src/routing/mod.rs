@@ -101,7 +101,7 @@ impl Routing {
     }
 
     /// Drops index `name`.
-    pub(crate) async fn drop_index(&self, name: &str) -> Result<(), ApiError> {
+    pub(crate) async fn drop_index(&self, name: &str) -> lhv_store::Result<()> {
         self.node.drop_index(name).await?;
         self.until_seen(|node| node.route(name).is_err()).await;
         Ok(())

@@ -113,10 +113,12 @@ pub(crate) enum ShardReply {
     Records(Vec<Option<Record>>),
     /// To `Scroll`.
     Items(Vec<(String, Record)>),
-    /// To `CountWhere` and `Delete`.
+    /// To `CountWhere`.
     Count(usize),
-    /// To `Upsert`.
-    Upserted(UpsertOutcome),
+    /// To `Upsert`, with the last sequence number of the shards written.
+    Upserted(UpsertOutcome, u64),
+    /// To `Delete`: how many were stored, and the last sequence number of the shards written.
+    Deleted(usize, u64),
     /// To the field-index changes: whether there was one of the key.
     Changed(bool),
 }

@@ -219,3 +219,100 @@ async fn every_member_answers_for_an_index_spread_over_the_cluster() {
     second.stop().await;
     third.stop().await;
 }
+
+/// Qdrant's answers (`{"result": ...}`) of a call that must succeed.
+async fn qdrant(server: &Server, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, answer) = server.call(method, path, body).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+    answer["result"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qdrant_clients_reach_a_collection_through_any_member() {
+    let cluster = format!("qdrant-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let members = [member(&cluster, "q1").await, member(&cluster, "q2").await];
+    let create =
+        json!({ "vectors": { "size": DIM, "distance": "Euclid" }, "shard_number": 3, "replication_factor": 2 });
+    assert_eq!(qdrant(&members[0], Method::PUT, "/collections/docs", Some(create)).await, json!(true));
+    let listed = qdrant(&members[1], Method::GET, "/collections", None).await;
+    assert_eq!(listed["collections"], json!([{ "name": "docs" }]));
+    assert_eq!(qdrant(&members[1], Method::GET, "/collections/docs/exists", None).await["exists"], json!(true));
+
+    let points: Vec<Value> =
+        (0..90).map(|i| json!({ "id": i, "vector": vector(i), "payload": { "group": i % 3 } })).collect();
+    let upserted =
+        qdrant(&members[1], Method::PUT, "/collections/docs/points", Some(json!({ "points": points }))).await;
+    assert_eq!(upserted["status"], json!("completed"));
+    assert!(upserted["operation_id"].as_u64().unwrap() > 0, "{upserted}");
+    let stored: BTreeSet<usize> = (0..90).collect();
+
+    // Searches through either member equal brute force (eventual reads: at
+    // once, or once the replicas asked have caught up), vectors shown as stored.
+    for (q, member) in members.iter().cycle().take(6).enumerate() {
+        let query = vector(500 + q);
+        let body = json!({ "vector": query, "limit": 5, "with_vector": true, "params": { "hnsw_ef": 500 } });
+        let started = Instant::now();
+        let hits = loop {
+            let hits = qdrant(member, Method::POST, "/collections/docs/points/search", Some(body.clone())).await;
+            let ids: Vec<String> = hits.as_array().unwrap().iter().map(|hit| hit["id"].to_string()).collect();
+            if ids == brute_force(&stored, &query, 5) {
+                break hits;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "query {q}: {ids:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let first = hits[0]["id"].as_u64().unwrap() as usize;
+        let shown: Vec<f32> = serde_json::from_value(hits[0]["vector"].clone()).unwrap();
+        assert_eq!(shown, vector(first));
+    }
+
+    // Reads of points, pages and counts, through the member that did not
+    // write (it holds a copy of every shard: once its listing shows every
+    // point, its replicas have caught up).
+    let reader = &members[0];
+    let started = Instant::now();
+    loop {
+        let mut scrolled = Vec::new();
+        let mut offset = Value::Null;
+        loop {
+            let body = json!({ "limit": 40, "offset": offset });
+            let page = qdrant(reader, Method::POST, "/collections/docs/points/scroll", Some(body)).await;
+            scrolled.extend(page["points"].as_array().unwrap().iter().map(|p| p["id"].as_u64().unwrap()));
+            offset = page["next_page_offset"].clone();
+            if offset.is_null() {
+                break;
+            }
+        }
+        if scrolled == (0..90).collect::<Vec<u64>>() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{scrolled:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = qdrant(reader, Method::POST, "/collections/docs/points", Some(json!({ "ids": [5, 77, 1000] }))).await;
+    let got_ids: Vec<u64> = got.as_array().unwrap().iter().map(|p| p["id"].as_u64().unwrap()).collect();
+    assert_eq!(got_ids, [5, 77]);
+    assert_eq!(
+        qdrant(reader, Method::GET, "/collections/docs/points/12", None).await["payload"],
+        json!({ "group": 0 })
+    );
+    let filter = json!({ "filter": { "must": [{ "key": "group", "match": { "value": 1 } }] } });
+    assert_eq!(qdrant(reader, Method::POST, "/collections/docs/points/count", Some(filter)).await["count"], json!(30));
+    let info = qdrant(reader, Method::GET, "/collections/docs", None).await;
+    assert_eq!(info["points_count"], json!(90), "{info}");
+    assert_eq!(info["config"]["params"]["shard_number"], json!(3), "{info}");
+
+    // Deletes by id through one member; the other's count follows.
+    qdrant(&members[1], Method::POST, "/collections/docs/points/delete", Some(json!({ "points": [0, 1, 2] }))).await;
+    let started = Instant::now();
+    while qdrant(reader, Method::POST, "/collections/docs/points/count", Some(json!({}))).await["count"] != json!(87) {
+        assert!(started.elapsed() < Duration::from_secs(5), "the delete was not seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(qdrant(&members[1], Method::DELETE, "/collections/docs", None).await, json!(true));
+    assert_eq!(qdrant(&members[0], Method::DELETE, "/collections/docs", None).await, json!(false));
+    let [first, second] = members;
+    first.stop().await;
+    second.stop().await;
+}
