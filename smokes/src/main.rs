@@ -5,6 +5,7 @@
 mod cluster;
 mod crash;
 mod enospc;
+mod etcd;
 mod g1;
 mod g1p;
 mod g2;
@@ -20,7 +21,7 @@ async fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
         eprintln!(
-            "usage: smoke g1|g1p|g2|crash|cluster --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--quick]"
+            "usage: smoke g1|g1p|g2|crash|cluster|etcd-cluster --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--etcd URL] [--quick]"
         );
         return ExitCode::from(2);
     };
@@ -41,6 +42,14 @@ async fn main() -> ExitCode {
                 cluster::run(&binary, &url.display().to_string(), args.iter().any(|a| a == "--quick"), seed).await
             }
             None => Err("cluster needs --storage-url s3://bucket/prefix".into()),
+        },
+        "etcd-cluster" => match (flag("--storage-url"), flag("--etcd")) {
+            (Some(url), Some(etcd)) => {
+                let seed = flag("--seed").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(7);
+                let quick = args.iter().any(|a| a == "--quick");
+                etcd::run(&binary, &url.display().to_string(), &etcd.display().to_string(), quick, seed).await
+            }
+            _ => Err("etcd-cluster needs --storage-url s3://bucket/prefix --etcd http://host:port".into()),
         },
         "enospc" => match (flag("--mount"), flag("--ballast")) {
             (Some(mount), Some(ballast)) => enospc::run(&binary, &mount, &ballast).await,

@@ -19,9 +19,11 @@
 //! - `crash [--cycles N] [--storage file|s3]`: SIGKILL the release binary under
 //!   concurrent writes and check everything acknowledged (ci: 30 cycles on
 //!   file, 10 on S3).
-//! - `cluster [--quick]`: 3 vectord processes over one bucket of a real S3
-//!   server, the writer killed with SIGKILL mid-stream: acknowledged writes lost
-//!   (0), failover time, replica lag, throughput with 1 and 3 processes (ci: quick).
+//! - `cluster [--quick]`: vectord processes coordinated by a real etcd over one
+//!   bucket of a real S3 server: capacity beyond one member's budget, failover
+//!   under SIGKILL, the create/drop race replays, rebalancing when a member
+//!   joins; then the older cluster over S3 leases (the writer killed with
+//!   SIGKILL mid-stream, failover time, replica lag, throughput) (ci: quick).
 //! - `load [--seconds S] [--clients C] [--churn-seconds S]`: mixed HTTP traffic with
 //!   percentiles per route and RSS, then churn (ci: 20 s, 8 clients, 60 s churn).
 //! - `faults`: the service on a real tmpfs that fills up (507, reads go on,
