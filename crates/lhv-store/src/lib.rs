@@ -35,6 +35,7 @@ mod cluster;
 pub mod control;
 #[cfg(feature = "cluster")]
 pub mod controller;
+mod counted;
 mod crypto;
 mod discover;
 mod durable;
@@ -60,6 +61,7 @@ mod url;
 pub use aliases::AliasChange;
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
 pub use cluster::{Clock, ClusterOptions, IndexWriter, Route};
+pub use counted::{CountedStore, StoreRequests};
 pub use crypto::install_crypto_provider;
 pub use durable::DurableIndex;
 pub use error::{Error, Result};

@@ -107,7 +107,10 @@ async fn serve_cluster_member(
 ) -> Result<(), String> {
     let Some(cluster) = config.cluster.clone() else { return Err("no cluster settings".into()) };
     let store = lhv_store::open_url(&config.storage_url, &config.s3_options.pairs()).map_err(|e| e.to_string())?.store;
+    // Counted: what the cluster asks of object storage shows in /metrics.
+    let counted = Arc::new(lhv_store::CountedStore::new(store));
     let client = forwarder()?;
+    let store: Arc<dyn lhv_store::Store> = Arc::clone(&counted) as Arc<dyn lhv_store::Store>;
     let routing = routing::Routing::start(&cluster, &etcd, store, config.snapshot_log_bytes, client.clone()).await?;
     let catalog = Arc::new(
         Catalog::open(
@@ -118,6 +121,7 @@ async fn serve_cluster_member(
         .map_err(|e| e.to_string())?,
     );
     let (state, listening) = state_and_listening(catalog, config, client)?;
+    let _ = state.metrics.storage.set(counted);
     let state = AppState { routing: Some(Arc::clone(&routing)), ..state };
     http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
     tracing::info!("shutting down: leaving the cluster");

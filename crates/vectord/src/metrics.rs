@@ -62,6 +62,8 @@ pub struct Metrics {
     pub(crate) connections_refused: AtomicU64,
     /// Requests sent on to another cluster member (the index's writer).
     pub(crate) forwarded: AtomicU64,
+    /// The object store's request counts, where they are counted (a cluster on etcd).
+    pub(crate) storage: std::sync::OnceLock<Arc<lhv_store::CountedStore>>,
 }
 
 impl Metrics {
@@ -100,6 +102,20 @@ impl Metrics {
         out.push_str("# HELP vectord_forwarded_requests_total Requests sent on to the index's writer (cluster).\n");
         out.push_str("# TYPE vectord_forwarded_requests_total counter\n");
         let _ = writeln!(out, "vectord_forwarded_requests_total {}", self.forwarded.load(Ordering::Relaxed));
+
+        if let Some(storage) = self.storage.get() {
+            let requests = storage.requests();
+            out.push_str("# HELP vectord_storage_requests_total Requests made of object storage, by kind.\n");
+            out.push_str("# TYPE vectord_storage_requests_total counter\n");
+            for (kind, count) in [
+                ("read", requests.reads),
+                ("write", requests.writes),
+                ("list", requests.lists),
+                ("delete", requests.deletes),
+            ] {
+                let _ = writeln!(out, "vectord_storage_requests_total{{kind=\"{kind}\"}} {count}");
+            }
+        }
 
         let statuses = catalog.list();
         out.push_str("# HELP vectord_indexes Indexes by state.\n# TYPE vectord_indexes gauge\n");

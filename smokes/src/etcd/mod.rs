@@ -6,12 +6,15 @@
 //! than any member's budget, spread over four, exact searches through every
 //! member equal to brute force, graph recall), `failover` (a member killed
 //! with SIGKILL under writes and searches, replication 2: no search error,
-//! no acknowledged write lost), `replays` (the create/drop races that lost
+//! no acknowledged write lost), `fencing` (writers paused with SIGSTOP
+//! past their lease, replicas promoted, the paused ones resumed: nothing
+//! acknowledged lost), `replays` (the create/drop races that lost
 //! writes in the older cluster mode), `rebalance` (a fifth member joins
 //! under writes: shards move to it, nothing lost). `--quick` sizes it for CI.
 
 mod capacity;
 mod failover;
+mod fencing;
 mod rebalance;
 mod replays;
 
@@ -230,6 +233,7 @@ pub async fn run(binary: &Path, storage_url: &str, etcd: &str, quick: bool, seed
     let mut figures: Vec<(String, String)> = Vec::new();
     capacity::run(&setup, &sizes, &mut steps, &mut figures).await;
     failover::run(&setup, &sizes, &mut steps, &mut figures).await;
+    fencing::run(&setup, &sizes, &mut steps, &mut figures).await;
     replays::run(&setup, &mut steps).await;
     rebalance::run(&setup, &sizes, &mut steps, &mut figures).await;
     println!();

@@ -367,7 +367,41 @@ impl RoutedIndex {
                     strong,
                     op,
                 };
-                self.routing.call(address, &call).await
+                // A member that stopped answering (paused, partitioned) holds
+                // the call until its timeout; once the placement of one of
+                // these shards changes (the controller moved them off it), the
+                // call is given up and the part sent where they are now. A
+                // write given up may still have committed: sent again, it is
+                // applied again, as idempotent writes are.
+                tokio::select! {
+                    answer = self.routing.call(address, &call) => answer,
+                    () = self.placement_changes(shards) => Err(CallFailure::Retry(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "shard_moved",
+                        format!("the shards {shards:?} moved off {address} while it did not answer; retry"),
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// Returns once the placement of one of `shards` differs from the one
+    /// this request routes by (checked every 100 ms; never while it holds).
+    async fn placement_changes(&self, shards: &[u32]) {
+        let tokens: Vec<i64> =
+            shards.iter().map(|shard| self.routes.get(*shard as usize).map_or(0, |route| route.token)).collect();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let Ok((record, routes)) = self.routing.node.route(&self.name) else { return };
+            if record.incarnation != self.record.incarnation {
+                return;
+            }
+            let moved = shards
+                .iter()
+                .zip(&tokens)
+                .any(|(shard, token)| routes.get(*shard as usize).is_none_or(|route| route.token != *token));
+            if moved {
+                return;
             }
         }
     }

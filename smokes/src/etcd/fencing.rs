@@ -1,0 +1,160 @@
+//! Fencing: a member that writes shards is paused with SIGSTOP past its
+//! membership lease while a client keeps writing through the others; the
+//! controller promotes a replica of each of its shards, and the paused
+//! member is resumed with SIGCONT. Whatever it was committing when it was
+//! paused fails at the storage fence (the new writer claimed each head with
+//! a larger token), so nothing acknowledged is lost and nothing it believed
+//! it wrote is served. Cycles of this; every acknowledged write is looked
+//! for through every member at the end.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::{Cluster, Setup, Sizes, create, ids_in, vector, write_until_acked};
+use crate::harness::{Endpoint, Rng, Steps, expect};
+
+const MEMBERS: usize = 3;
+const SHARDS: usize = 4;
+
+pub(super) async fn run(setup: &Setup, sizes: &Sizes, steps: &mut Steps, figures: &mut Vec<(String, String)>) {
+    if let Err(error) = measure(setup, sizes, steps, figures).await {
+        steps.check("fencing: writers paused past their lease", Err(error));
+    }
+}
+
+/// Sends `signal` (STOP, CONT) to process `pid`.
+fn signal(pid: u32, signal: &str) -> Result<(), String> {
+    let status = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+    if status.is_ok_and(|s| s.success()) { Ok(()) } else { Err(format!("kill -{signal} {pid} failed")) }
+}
+
+/// The shards of `fenced` each member writes, as member `via` sees the placement.
+async fn writers(cluster: &Cluster, via: usize) -> Result<Vec<usize>, String> {
+    let status = cluster.status(via).await?;
+    let mut writes = vec![0; MEMBERS];
+    for shard in status["shards"].as_array().into_iter().flatten() {
+        if let Some(n) =
+            shard["writer"].as_str().and_then(|w| w.strip_prefix('n')).and_then(|n| n.parse::<usize>().ok())
+            && n < MEMBERS
+        {
+            writes[n] += 1;
+        }
+    }
+    Ok(writes)
+}
+
+async fn measure(
+    setup: &Setup,
+    sizes: &Sizes,
+    steps: &mut Steps,
+    figures: &mut Vec<(String, String)>,
+) -> Result<(), String> {
+    let cluster = Cluster::start(setup, "fencing", MEMBERS, 1024).await?;
+    create(&cluster.live()[0], "fenced", SHARDS, 2).await?;
+    cluster.placed(0, "fenced", SHARDS, 2).await?;
+
+    // The client writes through the members that are not paused.
+    let paused: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
+    let stop = Arc::new(AtomicBool::new(false));
+    let endpoints: Vec<Endpoint> = cluster.live();
+    let client = {
+        let (paused, stop, endpoints) = (Arc::clone(&paused), Arc::clone(&stop), endpoints.clone());
+        let seed = sizes.seed;
+        tokio::spawn(async move {
+            let mut rng = Rng::new(seed ^ 0xf0ce);
+            let mut acked = BTreeSet::new();
+            let mut b = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let skip = *paused.lock().await;
+                let members: Vec<Endpoint> =
+                    endpoints.iter().enumerate().filter(|(n, _)| Some(*n) != skip).map(|(_, e)| e.clone()).collect();
+                let ids: Vec<String> = (0..10).map(|i| format!("f{b}-{i}")).collect();
+                let items: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "vector": vector(&mut rng) })).collect();
+                write_until_acked(&members, b, "/v1/vectors/index/fenced/add", &json!({ "items": items })).await?;
+                acked.extend(ids);
+                b += 1;
+            }
+            Ok::<BTreeSet<String>, String>(acked)
+        })
+    };
+
+    let cycles = if sizes.batches > 300 { 20 } else { 4 };
+    let mut takeovers = Vec::new();
+    for cycle in 0..cycles {
+        let writes = writers(&cluster, 0).await?;
+        let Some(victim) = (0..MEMBERS).filter(|n| writes[*n] > 0).max_by_key(|n| writes[*n]) else {
+            return Err(format!("cycle {cycle}: no member writes a shard"));
+        };
+        let watcher = (victim + 1) % MEMBERS;
+        let pid = cluster.member(victim)?.pid().ok_or("no pid")?;
+        *paused.lock().await = Some(victim);
+        signal(pid, "STOP")?;
+        let stopped = Instant::now();
+        // Its shards get new writers once its lease expires.
+        loop {
+            if writers(&cluster, watcher).await?[victim] == 0 {
+                break;
+            }
+            if stopped.elapsed() > Duration::from_secs(20) {
+                let _ = signal(pid, "CONT");
+                return Err(format!("cycle {cycle}: the paused member's shards got no new writer in 20 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        takeovers.push(stopped.elapsed());
+        // Writes go on for a moment under the new writers, then it wakes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        signal(pid, "CONT")?;
+        let woke = Instant::now();
+        while cluster.member(victim)?.call(Method::GET, "/readyz", None).await.map(|(s, _)| s) != Ok(StatusCode::OK) {
+            if woke.elapsed() > Duration::from_secs(10) {
+                return Err(format!("cycle {cycle}: the resumed member does not answer"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        *paused.lock().await = None;
+        // It joins again and gets shards back before the next cycle.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let acked = client.await.map_err(|e| e.to_string())??;
+
+    let mut most_lost = 0;
+    for (n, member) in endpoints.iter().enumerate() {
+        let started = Instant::now();
+        let lost = loop {
+            let present = ids_in(member, "fenced").await?;
+            let lost = acked.difference(&present).count();
+            if lost == 0 || started.elapsed() > Duration::from_secs(10) {
+                break lost;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        most_lost = most_lost.max(lost);
+        steps.check(
+            &format!("fencing: after {cycles} pauses, member {n} finds every acknowledged write"),
+            expect("lost", lost, 0),
+        );
+    }
+    takeovers.sort_unstable();
+    figures.push((
+        format!("fencing: {cycles} writers paused past their lease; acknowledged writes, lost"),
+        format!("{}, {most_lost}", acked.len()),
+    ));
+    figures.push((
+        "fencing: SIGSTOP to new writers placed, median / worst".into(),
+        format!(
+            "{:.2} / {:.2} s",
+            takeovers[takeovers.len() / 2].as_secs_f64(),
+            takeovers.last().map_or(0.0, Duration::as_secs_f64)
+        ),
+    ));
+    Ok(())
+}
