@@ -32,6 +32,14 @@ impl Endpoint {
 }
 
 impl Endpoint {
+    /// A GET whose answer is text (`/metrics`): the status and the text.
+    pub async fn text(&self, path: &str) -> Result<(StatusCode, String), String> {
+        let response =
+            self.client.get(format!("http://127.0.0.1:{}{path}", self.port)).send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        Ok((status, response.text().await.map_err(|e| e.to_string())?))
+    }
+
     /// Every item of `index` (id -> metadata), page after page.
     pub async fn items_in(&self, index: &str) -> Result<std::collections::BTreeMap<String, Value>, String> {
         let mut items = std::collections::BTreeMap::new();

@@ -9,10 +9,13 @@
 //! no acknowledged write lost), `fencing` (writers paused with SIGSTOP
 //! past their lease, replicas promoted, the paused ones resumed: nothing
 //! acknowledged lost), `replays` (the create/drop races that lost
-//! writes in the older cluster mode), `rebalance` (a fifth member joins
-//! under writes: shards move to it, nothing lost). `--quick` sizes it for CI.
+//! writes in the older cluster mode), `rebalance` (a fourth member joins three
+//! under writes: shards move to it, nothing lost), `cost` (object-store
+//! requests idle and per write, commit latency, search throughput through
+//! one member and four). `--quick` sizes it for CI.
 
 mod capacity;
+mod cost;
 mod failover;
 mod fencing;
 mod rebalance;
@@ -236,6 +239,7 @@ pub async fn run(binary: &Path, storage_url: &str, etcd: &str, quick: bool, seed
     fencing::run(&setup, &sizes, &mut steps, &mut figures).await;
     replays::run(&setup, &mut steps).await;
     rebalance::run(&setup, &sizes, &mut steps, &mut figures).await;
+    cost::run(&setup, &sizes, &mut steps, &mut figures).await;
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
