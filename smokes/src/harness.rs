@@ -254,5 +254,8 @@ pub fn expect<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Re
 /// rustls with *ring*; see lhv-store's `install_crypto_provider`).
 fn http_client() -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::new()
+    // A bound on every request: a crash cycle once hung for good in the
+    // client's connection pool after the server was killed (no socket
+    // open, no timer left); with a timeout that is an error like any other.
+    Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_else(|_| Client::new())
 }
