@@ -149,6 +149,9 @@ fn seaweedfs(weed: &Path, dir: &Path, s3_port: u16) -> Result<Child, String> {
     command
         // Small volumes: the tests write little, and the default reserves gigabytes.
         .arg("-master.volumeSizeLimitMB=64")
+        // More of them than the default 8: the full cluster scenarios write
+        // hundreds of MiB, and space of deleted objects is not reused (no vacuum).
+        .arg("-volume.max=100")
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(err))
         .spawn()
