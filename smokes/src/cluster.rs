@@ -117,25 +117,9 @@ async fn create(endpoint: &Endpoint, name: &str) -> Result<(), String> {
     }
 }
 
-/// Sends a batch until a member acknowledges it (members in turn, from
-/// `start`); how many answers were refusals on the way.
+/// Sends a batch until a member acknowledges it (within 30 s).
 async fn write_until_acked(members: &[Endpoint], start: usize, path: &str, body: &Value) -> Result<usize, String> {
-    let begun = Instant::now();
-    let mut refused = 0;
-    for attempt in 0.. {
-        let member = &members[(start + attempt) % members.len()];
-        match member.call(Method::POST, path, Some(body)).await {
-            Ok((StatusCode::OK, _)) => return Ok(refused),
-            // 503: no writer right now (a lease changing hands); a connection error: a dead member.
-            Ok((StatusCode::SERVICE_UNAVAILABLE, _)) | Err(_) => refused += 1,
-            Ok((status, answer)) => return Err(format!("{path}: {status} {answer}")),
-        }
-        if begun.elapsed() > Duration::from_secs(30) {
-            return Err(format!("{path}: no member acknowledged a write within 30 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Err(format!("{path}: gave up"))
+    crate::harness::write_until_acked(members, start, path, body, Duration::from_secs(30)).await
 }
 
 /// Ingest vectors/s and search QPS of `processes` members over 3 indexes,

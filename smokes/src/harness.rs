@@ -191,6 +191,33 @@ fn free_port() -> Result<u16, String> {
         .map(|a| a.port())
 }
 
+/// Sends a write through `members` in turn (from `start`) until one
+/// acknowledges it; how many answers on the way were refusals (503: no
+/// writer right now) or failures (a dead member). Gives up after `patience`.
+pub async fn write_until_acked(
+    members: &[Endpoint],
+    start: usize,
+    path: &str,
+    body: &Value,
+    patience: Duration,
+) -> Result<usize, String> {
+    let begun = Instant::now();
+    let mut refused = 0;
+    for attempt in 0.. {
+        let member = &members[(start + attempt) % members.len()];
+        match member.call(Method::POST, path, Some(body)).await {
+            Ok((StatusCode::OK, _)) => return Ok(refused),
+            Ok((StatusCode::SERVICE_UNAVAILABLE, _)) | Err(_) => refused += 1,
+            Ok((status, answer)) => return Err(format!("{path}: {status} {answer}")),
+        }
+        if begun.elapsed() > patience {
+            return Err(format!("{path}: no member acknowledged a write within {} s", patience.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(format!("{path}: gave up"))
+}
+
 /// A tiny deterministic generator (xorshift), so that a failing seed replays.
 /// A zero seed would stay zero: seeds are made odd.
 pub struct Rng(u64);

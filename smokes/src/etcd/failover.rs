@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Cluster, Setup, Sizes, create, ids_in, vector, write_until_acked};
+use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked};
 use crate::harness::{Endpoint, Rng, Steps, expect};
 
 const MEMBERS: usize = 4;
@@ -119,15 +119,8 @@ async fn measure(
     // Every acknowledged write, through every surviving member (eventual reads: within seconds).
     for (n, member) in cluster.members.iter().enumerate() {
         let Some(member) = member else { continue };
-        let started = Instant::now();
-        let lost = loop {
-            let present = ids_in(&member.endpoint, "docs").await?;
-            let lost = acked.difference(&present).count();
-            if lost == 0 || started.elapsed() > Duration::from_secs(10) {
-                break lost;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let present = listed_once(&member.endpoint, "docs", |present| acked.is_subset(present)).await?;
+        let lost = acked.difference(&present).count();
         steps.check(&format!("failover: member {n} finds every acknowledged write"), expect("lost", lost, 0));
     }
     latencies.sort_unstable();

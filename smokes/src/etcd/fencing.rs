@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::{Cluster, Setup, Sizes, create, ids_in, vector, write_until_acked};
+use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked};
 use crate::harness::{Endpoint, Rng, Steps, expect};
 
 const MEMBERS: usize = 3;
@@ -128,15 +128,8 @@ async fn measure(
 
     let mut most_lost = 0;
     for (n, member) in endpoints.iter().enumerate() {
-        let started = Instant::now();
-        let lost = loop {
-            let present = ids_in(member, "fenced").await?;
-            let lost = acked.difference(&present).count();
-            if lost == 0 || started.elapsed() > Duration::from_secs(10) {
-                break lost;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let present = listed_once(member, "fenced", |present| acked.is_subset(present)).await?;
+        let lost = acked.difference(&present).count();
         most_lost = most_lost.max(lost);
         steps.check(
             &format!("fencing: after {cycles} pauses, member {n} finds every acknowledged write"),

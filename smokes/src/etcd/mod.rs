@@ -188,34 +188,36 @@ pub(super) async fn create(endpoint: &Endpoint, name: &str, shards: usize, repli
     }
 }
 
-/// Sends a batch through the members in turn (from `start`) until one
-/// acknowledges it; how many answers were refusals or failures on the way.
+/// Sends a write through the members in turn (from `start`) until one
+/// acknowledges it (within 60 s: a failover takes about a lease).
 pub(super) async fn write_until_acked(
     members: &[Endpoint],
     start: usize,
     path: &str,
     body: &Value,
 ) -> Result<usize, String> {
-    let begun = Instant::now();
-    let mut refused = 0;
-    for attempt in 0.. {
-        let member = &members[(start + attempt) % members.len()];
-        match member.call(Method::POST, path, Some(body)).await {
-            Ok((StatusCode::OK, _)) => return Ok(refused),
-            // 503: a shard between writers; a connection error: a dead member.
-            Ok((StatusCode::SERVICE_UNAVAILABLE, _)) | Err(_) => refused += 1,
-            Ok((status, answer)) => return Err(format!("{path}: {status} {answer}")),
+    crate::harness::write_until_acked(members, start, path, body, Duration::from_secs(60)).await
+}
+
+/// The ids `endpoint` lists for `index` once `settled` holds of them, or
+/// after 10 s (reads are eventual: a replica catches up within moments).
+pub(super) async fn listed_once(
+    endpoint: &Endpoint,
+    index: &str,
+    settled: impl Fn(&std::collections::BTreeSet<String>) -> bool,
+) -> Result<std::collections::BTreeSet<String>, String> {
+    let started = Instant::now();
+    loop {
+        let present = ids_in(endpoint, index).await?;
+        if settled(&present) || started.elapsed() > Duration::from_secs(10) {
+            return Ok(present);
         }
-        if begun.elapsed() > Duration::from_secs(60) {
-            return Err(format!("{path}: no member acknowledged a write within 60 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("{path}: gave up"))
 }
 
 /// Every id of `index` as member `endpoint` lists it.
-pub(super) async fn ids_in(endpoint: &Endpoint, index: &str) -> Result<std::collections::BTreeSet<String>, String> {
+async fn ids_in(endpoint: &Endpoint, index: &str) -> Result<std::collections::BTreeSet<String>, String> {
     Ok(endpoint.items_in(index).await?.into_keys().collect())
 }
 

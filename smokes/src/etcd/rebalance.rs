@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Cluster, Setup, Sizes, create, ids_in, vector, write_until_acked};
+use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked};
 use crate::harness::{Rng, Steps, expect};
 
 const SHARDS: usize = 12;
@@ -103,15 +103,8 @@ async fn measure(
         ),
     ));
     for (n, member) in cluster.live().iter().enumerate() {
-        let started = Instant::now();
-        let lost = loop {
-            let present = ids_in(member, "moving").await?;
-            let lost = acked.difference(&present).count();
-            if lost == 0 || started.elapsed() > Duration::from_secs(10) {
-                break lost;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let present = listed_once(member, "moving", |present| acked.is_subset(present)).await?;
+        let lost = acked.difference(&present).count();
         steps.check(&format!("rebalance: member {n} finds every acknowledged write"), expect("lost", lost, 0));
     }
     Ok(())

@@ -6,12 +6,11 @@
 //! member serving the dead incarnation, nor accepting a write into it.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Cluster, DIM, Setup, ids_in};
+use super::{Cluster, DIM, Setup, listed_once};
 use crate::harness::{Steps, expect};
 
 const MEMBERS: usize = 4;
@@ -61,14 +60,7 @@ async fn replay(setup: &Setup, steps: &mut Steps) -> Result<(), String> {
     );
     let wanted: BTreeSet<String> = (0..50).map(|i| format!("r{i}")).collect();
     for (n, member) in members.iter().enumerate() {
-        let started = Instant::now();
-        let present = loop {
-            let present = ids_in(member, "race").await?;
-            if present == wanted || started.elapsed() > Duration::from_secs(10) {
-                break present;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let present = listed_once(member, "race", |present| *present == wanted).await?;
         steps.check(&format!("replays (B1): member {n} holds the winner's writes"), expect("items", present.len(), 50));
     }
 
@@ -111,14 +103,7 @@ async fn replay(setup: &Setup, steps: &mut Steps) -> Result<(), String> {
     }
     let wanted: BTreeSet<String> = (200..200 + 10 * MEMBERS).map(|i| format!("r{i}")).collect();
     for (n, member) in members.iter().enumerate() {
-        let started = Instant::now();
-        let present = loop {
-            let present = ids_in(member, "race").await?;
-            if present == wanted || started.elapsed() > Duration::from_secs(10) {
-                break present;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let present = listed_once(member, "race", |present| *present == wanted).await?;
         let (_, info) = member.call(Method::GET, "/v1/vectors/index/race", None).await?;
         steps.check(
             &format!("replays (B3): member {n} serves only the new incarnation"),

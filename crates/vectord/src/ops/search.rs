@@ -8,11 +8,13 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use lhv_core::{Filter, Hit, SearchOptions};
 use lhv_store::DurableIndex;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
-/// Some query vectors searched with the same settings.
-#[derive(Debug)]
+/// Some query vectors searched with the same settings (also as a cluster
+/// member sends it to another: JSON, float32 components bit for bit).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Query {
     /// The query vectors.
     pub vectors: Vec<Vec<f32>>,

@@ -5,18 +5,16 @@ use std::sync::Arc;
 
 use lhv_store::DurableIndex;
 
-use super::wire::{Overview, SearchSpec, ShardOp, ShardReply};
+use super::wire::{Overview, ShardOp, ShardReply};
 use crate::error::ApiError;
-use crate::ops::{self, Query};
+use crate::ops;
 use crate::state::AppState;
 
 /// Runs `op` on `part` (shards held here, as one index).
 pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: ShardOp) -> Result<ShardReply, ApiError> {
     Ok(match op {
         ShardOp::Describe => ShardReply::Described(Overview::of(&part)),
-        ShardOp::Search { queries } => {
-            ShardReply::Hits(ops::search(part, queries.into_iter().map(SearchSpec::into_query).collect()).await?)
-        }
+        ShardOp::Search { queries } => ShardReply::Hits(ops::search(part, queries).await?),
         ShardOp::Get { ids } => ShardReply::Records(ids.iter().map(|id| part.index().get(id)).collect()),
         ShardOp::Scroll { start, limit, filter } => {
             let part = Arc::clone(&part);
@@ -49,30 +47,4 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))
-}
-
-impl SearchSpec {
-    /// The search as the operations layer runs it.
-    pub(crate) fn into_query(self) -> Query {
-        Query {
-            vectors: self.vectors,
-            k: self.k,
-            ef: self.ef,
-            rescore: self.rescore,
-            filter: self.filter,
-            exact: self.exact,
-        }
-    }
-
-    /// A search as it travels.
-    pub(crate) fn of(query: &Query) -> Self {
-        SearchSpec {
-            vectors: query.vectors.clone(),
-            k: query.k,
-            ef: query.ef,
-            rescore: query.rescore,
-            filter: query.filter.clone(),
-            exact: query.exact,
-        }
-    }
 }

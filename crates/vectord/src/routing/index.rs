@@ -17,7 +17,7 @@ use lhv_store::node::ShardRoute;
 use super::Routing;
 use super::call::CallFailure;
 use super::execute::execute;
-use super::wire::{Overview, SearchSpec, ShardCall, ShardOp, ShardReply};
+use super::wire::{Overview, ShardCall, ShardOp, ShardReply};
 use crate::error::ApiError;
 use crate::ops::Query;
 use crate::state::AppState;
@@ -103,8 +103,7 @@ impl RoutedIndex {
 
     /// Each query's hits per vector, nearest first, over every shard.
     pub(crate) async fn search(&mut self, queries: &[Query], strong: bool) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
-        let specs: Vec<SearchSpec> = queries.iter().map(SearchSpec::of).collect();
-        let op = move |_: &[u32]| ShardOp::Search { queries: specs.clone() };
+        let op = |_: &[u32]| ShardOp::Search { queries: queries.to_vec() };
         let replies = self.run(self.all_shards(), Reach::Read { strong }, &op).await?;
         let mut parts: Vec<Vec<Vec<Vec<Hit>>>> = Vec::with_capacity(replies.len());
         for reply in replies {

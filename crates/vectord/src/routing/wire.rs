@@ -9,6 +9,7 @@ use lhv_core::{Filter, Hit, IndexedField, Item, Record, UpsertOutcome};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::ops::Overview;
+use crate::ops::Query;
 
 /// The internal route.
 pub(crate) const SHARDS_PATH: &str = "/internal/v1/shards";
@@ -40,7 +41,7 @@ pub(crate) enum ShardOp {
     /// Each query's nearest hits among their items.
     Search {
         /// The queries.
-        queries: Vec<SearchSpec>,
+        queries: Vec<Query>,
     },
     /// The stored records of these ids (each in one of the shards).
     Get {
@@ -82,23 +83,6 @@ pub(crate) enum ShardOp {
         /// Its key.
         key: String,
     },
-}
-
-/// One search of some vectors (as `ops::Query`, in a form that travels).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SearchSpec {
-    /// The query vectors.
-    pub vectors: Vec<Vec<f32>>,
-    /// Hits per vector.
-    pub k: usize,
-    /// Candidates considered.
-    pub ef: Option<usize>,
-    /// Rescore with what storage keeps.
-    pub rescore: Option<bool>,
-    /// Only items that pass.
-    pub filter: Option<Filter>,
-    /// Compare with every item.
-    pub exact: bool,
 }
 
 /// The answer to a [`ShardOp`], of the variant the operation asks for.
