@@ -192,6 +192,16 @@ impl IndexHandle {
         }
     }
 
+    /// Deletes the items that pass `filter`, each shard selecting and
+    /// deleting with no write in between; durable when it returns; how many.
+    pub(crate) async fn delete_where(&mut self, filter: &Filter) -> Result<usize, ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::delete_where(state, durable, filter).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.delete_where(filter).await,
+        }
+    }
+
     /// An id for the write just made through this handle (Qdrant's
     /// `operation_id`): the index's last sequence number here; in a cluster
     /// the largest the written shards reached.

@@ -18,7 +18,7 @@ pub(crate) use self::handle::{IndexHandle, Overview, handle};
 pub(crate) use self::indexes::{create_index, drop_index, index_names, is_clustered};
 pub(crate) use self::scroll::{check_scroll_limit, scroll_page};
 pub(crate) use self::search::{Query, search};
-pub(crate) use self::write::{WriteError, create_field_index, delete, drop_field_index, durably, upsert};
+pub(crate) use self::write::{WriteError, create_field_index, delete, delete_where, drop_field_index, durably, upsert};
 use crate::error::ApiError;
 use crate::state::AppState;
 

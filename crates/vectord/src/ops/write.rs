@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use lhv_core::{IndexedField, Item, UpsertOutcome};
+use lhv_core::{Filter, IndexedField, Item, UpsertOutcome};
 use lhv_store::DurableIndex;
 
 use crate::error::ApiError;
@@ -59,6 +59,15 @@ pub(crate) async fn upsert(
 /// Deletes `ids`; durable when it returns; how many existed.
 pub(crate) async fn delete(state: &AppState, durable: &DurableIndex, ids: Vec<String>) -> Result<usize, ApiError> {
     Ok(measured(state, async { Ok(durable.delete(ids).await?) }).await?)
+}
+
+/// Deletes the items that pass `filter`, selected and deleted with no other
+/// write in between; durable when it returns; how many there were.
+pub(crate) async fn delete_where(state: &AppState, durable: &DurableIndex, filter: &Filter) -> Result<usize, ApiError> {
+    let select = |index: &lhv_core::ShardedIndex| -> Result<Vec<String>, WriteError> {
+        Ok(index.ids_where(std::ops::Bound::Unbounded, usize::MAX, Some(filter))?)
+    };
+    Ok(measured(state, durable.delete_with(select)).await?)
 }
 
 /// Builds (or replaces) a field index; durable when it returns; whether one

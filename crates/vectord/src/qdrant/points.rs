@@ -13,7 +13,7 @@ use super::shown::{WithPayload, WithVector, payload, record, vector_wanted};
 use super::{Selector, filter, ids};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex, OnItem};
-use crate::ops::{self, WriteError};
+use crate::ops;
 
 /// Per-request settings of a single node that change no answer.
 pub(crate) const HARMLESS: &[&str] = &["shard_key", "consistency", "timeout"];
@@ -180,16 +180,14 @@ pub(crate) async fn delete(
     OnIndex { state, name }: OnIndex,
     JsonBody(selector): JsonBody<Selector>,
 ) -> Reply<UpdateResult> {
-    let selection = selector.selection()?;
-    if let super::Selection::Ids(ids) = selection {
-        // Deletes by id need no reading first: they go straight to the shards' writers.
-        let mut handle = ops::handle(&state, &name)?;
-        handle.delete(ids).await?;
-        return Ok(UpdateResult::of_handle(&handle).await);
-    }
-    let durable = ops::index(&state, &name)?;
-    ops::durably(&state, durable.delete_with(|index| Ok::<_, WriteError>(selection.ids(index)?))).await?;
-    Ok(UpdateResult::of(&durable).await)
+    let mut handle = ops::handle(&state, &name)?;
+    match selector.selection()? {
+        // By id: straight to the shards' writers.
+        super::Selection::Ids(ids) => handle.delete(ids).await?,
+        // By filter: each shard selects and deletes under its commit lock.
+        super::Selection::Filter(filter) => handle.delete_where(&filter).await?,
+    };
+    Ok(UpdateResult::of_handle(&handle).await)
 }
 
 /// `POST /collections/{name}/points/scroll`.

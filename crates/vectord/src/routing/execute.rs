@@ -37,6 +37,10 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
             let deleted = ops::delete(state, &part, ids).await?;
             ShardReply::Deleted(deleted, part.last_sequence().await)
         }
+        ShardOp::DeleteWhere { filter } => {
+            let deleted = ops::delete_where(state, &part, &filter).await?;
+            ShardReply::Deleted(deleted, part.last_sequence().await)
+        }
         ShardOp::CreateFieldIndex { field } => ShardReply::Changed(ops::create_field_index(state, &part, field).await?),
         ShardOp::DropFieldIndex { key } => ShardReply::Changed(ops::drop_field_index(state, &part, &key).await?),
     })

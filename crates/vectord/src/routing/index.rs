@@ -211,6 +211,20 @@ impl RoutedIndex {
         Ok(sum)
     }
 
+    /// Deletes the items that pass `filter`, at each shard's writer under its
+    /// commit lock; how many there were.
+    pub(crate) async fn delete_where(&mut self, filter: &Filter) -> Result<usize, ApiError> {
+        let op = |_: &[u32]| ShardOp::DeleteWhere { filter: filter.clone() };
+        let replies = self.run(self.all_shards(), Reach::Write, &op).await?;
+        let mut sum = 0;
+        for reply in replies {
+            let ShardReply::Deleted(count, sequence) = reply else { return Err(mismatched()) };
+            sum += count;
+            self.last_sequence = self.last_sequence.max(sequence);
+        }
+        Ok(sum)
+    }
+
     /// The largest sequence number the writes through this handle reached
     /// (per shard, as Qdrant's operation ids are).
     pub(crate) fn last_sequence(&self) -> u64 {

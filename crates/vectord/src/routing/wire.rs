@@ -73,6 +73,12 @@ pub(crate) enum ShardOp {
         /// The ids.
         ids: Vec<String>,
     },
+    /// Deletes the items that pass `filter`, each shard under its commit
+    /// lock (no write in between the selection and the delete).
+    DeleteWhere {
+        /// Which.
+        filter: Filter,
+    },
     /// Builds a field index on every shard.
     CreateFieldIndex {
         /// The field.

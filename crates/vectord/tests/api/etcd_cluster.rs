@@ -310,6 +310,19 @@ async fn qdrant_clients_reach_a_collection_through_any_member() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // A delete by filter: each shard's writer selects and deletes under its commit lock.
+    let group_two = json!({ "filter": { "must": [{ "key": "group", "match": { "value": 2 } }] } });
+    qdrant(&members[0], Method::POST, "/collections/docs/points/delete", Some(group_two.clone())).await;
+    let started = Instant::now();
+    while qdrant(reader, Method::POST, "/collections/docs/points/count", Some(json!({}))).await["count"] != json!(58) {
+        assert!(started.elapsed() < Duration::from_secs(5), "the delete by filter was not seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        qdrant(reader, Method::POST, "/collections/docs/points/count", Some(group_two)).await["count"],
+        json!(0)
+    );
+
     assert_eq!(qdrant(&members[1], Method::DELETE, "/collections/docs", None).await, json!(true));
     assert_eq!(qdrant(&members[0], Method::DELETE, "/collections/docs", None).await, json!(false));
     let [first, second] = members;
