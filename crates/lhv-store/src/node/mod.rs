@@ -275,9 +275,13 @@ impl Node {
             Some((record, _)) if record.incarnation == incarnation => record.clone(),
             _ => return Err(Error::IndexNotFound { name: name.to_owned() }),
         };
+        // The caller may name the shards in any order; the part is built in
+        // shard order (a repeated number is still refused by `member_index`).
+        let mut numbers = numbers.to_vec();
+        numbers.sort_unstable();
         let held = self.held.read();
         let mut shards: Vec<&ClusterShard> = Vec::with_capacity(numbers.len());
-        for number in numbers {
+        for number in &numbers {
             match held.get(&(record.incarnation.clone(), *number)) {
                 Some(shard) => shards.push(shard.as_ref()),
                 None => {

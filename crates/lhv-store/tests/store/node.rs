@@ -354,6 +354,29 @@ async fn a_synced_replica_sees_every_acknowledged_write() {
     }
 }
 
+/// A router retrying a failed part sends its shards again after others, so
+/// a call may name them out of order: the part is the same either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_part_named_out_of_order_is_the_same_part() {
+    let store = backend("memory").store;
+    let nodes = nodes(&store, 1).await;
+    nodes[0].create_index("docs", IndexParams::new(4, Metric::L2), 4, 1).await.unwrap();
+    until("placement", || settled(&nodes, "docs", 1)).await;
+    write(&nodes, "docs", (0..40).map(item).collect()).await.unwrap();
+    let (record, _) = nodes[0].route("docs").unwrap();
+    let ids = |numbers: &[u32]| -> BTreeSet<String> {
+        let part = nodes[0].part("docs", &record.incarnation, numbers).unwrap();
+        part.index().ids_where(std::ops::Bound::Unbounded, usize::MAX, None).unwrap().into_iter().collect()
+    };
+    let in_order = ids(&[1, 2]);
+    let expected: BTreeSet<String> =
+        (0..40).map(|i| format!("id-{i}")).filter(|id| matches!(shard_of(id, 4), 1 | 2)).collect();
+    assert_eq!(in_order, expected);
+    assert_eq!(ids(&[2, 1]), in_order);
+    assert!(nodes[0].part("docs", &record.incarnation, &[1, 1]).is_err(), "a repeated shard is refused");
+    nodes[0].stop().await.unwrap();
+}
+
 /// A fourth node joins three that hold an index: shards move to it (it
 /// loads them from object storage and catches up; nothing is copied between
 /// nodes), the others hold fewer, and every acknowledged write is still

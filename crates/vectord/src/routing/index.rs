@@ -279,6 +279,10 @@ impl RoutedIndex {
         for attempt in 0usize.. {
             let mut groups: BTreeMap<Holder, Vec<u32>> = BTreeMap::new();
             let mut unplaced = Vec::new();
+            // A retried part comes back after others: keep each call's shard
+            // numbers increasing, as a member's part of an index requires.
+            pending.sort_unstable();
+            pending.dedup();
             for shard in pending.drain(..) {
                 match self.holder(shard, reach, &avoid, spread + attempt) {
                     Some(holder) => groups.entry(holder).or_default().push(shard),
