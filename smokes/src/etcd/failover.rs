@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked};
+use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked, writes_per_member};
 use crate::harness::{Endpoint, Rng, Steps, expect};
 
 const MEMBERS: usize = 4;
@@ -55,19 +55,10 @@ fn searcher(
     })
 }
 
-/// The member that writes the most shards of `docs` (members are named `n<number>`).
+/// The member that writes the most shards.
 async fn busiest_writer(cluster: &Cluster) -> Result<usize, String> {
-    let status = cluster.status(0).await?;
-    let mut writes = [0usize; MEMBERS];
-    for shard in status["shards"].as_array().into_iter().flatten() {
-        if let Some(n) =
-            shard["writer"].as_str().and_then(|w| w.strip_prefix('n')).and_then(|n| n.parse::<usize>().ok())
-            && n < MEMBERS
-        {
-            writes[n] += 1;
-        }
-    }
-    (0..MEMBERS).max_by_key(|n| writes[*n]).filter(|n| writes[*n] > 0).ok_or_else(|| format!("no writers: {status}"))
+    let writes = writes_per_member(cluster, 0, MEMBERS).await?;
+    (0..MEMBERS).max_by_key(|n| writes[*n]).filter(|n| writes[*n] > 0).ok_or_else(|| "no member writes a shard".into())
 }
 
 async fn measure(

@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked};
+use super::{Cluster, Setup, Sizes, create, listed_once, vector, write_until_acked, writes_per_member};
 use crate::harness::{Endpoint, Rng, Steps, expect};
 
 const MEMBERS: usize = 3;
@@ -33,21 +33,6 @@ pub(super) async fn run(setup: &Setup, sizes: &Sizes, steps: &mut Steps, figures
 fn signal(pid: u32, signal: &str) -> Result<(), String> {
     let status = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
     if status.is_ok_and(|s| s.success()) { Ok(()) } else { Err(format!("kill -{signal} {pid} failed")) }
-}
-
-/// The shards of `fenced` each member writes, as member `via` sees the placement.
-async fn writers(cluster: &Cluster, via: usize) -> Result<Vec<usize>, String> {
-    let status = cluster.status(via).await?;
-    let mut writes = vec![0; MEMBERS];
-    for shard in status["shards"].as_array().into_iter().flatten() {
-        if let Some(n) =
-            shard["writer"].as_str().and_then(|w| w.strip_prefix('n')).and_then(|n| n.parse::<usize>().ok())
-            && n < MEMBERS
-        {
-            writes[n] += 1;
-        }
-    }
-    Ok(writes)
 }
 
 async fn measure(
@@ -88,7 +73,7 @@ async fn measure(
     let cycles = if sizes.batches > 300 { 20 } else { 4 };
     let mut takeovers = Vec::new();
     for cycle in 0..cycles {
-        let writes = writers(&cluster, 0).await?;
+        let writes = writes_per_member(&cluster, 0, MEMBERS).await?;
         let Some(victim) = (0..MEMBERS).filter(|n| writes[*n] > 0).max_by_key(|n| writes[*n]) else {
             return Err(format!("cycle {cycle}: no member writes a shard"));
         };
@@ -99,7 +84,7 @@ async fn measure(
         let stopped = Instant::now();
         // Its shards get new writers once its lease expires.
         loop {
-            if writers(&cluster, watcher).await?[victim] == 0 {
+            if writes_per_member(&cluster, watcher, MEMBERS).await?[victim] == 0 {
                 break;
             }
             if stopped.elapsed() > Duration::from_secs(20) {

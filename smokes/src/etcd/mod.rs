@@ -171,6 +171,20 @@ impl Cluster {
     }
 }
 
+/// How many shards each of the first `members` members writes, as member
+/// `via` sees the placement (members are named `n<number>`).
+pub(super) async fn writes_per_member(cluster: &Cluster, via: usize, members: usize) -> Result<Vec<usize>, String> {
+    let status = cluster.status(via).await?;
+    let mut writes = vec![0; members];
+    for shard in status["shards"].as_array().into_iter().flatten() {
+        let number = shard["writer"].as_str().and_then(|w| w.strip_prefix('n')).and_then(|n| n.parse::<usize>().ok());
+        if let Some(count) = number.and_then(|n| writes.get_mut(n)) {
+            *count += 1;
+        }
+    }
+    Ok(writes)
+}
+
 /// What every scenario starts from.
 pub(super) struct Setup {
     binary: PathBuf,

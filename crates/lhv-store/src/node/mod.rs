@@ -229,6 +229,42 @@ impl Node {
         Ok(())
     }
 
+    /// The live indexes' names, in order, as etcd has them now (one created
+    /// through another node a moment ago included); without etcd, as this
+    /// node's view last had them.
+    pub async fn index_names(&self) -> Vec<String> {
+        match self.control.indexes().await {
+            Ok((records, _)) => records
+                .into_iter()
+                .filter(|(_, record, _)| record.state != crate::control::IndexState::Dropping)
+                .map(|(name, _, _)| name)
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "listing the indexes from this node's view: etcd does not answer");
+                let view = self.view.read();
+                view.indexes.keys().filter(|name| view.live_index(name).is_some()).cloned().collect()
+            }
+        }
+    }
+
+    /// Waits (up to `patience`) until this node's view holds index `name`
+    /// as etcd has it now: a request through this node just after another
+    /// created the index would otherwise find none here (the watch takes
+    /// milliseconds). [`Error::IndexNotFound`] if etcd has no such index.
+    pub async fn await_index(&self, name: &str, patience: Duration) -> Result<()> {
+        let Some((record, _)) = self.control.index(name).await? else {
+            return Err(Error::IndexNotFound { name: name.to_owned() });
+        };
+        let started = std::time::Instant::now();
+        loop {
+            let seen = self.view.read().live_index(name).is_some_and(|(r, _)| r.incarnation == record.incarnation);
+            if seen || started.elapsed() > patience {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Index `name`'s record and where each of its shards is.
     pub fn route(&self, name: &str) -> Result<(IndexRecord, Vec<ShardRoute>)> {
         let view = self.view.read();

@@ -51,7 +51,7 @@ pub(crate) async fn create(
     JsonBody(request): JsonBody<CreateField>,
 ) -> Reply<FieldAnswer> {
     let schema = request.schema;
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let existed = handle.create_field_index(IndexedField::new(key.clone(), schema)).await?;
     let points = handle.describe(true).await?.field_points(&key).unwrap_or(0);
     Ok(axum::Json(FieldAnswer { key, schema, points, existed }))
@@ -64,7 +64,7 @@ pub(crate) async fn create(
     (status = 200, description = "Dropped", body = super::answers::DeletedAnswer),
     (status = 404, description = "No such index, or no field index of the key", body = super::docs::ErrorDoc)))]
 pub(crate) async fn drop(OnField { state, name, key }: OnField) -> Reply<super::answers::DeletedAnswer> {
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     if handle.describe(true).await?.field_points(&key).is_none() {
         return Err(no_field(&name, &key));
     }

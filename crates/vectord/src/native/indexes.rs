@@ -92,7 +92,7 @@ pub(crate) async fn create(
         );
     }
     ops::create_index(&state, &request.name, params, shards, request.replication).await?;
-    let mut created = ops::handle(&state, &request.name)?;
+    let mut created = ops::handle(&state, &request.name).await?;
     Ok((StatusCode::CREATED, Json(IndexInfo::of_handle(&mut created).await?)))
 }
 
@@ -103,8 +103,8 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer>
     #[cfg(feature = "cluster")]
     if let Some(routing) = &state.routing {
         let mut indexes = Vec::new();
-        for name in routing.names() {
-            let described = match ops::handle(&state, &name) {
+        for name in routing.names().await {
+            let described = match ops::handle(&state, &name).await {
                 Ok(mut handle) => IndexInfo::of_handle(&mut handle).await,
                 Err(error) => Err(error),
             };
@@ -135,7 +135,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<IndexListAnswer>
 #[utoipa::path(get, path = "/v1/vectors/index/{name}", operation_id = "describeIndex", params(("name" = String, Path, example = "docs")), responses(
     (status = 200, description = "The index", body = IndexInfo)))]
 pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<IndexInfo> {
-    Ok(Json(IndexInfo::of_handle(&mut ops::handle(&state, &name)?).await?))
+    Ok(Json(IndexInfo::of_handle(&mut ops::handle(&state, &name).await?).await?))
 }
 
 /// Deletes an index and all its stored objects.

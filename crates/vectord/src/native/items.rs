@@ -46,7 +46,7 @@ pub(crate) async fn add(
     JsonBody(AddItems { items }): JsonBody<AddItems>,
 ) -> Reply<UpsertedAnswer> {
     let upserted = items.len();
-    ops::handle(&state, &name)?.upsert(items).await?;
+    ops::handle(&state, &name).await?.upsert(items).await?;
     Ok(Json(UpsertedAnswer { upserted }))
 }
 
@@ -54,7 +54,7 @@ pub(crate) async fn add(
 #[utoipa::path(get, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "getItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
     (status = 200, description = "The item", body = StoredItem)))]
 pub(crate) async fn get(OnItem { state, name, id }: OnItem) -> Reply<StoredItem> {
-    let record = ops::handle(&state, &name)?.get(&id).await?.ok_or_else(|| item_not_found(&name, &id))?;
+    let record = ops::handle(&state, &name).await?.get(&id).await?.ok_or_else(|| item_not_found(&name, &id))?;
     Ok(Json(StoredItem { id, vector: record.vector, metadata: record.metadata }))
 }
 
@@ -62,7 +62,7 @@ pub(crate) async fn get(OnItem { state, name, id }: OnItem) -> Reply<StoredItem>
 #[utoipa::path(delete, path = "/v1/vectors/index/{name}/items/{id}", operation_id = "deleteItem", params(("name" = String, Path, example = "docs"), ("id" = String, Path, example = "a")), responses(
     (status = 200, description = "Deleted", body = DeletedAnswer), (status = 404, description = "No such index or item", body = super::docs::ErrorDoc)))]
 pub(crate) async fn delete(OnItem { state, name, id }: OnItem) -> Reply<DeletedAnswer> {
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     if handle.get(&id).await?.is_none() {
         return Err(item_not_found(&name, &id));
     }
@@ -80,7 +80,7 @@ pub(crate) async fn list(
     OnIndex { state, name }: OnIndex,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Reply<ItemPageAnswer> {
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let start = query.after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     let page = ops::scroll_page(&mut handle, start, query.limit.unwrap_or(DEFAULT_LIMIT), None).await?;
     // `next` is the last id of this page (the next starts after it), if there is a next.

@@ -99,7 +99,7 @@ pub(crate) async fn batch(
 
 /// The hits of each of the query's vectors, as answered.
 async fn searched(state: &AppState, name: &str, (query, strong): (Query, bool)) -> Result<Vec<Vec<HitDoc>>, ApiError> {
-    let mut found = ops::handle(state, name)?.search(vec![query], strong).await?;
+    let mut found = ops::handle(state, name).await?.search(vec![query], strong).await?;
     let hits = found.pop().unwrap_or_default();
     Ok(hits.into_iter().map(|hits| hits.into_iter().map(HitDoc::from).collect()).collect())
 }

@@ -72,10 +72,10 @@ impl std::fmt::Debug for IndexHandle {
 }
 
 /// Index `name`, wherever it is.
-pub(crate) fn handle(state: &AppState, name: &str) -> Result<IndexHandle, ApiError> {
+pub(crate) async fn handle(state: &AppState, name: &str) -> Result<IndexHandle, ApiError> {
     #[cfg(feature = "cluster")]
     if let Some(routing) = &state.routing {
-        return Ok(IndexHandle::Routed(routing.index(state, name)?));
+        return Ok(IndexHandle::Routed(routing.index(state, name).await?));
     }
     Ok(IndexHandle::Local(state.clone(), state.catalog.get(name)?))
 }

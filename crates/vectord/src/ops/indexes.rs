@@ -45,10 +45,10 @@ pub(crate) async fn drop_index(state: &AppState, name: &str) -> lhv_store::Resul
 }
 
 /// The indexes' names, in order (loading and unavailable ones included).
-pub(crate) fn index_names(state: &AppState) -> Vec<String> {
+pub(crate) async fn index_names(state: &AppState) -> Vec<String> {
     #[cfg(feature = "cluster")]
     if let Some(routing) = &state.routing {
-        return routing.names();
+        return routing.names().await;
     }
     state.catalog.list().into_iter().map(|status| status.name).collect()
 }

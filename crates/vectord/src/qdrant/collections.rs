@@ -151,13 +151,13 @@ pub(crate) async fn create(
 
 /// Every collection's name.
 pub(crate) async fn list(State(state): State<AppState>) -> Answer<CollectionsList> {
-    let collections = ops::index_names(&state).into_iter().map(|name| CollectionName { name }).collect();
+    let collections = ops::index_names(&state).await.into_iter().map(|name| CollectionName { name }).collect();
     Answer(CollectionsList { collections })
 }
 
 /// Whether a collection exists (loading or not).
 pub(crate) async fn exists(OnIndex { state, name }: OnIndex) -> Answer<Exists> {
-    Answer(Exists { exists: ops::index_names(&state).contains(&name) })
+    Answer(Exists { exists: ops::index_names(&state).await.contains(&name) })
 }
 
 /// Deletes a collection; `false` if there was none.
@@ -171,7 +171,7 @@ pub(crate) async fn delete(OnIndex { state, name }: OnIndex) -> Reply<bool> {
 
 /// A collection's status, size and configuration.
 pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<Value> {
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let overview = handle.describe(false).await?;
     Ok(Answer(info(&overview, handle.shard_count(), state.config.snapshot_log_bytes)))
 }

@@ -121,7 +121,7 @@ pub(crate) async fn upsert(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<Upsert>,
 ) -> Reply<UpdateResult> {
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let items = request.items(handle.params().metric)?;
     handle.upsert(items).await?;
     Ok(UpdateResult::of_handle(&handle).await)
@@ -143,7 +143,7 @@ pub(crate) async fn retrieve(
     JsonBody(request): JsonBody<Retrieve>,
 ) -> Reply<Vec<Record>> {
     unknown_fields(&request.rest, HARMLESS)?;
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
     let mut seen = std::collections::BTreeSet::new();
@@ -165,7 +165,7 @@ pub(crate) async fn retrieve(
 pub(crate) async fn get_one(OnItem { state, name, id: raw }: OnItem) -> Reply<Record> {
     let id_value = raw.parse::<u64>().map_or_else(|_| Value::from(raw.clone()), Value::from);
     let id = ids::parse(&id_value)?;
-    let stored = ops::handle(&state, &name)?.get(&id).await?.ok_or_else(|| {
+    let stored = ops::handle(&state, &name).await?.get(&id).await?.ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "item_not_found",
@@ -180,7 +180,7 @@ pub(crate) async fn delete(
     OnIndex { state, name }: OnIndex,
     JsonBody(selector): JsonBody<Selector>,
 ) -> Reply<UpdateResult> {
-    let mut handle = ops::handle(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     match selector.selection()? {
         // By id: straight to the shards' writers.
         super::Selection::Ids(ids) => handle.delete(ids).await?,
@@ -242,7 +242,7 @@ pub(crate) async fn scroll(
         return Ok(Answer(ScrollResult { points, next_page_offset: None }));
     }
     let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
-    let page = ops::scroll_page(&mut ops::handle(&state, &name)?, start, limit, filter.as_ref()).await?;
+    let page = ops::scroll_page(&mut ops::handle(&state, &name).await?, start, limit, filter.as_ref()).await?;
     let points = page
         .items
         .into_iter()
@@ -266,6 +266,6 @@ pub(crate) async fn count(OnIndex { state, name }: OnIndex, JsonBody(request): J
     // vectord's counts are always exact, asked for or not.
     unknown_fields(&request.rest, &[HARMLESS, &["exact"]].concat())?;
     let filter = filter::translate(request.filter.as_ref())?;
-    let count = ops::handle(&state, &name)?.count_where(filter.as_ref()).await?;
+    let count = ops::handle(&state, &name).await?.count_where(filter.as_ref()).await?;
     Ok(Answer(CountResult { count }))
 }

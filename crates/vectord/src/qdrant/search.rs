@@ -254,7 +254,7 @@ async fn searched<T>(
     plan: fn(T) -> Result<Plan, ApiError>,
 ) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let plans = requests.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
-    run_all(&mut ops::handle(state, name)?, &plans).await
+    run_all(&mut ops::handle(state, name).await?, &plans).await
 }
 
 /// The nearest points to one vector.

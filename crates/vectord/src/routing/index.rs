@@ -202,13 +202,7 @@ impl RoutedIndex {
         let shards: Vec<u32> = by_shard.keys().copied().collect();
         let op = |group: &[u32]| ShardOp::Delete { ids: ids_of(&by_shard, group) };
         let replies = self.run(shards, Reach::Write, &op).await?;
-        let mut sum = 0;
-        for reply in replies {
-            let ShardReply::Deleted(count, sequence) = reply else { return Err(mismatched()) };
-            sum += count;
-            self.last_sequence = self.last_sequence.max(sequence);
-        }
-        Ok(sum)
+        self.deleted(replies)
     }
 
     /// Deletes the items that pass `filter`, at each shard's writer under its
@@ -216,6 +210,11 @@ impl RoutedIndex {
     pub(crate) async fn delete_where(&mut self, filter: &Filter) -> Result<usize, ApiError> {
         let op = |_: &[u32]| ShardOp::DeleteWhere { filter: filter.clone() };
         let replies = self.run(self.all_shards(), Reach::Write, &op).await?;
+        self.deleted(replies)
+    }
+
+    /// How many the shards' deletes removed, added up; the sequence they reached noted.
+    fn deleted(&mut self, replies: Vec<ShardReply>) -> Result<usize, ApiError> {
         let mut sum = 0;
         for reply in replies {
             let ShardReply::Deleted(count, sequence) = reply else { return Err(mismatched()) };

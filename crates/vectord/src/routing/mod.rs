@@ -80,9 +80,17 @@ impl Routing {
         &self.node
     }
 
-    /// Index `name` as routing sees it now.
-    pub(crate) fn index(self: &Arc<Self>, state: &AppState, name: &str) -> Result<RoutedIndex, ApiError> {
-        RoutedIndex::new(state.clone(), Arc::clone(self), name)
+    /// Index `name` as routing sees it now; one this member has not seen
+    /// yet (created through another a moment ago) is looked up in etcd and
+    /// waited for.
+    pub(crate) async fn index(self: &Arc<Self>, state: &AppState, name: &str) -> Result<RoutedIndex, ApiError> {
+        match RoutedIndex::new(state.clone(), Arc::clone(self), name) {
+            Err(error) if error.code == "index_not_found" => {
+                self.node.await_index(name, Duration::from_secs(2)).await?;
+                RoutedIndex::new(state.clone(), Arc::clone(self), name)
+            }
+            other => other,
+        }
     }
 
     /// Creates index `name` with `shards` shards of `replication` copies
@@ -117,10 +125,9 @@ impl Routing {
         }
     }
 
-    /// The live indexes' names, in order.
-    pub(crate) fn names(&self) -> Vec<String> {
-        let view = self.node.view();
-        view.indexes.keys().filter(|name| view.live_index(name).is_some()).cloned().collect()
+    /// The live indexes' names, in order (as etcd has them).
+    pub(crate) async fn names(&self) -> Vec<String> {
+        self.node.index_names().await
     }
 
     /// Leaves the cluster (the controller moves this process's shards at once).
