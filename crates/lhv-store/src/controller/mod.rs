@@ -8,7 +8,8 @@
 //!
 //! The rules, in order, per shard of every live index:
 //! 1. Unplaced: its writer and `replication - 1` replicas go to distinct
-//!    members, those with the most free budget first.
+//!    members, those with the most free budget first (the writer, among
+//!    equals, to a member that writes fewest shards).
 //! 2. Its writer is gone (its lease expired): the replica that has read the
 //!    most of the log becomes the writer (its new token fences the old one);
 //!    with no live replica, the member with the most free budget loads it
@@ -21,6 +22,10 @@
 //!    move narrows the gaps and moves stop): the target first joins as an extra
 //!    replica, and once it has read as far as the writer it takes over (a
 //!    replica is simply dropped from the source).
+//! 5. Within the same budget of moves, writes spread: a member that writes
+//!    at least two more shards than another hands one over to it, if that
+//!    member holds a replica that has read as far as the writer (the two
+//!    swap roles; the new writer's token fences the old).
 //!
 //! [`ControlPlane::place`]: crate::control::ControlPlane::place
 

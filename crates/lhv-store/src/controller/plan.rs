@@ -59,7 +59,8 @@ pub fn plan(state: &ClusterState, max_moves: usize) -> Vec<Move> {
     }
     let load = state.members.keys().map(|m| (m.clone(), 0)).collect();
     let count = state.members.keys().map(|m| (m.clone(), 0)).collect();
-    let mut planner = Planner { state, load, count };
+    let writes = state.members.keys().map(|m| (m.clone(), 0)).collect();
+    let mut planner = Planner { state, load, count, writes };
     let mut current: Vec<Placed<'_>> = Vec::new();
     for index in &state.indexes {
         for number in 0..index.shards {
@@ -69,6 +70,9 @@ pub fn plan(state: &ClusterState, max_moves: usize) -> Vec<Move> {
             let alive: Vec<String> = holders(&placement).filter(|h| planner.alive(h)).cloned().collect();
             for holder in &alive {
                 planner.add_load(holder, &key);
+            }
+            if planner.alive(&placement.writer) {
+                planner.add_write(&placement.writer);
             }
             current.push((index, key, placement, placed.map(|(_, t)| *t)));
         }
@@ -108,6 +112,11 @@ pub fn plan(state: &ClusterState, max_moves: usize) -> Vec<Move> {
         moves.push(next);
         budget -= 1;
     }
+    while budget > 0 {
+        let Some(next) = planner.hand_over_writes(&settled, &busy, &moves) else { break };
+        moves.push(next);
+        budget -= 1;
+    }
     moves
 }
 
@@ -131,6 +140,10 @@ struct Planner<'a> {
     /// free budget (new, empty shards weigh nothing), the one with fewer
     /// shards takes the next.
     count: BTreeMap<String, usize>,
+    /// Shards each live member writes, likewise: a new shard's writer is,
+    /// among the members with the most room, one that writes fewest, so
+    /// that an index's writes spread over the members.
+    writes: BTreeMap<String, usize>,
 }
 
 impl Planner<'_> {
@@ -153,6 +166,12 @@ impl Planner<'_> {
         }
         if let Some(count) = self.count.get_mut(member) {
             *count += 1;
+        }
+    }
+
+    fn add_write(&mut self, member: &str) {
+        if let Some(writes) = self.writes.get_mut(member) {
+            *writes += 1;
         }
     }
 
@@ -188,6 +207,16 @@ impl Planner<'_> {
             .cloned()
     }
 
+    /// The live member to write a new shard: the most free budget, then
+    /// the fewest shards written, then the fewest held (ties by name).
+    fn pick_writer(&self) -> Option<String> {
+        let key = |m: &String| {
+            let writes = self.writes.get(m).copied().unwrap_or(0);
+            (self.free(m), std::cmp::Reverse(writes), self.room(m).1)
+        };
+        self.state.members.keys().max_by(|a, b| key(a).cmp(&key(b)).then_with(|| b.cmp(a))).cloned()
+    }
+
     fn wanted(&self, index: &IndexInfo) -> usize {
         (index.replication.max(1) as usize).min(self.state.members.len())
     }
@@ -214,10 +243,11 @@ impl Planner<'_> {
             match caught_up.map(|(at, _)| at) {
                 Some(at) => writer = replicas.remove(at),
                 None => {
-                    writer = self.pick(&[])?;
+                    writer = self.pick_writer()?;
                     self.add_load(&writer, key);
                 }
             }
+            self.add_write(&writer);
         }
         while 1 + replicas.len() < wanted {
             let mut held = replicas.clone();
@@ -286,5 +316,50 @@ impl Planner<'_> {
             placement: ShardPlacement { writer: placement.writer.clone(), replicas },
             expected: *token,
         })
+    }
+
+    /// Rule 5: the member writing the most shards hands one over to a
+    /// member that writes at least two fewer and holds a replica of it that
+    /// has read as far as the writer has (so nothing is reloaded and no
+    /// acknowledged write is behind the new writer, which claims the head
+    /// with a new token). Each hand-over narrows the gap, so they stop.
+    fn hand_over_writes(
+        &mut self,
+        settled: &[Placed<'_>],
+        busy: &BTreeSet<ShardKey>,
+        planned: &[Move],
+    ) -> Option<Move> {
+        let writes = |m: &String| self.writes.get(m).copied().unwrap_or(0);
+        let taken: BTreeSet<&ShardKey> = planned.iter().map(|m| &m.shard).collect();
+        let mut candidates: Vec<(&Placed<'_>, String)> = Vec::new();
+        for placed in settled {
+            let (_, key, placement, _) = placed;
+            if busy.contains(key) || taken.contains(key) || !self.alive(&placement.writer) {
+                continue;
+            }
+            let writer_at = self.progress(key, &placement.writer);
+            let takers = placement.replicas.iter().filter(|r| {
+                self.alive(r) && writes(r) + 2 <= writes(&placement.writer) && self.progress(key, r) >= writer_at
+            });
+            if let Some(taker) = takers.min_by(|a, b| writes(a).cmp(&writes(b)).then_with(|| a.cmp(b))) {
+                candidates.push((placed, taker.clone()));
+            }
+        }
+        // The busiest writer first, then the least busy taker.
+        let ((index, key, placement, token), taker) = candidates.into_iter().max_by(|(a, ta), (b, tb)| {
+            (writes(&a.2.writer), std::cmp::Reverse(writes(ta)), std::cmp::Reverse(&a.1)).cmp(&(
+                writes(&b.2.writer),
+                std::cmp::Reverse(writes(tb)),
+                std::cmp::Reverse(&b.1),
+            ))
+        })?;
+        let replicas =
+            placement.replicas.iter().map(|r| if *r == taker { placement.writer.clone() } else { r.clone() });
+        let new = ShardPlacement { writer: taker.clone(), replicas: replicas.collect() };
+        if let Some(count) = self.writes.get_mut(&placement.writer) {
+            *count = count.saturating_sub(1);
+        }
+        self.add_write(&taker);
+        Some(Move { index: (index.name.clone(), index.revision), shard: key.clone(), placement: new, expected: *token })
     }
 }

@@ -172,3 +172,48 @@ fn a_shard_whose_holders_all_died_is_placed_again() {
     assert_eq!(moves.len(), 1);
     assert_eq!((moves[0].placement.writer.as_str(), moves[0].index.1), ("big", 3));
 }
+
+/// A new index's writes spread: with every member equally free, its shards'
+/// writers go round the members, whatever the replication.
+#[test]
+fn a_new_index_has_its_writers_spread_over_the_members() {
+    for (members, shards, replication) in [(2, 3, 2), (3, 6, 2), (4, 8, 3), (3, 3, 1)] {
+        let mut state = ClusterState::default();
+        for m in 0..members {
+            state.members.insert(format!("m{m}"), 1_000);
+        }
+        state.indexes.push(IndexInfo { name: "x".into(), incarnation: "i".into(), shards, replication, revision: 1 });
+        let mut token = 0;
+        settle(&mut state, &mut token);
+        check_placed(&state);
+        let mut writes: BTreeMap<&str, u32> = BTreeMap::new();
+        for (placement, _) in state.placements.values() {
+            *writes.entry(placement.writer.as_str()).or_default() += 1;
+        }
+        let (fewest, most) = (writes.values().min().copied(), writes.values().max().copied());
+        assert_eq!(writes.len(), members.min(shards as usize), "{members} members, {shards} shards: {writes:?}");
+        assert!(most.zip(fewest).is_some_and(|(most, fewest)| most - fewest <= 1), "{writes:?}");
+    }
+}
+
+/// Writers placed while one member was alone spread once others hold
+/// caught-up replicas: roles swap, nothing moves.
+#[test]
+fn writers_placed_on_a_lone_member_spread_once_others_join() {
+    let mut state = ClusterState::default();
+    state.members.insert("a".into(), 1_000);
+    state.indexes.push(IndexInfo { name: "x".into(), incarnation: "i".into(), shards: 6, replication: 3, revision: 1 });
+    let mut token = 0;
+    settle(&mut state, &mut token);
+    assert!(state.placements.values().all(|(p, _)| p.writer == "a"));
+    for m in ["b", "c"] {
+        state.members.insert(m.into(), 1_000);
+    }
+    settle(&mut state, &mut token);
+    check_placed(&state);
+    let mut writes: BTreeMap<&str, u32> = BTreeMap::new();
+    for (placement, _) in state.placements.values() {
+        *writes.entry(placement.writer.as_str()).or_default() += 1;
+    }
+    assert_eq!(writes, BTreeMap::from([("a", 2), ("b", 2), ("c", 2)]));
+}

@@ -202,6 +202,17 @@ impl IndexHandle {
         }
     }
 
+    /// Applies `operations` in order as one write, all or nothing (in a
+    /// cluster: checked at every shard's writer first, then written there);
+    /// durable when it returns.
+    pub(crate) async fn write_batch(&mut self, operations: Vec<super::Operation>) -> Result<(), ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::write_batch(state, durable, &operations).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.write_batch(&operations).await,
+        }
+    }
+
     /// An id for the write just made through this handle (Qdrant's
     /// `operation_id`): the index's last sequence number here; in a cluster
     /// the largest the written shards reached.

@@ -4,21 +4,28 @@
 //! their answers; what must hold for every caller (the durable-write metric,
 //! which searches leave the async workers) holds here, once.
 
+mod batch;
 mod handle;
 mod indexes;
+pub(crate) mod json_path;
 mod scroll;
 mod search;
+mod selection;
 mod write;
 
 use std::sync::Arc;
 
 use lhv_store::DurableIndex;
 
+pub(crate) use self::batch::{Operation, no_point, write_batch};
+#[cfg(feature = "cluster")]
+pub(crate) use self::batch::{check_batch, shards_touched};
 pub(crate) use self::handle::{IndexHandle, Overview, handle};
 pub(crate) use self::indexes::{create_index, drop_index, index_names, is_clustered};
 pub(crate) use self::scroll::{check_scroll_limit, scroll_page};
 pub(crate) use self::search::{Query, search};
-pub(crate) use self::write::{WriteError, create_field_index, delete, delete_where, drop_field_index, durably, upsert};
+pub(crate) use self::selection::{PayloadEdit, Selection};
+pub(crate) use self::write::{create_field_index, delete, delete_where, drop_field_index, upsert};
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use lhv_store::DurableIndex;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -38,13 +37,8 @@ pub(crate) struct UpdateResult {
 }
 
 impl UpdateResult {
-    /// The answer to a write just made to `durable`.
-    pub(crate) async fn of(durable: &DurableIndex) -> Answer<Self> {
-        Answer(Self { operation_id: durable.last_sequence().await, status: "completed" })
-    }
-
     /// The answer to a write just made through `handle`.
-    pub(crate) async fn of_handle(handle: &crate::ops::IndexHandle) -> Answer<Self> {
+    pub(crate) async fn of(handle: &crate::ops::IndexHandle) -> Answer<Self> {
         Answer(Self { operation_id: handle.operation_id().await, status: "completed" })
     }
 }

@@ -10,11 +10,12 @@ use lhv_store::DurableIndex;
 use serde_json::Value;
 
 use super::answers::ScoredPoint;
+use super::ids;
 use super::refuse::not_supported;
 use super::search::Plan;
 use super::shown::{payload, record};
-use super::{ids, payload::no_point};
 use crate::error::ApiError;
+use crate::ops::no_point;
 
 /// The vectors of examples (point ids: their stored vectors; or vectors of
 /// `dim` components), and the ids among them.

@@ -45,18 +45,19 @@ pub(crate) async fn create(
 ) -> Reply<UpdateResult> {
     unknown_fields(&request.rest, &[])?;
     let schema = schema_of(request.field_schema.as_ref())?;
-    let durable = ops::index(&state, &name)?;
-    ops::create_field_index(&state, &durable, IndexedField::new(request.field_name, schema)).await?;
-    Ok(UpdateResult::of(&durable).await)
+    let mut handle = ops::handle(&state, &name).await?;
+    handle.create_field_index(IndexedField::new(request.field_name, schema)).await?;
+    Ok(UpdateResult::of(&handle).await)
 }
 
 /// Drops a payload index (none of that name is no error, as in Qdrant).
 pub(crate) async fn drop(OnField { state, name, key }: OnField) -> Reply<UpdateResult> {
-    let durable = ops::index(&state, &name)?;
-    if durable.index().field_indexes().iter().any(|info| info.field.key == key) {
-        ops::drop_field_index(&state, &durable, &key).await?;
+    let mut handle = ops::handle(&state, &name).await?;
+    // Dropping logs a change: none is made for an index that is not there.
+    if handle.describe(true).await?.field_points(&key).is_some() {
+        handle.drop_field_index(&key).await?;
     }
-    Ok(UpdateResult::of(&durable).await)
+    Ok(UpdateResult::of(&handle).await)
 }
 
 /// The collection info's `payload_schema`: each typed field index with its

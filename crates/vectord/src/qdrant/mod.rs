@@ -31,14 +31,12 @@ mod shown;
 pub(crate) mod update_collection;
 pub(crate) mod vectors;
 
-use std::ops::Bound;
-
 use axum::Json;
-use lhv_core::{Filter, ShardedIndex};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+pub(crate) use crate::ops::Selection;
 
 /// The version of Qdrant's API these routes follow (that of the client
 /// release they are tested with), reported at `GET /` as Qdrant does.
@@ -72,14 +70,6 @@ impl Selector {
     }
 }
 
-/// The points a write applies to.
-pub(crate) enum Selection {
-    /// These ids (those that exist).
-    Ids(Vec<String>),
-    /// Those that pass.
-    Filter(Filter),
-}
-
 /// The selection of a request that names `points` or a `filter`, not both.
 pub(crate) fn selection(points: Option<&[Value]>, filter: Option<&Value>) -> Result<Selection, ApiError> {
     match (points, filter.filter(|f| !f.is_null())) {
@@ -89,15 +79,5 @@ pub(crate) fn selection(points: Option<&[Value]>, filter: Option<&Value>) -> Res
             None => Ok(Selection::Ids(Vec::new())),
         },
         _ => Err(ApiError::bad_request("select points with either `points` (ids) or `filter`")),
-    }
-}
-
-impl Selection {
-    /// The ids selected in `index` as it stands.
-    pub(crate) fn ids(&self, index: &ShardedIndex) -> lhv_core::Result<Vec<String>> {
-        match self {
-            Selection::Ids(ids) => Ok(ids.clone()),
-            Selection::Filter(filter) => index.ids_where(Bound::Unbounded, usize::MAX, Some(filter)),
-        }
     }
 }

@@ -124,7 +124,7 @@ pub(crate) async fn upsert(
     let mut handle = ops::handle(&state, &name).await?;
     let items = request.items(handle.params().metric)?;
     handle.upsert(items).await?;
-    Ok(UpdateResult::of_handle(&handle).await)
+    Ok(UpdateResult::of(&handle).await)
 }
 
 /// `POST /collections/{name}/points`.
@@ -187,7 +187,7 @@ pub(crate) async fn delete(
         // By filter: each shard selects and deletes under its commit lock.
         super::Selection::Filter(filter) => handle.delete_where(&filter).await?,
     };
-    Ok(UpdateResult::of_handle(&handle).await)
+    Ok(UpdateResult::of(&handle).await)
 }
 
 /// `POST /collections/{name}/points/scroll`.

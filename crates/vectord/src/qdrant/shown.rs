@@ -9,6 +9,7 @@ use super::answers::{PointVector, Record};
 use super::ids;
 use super::refuse::not_supported;
 use crate::error::ApiError;
+use crate::ops::json_path::{path_get, path_remove, path_set};
 
 /// `with_payload`: `true`, `false`, a list of keys, `{"include": [...]}` or `{"exclude": [...]}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -85,46 +86,6 @@ pub(crate) fn payload(selection: &WithPayload, metadata: Option<&Value>) -> Opti
                 path_remove(&mut kept, key);
             }
             Some(Value::Object(kept))
-        }
-    }
-}
-
-/// The value at a dot-separated path.
-pub(crate) fn path_get<'a>(object: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let first = object.get(parts.next()?)?;
-    parts.try_fold(first, |value, part| value.as_object()?.get(part))
-}
-
-/// Sets the value at a dot-separated path, making objects on the way
-/// (replacing non-objects there).
-pub(crate) fn path_set(object: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            object.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let slot = object.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = slot {
-                path_set(inner, rest, value);
-            }
-        }
-    }
-}
-
-/// Removes the value at a dot-separated path, if there is one.
-pub(crate) fn path_remove(object: &mut Map<String, Value>, path: &str) {
-    match path.split_once('.') {
-        None => {
-            object.remove(path);
-        }
-        Some((head, rest)) => {
-            if let Some(Value::Object(inner)) = object.get_mut(head) {
-                path_remove(inner, rest);
-            }
         }
     }
 }

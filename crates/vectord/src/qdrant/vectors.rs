@@ -8,12 +8,12 @@ use serde_json::{Map, Value};
 use super::Selection;
 use super::answers::{Reply, UpdateResult};
 use super::ids;
-use super::payload::no_point;
+use super::payload::written;
 use super::points::{HARMLESS, as_stored, dense_vector};
 use super::refuse::{not_supported, unknown_fields};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops::{self, WriteError};
+use crate::ops::{self, Operation};
 
 /// The request.
 #[derive(Debug, Deserialize)]
@@ -60,7 +60,7 @@ pub(crate) struct DeleteVectors {
 
 impl DeleteVectors {
     /// The points whose vector goes.
-    pub(crate) fn selection(&self) -> Result<Selection, ApiError> {
+    fn selection(&self) -> Result<Selection, ApiError> {
         unknown_fields(&self.rest, HARMLESS)?;
         if let Some(named) = self.vector.iter().find(|name| !name.is_empty()) {
             return Err(not_supported(format!("named vectors (the vector {named:?}; only the unnamed one, \"\", is)")));
@@ -69,57 +69,31 @@ impl DeleteVectors {
     }
 
     /// Whether the unnamed vector is among those to delete.
-    pub(crate) fn names_the_vector(&self) -> bool {
+    fn names_the_vector(&self) -> bool {
         !self.vector.is_empty()
+    }
+}
+
+impl DeleteVectors {
+    /// The write (none when the unnamed vector is not among those named).
+    pub(crate) fn operation(self) -> Result<Option<Operation>, ApiError> {
+        let selection = self.selection()?;
+        Ok(self.names_the_vector().then_some(Operation::DeleteVectors { selection }))
     }
 }
 
 /// Takes the vector of the selected points away, keeping them and their
 /// payloads (an unknown id: 404, nothing written); they are listed,
 /// counted and filtered, never found by a search, until a vector comes back.
-pub(crate) async fn delete(
-    OnIndex { state, name }: OnIndex,
-    JsonBody(request): JsonBody<DeleteVectors>,
-) -> Reply<UpdateResult> {
-    let selection = request.selection()?;
-    let durable = ops::index(&state, &name)?;
-    if request.names_the_vector() {
-        let write = durable.upsert_with(|index| {
-            let ids = selection.ids(index)?;
-            if let Some(missing) = ids.iter().find(|id| !index.contains(id)) {
-                return Err(WriteError::Refused(no_point(missing)));
-            }
-            Ok(ids.into_iter().map(|id| Item { id, vector: Vec::new(), metadata: None }).collect())
-        });
-        ops::durably(&state, write).await?;
+pub(crate) async fn delete(on: OnIndex, JsonBody(request): JsonBody<DeleteVectors>) -> Reply<UpdateResult> {
+    match request.operation()? {
+        Some(operation) => written(on, operation).await,
+        None => Ok(UpdateResult::of(&ops::handle(&on.state, &on.name).await?).await),
     }
-    Ok(UpdateResult::of(&durable).await)
 }
 
 /// Replaces the vectors of existing points (an unknown id: 404, nothing written).
-pub(crate) async fn update(
-    OnIndex { state, name }: OnIndex,
-    JsonBody(request): JsonBody<UpdateVectors>,
-) -> Reply<UpdateResult> {
-    unknown_fields(&request.rest, HARMLESS)?;
-    let durable = ops::index(&state, &name)?;
-    let metric = durable.index().params().metric;
-    let mut items = Vec::with_capacity(request.points.len());
-    for PointVectors { id, vector } in request.points {
-        // No metadata: the stored payload is kept.
-        items.push(Item { id: ids::parse(&id)?, vector: as_stored(metric, dense_vector(vector)?), metadata: None });
-    }
-    let write = durable.upsert_with(|index| {
-        if let Some(missing) = items.iter().find(|item| !index.contains(&item.id)) {
-            let message = format!("Not found: No point with id {} found", missing.id);
-            return Err(WriteError::Refused(ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "item_not_found",
-                message,
-            )));
-        }
-        Ok(items)
-    });
-    ops::durably(&state, write).await?;
-    Ok(UpdateResult::of(&durable).await)
+pub(crate) async fn update(on: OnIndex, JsonBody(request): JsonBody<UpdateVectors>) -> Reply<UpdateResult> {
+    let metric = ops::handle(&on.state, &on.name).await?.params().metric;
+    written(on, Operation::UpdateVectors { items: request.items(metric)? }).await
 }

@@ -41,6 +41,14 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
             let deleted = ops::delete_where(state, &part, &filter).await?;
             ShardReply::Deleted(deleted, part.last_sequence().await)
         }
+        ShardOp::Batch { operations, check_only: true } => {
+            ops::check_batch(&part, &operations)?;
+            ShardReply::Checked
+        }
+        ShardOp::Batch { operations, check_only: false } => {
+            ops::write_batch(state, &part, &operations).await?;
+            ShardReply::Written(part.last_sequence().await)
+        }
         ShardOp::CreateFieldIndex { field } => ShardReply::Changed(ops::create_field_index(state, &part, field).await?),
         ShardOp::DropFieldIndex { key } => ShardReply::Changed(ops::drop_field_index(state, &part, &key).await?),
     })

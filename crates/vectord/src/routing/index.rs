@@ -19,7 +19,7 @@ use super::call::CallFailure;
 use super::execute::execute;
 use super::wire::{Overview, ShardCall, ShardOp, ShardReply};
 use crate::error::ApiError;
-use crate::ops::Query;
+use crate::ops::{Operation, Query, shards_touched};
 use crate::state::AppState;
 
 /// How long a read looks for holders that answer (one failing over included).
@@ -222,6 +222,33 @@ impl RoutedIndex {
             self.last_sequence = self.last_sequence.max(sequence);
         }
         Ok(sum)
+    }
+
+    /// Applies a batch of writes: each shard's writer applies the part of
+    /// every operation that concerns its shards, in order, as one write.
+    /// Over several shards every writer first checks its part (a point
+    /// named must exist, items must fit), so a batch one would refuse is
+    /// written nowhere; a write that gets in between the check and the
+    /// batch can still make one shard refuse what the others applied.
+    pub(crate) async fn write_batch(&mut self, operations: &[Operation]) -> Result<(), ApiError> {
+        let total = self.shard_count();
+        let shards = shards_touched(operations, total);
+        let part = |check_only: bool| {
+            move |group: &[u32]| ShardOp::Batch {
+                operations: operations.iter().map(|operation| operation.within(group, total)).collect(),
+                check_only,
+            }
+        };
+        if shards.len() > 1 {
+            for reply in self.run(shards.clone(), Reach::Write, &part(true)).await? {
+                let ShardReply::Checked = reply else { return Err(mismatched()) };
+            }
+        }
+        for reply in self.run(shards, Reach::Write, &part(false)).await? {
+            let ShardReply::Written(sequence) = reply else { return Err(mismatched()) };
+            self.last_sequence = self.last_sequence.max(sequence);
+        }
+        Ok(())
     }
 
     /// The largest sequence number the writes through this handle reached

@@ -9,7 +9,7 @@ use lhv_core::{Filter, Hit, IndexedField, Item, Record, UpsertOutcome};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::ops::Overview;
-use crate::ops::Query;
+use crate::ops::{Operation, Query};
 
 /// The internal route.
 pub(crate) const SHARDS_PATH: &str = "/internal/v1/shards";
@@ -79,6 +79,14 @@ pub(crate) enum ShardOp {
         /// Which.
         filter: Filter,
     },
+    /// A batch of writes, restricted to the shards, applied in order as
+    /// one write under their commit locks.
+    Batch {
+        /// The operations.
+        operations: Vec<Operation>,
+        /// Only check that they could be applied now; write nothing.
+        check_only: bool,
+    },
     /// Builds a field index on every shard.
     CreateFieldIndex {
         /// The field.
@@ -109,6 +117,10 @@ pub(crate) enum ShardReply {
     Upserted(UpsertOutcome, u64),
     /// To `Delete`: how many were stored, and the last sequence number of the shards written.
     Deleted(usize, u64),
+    /// To a `Batch` that writes: the last sequence number of the shards written.
+    Written(u64),
+    /// To a `Batch` that only checks: it could be applied.
+    Checked,
     /// To the field-index changes: whether there was one of the key.
     Changed(bool),
 }

@@ -23,7 +23,7 @@ fn env(var: &str) -> String {
 }
 
 /// A member called `node` of cluster `cluster` (its keys and objects apart from other tests').
-async fn member(cluster: &str, node: &str) -> Server {
+pub(crate) async fn member(cluster: &str, node: &str) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let settings = Settings {
@@ -40,7 +40,7 @@ async fn member(cluster: &str, node: &str) -> Server {
 }
 
 /// A deterministic vector of item `i`.
-fn vector(i: usize) -> Vec<f32> {
+pub(crate) fn vector(i: usize) -> Vec<f32> {
     (0..DIM).map(|d| (((i * 31 + d * 17) % 97) as f32) / 97.0 - 0.5).collect()
 }
 
@@ -221,7 +221,7 @@ async fn every_member_answers_for_an_index_spread_over_the_cluster() {
 }
 
 /// Qdrant's answers (`{"result": ...}`) of a call that must succeed.
-async fn qdrant(server: &Server, method: Method, path: &str, body: Option<Value>) -> Value {
+pub(crate) async fn qdrant(server: &Server, method: Method, path: &str, body: Option<Value>) -> Value {
     let (status, answer) = server.call(method, path, body).await;
     assert_eq!(status, StatusCode::OK, "{path}: {answer}");
     answer["result"].clone()

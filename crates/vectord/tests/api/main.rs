@@ -10,6 +10,8 @@ mod cluster;
 mod connections;
 #[cfg(feature = "cluster")]
 mod etcd_cluster;
+#[cfg(feature = "cluster")]
+mod etcd_qdrant_writes;
 mod fields;
 mod hostile;
 mod http;
