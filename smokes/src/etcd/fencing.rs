@@ -72,6 +72,10 @@ async fn measure(
 
     let cycles = if sizes.batches > 300 { 20 } else { 4 };
     let mut takeovers = Vec::new();
+    // Searches through another member while one is paused: reads of the
+    // paused member's shards are hedged to their other holders.
+    let (mut paused_searches, mut search_errors) = (Vec::new(), 0);
+    let mut query_rng = Rng::new(sizes.seed ^ 0x5ea7);
     for cycle in 0..cycles {
         let writes = writes_per_member(&cluster, 0, MEMBERS).await?;
         let Some(victim) = (0..MEMBERS).filter(|n| writes[*n] > 0).max_by_key(|n| writes[*n]) else {
@@ -91,7 +95,14 @@ async fn measure(
                 let _ = signal(pid, "CONT");
                 return Err(format!("cycle {cycle}: the paused member's shards got no new writer in 20 s"));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let body = json!({ "vector": vector(&mut query_rng), "k": 10 });
+            let began = Instant::now();
+            let answer =
+                cluster.member(watcher)?.call(Method::POST, "/v1/vectors/index/fenced/search", Some(&body)).await;
+            paused_searches.push(began.elapsed());
+            if !matches!(answer, Ok((StatusCode::OK, _))) {
+                search_errors += 1;
+            }
         }
         takeovers.push(stopped.elapsed());
         // Writes go on for a moment under the new writers, then it wakes.
@@ -121,6 +132,20 @@ async fn measure(
             expect("lost", lost, 0),
         );
     }
+    steps.check(
+        &format!("fencing: {} searches while a member was paused got no error", paused_searches.len()),
+        expect("errors", search_errors, 0),
+    );
+    paused_searches.sort_unstable();
+    figures.push((
+        "fencing: searches while a member is paused (reads hedged after 100 ms): count, p50 / worst".into(),
+        format!(
+            "{}, {:.0} / {:.0} ms",
+            paused_searches.len(),
+            paused_searches.get(paused_searches.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e3),
+            paused_searches.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        ),
+    ));
     takeovers.sort_unstable();
     figures.push((
         format!("fencing: {cycles} writers paused past their lease; acknowledged writes, lost"),

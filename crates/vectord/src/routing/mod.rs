@@ -18,7 +18,9 @@
 //! which takes the cluster's secret and no API key.
 
 mod call;
+mod dispatch;
 mod execute;
+mod hedge;
 mod index;
 mod serve;
 mod wire;
