@@ -217,6 +217,7 @@ impl Catalog {
                 clock: cluster.options.clock.clone(),
                 margin_ms: cluster.options.lease_margin_ms,
             }),
+            log_retention: std::time::Duration::ZERO,
         });
         let snapshot_log_bytes = self.options.snapshot_log_bytes;
         Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, snapshot_log_bytes, leased, state))

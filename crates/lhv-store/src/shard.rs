@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lhv_core::{Index, UpsertOutcome};
@@ -54,6 +55,10 @@ pub(crate) struct CommitState {
     /// The lease epoch the head was last claimed under by this process (0:
     /// not claimed, so the next leased write reads the log and claims it first).
     pub(crate) claimed_epoch: u64,
+    /// Log objects a snapshot covers, kept (in a cluster) for the log
+    /// retention window from when they were covered, so that replicas
+    /// behind read them rather than reload; removed by a later snapshot.
+    pub(crate) retired: Vec<(Instant, LogObject)>,
 }
 
 impl CommitState {
@@ -65,7 +70,15 @@ impl CommitState {
         head: Option<(LogHead, ObjectVersion)>,
     ) -> Self {
         let (head_version, head_snapshot) = head.map_or((None, 0), |(h, v)| (Some(v), h.snapshot));
-        Self { next_sequence: last + 1, log, snapshot_version, head_version, head_snapshot, claimed_epoch: 0 }
+        Self {
+            next_sequence: last + 1,
+            log,
+            snapshot_version,
+            head_version,
+            head_snapshot,
+            claimed_epoch: 0,
+            retired: Vec::new(),
+        }
     }
 
     /// The last sequence number applied.
@@ -79,6 +92,8 @@ impl CommitState {
 #[derive(Debug, Clone)]
 pub(crate) struct Leased {
     pub(crate) fence: Arc<dyn WriterFence>,
+    /// How long log objects a snapshot covers are kept for replicas behind.
+    pub(crate) log_retention: Duration,
 }
 
 /// What a logged write did.
@@ -365,39 +380,54 @@ impl DurableShard {
             .await
             .map_err(|e| Error::storage("snapshot", &self.name, e))??;
         let key = snapshot_key(&self.name);
-        let written_version = match &self.leased {
+        let now = Instant::now();
+        let (written_version, expired) = match &self.leased {
             None => {
                 self.store.put(&key, Bytes::from(bytes)).await?;
-                None
+                let covered: Vec<LogObject> =
+                    covered.into_iter().filter(|o| o.last_sequence <= last_sequence).collect();
+                let mut state = self.commit.lock().await;
+                state.log.retain(|o| !covered.iter().any(|c| c.key == o.key));
+                (None, covered)
             }
             Some(leased) => {
                 let written =
                     self.put_leased_snapshot(leased, Bytes::from(bytes), version, lease_epoch, last_sequence).await?;
-                // Only once the head records the snapshot may its log objects go:
-                // a replica that read an older head finds out before it applies anything.
                 let mut state = self.commit.lock().await;
                 state.snapshot_version = Some(written.clone());
-                let head = LogHead { epoch: lease_epoch, last: state.last(), snapshot: last_sequence };
-                if let Err(error) = self.replace_head(&mut state, &head).await {
-                    state.claimed_epoch = 0;
-                    return Err(error);
+                // What the snapshot covers retires now; what retired a window ago goes.
+                let newly: Vec<LogObject> =
+                    state.log.iter().filter(|o| o.last_sequence <= last_sequence).cloned().collect();
+                state.log.retain(|o| o.last_sequence > last_sequence);
+                state.retired.extend(newly.into_iter().map(|o| (now, o)));
+                let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.retired)
+                    .into_iter()
+                    .partition(|(at, _)| now.duration_since(*at) >= leased.log_retention);
+                state.retired = kept;
+                let expired: Vec<LogObject> = expired.into_iter().map(|(_, o)| o).collect();
+                // Only once the head says they may be gone do they go: a
+                // replica that read an older head finds out before it applies anything.
+                let floor = expired.iter().map(|o| o.last_sequence).max().unwrap_or(0);
+                if floor > state.head_snapshot {
+                    let head = LogHead { epoch: lease_epoch, last: state.last(), snapshot: floor };
+                    if let Err(error) = self.replace_head(&mut state, &head).await {
+                        state.claimed_epoch = 0;
+                        return Err(error);
+                    }
                 }
-                Some(written)
+                (Some(written), expired)
             }
         };
-        let mut removed = Vec::new();
-        for object in covered.iter().filter(|o| o.last_sequence <= last_sequence) {
-            // A log object that outlives its snapshot is skipped on recovery, so
-            // a failed delete only leaves garbage for the next snapshot to retry.
-            match self.store.delete(&object.key).await {
-                Ok(()) => removed.push(object.key.clone()),
-                Err(error) => tracing::warn!(index = %self.name, %error, "could not remove a covered log object"),
+        for object in &expired {
+            // A log object that outlives its snapshot is skipped on recovery
+            // (and retired again by the next writer), so a failed delete only
+            // leaves garbage for a later snapshot.
+            if let Err(error) = self.store.delete(&object.key).await {
+                tracing::warn!(index = %self.name, %error, "could not remove a covered log object");
             }
         }
-        let mut state = self.commit.lock().await;
-        state.log.retain(|o| !removed.contains(&o.key));
         if written_version.is_some() {
-            state.snapshot_version = written_version;
+            self.commit.lock().await.snapshot_version = written_version;
         }
         Ok(())
     }

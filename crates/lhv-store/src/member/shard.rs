@@ -26,11 +26,18 @@ pub struct ShardOptions {
     pub snapshot_log_bytes: u64,
     /// A writer starts a write only if its membership lease holds this much longer.
     pub write_margin: Duration,
+    /// Log objects a snapshot covers are kept this long, so that replicas
+    /// behind catch up from the log rather than reload the snapshot.
+    pub log_retention: Duration,
 }
 
 impl Default for ShardOptions {
     fn default() -> Self {
-        Self { snapshot_log_bytes: 64 << 20, write_margin: Duration::from_millis(1_000) }
+        Self {
+            snapshot_log_bytes: 64 << 20,
+            write_margin: Duration::from_millis(1_000),
+            log_retention: Duration::from_secs(60),
+        }
     }
 }
 
@@ -67,9 +74,21 @@ impl ClusterShard {
         let storage = cluster_shard_name(incarnation, number);
         let loaded = crate::recovery::load(store.as_ref(), &storage, &[], true).await?;
         // Log objects a snapshot covers stay: replicas behind may still read them.
-        let (index, state, _covered) = loaded.map_err(|reason| Error::Unavailable { name: storage.clone(), reason })?;
+        let (index, mut state, covered) =
+            loaded.map_err(|reason| Error::Unavailable { name: storage.clone(), reason })?;
+        // Covered objects a writer left (in its retention window, or after a
+        // failed delete): retired from now, so that this member removes them
+        // if it writes. Their sequence numbers are not known here (0: the
+        // head is not raised for them); a replica that still reads one once
+        // it is gone finds it missing and reloads, which is always correct.
+        let now = std::time::Instant::now();
+        state.retired =
+            covered.into_iter().map(|key| (now, crate::shard::LogObject { key, last_sequence: 0, bytes: 0 })).collect();
         let fence = Arc::new(TokenFence::new(head_key(&storage), membership, options.write_margin));
-        let leased = Leased { fence: Arc::clone(&fence) as Arc<dyn crate::fence::WriterFence> };
+        let leased = Leased {
+            fence: Arc::clone(&fence) as Arc<dyn crate::fence::WriterFence>,
+            log_retention: options.log_retention,
+        };
         let shard = DurableShard::new(storage, Arc::new(index), store, options.snapshot_log_bytes, Some(leased), state);
         Ok(Self { incarnation: incarnation.to_owned(), number, shard: Arc::new(shard), fence })
     }

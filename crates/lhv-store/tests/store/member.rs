@@ -233,3 +233,67 @@ async fn two_members_hold_an_index_between_them() {
     let whole = member_index("docs", 4, &all.iter().collect::<Vec<_>>()).unwrap();
     assert_eq!(whole.index().len(), 200 - of_two.len());
 }
+
+/// A replica that fell behind while its writer wrote snapshots: what the
+/// replica's catch-up does, with covered log objects kept `retention`.
+async fn behind_two_snapshots(store: &Arc<dyn Store>, retention: Duration) -> (Followed, BTreeSet<String>) {
+    let nodes = members(2).await;
+    let incarnation = unique();
+    create_incarnation(store.as_ref(), &incarnation, IndexParams::new(4, Metric::L2), 1).await.unwrap();
+    let options = ShardOptions { log_retention: retention, ..ShardOptions::default() };
+    let writer = ClusterShard::open(Arc::clone(store), &incarnation, 0, Arc::clone(&nodes[0]), &options).await.unwrap();
+    let replica =
+        ClusterShard::open(Arc::clone(store), &incarnation, 0, Arc::clone(&nodes[1]), &options).await.unwrap();
+    writer.set_writer(Some(10));
+    writer.claim().await.unwrap();
+    for i in 0..6u8 {
+        writer.upsert(vec![item(&format!("w{i}"), f32::from(i))]).await.unwrap();
+        if i % 3 == 2 {
+            writer.snapshot().await.unwrap();
+        }
+    }
+    let followed = replica.catch_up().await.unwrap();
+    assert_eq!(ids(&replica).len(), if matches!(followed, Followed::Current(_)) { 6 } else { 0 });
+    (followed, ids(&writer))
+}
+
+/// Within the retention window a replica behind its writer's snapshots
+/// reads the log objects they cover (they are still there, and the head
+/// does not say otherwise); with no retention it must reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_behind_snapshots_catches_up_from_retained_log_objects() {
+    let store = backend("memory").store;
+    let (followed, written) = behind_two_snapshots(&store, Duration::from_secs(60)).await;
+    assert!(matches!(followed, Followed::Current(6)), "{followed:?}");
+    assert_eq!(written.len(), 6);
+    let (followed, _) = behind_two_snapshots(&store, Duration::ZERO).await;
+    assert!(matches!(followed, Followed::Reload(_)), "{followed:?}");
+}
+
+/// Covered log objects do not stay for good: once their window has passed,
+/// the writer's next snapshot removes them (and says so in the head first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retained_log_objects_go_once_their_window_has_passed() {
+    let store = backend("memory").store;
+    let nodes = members(1).await;
+    let incarnation = unique();
+    create_incarnation(store.as_ref(), &incarnation, IndexParams::new(4, Metric::L2), 1).await.unwrap();
+    let options = ShardOptions { log_retention: Duration::from_millis(200), ..ShardOptions::default() };
+    let writer =
+        ClusterShard::open(Arc::clone(&store), &incarnation, 0, Arc::clone(&nodes[0]), &options).await.unwrap();
+    writer.set_writer(Some(10));
+    writer.claim().await.unwrap();
+    let objects = || async {
+        let listed = store.list(&format!("_cluster/{incarnation}/")).await.unwrap();
+        listed.into_iter().filter(|key| key.contains(".wal/") && !key.ends_with("/head")).count()
+    };
+    for i in 0..4u8 {
+        writer.upsert(vec![item(&format!("w{i}"), f32::from(i))]).await.unwrap();
+    }
+    writer.snapshot().await.unwrap();
+    assert_eq!(objects().await, 4, "covered, kept for the window");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    writer.upsert(vec![item("last", 9.0)]).await.unwrap();
+    writer.snapshot().await.unwrap();
+    assert_eq!(objects().await, 1, "the first four went; the last is in its window");
+}

@@ -23,7 +23,11 @@ fn options(name: &str) -> NodeOptions {
         address: format!("127.0.0.1:{}", 9000 + name.len()),
         memory_budget: 1 << 30,
         lease_ttl: Duration::from_secs(2),
-        shards: ShardOptions { snapshot_log_bytes: 4 << 10, write_margin: Duration::from_millis(500) },
+        shards: ShardOptions {
+            snapshot_log_bytes: 4 << 10,
+            write_margin: Duration::from_millis(500),
+            ..ShardOptions::default()
+        },
         tick: Duration::from_millis(100),
         max_moves: 2,
     }

@@ -68,7 +68,7 @@ impl Routing {
             memory_budget: etcd.memory_budget,
             lease_ttl,
             // A write starts only while the membership holds for a third of its length more.
-            shards: ShardOptions { snapshot_log_bytes, write_margin: lease_ttl / 3 },
+            shards: ShardOptions { snapshot_log_bytes, write_margin: lease_ttl / 3, ..ShardOptions::default() },
             tick: Duration::from_millis(200),
             max_moves: 2,
         };
