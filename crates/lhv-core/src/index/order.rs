@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Index;
@@ -11,7 +12,7 @@ use crate::filter::{Datetime, FieldKey, Filter};
 use crate::sharded::ShardedIndex;
 
 /// Which values of the key count, and how they compare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderKind {
     /// JSON integers (those that fit an `i64`).
     Integer,
@@ -22,7 +23,7 @@ pub enum OrderKind {
 }
 
 /// A value items are ordered by.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum OrderValue {
     /// An integer (datetimes are microseconds since the epoch).
     Int(i64),
@@ -48,7 +49,7 @@ impl OrderValue {
 }
 
 /// An order: the key, which of its values count, the direction, and where to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderBy {
     /// The key (a Qdrant path).
     pub key: FieldKey,
@@ -84,6 +85,12 @@ impl OrderBy {
             }
         }
         values
+    }
+
+    /// The first `limit` of `entries` (an item and one of its values, say
+    /// from several indexes' [`Index::ordered`]) in this order.
+    pub fn first(&self, entries: Vec<(String, OrderValue)>, limit: usize) -> Vec<(String, OrderValue)> {
+        first(self, entries, limit)
     }
 
     /// The order of two entries: by value in the direction, then by id ascending.

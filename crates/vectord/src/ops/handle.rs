@@ -5,9 +5,13 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use lhv_core::{Filter, Hit, IndexParams, IndexStats, IndexedField, Item, Record, UpsertOutcome};
+use lhv_core::{
+    FieldKey, Filter, Hit, IndexParams, IndexStats, IndexedField, Item, OrderBy, OrderValue, Record, ShardedIndex,
+    UpsertOutcome,
+};
 use lhv_store::DurableIndex;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::Query;
 use crate::error::ApiError;
@@ -174,6 +178,51 @@ impl IndexHandle {
         }
     }
 
+    /// The best `scan.top` points by a score of their vectors (exact: every
+    /// point passing the filter is scored), best first, ties by id.
+    pub(crate) async fn scan(&mut self, scan: super::Scan) -> Result<Vec<super::Scored>, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => {
+                let durable = Arc::clone(durable);
+                blocking(move || super::scoring::scan(durable.index(), &scan)).await?
+            }
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.scan(scan).await,
+        }
+    }
+
+    /// The first `limit` entries (an item, one of its values at the key,
+    /// and its record) in `order`, among the items passing `filter`.
+    pub(crate) async fn ordered(
+        &mut self,
+        order: &OrderBy,
+        limit: usize,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<(String, OrderValue, Record)>, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => Ok(ordered_in(durable.index(), order, limit, filter)?),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.ordered(order, limit, filter).await,
+        }
+    }
+
+    /// Per distinct value at `key` among the items passing `filter`, how
+    /// many items hold it.
+    pub(crate) async fn value_counts(
+        &mut self,
+        key: &FieldKey,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<(Value, usize)>, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => {
+                let (durable, key, filter) = (Arc::clone(durable), key.clone(), filter.cloned());
+                Ok(blocking(move || value_counts_in(durable.index(), &key, filter.as_ref())).await??)
+            }
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.value_counts(key, filter).await,
+        }
+    }
+
     /// Inserts or replaces `items`; durable when it returns.
     pub(crate) async fn upsert(&mut self, items: Vec<Item>) -> Result<UpsertOutcome, ApiError> {
         match self {
@@ -241,4 +290,51 @@ impl IndexHandle {
             IndexHandle::Routed(routed) => routed.drop_field_index(key).await,
         }
     }
+}
+
+/// [`IndexHandle::ordered`] over an index (or part of one) loaded here; an
+/// item deleted since it was listed is left out.
+pub(crate) fn ordered_in(
+    index: &ShardedIndex,
+    order: &OrderBy,
+    limit: usize,
+    filter: Option<&Filter>,
+) -> lhv_core::Result<Vec<(String, OrderValue, Record)>> {
+    let entries = index.ordered(order, limit, filter)?;
+    Ok(entries.into_iter().filter_map(|(id, value)| index.get(&id).map(|record| (id, value, record))).collect())
+}
+
+/// Runs a scan that may visit every item off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))
+}
+
+/// [`IndexHandle::value_counts`] over an index (or part of one) loaded
+/// here, as (value, count) in no particular order.
+pub(crate) fn value_counts_in(
+    index: &ShardedIndex,
+    key: &FieldKey,
+    filter: Option<&Filter>,
+) -> lhv_core::Result<Vec<(Value, usize)>> {
+    let mut counts: Vec<(Value, usize)> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for id in index.ids_where(Bound::Unbounded, usize::MAX, filter)? {
+        let Some(record) = index.get(&id) else { continue };
+        let Some(metadata) = record.metadata.as_ref() else { continue };
+        let mut seen: Vec<&Value> = Vec::new();
+        for value in key.values(metadata, true) {
+            if seen.contains(&value) {
+                continue;
+            }
+            seen.push(value);
+            let slot = *at.entry(value.to_string()).or_insert_with(|| {
+                counts.push((value.clone(), 0));
+                counts.len() - 1
+            });
+            counts[slot].1 += 1;
+        }
+    }
+    Ok(counts)
 }

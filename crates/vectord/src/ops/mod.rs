@@ -8,6 +8,7 @@ mod batch;
 mod handle;
 mod indexes;
 pub(crate) mod json_path;
+mod scoring;
 mod scroll;
 mod search;
 mod selection;
@@ -21,7 +22,12 @@ pub(crate) use self::batch::{Operation, no_point, write_batch};
 #[cfg(feature = "cluster")]
 pub(crate) use self::batch::{check_batch, shards_touched};
 pub(crate) use self::handle::{IndexHandle, Overview, handle};
+#[cfg(feature = "cluster")]
+pub(crate) use self::handle::{blocking, ordered_in, value_counts_in};
 pub(crate) use self::indexes::{create_index, drop_index, index_names, is_clustered};
+pub(crate) use self::scoring::{Scan, Scored, Scoring};
+#[cfg(feature = "cluster")]
+pub(crate) use self::scoring::{best as best_scored, scan as scoring_scan};
 pub(crate) use self::scroll::{check_scroll_limit, scroll_page};
 pub(crate) use self::search::{Query, search};
 pub(crate) use self::selection::{PayloadEdit, Selection};

@@ -8,24 +8,17 @@
 //! − sim(negative) − ε, 0))`: 0 for a point on the positive side of every
 //! pair. The example points are left out of the answer.
 
-use std::sync::Arc;
-
-use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::answers::{Answer, Reply, ScoredPoint};
-use super::examples::{fast_sigmoid, leave_out, similarity, squashed, vector_of};
+use super::examples::{leave_out, scanned, vectors_of};
 use super::points::HARMLESS;
-use super::recommend::scanned;
 use super::refuse::{not_supported, unknown_fields};
 use super::search::{Plan, Shared};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops;
-
-/// Qdrant's `f32::EPSILON` margin in context scores.
-const EPSILON: f32 = f32::EPSILON;
+use crate::ops::{self, IndexHandle, Scoring};
 
 /// A context pair: a positive and a negative example.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,9 +74,9 @@ pub(crate) async fn points_discover(
 ) -> Reply<Vec<ScoredPoint>> {
     unknown_fields(&request.rest, HARMLESS)?;
     check_sources(request.using.as_deref(), request.lookup_from.as_ref())?;
-    let durable = ops::index(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let discovery = Discovery { target: request.target, context: request.context.map(Context::Pairs) };
-    Ok(Answer(discover(durable, discovery, request.limit, request.shared).await?))
+    Ok(Answer(discover(&mut handle, discovery, request.limit, request.shared).await?))
 }
 
 /// Refuses named vectors and examples from another collection.
@@ -99,44 +92,31 @@ pub(super) fn check_sources(using: Option<&str>, lookup_from: Option<&Value>) ->
 
 /// The discovered points, best first.
 pub(super) async fn discover(
-    durable: Arc<DurableIndex>,
+    handle: &mut IndexHandle,
     discovery: Discovery,
     limit: usize,
     shared: Shared,
 ) -> Result<Vec<ScoredPoint>, ApiError> {
-    let index = durable.index();
-    let metric = index.params().metric;
-    let mut mentioned = Vec::new();
-    let target = discovery.target.filter(|t| !t.is_null()).map(|t| vector_of(index, &t, &mut mentioned)).transpose()?;
-    let pairs = discovery
-        .context
-        .map(Context::pairs)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|pair| {
-            let positive = vector_of(index, &pair.positive, &mut mentioned)?;
-            let negative = vector_of(index, &pair.negative, &mut mentioned)?;
-            Ok((positive, negative))
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let target = discovery.target.filter(|t| !t.is_null());
+    let pairs = discovery.context.map(Context::pairs).unwrap_or_default();
+    // Every example in one read: the target (if any), then each pair's two.
+    let mut examples: Vec<Value> = target.into_iter().collect();
+    let has_target = !examples.is_empty();
+    for pair in pairs {
+        examples.extend([pair.positive, pair.negative]);
+    }
+    let read = vectors_of(handle, &examples).await?;
+    let mut vectors = read.vectors.into_iter();
+    let target = if has_target { vectors.next() } else { None };
+    let rest: Vec<Vec<f32>> = vectors.collect();
+    let pairs: Vec<(Vec<f32>, Vec<f32>)> =
+        rest.chunks_exact(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect();
     if target.is_none() && pairs.is_empty() {
         return Err(ApiError::bad_request("a discovery needs a `target` or a `context`"));
     }
     let mut plan = Plan::new(target.clone().unwrap_or_default(), limit, shared)?;
-    leave_out(&mut plan, mentioned);
-    let score = move |vector: &[f32]| {
-        let sides = pairs
-            .iter()
-            .map(|(positive, negative)| (similarity(metric, positive, vector), similarity(metric, negative, vector)));
-        match &target {
-            Some(target) => {
-                let rank: i32 = sides.map(|(pos, neg)| (pos > neg) as i32 - (pos < neg) as i32).sum();
-                rank as f32 + squashed(similarity(metric, target, vector))
-            }
-            None => sides.map(|(pos, neg)| fast_sigmoid((pos - neg - EPSILON).min(0.0))).sum(),
-        }
-    };
-    scanned(durable, plan, score).await
+    leave_out(&mut plan, read.mentioned);
+    scanned(handle, &plan, Scoring::Discover { target, pairs }).await
 }
 
 /// Whether a query-API `query` is a discovery (`{"discover": {...}}`) or a

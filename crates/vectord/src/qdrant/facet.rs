@@ -3,7 +3,6 @@
 //! index (of strings, integers, booleans or UUIDs); counts are always exact.
 
 use std::collections::HashMap;
-use std::ops::Bound;
 
 use lhv_core::{FieldKey, FieldSchema};
 use serde::{Deserialize, Serialize};
@@ -52,10 +51,9 @@ pub(crate) async fn facet(
     unknown_fields(&request.rest, &harmless)?;
     let key = FieldKey::parse(&request.key).map_err(ApiError::bad_request)?;
     let filter = filter::translate(request.filter.as_ref())?;
-    let durable = ops::index(&state, &name)?;
-    let index = durable.index();
-    let indexed = index.field_indexes().into_iter().any(|info| {
-        info.field.key == request.key && !matches!(info.field.schema, FieldSchema::Text | FieldSchema::Datetime)
+    let mut handle = ops::handle(&state, &name).await?;
+    let indexed = handle.describe(false).await?.field_indexes.into_iter().any(|(field, _)| {
+        field.key == request.key && !matches!(field.schema, FieldSchema::Text | FieldSchema::Datetime)
     });
     if !indexed {
         let message = format!(
@@ -64,19 +62,13 @@ pub(crate) async fn facet(
         );
         return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "index_required", message));
     }
+    // Per distinct value, how many points hold it (in a cluster, each
+    // shard counts its points). Values shown alike (a UUID in two spellings)
+    // add up, so a point holding both is counted twice: no client writes those.
     let mut counts: HashMap<(u8, String), (Value, usize)> = HashMap::new();
-    for id in index.ids_where(Bound::Unbounded, usize::MAX, filter.as_ref())? {
-        let Some(record) = index.get(&id) else { continue };
-        let Some(metadata) = record.metadata.as_ref() else { continue };
-        let mut seen: Vec<(u8, String)> = Vec::new();
-        for value in key.values(metadata, true) {
-            let Some((tag, shown)) = facet_value(value) else { continue };
-            let sort_key = (tag, sortable(&shown));
-            if !seen.contains(&sort_key) {
-                seen.push(sort_key.clone());
-                counts.entry(sort_key).or_insert((shown, 0)).1 += 1;
-            }
-        }
+    for (value, count) in handle.value_counts(&key, filter.as_ref()).await? {
+        let Some((tag, shown)) = facet_value(&value) else { continue };
+        counts.entry((tag, sortable(&shown))).or_insert((shown, 0)).1 += count;
     }
     let mut hits: Vec<((u8, String), (Value, usize))> = counts.into_iter().collect();
     hits.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));

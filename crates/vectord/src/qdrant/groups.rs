@@ -7,10 +7,7 @@
 //! Qdrant's local mode computes them. The search asks for more hits until
 //! those groups are full or the index has no more (at most `MAX_K` hits).
 
-use std::sync::Arc;
-
 use lhv_core::{FieldKey, Hit, MAX_K};
-use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -19,7 +16,7 @@ use super::refuse::not_supported;
 use super::search::{Plan, QueryRequest, SearchRequest};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops;
+use crate::ops::{self, IndexHandle};
 
 /// `POST /collections/{name}/points/search/groups`.
 #[derive(Debug, Deserialize)]
@@ -48,7 +45,7 @@ pub(crate) async fn search_groups(
 ) -> Reply<GroupsResult> {
     let grouping = Grouping::new(&request.group_by, request.group_size.unwrap_or(1), request.with_lookup)?;
     let plan = request.search.plan()?;
-    Ok(Answer(grouping.run(ops::index(&state, &name)?, plan).await?))
+    Ok(Answer(grouping.run(&mut ops::handle(&state, &name).await?, plan).await?))
 }
 
 /// The nearest points to a vector, in groups (default: 3 hits per group).
@@ -58,7 +55,7 @@ pub(crate) async fn query_groups(
 ) -> Reply<GroupsResult> {
     let grouping = Grouping::new(&request.group_by, request.group_size.unwrap_or(3), request.with_lookup)?;
     let plan = request.query.plan()?;
-    Ok(Answer(grouping.run(ops::index(&state, &name)?, plan).await?))
+    Ok(Answer(grouping.run(&mut ops::handle(&state, &name).await?, plan).await?))
 }
 
 struct Grouping {
@@ -78,7 +75,7 @@ impl Grouping {
         Ok(Self { key, size })
     }
 
-    async fn run(&self, durable: Arc<DurableIndex>, mut plan: Plan) -> Result<GroupsResult, ApiError> {
+    async fn run(&self, handle: &mut IndexHandle, mut plan: Plan) -> Result<GroupsResult, ApiError> {
         if plan.offset != 0 {
             return Err(not_supported("`offset` in a search by groups"));
         }
@@ -86,15 +83,15 @@ impl Grouping {
         if wanted == 0 {
             return Err(ApiError::bad_request("limit (the number of groups) is at least 1"));
         }
-        let available = durable.index().len().min(MAX_K);
+        let available = handle.describe(false).await?.stats.live.min(MAX_K);
+        let metric = handle.params().metric;
         let mut k = wanted.saturating_mul(self.size).saturating_mul(2).clamp(1, available.max(1));
         loop {
             plan.limit = k;
             let Some(query) = plan.query()? else { return Ok(GroupsResult { groups: Vec::new() }) };
-            let hits: Vec<Hit> =
-                ops::search(Arc::clone(&durable), vec![query]).await?.into_iter().flatten().flatten().collect();
+            let hits: Vec<Hit> = handle.search(vec![query], false).await?.into_iter().flatten().flatten().collect();
             let exhausted = hits.len() < k || k >= available;
-            let scored = plan.scored(&durable, hits.clone());
+            let scored = plan.scored_through(handle, metric, hits.clone()).await?;
             let groups = self.group(hits.into_iter().zip(scored), wanted);
             let full = groups.len() == wanted && groups.iter().all(|g| g.hits.len() == self.size);
             if full || exhausted {

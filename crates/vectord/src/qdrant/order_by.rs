@@ -2,8 +2,7 @@
 //! integer, float or datetime payload index (as Qdrant requires), once per
 //! distinct value, by value then id, from `start_from` on; no next page.
 
-use lhv_core::{FieldKey, FieldSchema, OrderBy, OrderKind, OrderValue, ShardedIndex};
-use lhv_store::DurableIndex;
+use lhv_core::{FieldKey, FieldSchema, IndexedField, OrderBy, OrderKind, OrderValue};
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
@@ -12,6 +11,7 @@ use super::refuse::unknown_fields;
 use super::search::Plan;
 use super::shown::{payload, record};
 use crate::error::ApiError;
+use crate::ops::IndexHandle;
 
 /// `order_by`: a key, or `{key, direction, start_from}`.
 #[derive(Debug, Deserialize)]
@@ -29,7 +29,7 @@ pub(crate) enum OrderByRequest {
 
 impl OrderByRequest {
     /// The order, checked against the payload indexes of `index`.
-    pub(crate) fn order(self, index: &ShardedIndex) -> Result<OrderBy, ApiError> {
+    pub(crate) fn order(self, field_indexes: &[(IndexedField, usize)]) -> Result<OrderBy, ApiError> {
         let (key, direction, start_from) = match self {
             OrderByRequest::Key(key) => (key, None, None),
             OrderByRequest::Full { key, direction, start_from, rest } => {
@@ -37,7 +37,7 @@ impl OrderByRequest {
                 (key, direction, start_from)
             }
         };
-        let schema = index.field_indexes().into_iter().find(|info| info.field.key == key).map(|info| info.field.schema);
+        let schema = field_indexes.iter().find(|(field, _)| field.key == key).map(|(field, _)| field.schema);
         let kind = match schema {
             Some(FieldSchema::Integer) => OrderKind::Integer,
             Some(FieldSchema::Float) => OrderKind::Float,
@@ -91,25 +91,23 @@ pub(super) fn query_order(query: Option<&Value>) -> Option<Result<OrderByRequest
 
 /// The points of an order-by query: the plan's page of the order, each with
 /// its `order_value` and Qdrant's constant score 1 (a scroll has no scores).
-pub(super) fn ordered_points(
-    durable: &DurableIndex,
+pub(super) async fn ordered_points(
+    handle: &mut IndexHandle,
     order: OrderByRequest,
     plan: &Plan,
 ) -> Result<Vec<ScoredPoint>, ApiError> {
-    let index = durable.index();
-    let order = order.order(index)?;
+    let order = order.order(&handle.describe(false).await?.field_indexes)?;
     let wanted =
         plan.limit.checked_add(plan.offset).ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
-    let entries = index.ordered(&order, wanted, plan.filter.as_ref())?;
+    let entries = handle.ordered(&order, wanted, plan.filter.as_ref()).await?;
     Ok(entries
         .into_iter()
         .skip(plan.offset)
-        .filter_map(|(id, value)| {
-            let stored = index.get(&id)?;
+        .map(|(id, value, stored)| {
             let vector = plan.with_vector.then_some(stored.vector);
             let mut point = record(&id, payload(&plan.with_payload, stored.metadata.as_ref()), vector);
             point.order_value = Some(shown(value));
-            Some(ScoredPoint { point, version: 0, score: 1.0 })
+            ScoredPoint { point, version: 0, score: 1.0 }
         })
         .collect())
 }

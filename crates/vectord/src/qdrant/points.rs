@@ -218,25 +218,23 @@ pub(crate) async fn scroll(
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
     let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
     if let Some(order) = request.order_by {
-        let durable = ops::index(&state, &name)?;
         if offset.is_some() {
             return Err(ApiError::bad_request(
                 "Offset is not supported in conjunction with `order_by` scroll parameter",
             ));
         }
-        let order = order.order(durable.index())?;
+        let mut handle = ops::handle(&state, &name).await?;
+        let order = order.order(&handle.describe(false).await?.field_indexes)?;
         ops::check_scroll_limit(limit)?;
-        let index = durable.index();
-        let points = index
-            .ordered(&order, limit, filter.as_ref())?
+        let points = handle
+            .ordered(&order, limit, filter.as_ref())
+            .await?
             .into_iter()
-            // A point deleted since it was listed is left out.
-            .filter_map(|(id, value)| {
-                let stored = index.get(&id)?;
+            .map(|(id, value, stored)| {
                 let mut point =
                     record(&id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector));
                 point.order_value = Some(super::order_by::shown(value));
-                Some(point)
+                point
             })
             .collect();
         return Ok(Answer(ScrollResult { points, next_page_offset: None }));

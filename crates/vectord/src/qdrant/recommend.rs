@@ -14,20 +14,17 @@
 //! of negative ones. Similarities are Qdrant's internal ones: cosine, dot, or
 //! the negated squared Euclidean distance.
 
-use std::sync::Arc;
-
-use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::answers::{Answer, Reply, ScoredPoint};
-use super::examples::{leave_out, scan, similarity, squashed, vectors_of};
+use super::examples::{leave_out, scanned, vectors_of};
 use super::points::HARMLESS;
 use super::refuse::{not_supported, unknown_fields};
-use super::search::{Plan, Shared, run_local};
+use super::search::{Plan, Shared, run_all};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops;
+use crate::ops::{self, IndexHandle, Scoring};
 
 /// `{"positive", "negative", "strategy"}`: the examples and how to use them.
 #[derive(Debug, Deserialize)]
@@ -60,9 +57,9 @@ pub(crate) async fn points_recommend(
     JsonBody(request): JsonBody<RecommendRequest>,
 ) -> Reply<Vec<ScoredPoint>> {
     unknown_fields(&request.rest, HARMLESS)?;
-    let durable = ops::index(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let RecommendRequest { examples, limit, using, lookup_from, shared, .. } = request;
-    Ok(Answer(recommend(durable, examples, limit, shared, using.as_deref(), lookup_from.as_ref()).await?))
+    Ok(Answer(recommend(&mut handle, examples, limit, shared, using.as_deref(), lookup_from.as_ref()).await?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,7 +71,7 @@ enum Strategy {
 
 /// The recommended points, best first.
 pub(super) async fn recommend(
-    durable: Arc<DurableIndex>,
+    handle: &mut IndexHandle,
     examples: Examples,
     limit: usize,
     shared: Shared,
@@ -93,10 +90,8 @@ pub(super) async fn recommend(
         Some("sum_scores") => Strategy::SumScores,
         Some(other) => return Err(ApiError::bad_request(format!("unknown recommend strategy {other:?}"))),
     };
-    let index = durable.index();
-    let metric = index.params().metric;
-    let positive = vectors_of(index, &examples.positive)?;
-    let negative = vectors_of(index, &examples.negative)?;
+    let positive = vectors_of(handle, &examples.positive).await?;
+    let negative = vectors_of(handle, &examples.negative).await?;
     let mentioned = [positive.mentioned, negative.mentioned].concat();
     let (positive, negative) = (positive.vectors, negative.vectors);
     match strategy {
@@ -108,38 +103,18 @@ pub(super) async fn recommend(
         }
         _ => {}
     }
-    let dim = index.params().dim;
+    let dim = handle.params().dim;
     let mut plan = Plan::new(average(&positive, &negative, dim), limit, shared)?;
     leave_out(&mut plan, mentioned);
-    if strategy == Strategy::AverageVector {
-        let found = run_local(Arc::clone(&durable), std::slice::from_ref(&plan)).await?;
-        return Ok(found.into_iter().next().unwrap_or_default());
-    }
-    let score = move |vector: &[f32]| {
-        let similarities =
-            |examples: &[Vec<f32>]| -> Vec<f32> { examples.iter().map(|e| similarity(metric, e, vector)).collect() };
-        let (pos, neg) = (similarities(&positive), similarities(&negative));
-        match strategy {
-            Strategy::SumScores => pos.iter().sum::<f32>() - neg.iter().sum::<f32>(),
-            _ => {
-                let best = |scores: &[f32]| scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let (pos, neg) = (best(&pos), best(&neg));
-                if pos > neg { squashed(pos) } else { -squashed(neg) }
-            }
+    let scoring = match strategy {
+        Strategy::AverageVector => {
+            let found = run_all(handle, std::slice::from_ref(&plan)).await?;
+            return Ok(found.into_iter().next().unwrap_or_default());
         }
+        Strategy::BestScore => Scoring::BestScore { positive, negative },
+        Strategy::SumScores => Scoring::SumScores { positive, negative },
     };
-    scanned(durable, plan, score).await
-}
-
-/// [`scan`] off the async runtime.
-pub(super) async fn scanned(
-    durable: Arc<DurableIndex>,
-    plan: Plan,
-    score: impl Fn(&[f32]) -> f32 + Send + 'static,
-) -> Result<Vec<ScoredPoint>, ApiError> {
-    tokio::task::spawn_blocking(move || scan(&durable, &plan, score))
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))?
+    scanned(handle, &plan, scoring).await
 }
 
 /// `2·mean(positive) − mean(negative)`, or the mean of the positives; zeros without any.

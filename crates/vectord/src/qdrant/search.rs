@@ -2,10 +2,8 @@
 //! of `points/query` (and batch), with Qdrant's scores.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use lhv_core::{Filter, Hit, Metric};
-use lhv_store::DurableIndex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -100,12 +98,6 @@ impl Plan {
         }))
     }
 
-    /// Qdrant's `ScoredPoint`s for the hits, best first.
-    pub(super) fn scored(&self, durable: &DurableIndex, hits: Vec<Hit>) -> Vec<ScoredPoint> {
-        let index = durable.index();
-        self.scored_with(index.params().metric, hits, |id| index.get(id).map(|r| r.vector))
-    }
-
     /// The ids whose vectors [`scored_with`](Self::scored_with) will ask for.
     fn shown_ids(&self, hits: &[Hit]) -> Vec<String> {
         if !self.with_vector {
@@ -114,7 +106,7 @@ impl Plan {
         hits.iter().skip(self.offset).map(|hit| hit.id.clone()).collect()
     }
 
-    /// [`scored`](Self::scored) under `metric`, the vectors shown from `vector_of`.
+    /// Qdrant's `ScoredPoint`s for the hits under `metric`, best first, the vectors shown from `vector_of`.
     fn scored_with(
         &self,
         metric: Metric,
@@ -203,22 +195,9 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("a query vector is a list of numbers: {e}")))
 }
 
-/// Runs the plans' searches on an index loaded here (where [`ops::search`] says) and scores their hits.
-pub(super) async fn run_local(durable: Arc<DurableIndex>, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
-    let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
-    let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
-    let mut found = ops::search(Arc::clone(&durable), queries.into_iter().flatten().collect()).await?.into_iter();
-    let scored = plans.iter().zip(asked).map(|(plan, asked)| {
-        // A plan that asked for no hits (limit 0) has none; the others one list each.
-        let hits = if asked { found.next().into_iter().flatten().flatten().collect() } else { Vec::new() };
-        plan.scored(&durable, hits)
-    });
-    Ok(scored.collect())
-}
-
 /// Runs the plans' searches on an index wherever it is and scores their
 /// hits; the vectors shown are read in one request per search.
-async fn run_all(handle: &mut IndexHandle, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
+pub(super) async fn run_all(handle: &mut IndexHandle, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
     let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
     let metric = handle.params().metric;
@@ -227,16 +206,29 @@ async fn run_all(handle: &mut IndexHandle, plans: &[Plan]) -> Result<Vec<Vec<Sco
     for (plan, asked) in plans.iter().zip(asked) {
         // A plan that asked for no hits (limit 0) has none; the others one list each.
         let hits: Vec<Hit> = if asked { found.next().into_iter().flatten().flatten().collect() } else { Vec::new() };
-        let ids = plan.shown_ids(&hits);
+        scored.push(plan.scored_through(handle, metric, hits).await?);
+    }
+    Ok(scored)
+}
+
+impl Plan {
+    /// Qdrant's `ScoredPoint`s for the hits, best first; the vectors shown
+    /// are read through `handle` in one request.
+    pub(super) async fn scored_through(
+        &self,
+        handle: &mut IndexHandle,
+        metric: Metric,
+        hits: Vec<Hit>,
+    ) -> Result<Vec<ScoredPoint>, ApiError> {
+        let ids = self.shown_ids(&hits);
         let vectors: HashMap<String, Vec<f32>> = if ids.is_empty() {
             HashMap::new()
         } else {
             let records = handle.get_many(&ids).await?;
             ids.into_iter().zip(records).filter_map(|(id, record)| Some((id, record?.vector))).collect()
         };
-        scored.push(plan.scored_with(metric, hits, |id| vectors.get(id).cloned()));
+        Ok(self.scored_with(metric, hits, |id| vectors.get(id).cloned()))
     }
-    Ok(scored)
 }
 
 /// `POST /collections/{name}/points/search/batch` and `query/batch` bodies.
@@ -287,21 +279,21 @@ impl QueryRequest {
     }
 
     /// The answer of a query that is not [`is_nearest`](Self::is_nearest).
-    async fn answer_apart(self, durable: Arc<DurableIndex>) -> Result<Vec<ScoredPoint>, ApiError> {
+    async fn answer_apart(self, handle: &mut IndexHandle) -> Result<Vec<ScoredPoint>, ApiError> {
         unknown_fields(&self.rest, points::HARMLESS)?;
         let limit = self.limit.unwrap_or(DEFAULT_QUERY_LIMIT);
         let using = self.using.as_deref();
         if let Some(examples) = recommend::query_examples(self.query.as_ref()) {
-            return recommend::recommend(durable, examples?, limit, self.shared, using, None).await;
+            return recommend::recommend(handle, examples?, limit, self.shared, using, None).await;
         }
         if let Some(order) = order_by::query_order(self.query.as_ref()) {
             let plan = Plan::new(Vec::new(), limit, self.shared)?;
-            return order_by::ordered_points(&durable, order?, &plan);
+            return order_by::ordered_points(handle, order?, &plan).await;
         }
         match discover::query_discovery(self.query.as_ref()) {
             Some(discovery) => {
                 discover::check_sources(using, None)?;
-                discover::discover(durable, discovery?, limit, self.shared).await
+                discover::discover(handle, discovery?, limit, self.shared).await
             }
             None => Err(ApiError::bad_request("not a query answered apart")),
         }
@@ -315,7 +307,7 @@ pub(crate) async fn query(
     JsonBody(request): JsonBody<QueryRequest>,
 ) -> Reply<QueryResponse> {
     if !request.is_nearest() {
-        let points = request.answer_apart(ops::index(&state, &name)?).await?;
+        let points = request.answer_apart(&mut ops::handle(&state, &name).await?).await?;
         return Ok(Answer(QueryResponse { points }));
     }
     let found = searched(&state, &name, vec![request], QueryRequest::plan).await?;
@@ -333,14 +325,14 @@ pub(crate) async fn query_batch(
         let found = searched(&state, &name, batch.searches, QueryRequest::plan).await?;
         return Ok(Answer(found.into_iter().map(|points| QueryResponse { points }).collect()));
     }
-    let durable = ops::index(&state, &name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     let mut answers = Vec::with_capacity(batch.searches.len());
     for request in batch.searches {
         let points = if request.is_nearest() {
             let plan = request.plan()?;
-            run_local(Arc::clone(&durable), std::slice::from_ref(&plan)).await?.into_iter().next().unwrap_or_default()
+            run_all(&mut handle, std::slice::from_ref(&plan)).await?.into_iter().next().unwrap_or_default()
         } else {
-            request.answer_apart(Arc::clone(&durable)).await?
+            request.answer_apart(&mut handle).await?
         };
         answers.push(QueryResponse { points });
     }

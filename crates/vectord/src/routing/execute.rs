@@ -18,7 +18,7 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
         ShardOp::Get { ids } => ShardReply::Records(ids.iter().map(|id| part.index().get(id)).collect()),
         ShardOp::Scroll { start, limit, filter } => {
             let part = Arc::clone(&part);
-            let items = blocking(move || {
+            let items = ops::blocking(move || {
                 let index = part.index();
                 let ids = index.ids_where(start.as_ref().map(String::as_str), limit, filter.as_ref())?;
                 Ok::<_, lhv_core::Error>(ids.into_iter().filter_map(|id| index.get(&id).map(|r| (id, r))).collect())
@@ -26,8 +26,20 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
             .await??;
             ShardReply::Items(items)
         }
+        ShardOp::Scan { scan } => {
+            ShardReply::Scanned(ops::blocking(move || ops::scoring_scan(part.index(), &scan)).await??)
+        }
+        ShardOp::Ordered { order, limit, filter } => {
+            let entries =
+                ops::blocking(move || ops::ordered_in(part.index(), &order, limit, filter.as_ref())).await??;
+            ShardReply::Entries(entries)
+        }
+        ShardOp::ValueCounts { key, filter } => {
+            let counts = ops::blocking(move || ops::value_counts_in(part.index(), &key, filter.as_ref())).await??;
+            ShardReply::ValueCounts(counts)
+        }
         ShardOp::CountWhere { filter } => {
-            ShardReply::Count(blocking(move || part.index().count_where(filter.as_ref())).await??)
+            ShardReply::Count(ops::blocking(move || part.index().count_where(filter.as_ref())).await??)
         }
         ShardOp::Upsert { items } => {
             let outcome = ops::upsert(state, &part, items).await?;
@@ -52,11 +64,4 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
         ShardOp::CreateFieldIndex { field } => ShardReply::Changed(ops::create_field_index(state, &part, field).await?),
         ShardOp::DropFieldIndex { key } => ShardReply::Changed(ops::drop_field_index(state, &part, &key).await?),
     })
-}
-
-/// Runs a scan that may visit every item off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "search_cancelled", e.to_string()))
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use lhv_core::{
-    Filter, Hit, IndexParams, IndexedField, Item, Record, UpsertOutcome, compare_ids, merge_hits, shard_of,
+    Filter, Hit, IndexParams, IndexedField, Item, OrderBy, OrderValue, Record, UpsertOutcome, compare_ids, merge_hits,
+    shard_of,
 };
 use lhv_store::control::IndexRecord;
 use lhv_store::node::ShardRoute;
@@ -16,7 +17,7 @@ use super::Routing;
 use super::dispatch::Reach;
 use super::wire::{Overview, ShardOp, ShardReply};
 use crate::error::ApiError;
-use crate::ops::{Operation, Query, shards_touched};
+use crate::ops::{self, Operation, Query, Scan, Scored, shards_touched};
 use crate::state::AppState;
 
 /// Index `name` of the cluster, as routing saw it when asked.
@@ -135,6 +136,66 @@ impl RoutedIndex {
         items.sort_by(|a, b| compare_ids(&a.0, &b.0));
         items.truncate(limit);
         Ok(items)
+    }
+
+    /// The best `scan.top` points of a scan over every shard (each shard's
+    /// best, merged by score then id).
+    pub(crate) async fn scan(&mut self, scan: Scan) -> Result<Vec<Scored>, ApiError> {
+        let top = scan.top;
+        let op = move |_: &[u32]| ShardOp::Scan { scan: scan.clone() };
+        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let mut found = Vec::new();
+        for reply in replies {
+            let ShardReply::Scanned(part) = reply else { return Err(mismatched()) };
+            found.extend(part);
+        }
+        Ok(ops::best_scored(found, top))
+    }
+
+    /// The first `limit` entries in `order` over every shard (each shard's
+    /// first, merged in the order).
+    pub(crate) async fn ordered(
+        &mut self,
+        order: &OrderBy,
+        limit: usize,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<(String, OrderValue, Record)>, ApiError> {
+        let filter = filter.cloned();
+        let op = move |_: &[u32]| ShardOp::Ordered { order: order.clone(), limit, filter: filter.clone() };
+        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let (mut entries, mut records) = (Vec::new(), BTreeMap::new());
+        for reply in replies {
+            let ShardReply::Entries(part) = reply else { return Err(mismatched()) };
+            for (id, value, record) in part {
+                entries.push((id.clone(), value));
+                records.insert(id, record);
+            }
+        }
+        let first = order.first(entries, limit);
+        Ok(first
+            .into_iter()
+            .filter_map(|(id, value)| records.get(&id).map(|r| (id.clone(), value, r.clone())))
+            .collect())
+    }
+
+    /// Per distinct value at `key`, how many items passing `filter` hold
+    /// it, each shard's counts added up.
+    pub(crate) async fn value_counts(
+        &mut self,
+        key: &lhv_core::FieldKey,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<(serde_json::Value, usize)>, ApiError> {
+        let filter = filter.cloned();
+        let op = move |_: &[u32]| ShardOp::ValueCounts { key: key.clone(), filter: filter.clone() };
+        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let mut sums: BTreeMap<String, (serde_json::Value, usize)> = BTreeMap::new();
+        for reply in replies {
+            let ShardReply::ValueCounts(part) = reply else { return Err(mismatched()) };
+            for (value, count) in part {
+                sums.entry(value.to_string()).or_insert((value, 0)).1 += count;
+            }
+        }
+        Ok(sums.into_values().collect())
     }
 
     /// How many items pass `filter`.

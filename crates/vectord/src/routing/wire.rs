@@ -5,11 +5,11 @@
 
 use std::ops::Bound;
 
-use lhv_core::{Filter, Hit, IndexedField, Item, Record, UpsertOutcome};
+use lhv_core::{Filter, Hit, IndexedField, Item, OrderBy, OrderValue, Record, UpsertOutcome};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::ops::Overview;
-use crate::ops::{Operation, Query};
+use crate::ops::{Operation, Query, Scan, Scored};
 
 /// The internal route.
 pub(crate) const SHARDS_PATH: &str = "/internal/v1/shards";
@@ -55,6 +55,27 @@ pub(crate) enum ShardOp {
         start: Bound<String>,
         /// At most this many.
         limit: usize,
+        /// Only items that pass.
+        filter: Option<Filter>,
+    },
+    /// The best points of a scan scoring every passing point.
+    Scan {
+        /// The scan.
+        scan: Scan,
+    },
+    /// The first entries of an order by a payload value.
+    Ordered {
+        /// The order.
+        order: OrderBy,
+        /// At most this many.
+        limit: usize,
+        /// Only items that pass.
+        filter: Option<Filter>,
+    },
+    /// Per distinct value at a key, how many items passing `filter` hold it.
+    ValueCounts {
+        /// The key.
+        key: lhv_core::FieldKey,
         /// Only items that pass.
         filter: Option<Filter>,
     },
@@ -111,6 +132,12 @@ pub(crate) enum ShardReply {
     Records(Vec<Option<Record>>),
     /// To `Scroll`.
     Items(Vec<(String, Record)>),
+    /// To `Scan`: best first, ties by id.
+    Scanned(Vec<Scored>),
+    /// To `Ordered`: in the order.
+    Entries(Vec<(String, OrderValue, Record)>),
+    /// To `ValueCounts`.
+    ValueCounts(Vec<(serde_json::Value, usize)>),
     /// To `CountWhere`.
     Count(usize),
     /// To `Upsert`, with the last sequence number of the shards written.
