@@ -74,11 +74,8 @@ async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) 
         let etcd = cluster.etcd.clone();
         return serve_cluster_member(listener, config, etcd, shutdown).await;
     }
-    let options = CatalogOptions {
-        snapshot_log_bytes: config.snapshot_log_bytes,
-        s3_options: config.s3_options.pairs(),
-        ..CatalogOptions::default()
-    };
+    let options =
+        CatalogOptions { snapshot_log_bytes: config.snapshot_log_bytes, s3_options: config.s3_options.pairs() };
     let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);
     let loader = Arc::clone(&catalog);
     tokio::spawn(async move {
