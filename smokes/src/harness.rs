@@ -113,11 +113,6 @@ impl Vectord {
         Ok(vectord)
     }
 
-    /// The URL other processes reach it at.
-    pub fn address(&self) -> String {
-        format!("http://127.0.0.1:{}", self.endpoint.port)
-    }
-
     async fn spawn(&mut self) -> Result<(), String> {
         let stderr = match &self.log {
             Some(path) => Stdio::from(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),

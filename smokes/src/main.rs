@@ -2,7 +2,6 @@
 //! (g1, g1p, g2) against the real binary, each in a fresh data directory,
 //! printing PASS/FAIL per step. `cargo xtask smoke` builds and runs them.
 
-mod cluster;
 mod crash;
 mod enospc;
 mod etcd;
@@ -21,7 +20,7 @@ async fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
         eprintln!(
-            "usage: smoke g1|g1p|g2|crash|cluster|etcd-cluster --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--etcd URL] [--quick]"
+            "usage: smoke g1|g1p|g2|crash|etcd-cluster|enospc|load --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--etcd URL] [--quick]"
         );
         return ExitCode::from(2);
     };
@@ -36,13 +35,6 @@ async fn main() -> ExitCode {
                 flag("--storage-url").map_or_else(|| format!("file://{}", data.display()), |u| u.display().to_string());
             crash::run(&binary, &url, cycles, seed).await
         }
-        "cluster" => match flag("--storage-url") {
-            Some(url) => {
-                let seed = flag("--seed").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(7);
-                cluster::run(&binary, &url.display().to_string(), args.iter().any(|a| a == "--quick"), seed).await
-            }
-            None => Err("cluster needs --storage-url s3://bucket/prefix".into()),
-        },
         "etcd-cluster" => match (flag("--storage-url"), flag("--etcd")) {
             (Some(url), Some(etcd)) => {
                 let seed = flag("--seed").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(7);

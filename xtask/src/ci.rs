@@ -90,7 +90,6 @@ fn steps(root: &Path, seed: u64, timings: &mut Timings) -> Result<(), String> {
     timings.step("crash (file)", || crash::run_scenario(root, "30", seed, None))?;
     timings.step("crash (s3)", || crash::run_scenario(root, "10", seed, Some(&servers)))?;
     timings.step("cluster (etcd)", || cluster::run_etcd_scenarios(root, &servers, true, seed))?;
-    timings.step("cluster (S3 leases)", || cluster::run_scenario(root, &servers, true, seed))?;
     drop(servers);
     timings.step("faults", || faults::faults_or_skip(root))?;
     timings.step("api-fuzz", || api_fuzz::api_fuzz(root, seed, None))?;

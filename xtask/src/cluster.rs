@@ -1,9 +1,9 @@
 //! `cargo xtask cluster [--quick]`: the cluster scenarios of `smokes/`
-//! against a real etcd and a real S3 server started for them: the cluster on
-//! etcd (`smokes/src/etcd/`: capacity over four members' budgets, failover
-//! under SIGKILL, the create/drop race replays, rebalancing when a member
-//! joins), then the older cluster over S3 leases (`smokes/src/cluster.rs`)
-//! until it is removed. `ci` runs the quick mode.
+//! against a real etcd and a real S3 server started for them
+//! (`smokes/src/etcd/`: capacity over four members' budgets, failover under
+//! SIGKILL, fencing of paused writers, the create/drop race replays,
+//! rebalancing when a member joins, the object-store cost). `ci` runs the
+//! quick mode.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,8 +21,7 @@ pub(crate) fn cluster(root: &Path, args: &[&str]) -> Result<(), String> {
     crate::servers::install(root)?;
     let servers = crate::servers::start(root)?;
     let seed = crate::ci::seed()?;
-    run_etcd_scenarios(root, &servers, quick, seed)?;
-    run_scenario(root, &servers, quick, seed)
+    run_etcd_scenarios(root, &servers, quick, seed)
 }
 
 fn server_env(servers: &Servers, name: &str) -> String {
@@ -37,20 +36,6 @@ pub(crate) fn run_etcd_scenarios(root: &Path, servers: &Servers, quick: bool, se
     let bucket = server_env(servers, "LHV_TEST_S3_URL");
     command.args(["--storage-url", &format!("{bucket}/etcd-cluster-{}", std::process::id())]);
     command.args(["--etcd", &server_env(servers, "LHV_TEST_ETCD")]);
-    if quick {
-        command.arg("--quick");
-    }
-    command.envs(servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    run(&mut command)
-}
-
-/// Runs the S3-lease cluster scenario against the S3 server of `servers`, its vectors drawn from `seed`.
-pub(crate) fn run_scenario(root: &Path, servers: &Servers, quick: bool, seed: u64) -> Result<(), String> {
-    let binaries = crate::service_binaries_dir(root);
-    let bucket = server_env(servers, "LHV_TEST_S3_URL");
-    let mut command = Command::new(binaries.join("smokes"));
-    command.args(["cluster", "--seed", &seed.to_string(), "--vectord"]).arg(binaries.join("vectord"));
-    command.args(["--storage-url", &format!("{bucket}/cluster-{}", std::process::id())]);
     if quick {
         command.arg("--quick");
     }

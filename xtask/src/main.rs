@@ -21,9 +21,8 @@
 //!   file, 10 on S3).
 //! - `cluster [--quick]`: vectord processes coordinated by a real etcd over one
 //!   bucket of a real S3 server: capacity beyond one member's budget, failover
-//!   under SIGKILL, the create/drop race replays, rebalancing when a member
-//!   joins; then the older cluster over S3 leases (the writer killed with
-//!   SIGKILL mid-stream, failover time, replica lag, throughput) (ci: quick).
+//!   under SIGKILL, fencing of paused writers, the create/drop race replays,
+//!   rebalancing when a member joins, the object-store cost (ci: quick).
 //! - `load [--seconds S] [--clients C] [--churn-seconds S]`: mixed HTTP traffic with
 //!   percentiles per route and RSS, then churn (ci: 20 s, 8 clients, 60 s churn).
 //! - `faults`: the service on a real tmpfs that fills up (507, reads go on,

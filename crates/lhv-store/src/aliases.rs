@@ -195,10 +195,6 @@ impl Catalog {
             if attempt > 0 {
                 backoff(attempt).await;
             }
-            if self.cluster.is_some() {
-                // Another process may have changed them since.
-                *self.aliases.write() = load(self.store.as_ref()).await?;
-            }
             let (version, map) = match self.aliases.read().clone() {
                 AliasState::Ready { version, map } => (version, map),
                 AliasState::Damaged(reason) => return Err(Error::AliasesUnavailable { reason }),
@@ -237,12 +233,6 @@ impl Catalog {
             return Ok(());
         }
         Err(Error::AliasesBusy)
-    }
-
-    /// Reads the aliases again (another process may have changed them).
-    pub(crate) async fn reload_aliases(&self) -> Result<()> {
-        *self.aliases.write() = load(self.store.as_ref()).await?;
-        Ok(())
     }
 
     /// Whether an alias is called `name`.

@@ -11,15 +11,13 @@ use parking_lot::RwLock;
 use tokio::sync::Mutex;
 
 use crate::aliases::AliasState;
-use crate::cluster::{Cluster, ClusterOptions, lease_key};
 use crate::discover::{Found, Layout, Manifest, discover};
 use crate::durable::DurableIndex;
 use crate::error::{Error, Result};
-use crate::fence::LeaseFence;
 use crate::layout::{log_dir, manifest_key, snapshot_key, storage_name, validate_name};
 use crate::lock::DirLock;
 use crate::recovery::load;
-use crate::shard::{CommitState, DurableShard, Leased};
+use crate::shard::{CommitState, DurableShard};
 use crate::store::Store;
 use crate::url::open_url;
 
@@ -31,14 +29,11 @@ pub struct CatalogOptions {
     pub snapshot_log_bytes: u64,
     /// Extra S3 settings for `s3://` URLs (see [`open_url`](crate::open_url)).
     pub s3_options: Vec<(String, String)>,
-    /// Share the store with other processes (S3 or memory: it needs
-    /// conditional writes); `None`: this process is the store's only user.
-    pub cluster: Option<ClusterOptions>,
 }
 
 impl Default for CatalogOptions {
     fn default() -> Self {
-        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new(), cluster: None }
+        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new() }
     }
 }
 
@@ -95,7 +90,6 @@ enum Entry {
 pub struct Catalog {
     pub(crate) store: Arc<dyn Store>,
     options: CatalogOptions,
-    pub(crate) cluster: Option<Cluster>,
     indexes: RwLock<BTreeMap<String, Entry>>,
     /// Other names of indexes (see [`crate::aliases`]).
     pub(crate) aliases: RwLock<AliasState>,
@@ -133,9 +127,7 @@ impl Catalog {
     /// [`open_unloaded`](Self::open_unloaded) on a store built by the caller.
     pub async fn open_store_unloaded(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Self> {
         let found = discover(store.as_ref()).await?;
-        // In a cluster another process may be creating or dropping right now.
-        let leftovers = if options.cluster.is_some() { &[][..] } else { &found.leftovers[..] };
-        for storage in leftovers {
+        for storage in &found.leftovers {
             tracing::info!(objects = %storage, "removing the objects of an interrupted drop or create");
             remove_storage(store.as_ref(), storage).await?;
         }
@@ -154,8 +146,7 @@ impl Catalog {
             })
             .collect();
         let aliases = RwLock::new(crate::aliases::load(store.as_ref()).await?);
-        let cluster = options.cluster.clone().map(Cluster::new);
-        Ok(Self { store, options, cluster, indexes: RwLock::new(indexes), aliases, admin: Mutex::new(()), _lock: None })
+        Ok(Self { store, options, indexes: RwLock::new(indexes), aliases, admin: Mutex::new(()), _lock: None })
     }
 
     /// Loads every index still [`IndexState::Loading`]. An index whose
@@ -193,8 +184,7 @@ impl Catalog {
     ) -> std::result::Result<DurableIndex, String> {
         let mut shards = Vec::with_capacity(layout.storage_names.len());
         for (storage, firsts) in layout.storage_names.iter().zip(logs) {
-            let (index, state, covered) = match load(self.store.as_ref(), storage, firsts, self.cluster.is_some()).await
-            {
+            let (index, state, covered) = match load(self.store.as_ref(), storage, firsts, false).await {
                 Ok(Ok(loaded)) => loaded,
                 Ok(Err(reason)) => return Err(reason),
                 Err(error) => return Err(format!("could not be read (restart to retry): {error}")),
@@ -204,23 +194,15 @@ impl Catalog {
                     tracing::warn!(%key, %error, "could not remove a log object the snapshot covers");
                 }
             }
-            shards.push(self.shard(name, storage, index, state));
+            shards.push(self.shard(storage, index, state));
         }
         DurableIndex::new(name.to_owned(), shards).map_err(|e| e.to_string())
     }
 
-    fn shard(&self, name: &str, storage: &str, index: Index, state: CommitState) -> Arc<DurableShard> {
+    fn shard(&self, storage: &str, index: Index, state: CommitState) -> Arc<DurableShard> {
         let store = Arc::clone(&self.store);
-        let leased = self.cluster.as_ref().map(|cluster| Leased {
-            fence: Arc::new(LeaseFence {
-                fence: cluster.fence(name),
-                clock: cluster.options.clock.clone(),
-                margin_ms: cluster.options.lease_margin_ms,
-            }),
-            log_retention: std::time::Duration::ZERO,
-        });
         let snapshot_log_bytes = self.options.snapshot_log_bytes;
-        Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, snapshot_log_bytes, leased, state))
+        Arc::new(DurableShard::new(storage.to_owned(), Arc::new(index), store, snapshot_log_bytes, None, state))
     }
 
     /// Every index that is serving.
@@ -233,74 +215,6 @@ impl Catalog {
                 Entry::Loading(..) | Entry::Unavailable(..) => None,
             })
             .collect()
-    }
-
-    /// Loads the indexes another process created, forgets those it dropped,
-    /// and reads the aliases again.
-    pub(crate) async fn discover_changes(&self) -> Result<()> {
-        let _admin = self.admin.lock().await;
-        self.reload_aliases().await?;
-        let found = discover(self.store.as_ref()).await?;
-        let known: Vec<(String, bool)> = self
-            .indexes
-            .read()
-            .iter()
-            .map(|(name, entry)| (name.clone(), matches!(entry, Entry::Loading(..))))
-            .collect();
-        for (name, loading) in &known {
-            if !loading && !found.indexes.contains_key(name) {
-                tracing::info!(index = %name, "dropped by another process");
-                let entry = self.indexes.write().remove(name);
-                if let Some(Entry::Ready(durable)) = entry {
-                    durable.retire().await;
-                }
-                if let Some(cluster) = &self.cluster {
-                    cluster.forget(name);
-                }
-            }
-        }
-        let unavailable: Vec<String> = self
-            .indexes
-            .read()
-            .iter()
-            .filter(|(_, entry)| matches!(entry, Entry::Unavailable(..)))
-            .map(|(name, _)| name.clone())
-            .collect();
-        for (name, found) in found.indexes {
-            // In a cluster a load can fail while another process changes the
-            // objects (or storage hiccups): an unavailable index is tried again.
-            if known.iter().any(|(k, _)| *k == name) && !unavailable.contains(&name) {
-                continue;
-            }
-            let entry = match found {
-                Found::Loadable { layout, logs } => match self.load_index(&name, &layout, &logs).await {
-                    Ok(durable) => Entry::Ready(Arc::new(durable)),
-                    Err(reason) => Entry::Unavailable(layout, reason),
-                },
-                Found::Damaged { layout, reason } => Entry::Unavailable(layout, reason),
-            };
-            if !unavailable.contains(&name) {
-                tracing::info!(index = %name, "created by another process");
-            }
-            self.indexes.write().insert(name, entry);
-        }
-        Ok(())
-    }
-
-    /// Loads index `name` again from storage (a replica a snapshot overtook).
-    pub(crate) async fn reload(&self, name: &str) -> Result<()> {
-        let _admin = self.admin.lock().await;
-        let found = discover(self.store.as_ref()).await?;
-        let Some(Found::Loadable { layout, logs }) = found.indexes.get(name) else { return Ok(()) };
-        let entry = match self.load_index(name, layout, logs).await {
-            Ok(durable) => Entry::Ready(Arc::new(durable)),
-            Err(reason) => Entry::Unavailable(layout.clone(), reason),
-        };
-        let old = self.indexes.write().insert(name.to_owned(), entry);
-        if let Some(Entry::Ready(old)) = old {
-            old.retire().await;
-        }
-        Ok(())
     }
 
     /// Whether no index is still loading.
@@ -350,7 +264,7 @@ impl Catalog {
     /// object, then the manifest of a sharded index (the moment it exists),
     /// and serves it; each shard's log continues after `last_sequence`.
     async fn install(&self, name: &str, shards: Vec<(Index, Bytes)>, last_sequence: u64) -> Result<Arc<DurableIndex>> {
-        let admin = self.admin.lock().await;
+        let _admin = self.admin.lock().await;
         if self.indexes.read().contains_key(name) {
             return Err(Error::IndexExists { name: name.to_owned() });
         }
@@ -372,7 +286,7 @@ impl Catalog {
                 self.store.put_new(&snapshot_key(storage), snapshot).await.map_err(exists)?;
             }
             let state = CommitState::after(last_sequence, Vec::new(), None, None);
-            durable_shards.push(self.shard(name, storage, index, state));
+            durable_shards.push(self.shard(storage, index, state));
         }
         if layout.sharded {
             let manifest = serde_json::to_vec(&Manifest { shards: layout.storage_names.len() })
@@ -381,12 +295,6 @@ impl Catalog {
         }
         let durable = Arc::new(DurableIndex::new(name.to_owned(), durable_shards)?);
         self.indexes.write().insert(name.to_owned(), Entry::Ready(Arc::clone(&durable)));
-        // Taking the lease may load the index again, which takes the admin lock.
-        drop(admin);
-        if self.cluster.is_some() {
-            // Its creator writes it first (if nobody holds a lease left by a dropped namesake).
-            self.route(name).await?;
-        }
         Ok(durable)
     }
 
@@ -394,12 +302,6 @@ impl Catalog {
     /// this returns it never comes back; if it fails part-way, the index is
     /// gone already and the next open removes what is left.
     pub async fn drop_index(&self, name: &str) -> Result<()> {
-        if self.cluster.is_some()
-            && matches!(self.indexes.read().get(name), Some(Entry::Ready(_)))
-            && self.route(name).await? != crate::cluster::Route::Local
-        {
-            return Err(Error::NotWriter { name: name.to_owned() });
-        }
         let _admin = self.admin.lock().await;
         let entry = self.indexes.read().get(name).cloned();
         let (layout, ready) = match &entry {
@@ -426,10 +328,6 @@ impl Catalog {
         self.indexes.write().remove(name);
         for storage in &layout.storage_names {
             remove_storage(self.store.as_ref(), storage).await?;
-        }
-        if let Some(cluster) = &self.cluster {
-            cluster.forget(name);
-            self.store.delete(&lease_key(name)).await?;
         }
         Ok(())
     }
@@ -478,7 +376,6 @@ impl Catalog {
             }
             durable.retire().await;
         }
-        self.release_leases().await;
         first_error.map_or(Ok(()), Err)
     }
 }

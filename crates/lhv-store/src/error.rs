@@ -47,19 +47,20 @@ pub enum Error {
         /// The key.
         key: String,
     },
-    /// A lease this process held was taken over by another process (it had
-    /// expired): this process must stop writing what the lease guards.
+    /// In a cluster, a later writer (a larger token) claimed the shard's
+    /// log head, or a drop fenced it: this process must stop writing the
+    /// shard; nothing of the failed write was committed.
     #[error("the lease {key:?} was taken over by another process")]
     LeaseLost {
-        /// The lease's key.
+        /// The key of the log head (or lease) that showed the later writer.
         key: String,
     },
-    /// In a cluster, this process does not hold the lease that lets it write
-    /// the index (another process does, or the lease is changing hands):
-    /// the write is refused before anything is written; send it to the writer.
+    /// In a cluster, this process is not the writer of the shard (another
+    /// process is, or the writer is changing): the write is refused before
+    /// anything is written; send it to the writer.
     #[error("this process is not the writer of index {name:?}; another process holds its lease")]
     NotWriter {
-        /// The index.
+        /// The index (or the shard's log head).
         name: String,
     },
     /// A log object could not be written because another writer's object
@@ -75,14 +76,6 @@ pub enum Error {
     #[error("the log head {key:?} is damaged: {reason}")]
     DamagedHead {
         /// The head's key.
-        key: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A lease object that is not a lease record; it is left as it is.
-    #[error("the lease {key:?} is damaged: {reason}")]
-    DamagedLease {
-        /// The lease's key.
         key: String,
         /// What is wrong with it.
         reason: String,

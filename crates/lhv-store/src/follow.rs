@@ -1,12 +1,12 @@
 //! Reading the log of a shard another process writes: a replica applies
 //! the records its writer committed (up to the log head's `last`), and a
-//! process that takes the lease over reads to the end and claims the head
-//! under its own epoch before its first write.
+//! process that becomes the writer (a larger token) reads to the end and
+//! claims the head under its own epoch before its first write.
 //!
 //! Log objects are read by key, each following the last record of the one
 //! before, up to the head's `last`: no listing. Objects past the head are
 //! never read (they were never committed). A snapshot may remove objects a
-//! replica has not read yet, and a writer that lost its lease may then
+//! replica has not read yet, and a writer that lost its place may then
 //! create an object at a freed key; so after reading, the head is read
 //! again, and if a snapshot now covers the replica's position, what was read
 //! is discarded and the shard is loaded again instead.
@@ -74,6 +74,7 @@ pub(crate) async fn read_committed(
 
 impl DurableShard {
     /// Applies every record committed after the shard's position (a replica).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) async fn catch_up(self: &Arc<Self>) -> Result<CaughtUp> {
         let mut state = self.commit.lock().await;
         let Some((head, _)) = read_head(self.store.as_ref(), &self.name).await? else {
@@ -160,7 +161,6 @@ impl DurableShard {
                 None => LogHead { epoch, last: state.last(), snapshot: 0 },
             };
             if let CaughtUp::Reload(reason) = self.apply_up_to(state, &head).await? {
-                self.needs_reload.store(true, std::sync::atomic::Ordering::Release);
                 return Err(Error::storage("take over", &self.name, reason));
             }
             state.head_version = current.map(|(_, v)| v);

@@ -1,20 +1,25 @@
 //! The log head of a leased shard: the one small object whose conditional
 //! replace commits a write in a cluster.
 //!
-//! `_vectors/<storage>.wal/head` holds `{"epoch", "last", "snapshot"}`: the
-//! lease epoch of the writer that wrote it, the sequence number of the last
-//! committed record, and that of the last snapshot whose covered log objects
-//! may have been removed. A leased writer creates a log object (a
+//! `<storage>.wal/head` (a cluster member's shard: `_cluster/<incarnation>/
+//! <shard>.wal/head`) holds `{"epoch", "last", "snapshot"}`: the epoch
+//! (placement token) of the writer that wrote it, the sequence number of the
+//! last committed record, and that of the last snapshot whose covered log
+//! objects may have been removed. A leased writer creates a log object (a
 //! conditional create at the next key), then replaces the head on the
 //! version it last wrote (`If-Match`). Only then is the write committed, so
 //! log objects past `last` are never read as committed: they are writes
-//! whose head update failed (a writer that lost its lease, or a failed
+//! whose head update failed (a writer that lost its place, or a failed
 //! request). They are not removed (a paused writer could otherwise delete
 //! its successor's object): the next writer that needs the key commits the
 //! one in its way, a write never acknowledged that may so appear whole
 //! (see `leased.rs`). A new writer replaces the head under its own
 //! epoch before its first write, which makes every later head update of its
 //! predecessor fail.
+//!
+//! A single process never writes a head; one it finds under `_vectors/` (a
+//! bucket a cluster over S3 leases wrote, before that mode was removed) is
+//! read at open and then removed, with the objects past it (`recovery.rs`).
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -27,7 +32,7 @@ use crate::store::{ObjectVersion, Store};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LogHead {
-    /// The lease epoch of the writer that wrote it.
+    /// The epoch (token) of the writer that wrote it.
     pub(crate) epoch: u64,
     /// The last committed sequence number.
     pub(crate) last: u64,

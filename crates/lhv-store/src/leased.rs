@@ -1,7 +1,8 @@
-//! The commit path of a leased shard (a cluster member writing an index):
-//! a conditional create of the log object, its first record the writer's
-//! epoch, then the conditional replace of the log head (`head.rs`) that
-//! commits it; snapshots replaced only on the version their writer last saw.
+//! The commit path of a leased shard (a cluster member writing a shard
+//! under its placement token): a conditional create of the log object, its
+//! first record the writer's epoch (token), then the conditional replace of
+//! the log head (`head.rs`) that commits it; snapshots replaced only on the
+//! version their writer last saw.
 
 use std::sync::Arc;
 

@@ -9,17 +9,14 @@
 //!   are applied and acknowledged, with snapshots written in the background
 //!   and recovery (snapshot + log replay) on open.
 //!
-//! - Clusters ([`ClusterOptions`]): several processes sharing one S3 bucket,
-//!   one writer per index chosen by a [`Lease`] in the bucket, commits fenced
-//!   by a conditional replace of each shard's log head, the other processes
-//!   following the log as replicas ([`Catalog::route`], [`Catalog::sync`]).
-//!
 //! - With the `cluster` feature (it needs `protoc` to build etcd's client):
 //!   `control`, the control plane of a cluster kept in etcd (indexes by
 //!   incarnation, members on etcd leases, shard placement whose revisions are
-//!   the writers' fencing tokens, the controller's election, watches), and
+//!   the writers' fencing tokens, the controller's election, watches),
 //!   `member`, the shards a member holds in object storage, each fenced by
-//!   its writer's token in its log head. These replace the S3 leases.
+//!   its writer's token in its log head, `controller` (the placement plan)
+//!   and `node` (a process of such a cluster). The plain path ([`Catalog`])
+//!   never uses them.
 //!
 //! The promise: once a write is acknowledged, it survives a crash of the
 //! process at any instant; a damaged object is reported (its index is
@@ -30,7 +27,6 @@
 
 mod aliases;
 mod catalog;
-mod cluster;
 #[cfg(feature = "cluster")]
 pub mod control;
 #[cfg(feature = "cluster")]
@@ -44,7 +40,6 @@ mod fence;
 mod follow;
 mod head;
 mod layout;
-mod lease;
 mod leased;
 mod lock;
 #[cfg(feature = "cluster")]
@@ -60,12 +55,10 @@ mod url;
 
 pub use aliases::AliasChange;
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
-pub use cluster::{Clock, ClusterOptions, IndexWriter, Route};
 pub use counted::{CountedStore, StoreRequests};
 pub use crypto::install_crypto_provider;
 pub use durable::DurableIndex;
 pub use error::{Error, Result};
 pub use layout::validate_name;
-pub use lease::{Attempt, Lease, LeaseRecord};
 pub use store::{ObjectStoreBackend, ObjectVersion, Store, StoreFuture};
 pub use url::{OpenedStore, open_url};

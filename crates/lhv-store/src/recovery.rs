@@ -22,8 +22,11 @@ pub(crate) type Loaded = std::result::Result<(Index, CommitState, Vec<String>), 
 /// never committed.
 ///
 /// A shard a cluster wrote has a log head: only the records up to its
-/// `last` are committed. Opened outside a cluster, the head goes (after the
-/// objects past it), so that the shard's log is an ordinary one again.
+/// `last` are committed. `clustered` is a cluster member's shard (`member/`).
+/// Opened outside a cluster (a [`Catalog`](crate::Catalog) finding a head
+/// under `_vectors/`, left by the former cluster over S3 leases), the head
+/// goes (after the objects past it), so that the shard's log is an ordinary
+/// one again.
 pub(crate) async fn load(store: &dyn Store, name: &str, log_firsts: &[u64], clustered: bool) -> Result<Loaded> {
     if clustered {
         // Another process's snapshot may remove log objects while they are

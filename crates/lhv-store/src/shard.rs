@@ -9,11 +9,13 @@
 //! applies nothing and consumes no sequence numbers: the next group reuses the
 //! same object key, replacing whatever a failed PUT may have left.
 //!
-//! In a cluster a shard is leased ([`Leased`]; the commit path is in
-//! `leased.rs`): its log objects are created conditionally, begin with the
-//! writer's epoch, and are committed by a conditional replace of the log
-//! head (`head.rs`); a failed write never removes anything at a key (it
-//! may be another writer's).
+//! In a cluster (the `cluster` feature: a member's shards, `member/`) a
+//! shard is leased ([`Leased`]; the commit path is in `leased.rs`): its log
+//! objects are created conditionally, begin with the writer's epoch (its
+//! placement token), and are committed by a conditional replace of the log
+//! head (`head.rs`); a failed write never removes anything at a key (it may
+//! be another writer's). A [`Catalog`](crate::Catalog)'s shards are never
+//! leased.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,7 +54,7 @@ pub(crate) struct CommitState {
     pub(crate) head_version: Option<ObjectVersion>,
     /// The `snapshot` field of that head.
     pub(crate) head_snapshot: u64,
-    /// The lease epoch the head was last claimed under by this process (0:
+    /// The epoch (token) the head was last claimed under by this process (0:
     /// not claimed, so the next leased write reads the log and claims it first).
     pub(crate) claimed_epoch: u64,
     /// Log objects a snapshot covers, kept (in a cluster) for the log
@@ -129,9 +131,6 @@ pub(crate) struct DurableShard {
     /// One snapshot at a time.
     snapshotting: Mutex<()>,
     dropped: AtomicBool,
-    /// The log cannot be followed from where this shard is (a newer
-    /// snapshot overtook it): the catalog loads the index again.
-    pub(crate) needs_reload: AtomicBool,
 }
 
 impl DurableShard {
@@ -153,7 +152,6 @@ impl DurableShard {
             commit: Mutex::new(state),
             snapshotting: Mutex::new(()),
             dropped: AtomicBool::new(false),
-            needs_reload: AtomicBool::new(false),
         }
     }
 
@@ -357,7 +355,7 @@ impl DurableShard {
     }
 
     async fn write_snapshot(self: &Arc<Self>) -> Result<()> {
-        // In a cluster only the writer snapshots, under its lease's epoch.
+        // In a cluster only the writer snapshots, under its token.
         let lease_epoch = match &self.leased {
             None => 0,
             Some(leased) => match leased.fence.writable_epoch() {

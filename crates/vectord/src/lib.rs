@@ -16,7 +16,6 @@
 //! ```
 
 pub mod cli;
-mod cluster;
 pub mod config;
 mod error;
 mod http;
@@ -37,10 +36,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use lhv_store::{Catalog, CatalogOptions, ClusterOptions};
+use lhv_store::{Catalog, CatalogOptions};
 use tokio::net::TcpListener;
 
-pub use http::FORWARDED;
 pub use http::route::{Access, BodyLimit, Dialect, Route};
 pub use qdrant::QDRANT_API_VERSION;
 pub use routes::route_table;
@@ -72,19 +70,12 @@ pub async fn serve(
 type Shutdown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), String> {
-    if let Some(etcd) = config.cluster.as_ref().and_then(|cluster| cluster.etcd.as_ref()) {
-        return serve_cluster_member(listener, config.clone(), etcd.clone(), shutdown).await;
+    if let Some(cluster) = &config.cluster {
+        let etcd = cluster.etcd.clone();
+        return serve_cluster_member(listener, config, etcd, shutdown).await;
     }
-    let cluster = config.cluster.as_ref().map(|c| ClusterOptions {
-        lease_ttl_ms: c.lease_ttl_ms,
-        lease_margin_ms: c.lease_ttl_ms / 3,
-        ..ClusterOptions::new(c.address.clone())
-    });
-    let options = CatalogOptions {
-        snapshot_log_bytes: config.snapshot_log_bytes,
-        s3_options: config.s3_options.pairs(),
-        cluster,
-    };
+    let options =
+        CatalogOptions { snapshot_log_bytes: config.snapshot_log_bytes, s3_options: config.s3_options.pairs() };
     let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);
     let loader = Arc::clone(&catalog);
     tokio::spawn(async move {
@@ -111,7 +102,7 @@ async fn serve_cluster_member(
     let counted = Arc::new(lhv_store::CountedStore::new(store));
     let client = forwarder()?;
     let store: Arc<dyn lhv_store::Store> = Arc::clone(&counted) as Arc<dyn lhv_store::Store>;
-    let routing = routing::Routing::start(&cluster, &etcd, store, config.snapshot_log_bytes, client.clone()).await?;
+    let routing = routing::Routing::start(&cluster, &etcd, store, config.snapshot_log_bytes, client).await?;
     let catalog = Arc::new(
         Catalog::open(
             "memory://",
@@ -120,7 +111,7 @@ async fn serve_cluster_member(
         .await
         .map_err(|e| e.to_string())?,
     );
-    let (state, listening) = state_and_listening(catalog, config, client)?;
+    let (state, listening) = state_and_listening(catalog, config)?;
     let _ = state.metrics.storage.set(counted);
     let state = AppState { routing: Some(Arc::clone(&routing)), ..state };
     http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
@@ -155,22 +146,14 @@ async fn serve_catalog_until(
     config: Config,
     shutdown: Shutdown,
 ) -> Result<(), String> {
-    let (state, listening) = state_and_listening(Arc::clone(&catalog), config, forwarder()?)?;
-    let rounds = cluster::spawn_rounds(&state);
+    let (state, listening) = state_and_listening(Arc::clone(&catalog), config)?;
     http::server::serve(listener, http::router(state, routes::declared()), listening, shutdown).await;
-    for round in rounds {
-        round.abort();
-    }
     tracing::info!("shutting down: writing snapshots");
     catalog.close().await.map_err(|e| e.to_string())
 }
 
 /// The service's state and how it listens.
-fn state_and_listening(
-    catalog: Arc<Catalog>,
-    config: Config,
-    forwarder: reqwest::Client,
-) -> Result<(AppState, http::server::Listening), String> {
+fn state_and_listening(catalog: Arc<Catalog>, config: Config) -> Result<(AppState, http::server::Listening), String> {
     let tls = match &config.tls {
         Some(files) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(files)?)),
         None => None,
@@ -186,14 +169,14 @@ fn state_and_listening(
         catalog,
         config: Arc::new(config),
         metrics,
-        forwarder,
         #[cfg(feature = "cluster")]
         routing: None,
     };
     Ok((state, listening))
 }
 
-/// The HTTP client that forwards requests to other cluster members.
+/// The HTTP client that calls the other members of an etcd cluster.
+#[cfg(feature = "cluster")]
 fn forwarder() -> Result<reqwest::Client, String> {
     lhv_store::install_crypto_provider();
     reqwest::Client::builder()

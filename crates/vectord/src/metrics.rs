@@ -60,8 +60,6 @@ pub struct Metrics {
     pub(crate) connections_open: AtomicU64,
     /// Connections refused (429) because the limit was reached.
     pub(crate) connections_refused: AtomicU64,
-    /// Requests sent on to another cluster member (the index's writer).
-    pub(crate) forwarded: AtomicU64,
     /// The object store's request counts, where they are counted (a cluster on etcd).
     pub(crate) storage: std::sync::OnceLock<Arc<lhv_store::CountedStore>>,
 }
@@ -98,10 +96,6 @@ impl Metrics {
         out.push_str("# HELP vectord_connections_refused_total Connections refused at the connection limit.\n");
         out.push_str("# TYPE vectord_connections_refused_total counter\n");
         let _ = writeln!(out, "vectord_connections_refused_total {}", self.connections_refused.load(Ordering::Relaxed));
-
-        out.push_str("# HELP vectord_forwarded_requests_total Requests sent on to the index's writer (cluster).\n");
-        out.push_str("# TYPE vectord_forwarded_requests_total counter\n");
-        let _ = writeln!(out, "vectord_forwarded_requests_total {}", self.forwarded.load(Ordering::Relaxed));
 
         if let Some(storage) = self.storage.get() {
             let requests = storage.requests();

@@ -16,8 +16,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Counters for `GET /metrics`.
     pub metrics: Arc<Metrics>,
-    /// Sends requests on to an index's writer (cluster members).
-    pub forwarder: reqwest::Client,
     /// This process's part in an etcd cluster (`--etcd`): indexes are
     /// routed to their shards' holders instead of the catalog.
     #[cfg(feature = "cluster")]

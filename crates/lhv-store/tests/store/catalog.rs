@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lhv_core::{IndexParams, Item, Metric};
+use lhv_format::{LogOp, LogRecord};
 use lhv_store::{Catalog, CatalogOptions, Error, IndexState, Store};
 
 fn items(prefix: &str, range: std::ops::Range<u32>) -> Vec<Item> {
@@ -297,4 +298,35 @@ async fn long_names_are_split_into_path_segments_on_disk() {
     drop(catalog);
     let left: Vec<String> = backend.store.list("_vectors").await.unwrap();
     assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// A bucket the former cluster over S3 leases wrote has a log head per
+/// shard, and may have a log object past it (a write whose head update never
+/// landed, never acknowledged). Opened by one process, the committed records
+/// load, the object past the head and the head itself go, and the log goes
+/// on as an ordinary one.
+#[tokio::test]
+async fn a_log_head_left_by_the_s3_lease_cluster_is_read_then_removed() {
+    let store = crate::support::backend("memory").store;
+    let catalog = reopen(&store).await;
+    catalog.create("docs", params()).await.unwrap().upsert(items("d", 0..5)).await.unwrap();
+    drop(catalog);
+    let head = r#"{"epoch":1,"last":1,"snapshot":0}"#;
+    store.put("_vectors/docs.wal/head", Bytes::from_static(head.as_bytes())).await.unwrap();
+    let mut past = Vec::new();
+    for (sequence, op) in [(2, LogOp::Epoch(1)), (3, LogOp::Upsert(items("past", 0..1)))] {
+        lhv_format::encode_record(&LogRecord { sequence, op }, &mut past).unwrap();
+    }
+    let past_key = "_vectors/docs.wal/00000000000000000002";
+    store.put(past_key, Bytes::from(past)).await.unwrap();
+
+    let catalog = reopen(&store).await;
+    let docs = catalog.get("docs").unwrap();
+    assert_eq!(docs.index().len(), 5);
+    assert!(!docs.index().contains("past0"), "a record past the head was applied");
+    let left = store.list("_vectors/docs.wal").await.unwrap();
+    assert_eq!(left, ["_vectors/docs.wal/00000000000000000001"], "{left:?}");
+    docs.upsert(items("e", 0..2)).await.unwrap();
+    drop(catalog);
+    assert_eq!(reopen(&store).await.get("docs").unwrap().index().len(), 7);
 }

@@ -7,7 +7,6 @@ mod support;
 
 mod aliases;
 mod catalog;
-mod cluster;
 mod computed_writes;
 mod conformance;
 #[cfg(feature = "cluster")]
@@ -18,7 +17,6 @@ mod crash;
 mod field_indexes;
 mod graph_params;
 mod kill;
-mod lease;
 #[cfg(feature = "cluster")]
 mod member;
 #[cfg(feature = "cluster")]

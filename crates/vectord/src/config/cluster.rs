@@ -1,8 +1,7 @@
-//! How this process takes part in a cluster, checked: its address, and
-//! either etcd's endpoints (the cluster of placed shards) or nothing more
-//! (the older cluster over leases in the bucket).
-
-use std::time::Duration;
+//! How this process takes part in a cluster, checked: its address and
+//! etcd's endpoints (the cluster of placed shards). `cluster_address`
+//! without `etcd` is refused: the older cluster over leases in the bucket
+//! is gone.
 
 use super::settings::{Secret, Settings};
 
@@ -11,12 +10,10 @@ use super::settings::{Secret, Settings};
 pub struct ClusterConfig {
     /// The URL the other members reach this one at.
     pub address: String,
-    /// How long a lease (or an etcd membership) holds without renewal.
+    /// How long an etcd membership holds without renewal.
     pub lease_ttl_ms: u64,
-    /// Time between follow rounds (lease mode only).
-    pub follow_interval: Duration,
-    /// The control plane, if the cluster is coordinated by etcd.
-    pub etcd: Option<EtcdConfig>,
+    /// The control plane.
+    pub etcd: EtcdConfig,
 }
 
 /// A cluster coordinated by etcd.
@@ -38,19 +35,23 @@ pub struct EtcdConfig {
 
 /// Default lease length.
 pub const DEFAULT_LEASE_TTL_MS: u64 = 3_000;
-/// Default time between follow rounds.
-pub const DEFAULT_FOLLOW_INTERVAL_MS: u64 = 200;
 /// Default memory budget of a cluster member.
 const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
 
-/// The cluster settings, if `cluster_address` is set; a cluster needs
-/// storage with conditional writes that other processes share (S3).
+/// The cluster settings, if `etcd` and `cluster_address` are set; a cluster
+/// needs storage with conditional writes that other processes share (S3).
 pub(super) fn cluster_config(settings: &Settings, storage_url: &str) -> Result<Option<ClusterConfig>, String> {
-    let Some(address) = settings.cluster_address.clone() else {
-        if settings.etcd.is_some() {
+    let (address, endpoints) = match (settings.cluster_address.clone(), &settings.etcd) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
             return Err("etcd needs cluster_address: the URL the other processes reach this one at".into());
         }
-        return Ok(None);
+        (Some(_), None) => {
+            return Err("cluster_address needs etcd (--etcd, VECTORD_ETCD): a cluster is coordinated by etcd; \
+                 the cluster over S3 leases was removed (see \"Cluster on etcd\" in docs/OPERATIONS.md)"
+                .into());
+        }
+        (Some(address), Some(endpoints)) => (address, endpoints),
     };
     let parsed = url::Url::parse(&address).map_err(|e| format!("cluster_address {address:?}: {e}"))?;
     let Some(host) = parsed.host_str().filter(|_| matches!(parsed.scheme(), "http" | "https")) else {
@@ -65,20 +66,13 @@ pub(super) fn cluster_config(settings: &Settings, storage_url: &str) -> Result<O
     if lease_ttl_ms < 300 {
         return Err(format!("lease_ttl_ms must be at least 300, not {lease_ttl_ms}"));
     }
-    let follow = settings.follow_interval_ms.unwrap_or(DEFAULT_FOLLOW_INTERVAL_MS);
-    if follow == 0 {
-        return Err("follow_interval_ms must be at least 1".into());
-    }
     let default_name = match parsed.port_or_known_default() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     };
-    let etcd = match &settings.etcd {
-        Some(endpoints) => Some(etcd_config(settings, endpoints, default_name, lease_ttl_ms)?),
-        None => None,
-    };
+    let etcd = etcd_config(settings, endpoints, default_name, lease_ttl_ms)?;
     let address = address.trim_end_matches('/').to_owned();
-    Ok(Some(ClusterConfig { address, lease_ttl_ms, follow_interval: Duration::from_millis(follow), etcd }))
+    Ok(Some(ClusterConfig { address, lease_ttl_ms, etcd }))
 }
 
 fn etcd_config(settings: &Settings, endpoints: &str, default_name: String, ttl_ms: u64) -> Result<EtcdConfig, String> {
@@ -138,8 +132,15 @@ mod tests {
     use super::super::Config;
     use super::*;
 
+    /// A member of an etcd cluster on `url`, reached at `address`.
     fn cli(url: &str, address: &str) -> Settings {
-        Settings { storage_url: Some(url.into()), cluster_address: Some(address.into()), ..Settings::default() }
+        Settings {
+            storage_url: Some(url.into()),
+            cluster_address: Some(address.into()),
+            etcd: Some("http://e1:2379".into()),
+            cluster_secret: Some(Secret::from("s")),
+            ..Settings::default()
+        }
     }
 
     #[test]
@@ -148,7 +149,6 @@ mod tests {
         let cluster = config.cluster.unwrap_or_else(|| panic!("no cluster"));
         assert_eq!(cluster.address, "http://10.0.0.5:3215");
         assert_eq!(cluster.lease_ttl_ms, DEFAULT_LEASE_TTL_MS);
-        assert!(cluster.etcd.is_none());
         for (url, address, says) in [
             ("file:///tmp/x", "http://a:1", "s3://"),
             ("http://dav/x", "http://a:1", "s3://"),
@@ -164,6 +164,14 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_address_without_etcd_is_refused() {
+        let alone = Settings { etcd: None, ..cli("s3://b/p", "http://10.0.0.5:3215") };
+        let error = Config::resolve(&alone).err().unwrap_or_default();
+        assert!(error.contains("cluster_address needs etcd"), "{error}");
+        assert!(error.contains("Cluster on etcd"), "{error}");
+    }
+
+    #[test]
     fn an_etcd_cluster_names_its_node_and_needs_a_secret() {
         let etcd = |secret: Option<&str>| Settings {
             etcd: Some("http://e1:2379, http://e2:2379".into()),
@@ -172,7 +180,7 @@ mod tests {
             ..cli("s3://b/p", "http://10.0.0.5:3215")
         };
         let config = Config::resolve(&etcd(Some("s"))).unwrap_or_else(|e| panic!("{e}"));
-        let etcd_config = config.cluster.and_then(|c| c.etcd).unwrap_or_else(|| panic!("no etcd"));
+        let etcd_config = config.cluster.map(|c| c.etcd).unwrap_or_else(|| panic!("no etcd"));
         assert_eq!(etcd_config.endpoints, ["http://e1:2379", "http://e2:2379"]);
         assert_eq!(etcd_config.node_name, "10.0.0.5:3215");
         assert_eq!(etcd_config.memory_budget, 96 << 20);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use self::cluster::cluster_config;
-pub use self::cluster::{ClusterConfig, DEFAULT_FOLLOW_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, EtcdConfig};
+pub use self::cluster::{ClusterConfig, DEFAULT_LEASE_TTL_MS, EtcdConfig};
 pub use self::settings::{S3Options, Secret, Settings};
 
 /// The original service's port.
@@ -67,7 +67,7 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Certificate chain and key files: HTTPS when set.
     pub tls: Option<TlsFiles>,
-    /// Membership of a cluster sharing the storage URL.
+    /// Membership of a cluster on etcd sharing the storage URL.
     pub cluster: Option<ClusterConfig>,
     /// How log lines are written.
     pub log_format: LogFormat,

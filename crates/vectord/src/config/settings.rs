@@ -65,19 +65,14 @@ pub struct Settings {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `--tls-cert`.
     #[arg(long, env = "VECTORD_TLS_KEY", global = true)]
     pub tls_key: Option<PathBuf>,
-    /// Join a cluster of vectord processes sharing the `s3://` storage URL: the URL the other
-    /// processes reach this one at (e.g. http://10.0.0.5:3215). Each index then has one writer,
-    /// chosen by a lease in the bucket; the others serve it as replicas and forward writes to it.
+    /// With `--etcd`: the URL the other processes of the cluster reach this one at (e.g.
+    /// http://10.0.0.5:3215). Refused without `--etcd`.
     #[arg(long, env = "VECTORD_CLUSTER_ADDRESS", global = true)]
     pub cluster_address: Option<String>,
-    /// Milliseconds a writer's lease holds without renewal: how long a dead writer's indexes
-    /// take writes nowhere before another process takes over [default: 3000].
+    /// With `--etcd`: milliseconds (whole seconds) a member's etcd lease holds without renewal:
+    /// how long a dead member's shards wait for a new writer [default: 3000].
     #[arg(long, env = "VECTORD_LEASE_TTL_MS", global = true)]
     pub lease_ttl_ms: Option<u64>,
-    /// Milliseconds between a replica's looks at its writers' logs: about how stale a replica's
-    /// answers may be [default: 200].
-    #[arg(long, env = "VECTORD_FOLLOW_INTERVAL_MS", global = true)]
-    pub follow_interval_ms: Option<u64>,
     /// etcd endpoints, comma-separated (e.g. http://10.0.0.1:2379,http://10.0.0.2:2379): with
     /// `--cluster-address`, this process joins a cluster whose control plane is etcd; each
     /// process holds the shards placed on it and routes every request to their holders.

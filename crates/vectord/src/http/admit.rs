@@ -2,8 +2,7 @@
 //! route and its handler running, read from the route's declaration. The
 //! key is checked first (an unauthenticated client cannot make the service
 //! buffer anything), then the body is read whole within its limit and
-//! deadline, then a write (or strong search) of an index another cluster
-//! member writes is forwarded there.
+//! deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::route::{INDEX_PARAM, Route};
-use super::{body, forward, key};
+use super::{body, key};
 use crate::metrics::RouteLabel;
 use crate::state::AppState;
 
@@ -54,14 +53,12 @@ pub(crate) async fn admit(
 ) -> Response {
     let Gate { state, route } = gate;
     // Parameters that are not UTF-8 name no index; the handler's own path extractor refuses them.
-    let index = params
+    let resolved = params
         .ok()
-        .and_then(|params| params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned()));
-    let index = match index {
-        Some(name) if route.resolves_aliases => Some(resolve(&state, &name).await),
-        other => other,
-    };
-    let mut response = match admitted(&state, &route, index, request).await {
+        .filter(|_| route.resolves_aliases)
+        .and_then(|params| params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned()))
+        .map(|name| state.catalog.resolve(&name));
+    let mut response = match admitted(&state, &route, resolved, request).await {
         Ok(request) => ADMITTED.scope(Instant::now(), next.run(request)).await,
         Err(answer) => answer,
     };
@@ -70,22 +67,18 @@ pub(crate) async fn admit(
     response
 }
 
-/// The request, ready for its handler, or the answer it gets instead.
+/// The request, ready for its handler (with the index its `{name}` stands
+/// for, if the route resolves aliases), or the answer it gets instead.
 async fn admitted(
     state: &AppState,
     route: &Route,
-    index: Option<String>,
+    resolved: Option<String>,
     request: Request,
 ) -> Result<Request, Response> {
     key::check(&state.config, route.access, request.headers()).map_err(IntoResponse::into_response)?;
     let (mut parts, bytes) = body::read(&state.config, route.body, request).await?;
-    if let Some(index) = index {
-        if let Some(answer) = forward::to_writer(state, route, &index, &parts, &bytes).await {
-            return Err(answer);
-        }
-        if route.resolves_aliases {
-            parts.extensions.insert(ResolvedIndex(index));
-        }
+    if let Some(index) = resolved {
+        parts.extensions.insert(ResolvedIndex(index));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
@@ -94,20 +87,3 @@ async fn admitted(
 /// path extractors ([`super::extract`]) take it instead of the raw name.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedIndex(pub String);
-
-/// The index `name` stands for. In a cluster, a name that is neither an
-/// index nor an alias here may be an alias another member just made: look
-/// for changes once before deciding.
-async fn resolve(state: &AppState, name: &str) -> String {
-    let resolved = state.catalog.resolve(name);
-    if resolved == name
-        && state.catalog.is_clustered()
-        && matches!(state.catalog.get(name), Err(lhv_store::Error::IndexNotFound { .. }))
-    {
-        if let Err(error) = state.catalog.sync().await {
-            tracing::warn!(%error, "could not look for new indexes and aliases");
-        }
-        return state.catalog.resolve(name);
-    }
-    resolved
-}

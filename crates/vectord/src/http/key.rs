@@ -39,7 +39,7 @@ pub(super) fn check(config: &Config, access: Access, headers: &HeaderMap) -> Res
 /// A call between members: it must carry the cluster's secret (a process
 /// outside an etcd cluster takes none).
 fn check_member(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
-    let expected = config.cluster.as_ref().and_then(|cluster| cluster.etcd.as_ref()).map(|etcd| etcd.secret.as_bytes());
+    let expected = config.cluster.as_ref().map(|cluster| cluster.etcd.secret.as_bytes());
     let presented = headers.get(CLUSTER_SECRET_HEADER).map(|value| value.as_bytes());
     match expected.zip(presented) {
         Some((expected, presented)) if constant_time_eq(presented, expected) => Ok(()),

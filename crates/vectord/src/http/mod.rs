@@ -6,7 +6,6 @@ mod admit;
 pub(crate) mod body;
 mod edge;
 pub(crate) mod extract;
-mod forward;
 pub(crate) mod key;
 pub(crate) mod route;
 pub(crate) mod server;
@@ -24,13 +23,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub(crate) use self::admit::since_admitted;
-pub use self::forward::FORWARDED;
 use self::route::Declared;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The whole HTTP API over `state`: every declared route behind its
-/// admission (key, body, forwarding), then metrics and error rendering.
+/// admission (key, body), then metrics and error rendering.
 pub(crate) fn router(state: AppState, declared: Vec<Declared>) -> Router {
     let mut routes = Router::new();
     for Declared { route, handler } in declared {

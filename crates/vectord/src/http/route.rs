@@ -1,6 +1,6 @@
 //! What a route declares about itself, once, where it is registered: who may
 //! call it, which API it belongs to, how large its body may be. The key
-//! guard, the body reader, cluster forwarding, metrics, error rendering and
+//! guard, the body reader, alias resolution, metrics, error rendering and
 //! the OpenAPI document all read these declarations; none of them looks at
 //! URL strings to guess.
 
@@ -68,28 +68,17 @@ pub struct Route {
     pub dialect: Dialect,
     /// Its body limit.
     pub body: BodyLimit,
-    /// Whether its body may ask for `"consistency": "strong"` (a search that,
-    /// in a cluster, its index's writer answers).
-    pub takes_consistency: bool,
     /// Whether its `{name}` may be an alias, resolved to the index it names
-    /// before the request is forwarded or handled (Qdrant's collection
+    /// before the request is handled (Qdrant's collection
     /// routes, but for creating and deleting a collection, which name the
     /// collection itself).
     pub resolves_aliases: bool,
 }
 
 impl Route {
-    /// A route of `dialect` with the usual body limit and no consistency field.
+    /// A route of `dialect` with the usual body limit.
     pub fn new(dialect: Dialect, method: Method, path: &'static str, access: Access) -> Self {
-        Self {
-            method,
-            path,
-            access,
-            dialect,
-            body: BodyLimit::Request,
-            takes_consistency: false,
-            resolves_aliases: false,
-        }
+        Self { method, path, access, dialect, body: BodyLimit::Request, resolves_aliases: false }
     }
 
     /// This route, whose `{name}` may be an alias.
@@ -131,12 +120,6 @@ impl Declared {
     /// This route with another body limit.
     pub(crate) fn body(mut self, body: BodyLimit) -> Self {
         self.route.body = body;
-        self
-    }
-
-    /// This route, whose body may ask for strong consistency.
-    pub(crate) fn takes_consistency(mut self) -> Self {
-        self.route.takes_consistency = true;
         self
     }
 }

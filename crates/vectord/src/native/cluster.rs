@@ -1,4 +1,4 @@
-//! `GET /v1/cluster`: who writes what.
+//! `GET /v1/cluster`: the members of an etcd cluster and who writes what.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::Reply;
 use crate::state::AppState;
 
-/// This member and, per index, its writer.
+/// This member, the members it sees and, per shard, its writer and replicas.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClusterAnswer {
     /// Whether this process is a cluster member.
@@ -16,9 +16,6 @@ pub struct ClusterAnswer {
     /// The URL the other members reach this one at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    /// Each index's writer, as its lease says (a cluster over S3 leases).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub indexes: Option<Vec<IndexWriterInfo>>,
     /// This member's name (a cluster on etcd).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -63,64 +60,23 @@ pub struct ShardInfo {
     pub token: i64,
 }
 
-/// An index's writer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IndexWriterInfo {
-    /// The index.
-    pub name: String,
-    /// The address in its lease, if it has an unexpired one.
-    pub writer: Option<String>,
-    /// The lease's epoch (0: no lease yet).
-    pub epoch: u64,
-    /// Whether this process is the writer.
-    pub local: bool,
-    /// The last sequence number this process has applied, summed over the shards.
-    pub sequence: u64,
-}
-
-/// `GET /v1/cluster`: this member, and for each index its writer as the lease says.
-#[utoipa::path(get, path = "/v1/cluster", operation_id = "cluster_status", responses((status = 200, description = "`{\"clustered\": false}` outside a cluster; else this member's `address` and, per index, its `writer`, lease `epoch`, whether it is `local`, and the `sequence` applied here", body = ClusterAnswer)))]
+/// `GET /v1/cluster`: this member, the members it sees, and where each shard of each index is.
+#[utoipa::path(get, path = "/v1/cluster", operation_id = "cluster_status", responses((status = 200, description = "`{\"clustered\": false}` outside a cluster; on a member of a cluster on etcd, its `address` and `node` name, the `controller`, the live `members` (address, memory budget, bytes and shards held) and each shard's `writer`, `replicas` and `token`", body = ClusterAnswer)))]
 pub(crate) async fn status(State(state): State<AppState>) -> Reply<ClusterAnswer> {
-    let Some(cluster) = &state.config.cluster else {
-        return Ok(Json(ClusterAnswer { clustered: false, ..ClusterAnswer::none() }));
-    };
     #[cfg(feature = "cluster")]
-    if let Some(routing) = &state.routing {
+    if let (Some(routing), Some(cluster)) = (&state.routing, &state.config.cluster) {
         return Ok(Json(on_etcd(routing.node(), &cluster.address)));
     }
-    let indexes = state
-        .catalog
-        .writers()
-        .await?
-        .into_iter()
-        .map(|index| IndexWriterInfo {
-            local: index.writer.as_deref() == Some(cluster.address.as_str()),
-            name: index.name,
-            writer: index.writer,
-            epoch: index.epoch,
-            sequence: index.sequence,
-        })
-        .collect();
+    #[cfg(not(feature = "cluster"))]
+    let _ = state;
     Ok(Json(ClusterAnswer {
-        clustered: true,
-        address: Some(cluster.address.clone()),
-        indexes: Some(indexes),
-        ..ClusterAnswer::none()
+        clustered: false,
+        address: None,
+        node: None,
+        controller: None,
+        members: None,
+        shards: None,
     }))
-}
-
-impl ClusterAnswer {
-    fn none() -> Self {
-        Self {
-            clustered: false,
-            address: None,
-            indexes: None,
-            node: None,
-            controller: None,
-            members: None,
-            shards: None,
-        }
-    }
 }
 
 /// A member of a cluster on etcd: the members and the placement as its view has them.
@@ -162,6 +118,5 @@ fn on_etcd(node: &lhv_store::node::Node, address: &str) -> ClusterAnswer {
         controller: view.controller.clone(),
         members: Some(members),
         shards: Some(shards),
-        indexes: None,
     }
 }

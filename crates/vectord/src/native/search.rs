@@ -51,10 +51,11 @@ pub struct SearchSettings {
     /// the top `k` [default: true for `int8` indexes; no effect on others].
     #[serde(default)]
     rescore: Option<bool>,
-    /// In a cluster, `strong` answers from the index's writer (forwarded to it
-    /// before this is parsed), so every acknowledged write is seen; `eventual`
-    /// (the default) answers from this process, whose replica may be up to
-    /// about one follow interval behind.
+    /// In a cluster on etcd, `strong` makes each copy asked catch up to its
+    /// writer's committed head first, so every acknowledged write is seen;
+    /// `eventual` (the default) answers from the copies as they are, which
+    /// may be behind their writers by the time the watch takes to tell them.
+    /// Outside a cluster both see every acknowledged write.
     #[serde(default)]
     consistency: Option<Consistency>,
 }

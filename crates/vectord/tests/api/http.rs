@@ -316,6 +316,8 @@ async fn metrics_and_request_ids() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
+    // Outside a cluster, `GET /v1/cluster` says so and nothing more.
+    assert_eq!(server.call(Method::GET, "/v1/cluster", None).await, (StatusCode::OK, json!({ "clustered": false })));
     server.stop().await;
 }
 

@@ -63,3 +63,24 @@ fn json_logs_are_one_object_per_line_with_the_request_id() {
     let request_ids: Vec<&str> = lines.iter().filter_map(|l| l["span"]["request_id"].as_str()).collect();
     assert!(request_ids.iter().any(|id| id.len() == 36), "no request id on any line:\n{log}");
 }
+
+/// The flags of the cluster over S3 leases are gone: clap refuses them as
+/// unknown, and `--cluster-address` alone (no `--etcd`) stops the start
+/// with a message pointing at the cluster on etcd.
+#[test]
+fn the_s3_lease_cluster_flags_are_refused() {
+    let start = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_vectord"))
+            .args(["--bind", "127.0.0.1:0", "--storage-url", "memory://"])
+            .args(args)
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, stderr) = start(&["--follow-interval-ms", "200"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unexpected argument '--follow-interval-ms'"), "{stderr}");
+    let (code, stderr) = start(&["--cluster-address", "http://127.0.0.1:3215"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cluster_address needs etcd") && stderr.contains("Cluster on etcd"), "{stderr}");
+}

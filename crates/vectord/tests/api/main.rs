@@ -6,7 +6,6 @@
 
 mod support;
 
-mod cluster;
 mod connections;
 #[cfg(feature = "cluster")]
 mod etcd_cluster;

@@ -3,14 +3,10 @@
 //! without anyone remembering to add it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use vectord::{Access, Dialect, Route, route_table};
 
-use crate::cluster::member;
 use crate::support::{Server, memory};
 
 /// The route's path with its parameters filled in: the index `docs`, the item `1`.
@@ -103,47 +99,4 @@ async fn every_route_takes_the_keys_its_access_kind_says() {
     }
     assert!(checked.iter().all(|&n| n > 0), "every access kind is exercised: {checked:?}");
     server.stop().await;
-}
-
-/// `vectord_forwarded_requests_total` of a member.
-async fn forwarded(server: &Server) -> u64 {
-    let response = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap();
-    let text = response.text().await.unwrap();
-    let line = text.lines().find(|l| l.starts_with("vectord_forwarded_requests_total ")).unwrap();
-    line.rsplit(' ').next().unwrap().parse().unwrap()
-}
-
-/// Makes sure the index `docs` exists (written by `writer`) and `replica` has seen it.
-async fn ensure_index(writer: &Server, replica: &Server) {
-    let create = json!({ "name": "docs", "dim": 2, "distance": "l2" });
-    writer.call(Method::POST, "/v1/vectors/index", Some(create)).await;
-    let started = Instant::now();
-    while replica.call(Method::GET, "/v1/vectors/index/docs", None).await.0 != StatusCode::OK {
-        assert!(started.elapsed() < Duration::from_secs(10), "the replica did not see the index");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_a_cluster_every_route_that_writes_an_index_reaches_its_writer() {
-    let store = memory();
-    let (writer, _) = member(Arc::clone(&store)).await;
-    let (replica, _) = member(Arc::clone(&store)).await;
-    let mut writes = 0;
-    for route in route_table().into_iter().filter(Route::names_index) {
-        ensure_index(&writer, &replica).await;
-        let before = forwarded(&replica).await;
-        let answer = call(&replica, &route, None).await;
-        let after = forwarded(&replica).await;
-        let shown = format!("{} {}: {answer:?}", route.method, route.path);
-        if route.access.writes() {
-            assert_eq!(after, before + 1, "{shown}: not forwarded to the writer");
-            writes += 1;
-        } else {
-            assert_eq!(after, before, "{shown}: a read was forwarded");
-        }
-    }
-    assert!(writes >= 10, "{writes} writing routes");
-    writer.stop().await;
-    replica.stop().await;
 }
