@@ -9,7 +9,7 @@ use super::Reply;
 use super::answers::{HitDoc, SearchAnswer, SearchBatchAnswer};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
-use crate::ops::{self, Query};
+use crate::ops::{self, Freshness, Query};
 use crate::state::AppState;
 
 /// `POST /v1/vectors/index/{name}/search`.
@@ -51,20 +51,27 @@ pub struct SearchSettings {
     /// the top `k` [default: true for `int8` indexes; no effect on others].
     #[serde(default)]
     rescore: Option<bool>,
-    /// In a cluster on etcd, `strong` makes each copy asked catch up to its
-    /// writer's committed head first, so every acknowledged write is seen;
-    /// `eventual` (the default) answers from the copies as they are, which
-    /// may be behind their writers by the time the watch takes to tell them.
-    /// Outside a cluster both see every acknowledged write.
+    /// In a cluster on etcd: by default each shard is read at its writer,
+    /// which has applied every acknowledged write (a read sees the writes
+    /// before it, but for a moment while a writer changes hands); `strong`
+    /// makes each copy asked catch up to its writer's committed head first,
+    /// so every acknowledged write is seen, always; `eventual` reads any
+    /// copy (spread over the replicas), which may be behind its writer by
+    /// the time the watch takes to tell it. Outside a cluster all three see
+    /// every acknowledged write.
     #[serde(default)]
     consistency: Option<Consistency>,
 }
 
 impl SearchSettings {
-    /// The search of `vectors` these settings ask for, and whether it must be strong.
-    fn query(self, vectors: Vec<Vec<f32>>) -> (Query, bool) {
-        let strong = matches!(self.consistency, Some(Consistency::Strong));
-        (Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, exact: false }, strong)
+    /// The search of `vectors` these settings ask for, and how fresh it must be.
+    fn query(self, vectors: Vec<Vec<f32>>) -> (Query, Freshness) {
+        let freshness = match self.consistency {
+            None => Freshness::Writer,
+            Some(Consistency::Eventual) => Freshness::Any,
+            Some(Consistency::Strong) => Freshness::Strong,
+        };
+        (Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, exact: false }, freshness)
     }
 }
 
@@ -72,7 +79,7 @@ impl SearchSettings {
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Consistency {
-    /// Whatever this process has applied.
+    /// Any copy, as it stands (reads spread over the replicas).
     Eventual,
     /// Everything acknowledged before the search.
     Strong,
@@ -99,8 +106,12 @@ pub(crate) async fn batch(
 }
 
 /// The hits of each of the query's vectors, as answered.
-async fn searched(state: &AppState, name: &str, (query, strong): (Query, bool)) -> Result<Vec<Vec<HitDoc>>, ApiError> {
-    let mut found = ops::handle(state, name).await?.search(vec![query], strong).await?;
+async fn searched(
+    state: &AppState,
+    name: &str,
+    (query, freshness): (Query, Freshness),
+) -> Result<Vec<Vec<HitDoc>>, ApiError> {
+    let mut found = ops::handle(state, name).await?.search(vec![query], freshness).await?;
     let hits = found.pop().unwrap_or_default();
     Ok(hits.into_iter().map(|hits| hits.into_iter().map(HitDoc::from).collect()).collect())
 }

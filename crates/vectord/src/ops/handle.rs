@@ -60,6 +60,28 @@ impl Overview {
     }
 }
 
+/// How fresh a read must be. A loaded index is always current; in a
+/// cluster, replicas follow their writers by milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// Any copy (reads spread over the replicas; one may be a moment behind).
+    Any,
+    /// Every write acknowledged before it, as the shards' writers have
+    /// applied them (but for a moment while a writer changes hands).
+    Writer,
+    /// Every write acknowledged before it, checked against each shard's
+    /// log head (one object read per shard).
+    Strong,
+}
+
+impl Freshness {
+    /// `Strong` if `strong`, else `Writer`.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn of(strong: bool) -> Self {
+        if strong { Freshness::Strong } else { Freshness::Writer }
+    }
+}
+
 /// An index, wherever it is.
 pub(crate) enum IndexHandle {
     /// Loaded here.
@@ -123,14 +145,17 @@ impl IndexHandle {
         }
     }
 
-    /// Each query's hits per vector, nearest first. `strong`: every write
-    /// acknowledged before it is seen (in a cluster; always so here).
-    pub(crate) async fn search(&mut self, queries: Vec<Query>, strong: bool) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
-        let _ = strong;
+    /// Each query's hits per vector, nearest first, as fresh as asked.
+    pub(crate) async fn search(
+        &mut self,
+        queries: Vec<Query>,
+        freshness: Freshness,
+    ) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
+        let _ = freshness;
         match self {
             IndexHandle::Local(_, durable) => super::search(Arc::clone(durable), queries).await,
             #[cfg(feature = "cluster")]
-            IndexHandle::Routed(routed) => routed.search(&queries, strong).await,
+            IndexHandle::Routed(routed) => routed.search(&queries, freshness).await,
         }
     }
 
@@ -279,6 +304,16 @@ impl IndexHandle {
             IndexHandle::Local(state, durable) => super::create_field_index(state, durable, field).await,
             #[cfg(feature = "cluster")]
             IndexHandle::Routed(routed) => routed.create_field_index(field).await,
+        }
+    }
+
+    /// Builds later insertions with out-degree `m` and candidate list
+    /// `ef_construction`, on every shard; durable when it returns.
+    pub(crate) async fn set_build_params(&mut self, m: usize, ef_construction: usize) -> Result<(), ApiError> {
+        match self {
+            IndexHandle::Local(state, durable) => super::set_build_params(state, durable, m, ef_construction).await,
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.set_build_params(m, ef_construction).await,
         }
     }
 

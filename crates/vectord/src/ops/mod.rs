@@ -21,7 +21,7 @@ use lhv_store::DurableIndex;
 pub(crate) use self::batch::{Operation, no_point, write_batch};
 #[cfg(feature = "cluster")]
 pub(crate) use self::batch::{check_batch, shards_touched};
-pub(crate) use self::handle::{IndexHandle, Overview, handle};
+pub(crate) use self::handle::{Freshness, IndexHandle, Overview, handle};
 #[cfg(feature = "cluster")]
 pub(crate) use self::handle::{blocking, ordered_in, value_counts_in};
 pub(crate) use self::indexes::{create_index, drop_index, index_names, is_clustered};
@@ -31,7 +31,7 @@ pub(crate) use self::scoring::{best as best_scored, scan as scoring_scan};
 pub(crate) use self::scroll::{check_scroll_limit, scroll_page};
 pub(crate) use self::search::{Query, search};
 pub(crate) use self::selection::{PayloadEdit, Selection};
-pub(crate) use self::write::{create_field_index, delete, delete_where, drop_field_index, upsert};
+pub(crate) use self::write::{create_field_index, delete, delete_where, drop_field_index, set_build_params, upsert};
 use crate::error::ApiError;
 use crate::state::AppState;
 

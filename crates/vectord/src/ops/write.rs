@@ -85,6 +85,17 @@ pub(crate) async fn drop_field_index(state: &AppState, durable: &DurableIndex, k
     Ok(measured(state, async { Ok(durable.drop_field_index(key).await?) }).await?)
 }
 
+/// Builds later insertions with out-degree `m` and candidate list
+/// `ef_construction`; durable when it returns.
+pub(crate) async fn set_build_params(
+    state: &AppState,
+    durable: &DurableIndex,
+    m: usize,
+    ef_construction: usize,
+) -> Result<(), ApiError> {
+    Ok(measured(state, async { Ok(durable.set_build_params(m, ef_construction).await?) }).await?)
+}
+
 /// Runs a durable write of another shape (a read-modify-write through
 /// `DurableIndex::upsert_with` or `delete_with`) with the same accounting.
 pub(crate) async fn durably<T>(

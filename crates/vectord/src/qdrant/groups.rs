@@ -89,7 +89,8 @@ impl Grouping {
         loop {
             plan.limit = k;
             let Some(query) = plan.query()? else { return Ok(GroupsResult { groups: Vec::new() }) };
-            let hits: Vec<Hit> = handle.search(vec![query], false).await?.into_iter().flatten().flatten().collect();
+            let hits: Vec<Hit> =
+                handle.search(vec![query], ops::Freshness::Writer).await?.into_iter().flatten().flatten().collect();
             let exhausted = hits.len() < k || k >= available;
             let scored = plan.scored_through(handle, metric, hits.clone()).await?;
             let groups = self.group(hits.into_iter().zip(scored), wanted);

@@ -201,7 +201,7 @@ pub(super) async fn run_all(handle: &mut IndexHandle, plans: &[Plan]) -> Result<
     let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
     let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
     let metric = handle.params().metric;
-    let mut found = handle.search(queries.into_iter().flatten().collect(), false).await?.into_iter();
+    let mut found = handle.search(queries.into_iter().flatten().collect(), ops::Freshness::Writer).await?.into_iter();
     let mut scored = Vec::with_capacity(plans.len());
     for (plan, asked) in plans.iter().zip(asked) {
         // A plan that asked for no hits (limit 0) has none; the others one list each.

@@ -12,6 +12,7 @@ use super::answers::{Answer, Reply};
 use super::collections::{HARMLESS_HNSW, HnswConfig};
 use super::refuse::{not_supported, unknown_fields};
 use crate::http::extract::{JsonBody, OnIndex};
+use crate::ops;
 
 /// Qdrant's `UpdateCollection`.
 #[derive(Debug, Deserialize)]
@@ -92,18 +93,18 @@ pub(crate) async fn update(
     JsonBody(request): JsonBody<UpdateCollection>,
 ) -> Reply<bool> {
     let changes = request.hnsw_changes()?;
-    let durable = state.catalog.get(&name)?;
+    let mut handle = ops::handle(&state, &name).await?;
     if changes.is_empty() {
         return Ok(Answer(true));
     }
-    let current = durable.index().params();
+    let current = handle.describe(true).await?.params;
     let (mut m, mut ef_construction) = (current.m, current.ef_construction);
     for hnsw in changes {
         m = hnsw.m.unwrap_or(m);
         ef_construction = hnsw.ef_construct.unwrap_or(ef_construction);
     }
     if (m, ef_construction) != (current.m, current.ef_construction) {
-        durable.set_build_params(m, ef_construction).await?;
+        handle.set_build_params(m, ef_construction).await?;
     }
     Ok(Answer(true))
 }

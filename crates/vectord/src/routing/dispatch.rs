@@ -15,6 +15,7 @@ use super::hedge::{HEDGE_AFTER, hedged};
 use super::index::{RoutedIndex, unplaced_error};
 use super::wire::{ShardCall, ShardOp, ShardReply};
 use crate::error::ApiError;
+use crate::ops::Freshness;
 
 /// How long a read looks for holders that answer (one failing over included).
 const READ_PATIENCE: Duration = Duration::from_secs(10);
@@ -34,7 +35,7 @@ pub(super) enum Holder {
 /// Whether an operation reads (any holder) or writes (the writer only).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Reach {
-    Read { strong: bool },
+    Read(Freshness),
     Write,
 }
 
@@ -118,9 +119,11 @@ impl RoutedIndex {
         Err(unplaced_error(&self.name, &pending))
     }
 
-    /// Who answers for `shard`: for a write its writer; for a read this
-    /// process if it holds the shard, else a holder not failed yet, taken in
-    /// turn (`turn`) so that reads spread over the replicas.
+    /// Who answers for `shard`: for a write its writer; for a read that
+    /// must see every acknowledged write ([`Freshness::Writer`]) its writer
+    /// too, unless it failed; otherwise this process if it holds the shard,
+    /// else a holder not failed yet, taken in turn (`turn`) so that reads
+    /// spread over the replicas.
     fn holder(&self, shard: u32, reach: Reach, avoid: &BTreeSet<String>, turn: usize) -> Option<Holder> {
         let route = self.routes.get(shard as usize)?;
         let here = self.routing.node.name();
@@ -129,7 +132,14 @@ impl RoutedIndex {
         };
         match reach {
             Reach::Write => route.writer.as_ref().map(as_holder),
-            Reach::Read { .. } => {
+            Reach::Read(freshness) => {
+                // The writer has applied every acknowledged write: a read
+                // that must see them goes there while it answers.
+                if freshness == Freshness::Writer
+                    && let Some(writer) = route.writer.as_ref().filter(|(node, _)| !avoid.contains(node))
+                {
+                    return Some(as_holder(writer));
+                }
                 let holders: Vec<&(String, String)> = route.writer.iter().chain(&route.replicas).collect();
                 if holders.iter().any(|(node, _)| node == here) {
                     return Some(Holder::Here);
@@ -184,7 +194,7 @@ impl RoutedIndex {
         reach: Reach,
         op: ShardOp,
     ) -> Result<ShardReply, CallFailure> {
-        let strong = matches!(reach, Reach::Read { strong: true });
+        let strong = matches!(reach, Reach::Read(Freshness::Strong));
         match holder {
             Holder::Here => {
                 let node = self.routing.node();

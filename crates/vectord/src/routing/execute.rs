@@ -61,6 +61,10 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
             ops::write_batch(state, &part, &operations).await?;
             ShardReply::Written(part.last_sequence().await)
         }
+        ShardOp::SetBuildParams { m, ef_construction } => {
+            ops::set_build_params(state, &part, m, ef_construction).await?;
+            ShardReply::Written(part.last_sequence().await)
+        }
         ShardOp::CreateFieldIndex { field } => ShardReply::Changed(ops::create_field_index(state, &part, field).await?),
         ShardOp::DropFieldIndex { key } => ShardReply::Changed(ops::drop_field_index(state, &part, &key).await?),
     })

@@ -17,7 +17,7 @@ use super::Routing;
 use super::dispatch::Reach;
 use super::wire::{Overview, ShardOp, ShardReply};
 use crate::error::ApiError;
-use crate::ops::{self, Operation, Query, Scan, Scored, shards_touched};
+use crate::ops::{self, Freshness, Operation, Query, Scan, Scored, shards_touched};
 use crate::state::AppState;
 
 /// Index `name` of the cluster, as routing saw it when asked.
@@ -65,7 +65,7 @@ impl RoutedIndex {
 
     /// Its sizes, parameters and field indexes, over every shard.
     pub(crate) async fn describe(&mut self, strong: bool) -> Result<Overview, ApiError> {
-        let replies = self.run(self.all_shards(), Reach::Read { strong }, &|_| ShardOp::Describe).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(Freshness::of(strong)), &|_| ShardOp::Describe).await?;
         let mut merged: Option<Overview> = None;
         for reply in replies {
             let ShardReply::Described(part) = reply else { return Err(mismatched()) };
@@ -78,9 +78,13 @@ impl RoutedIndex {
     }
 
     /// Each query's hits per vector, nearest first, over every shard.
-    pub(crate) async fn search(&mut self, queries: &[Query], strong: bool) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
+    pub(crate) async fn search(
+        &mut self,
+        queries: &[Query],
+        freshness: Freshness,
+    ) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
         let op = |_: &[u32]| ShardOp::Search { queries: queries.to_vec() };
-        let replies = self.run(self.all_shards(), Reach::Read { strong }, &op).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(freshness), &op).await?;
         let mut parts: Vec<Vec<Vec<Vec<Hit>>>> = Vec::with_capacity(replies.len());
         for reply in replies {
             let ShardReply::Hits(hits) = reply else { return Err(mismatched()) };
@@ -104,7 +108,7 @@ impl RoutedIndex {
         let by_shard = group_ids(ids, total);
         let shards: Vec<u32> = by_shard.keys().copied().collect();
         let op = |group: &[u32]| ShardOp::Get { ids: ids_of(&by_shard, group) };
-        let replies = self.run_grouped(shards, Reach::Read { strong }, &op).await?;
+        let replies = self.run_grouped(shards, Reach::Read(Freshness::of(strong)), &op).await?;
         let mut found: BTreeMap<String, Record> = BTreeMap::new();
         for (group, reply) in replies {
             let ShardReply::Records(records) = reply else { return Err(mismatched()) };
@@ -127,7 +131,7 @@ impl RoutedIndex {
         let start = start.map(str::to_owned);
         let filter = filter.cloned();
         let op = move |_: &[u32]| ShardOp::Scroll { start: start.clone(), limit, filter: filter.clone() };
-        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(Freshness::Writer), &op).await?;
         let mut items = Vec::new();
         for reply in replies {
             let ShardReply::Items(part) = reply else { return Err(mismatched()) };
@@ -143,7 +147,7 @@ impl RoutedIndex {
     pub(crate) async fn scan(&mut self, scan: Scan) -> Result<Vec<Scored>, ApiError> {
         let top = scan.top;
         let op = move |_: &[u32]| ShardOp::Scan { scan: scan.clone() };
-        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(Freshness::Writer), &op).await?;
         let mut found = Vec::new();
         for reply in replies {
             let ShardReply::Scanned(part) = reply else { return Err(mismatched()) };
@@ -162,7 +166,7 @@ impl RoutedIndex {
     ) -> Result<Vec<(String, OrderValue, Record)>, ApiError> {
         let filter = filter.cloned();
         let op = move |_: &[u32]| ShardOp::Ordered { order: order.clone(), limit, filter: filter.clone() };
-        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(Freshness::Writer), &op).await?;
         let (mut entries, mut records) = (Vec::new(), BTreeMap::new());
         for reply in replies {
             let ShardReply::Entries(part) = reply else { return Err(mismatched()) };
@@ -187,7 +191,7 @@ impl RoutedIndex {
     ) -> Result<Vec<(serde_json::Value, usize)>, ApiError> {
         let filter = filter.cloned();
         let op = move |_: &[u32]| ShardOp::ValueCounts { key: key.clone(), filter: filter.clone() };
-        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(Freshness::Writer), &op).await?;
         let mut sums: BTreeMap<String, (serde_json::Value, usize)> = BTreeMap::new();
         for reply in replies {
             let ShardReply::ValueCounts(part) = reply else { return Err(mismatched()) };
@@ -202,7 +206,7 @@ impl RoutedIndex {
     pub(crate) async fn count_where(&mut self, filter: Option<&Filter>) -> Result<usize, ApiError> {
         let filter = filter.cloned();
         let op = move |_: &[u32]| ShardOp::CountWhere { filter: filter.clone() };
-        let replies = self.run(self.all_shards(), Reach::Read { strong: false }, &op).await?;
+        let replies = self.run(self.all_shards(), Reach::Read(Freshness::Writer), &op).await?;
         replies.into_iter().try_fold(0, |sum, reply| match reply {
             ShardReply::Count(count) => Ok(sum + count),
             _ => Err(mismatched()),
@@ -291,6 +295,16 @@ impl RoutedIndex {
     /// (per shard, as Qdrant's operation ids are).
     pub(crate) fn last_sequence(&self) -> u64 {
         self.last_sequence
+    }
+
+    /// Builds later insertions of every shard with these graph parameters.
+    pub(crate) async fn set_build_params(&mut self, m: usize, ef_construction: usize) -> Result<(), ApiError> {
+        let op = move |_: &[u32]| ShardOp::SetBuildParams { m, ef_construction };
+        for reply in self.run(self.all_shards(), Reach::Write, &op).await? {
+            let ShardReply::Written(sequence) = reply else { return Err(mismatched()) };
+            self.last_sequence = self.last_sequence.max(sequence);
+        }
+        Ok(())
     }
 
     /// Builds a field index on every shard; whether one of its key existed.

@@ -108,6 +108,13 @@ pub(crate) enum ShardOp {
         /// Only check that they could be applied now; write nothing.
         check_only: bool,
     },
+    /// Builds later insertions of every shard with these graph parameters.
+    SetBuildParams {
+        /// Out-degree.
+        m: usize,
+        /// Candidate list while building.
+        ef_construction: usize,
+    },
     /// Builds a field index on every shard.
     CreateFieldIndex {
         /// The field.
