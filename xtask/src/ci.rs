@@ -90,6 +90,7 @@ fn steps(root: &Path, seed: u64, timings: &mut Timings) -> Result<(), String> {
     timings.step("crash (file)", || crash::run_scenario(root, "30", seed, None))?;
     timings.step("crash (s3)", || crash::run_scenario(root, "10", seed, Some(&servers)))?;
     timings.step("cluster (etcd)", || cluster::run_etcd_scenarios(root, &servers, true, seed))?;
+    timings.step("qdrant-clients (cluster)", || qdrant_clients::qdrant_clients_on_cluster(root, &servers))?;
     drop(servers);
     timings.step("faults", || faults::faults_or_skip(root))?;
     timings.step("api-fuzz", || api_fuzz::api_fuzz(root, seed, None))?;

@@ -24,18 +24,14 @@ pub(crate) fn cluster(root: &Path, args: &[&str]) -> Result<(), String> {
     run_etcd_scenarios(root, &servers, quick, seed)
 }
 
-fn server_env(servers: &Servers, name: &str) -> String {
-    servers.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-}
-
 /// Runs the etcd cluster's scenarios against the servers of `servers`, every draw from `seed`.
 pub(crate) fn run_etcd_scenarios(root: &Path, servers: &Servers, quick: bool, seed: u64) -> Result<(), String> {
     let binaries = crate::service_binaries_dir(root);
     let mut command = Command::new(binaries.join("smokes"));
     command.args(["etcd-cluster", "--seed", &seed.to_string(), "--vectord"]).arg(binaries.join("vectord"));
-    let bucket = server_env(servers, "LHV_TEST_S3_URL");
+    let bucket = servers.var("LHV_TEST_S3_URL");
     command.args(["--storage-url", &format!("{bucket}/etcd-cluster-{}", std::process::id())]);
-    command.args(["--etcd", &server_env(servers, "LHV_TEST_ETCD")]);
+    command.args(["--etcd", &servers.var("LHV_TEST_ETCD")]);
     if quick {
         command.arg("--quick");
     }

@@ -26,6 +26,13 @@ pub(crate) struct Servers {
     pub(crate) env: Vec<(String, String)>,
 }
 
+impl Servers {
+    /// The value of one of the variables that point at the servers.
+    pub(crate) fn var(&self, name: &str) -> String {
+        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+}
+
 impl Drop for Servers {
     fn drop(&mut self) {
         for child in &mut self.children {

@@ -126,7 +126,7 @@ pub(crate) async fn load(store: &dyn Store) -> Result<AliasState> {
 }
 
 /// `map` after `changes`, each checked against the indexes (`is_index`).
-fn apply(
+pub(crate) fn apply(
     mut map: BTreeMap<String, String>,
     changes: &[AliasChange],
     is_index: impl Fn(&str) -> bool,

@@ -21,3 +21,15 @@ pub struct AppState {
     #[cfg(feature = "cluster")]
     pub routing: Option<Arc<crate::routing::Routing>>,
 }
+
+impl AppState {
+    /// The index `name` stands for: the one an alias `name` names, else
+    /// `name` itself (in a cluster, as this member's view of etcd has them).
+    pub(crate) fn resolve_alias(&self, name: &str) -> String {
+        #[cfg(feature = "cluster")]
+        if let Some(routing) = &self.routing {
+            return routing.node().resolve(name);
+        }
+        self.catalog.resolve(name)
+    }
+}

@@ -66,14 +66,29 @@ impl ControlPlane {
     pub async fn create_index(&self, name: &str, record: &IndexRecord) -> Result<Revision> {
         let key = self.key(&index_key(name));
         let value = encode(&key, record)?;
-        let txn = Txn::new()
-            .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(key, value, None)]);
-        let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("create index", e))?;
-        if !answer.succeeded() {
-            return Err(Error::IndexExists { name: name.to_owned() });
+        // No alias may have the name: the create holds only while the alias
+        // map is as read (an alias change in between sends it round again).
+        for _ in 0..32 {
+            let (aliases, aliases_at) = self.aliases().await?;
+            if aliases.contains_key(name) {
+                return Err(Error::AliasExists { name: name.to_owned() });
+            }
+            let aliases_key = self.key(super::aliases::ALIASES_KEY);
+            let txn = Txn::new()
+                .when([
+                    Compare::create_revision(key.clone(), CompareOp::Equal, 0),
+                    Compare::mod_revision(aliases_key, CompareOp::Equal, aliases_at),
+                ])
+                .and_then([TxnOp::put(key.clone(), value.clone(), None)]);
+            let answer = self.client.kv_client().txn(txn).await.map_err(|e| control("create index", e))?;
+            if answer.succeeded() {
+                return Ok(answer.header().map_or(0, |h| h.revision()));
+            }
+            if self.index(name).await?.is_some() {
+                return Err(Error::IndexExists { name: name.to_owned() });
+            }
         }
-        Ok(answer.header().map_or(0, |h| h.revision()))
+        Err(Error::AliasesBusy)
     }
 
     /// Index `name`'s record and the revision it last changed at.

@@ -21,6 +21,7 @@
 //! | `loads/<node>` | [`Load`]: bytes and log position of each shard the member holds, on its lease |
 //! | `heads/<incarnation>/<shard>` | the last sequence number the shard's writer committed (replicas watch it) |
 
+mod aliases;
 mod election;
 mod indexes;
 mod members;

@@ -23,6 +23,7 @@
 //! stop once its membership lease may have expired (answered with
 //! [`Error::NotWriter`]) and resume when it is back.
 
+mod aliases;
 mod loops;
 mod reshard;
 mod view;
@@ -201,6 +202,11 @@ impl Node {
         let token = self.control.mark_dropping(name, &record.incarnation).await?;
         fence_incarnation(self.store.as_ref(), &record.incarnation, record.shards, token.unsigned_abs()).await?;
         self.control.remove_index(name, &record.incarnation).await?;
+        // Its aliases go with it (listings leave out any that a failure here
+        // leaves behind, naming no live index).
+        if let Err(error) = self.control.drop_aliases_of(name).await {
+            tracing::warn!(%error, index = name, "could not remove the aliases of a dropped index");
+        }
         remove_incarnation(self.store.as_ref(), &record.incarnation).await
     }
 

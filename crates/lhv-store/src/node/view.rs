@@ -21,6 +21,8 @@ pub struct ClusterView {
     pub loads: BTreeMap<String, Load>,
     /// The last committed sequence number of each shard, as its writer reports it.
     pub heads: BTreeMap<ShardKey, u64>,
+    /// The aliases: alias to index.
+    pub aliases: BTreeMap<String, String>,
     /// The controller's node name.
     pub controller: Option<String>,
     /// The revision this view is current to.
@@ -87,6 +89,11 @@ impl ClusterView {
             set(&mut self.loads, node.to_owned(), value.map(|v| json(key, v)))?;
         } else if let Some(rest) = key.strip_prefix("heads/") {
             set(&mut self.heads, shard_key(rest, key)?, value.map(|v| head(key, v)))?;
+        } else if key == "aliases" {
+            self.aliases = match value {
+                Some(value) => json(key, value)?,
+                None => BTreeMap::new(),
+            };
         } else if key == "controller" {
             self.controller = value.map(|v| String::from_utf8_lossy(v).into_owned());
         }

@@ -193,3 +193,46 @@ async fn an_unreachable_etcd_is_a_control_error() {
     assert!(matches!(outcome, Err(Error::Control { .. })), "{outcome:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+/// Alias changes race for real: eight processes each make their own alias
+/// of one index at once, several rounds; every change lands (none
+/// overwrites another's), and a create racing an alias of the same name
+/// leaves exactly one of the two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_alias_changes_all_land_and_names_stay_unique() {
+    use lhv_store::AliasChange;
+    let planes = processes(8).await;
+    planes[0].create_index("docs", &IndexRecord::new(IndexParams::new(4, Metric::L2), 1, 1)).await.unwrap();
+    for round in 0..3 {
+        let changes: Vec<Vec<AliasChange>> = (0..8)
+            .map(|p| vec![AliasChange::Create { alias: format!("a{round}-{p}"), index: "docs".into() }])
+            .collect();
+        let outcomes = join_all(planes.iter().zip(&changes).map(|(plane, c)| plane.change_aliases(c))).await;
+        assert!(outcomes.iter().all(Result::is_ok), "round {round}: {outcomes:?}");
+    }
+    let (map, _) = planes[5].aliases().await.unwrap();
+    assert_eq!(map.len(), 24, "{map:?}");
+    assert!(map.values().all(|index| index == "docs"));
+
+    // An alias to an index that does not exist, or named like an index, is refused whole.
+    let refused = planes[1]
+        .change_aliases(&[
+            AliasChange::Create { alias: "fine".into(), index: "docs".into() },
+            AliasChange::Create { alias: "docs".into(), index: "docs".into() },
+        ])
+        .await;
+    assert!(matches!(refused, Err(Error::IndexExists { .. })), "{refused:?}");
+    assert!(!planes[2].aliases().await.unwrap().0.contains_key("fine"));
+
+    for round in 0..5 {
+        let name = format!("contested-{round}");
+        let record = IndexRecord::new(IndexParams::new(4, Metric::L2), 1, 1);
+        let alias = [AliasChange::Create { alias: name.clone(), index: "docs".into() }];
+        let (created, aliased) = tokio::join!(planes[3].create_index(&name, &record), planes[4].change_aliases(&alias));
+        let index_exists = planes[6].index(&name).await.unwrap().is_some();
+        let alias_exists = planes[7].aliases().await.unwrap().0.contains_key(&name);
+        assert!(index_exists != alias_exists, "round {round}: {created:?} {aliased:?}");
+        assert_eq!(created.is_ok(), index_exists);
+        assert_eq!(aliased.is_ok(), alias_exists);
+    }
+}

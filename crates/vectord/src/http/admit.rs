@@ -57,7 +57,7 @@ pub(crate) async fn admit(
         .ok()
         .filter(|_| route.resolves_aliases)
         .and_then(|params| params.iter().find(|(name, _)| *name == INDEX_PARAM).map(|(_, value)| value.to_owned()))
-        .map(|name| state.catalog.resolve(&name));
+        .map(|name| state.resolve_alias(&name));
     let mut response = match admitted(&state, &route, resolved, request).await {
         Ok(request) => ADMITTED.scope(Instant::now(), next.run(request)).await,
         Err(answer) => answer,

@@ -62,11 +62,25 @@ impl From<Action> for AliasChange {
     }
 }
 
-/// Applies the actions as one change.
+/// Applies the actions as one change (in a cluster, one etcd transaction).
 pub(crate) async fn change(State(state): State<AppState>, JsonBody(body): JsonBody<ChangeAliases>) -> Reply<bool> {
     let changes: Vec<AliasChange> = body.actions.into_iter().map(AliasChange::from).collect();
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        routing.change_aliases(&changes).await?;
+        return Ok(Answer(true));
+    }
     state.catalog.change_aliases(&changes).await?;
     Ok(Answer(true))
+}
+
+/// Every alias with the index it names, by alias.
+fn all_aliases(state: &AppState) -> Result<Vec<(String, String)>, crate::error::ApiError> {
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        return Ok(routing.node().aliases());
+    }
+    Ok(state.catalog.aliases()?)
 }
 
 /// Aliases as Qdrant lists them.
@@ -89,13 +103,13 @@ fn listed(aliases: Vec<(String, String)>) -> AliasList {
 
 /// `GET /aliases`: every alias.
 pub(crate) async fn list(State(state): State<AppState>) -> Reply<AliasList> {
-    Ok(Answer(listed(state.catalog.aliases()?)))
+    Ok(Answer(listed(all_aliases(&state)?)))
 }
 
 /// `GET /collections/{c}/aliases`: the aliases of one collection (which must exist).
 pub(crate) async fn of_collection(OnIndex { state, name }: OnIndex) -> Reply<AliasList> {
-    state.catalog.get(&name)?;
-    let mut aliases = state.catalog.aliases()?;
+    crate::ops::handle(&state, &name).await?;
+    let mut aliases = all_aliases(&state)?;
     aliases.retain(|(_, index)| *index == name);
     Ok(Answer(listed(aliases)))
 }

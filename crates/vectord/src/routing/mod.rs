@@ -117,6 +117,14 @@ impl Routing {
         Ok(())
     }
 
+    /// Applies alias changes in order, all or none, and waits until this
+    /// node's view shows them.
+    pub(crate) async fn change_aliases(&self, changes: &[lhv_store::AliasChange]) -> lhv_store::Result<()> {
+        let revision = self.node.change_aliases(changes).await?;
+        self.until_seen(|node| node.revision() >= revision).await;
+        Ok(())
+    }
+
     /// Waits (briefly: the watch brings etcd's changes within milliseconds)
     /// until this node's view shows what it just changed, so that the
     /// client's next request here sees it.
