@@ -58,7 +58,7 @@ async fn load_followed(store: &dyn Store, name: &str) -> Result<Followed> {
     let (head, head_version) = match read_head(store, name).await {
         Ok(Some(head)) => head,
         Ok(None) => return Ok(Followed::NoHead),
-        Err(crate::Error::DamagedHead { key, reason }) => {
+        Err(crate::error::Error::DamagedHead { key, reason }) => {
             return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {reason}")))));
         }
         Err(other) => return Err(other),
@@ -100,7 +100,7 @@ async fn load_followed(store: &dyn Store, name: &str) -> Result<Followed> {
 async fn load_listed(store: &dyn Store, name: &str, log_firsts: &[u64], clustered: bool) -> Result<Loaded> {
     let head = match read_head(store, name).await {
         Ok(head) => head,
-        Err(crate::Error::DamagedHead { key, reason }) => return Ok(Err(format!("{key}: {reason}"))),
+        Err(crate::error::Error::DamagedHead { key, reason }) => return Ok(Err(format!("{key}: {reason}"))),
         Err(other) => return Err(other),
     };
     let key = snapshot_key(name);
