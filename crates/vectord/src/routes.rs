@@ -40,6 +40,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write), items::delete),
         Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/fields/{key}", Write), fields::create),
         Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/fields/{key}", Write), fields::drop),
+        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/reshard", Admin), native::reshard::reshard),
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/snapshot", Read), snapshots::export),
         Declared::new(ours(M::PUT, "/v1/vectors/index/{name}/snapshot", Admin), snapshots::import)
             .body(BodyLimit::Snapshot),

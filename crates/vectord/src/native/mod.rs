@@ -8,6 +8,7 @@ pub(crate) mod fields;
 pub(crate) mod health;
 pub(crate) mod indexes;
 pub(crate) mod items;
+pub(crate) mod reshard;
 pub(crate) mod search;
 pub(crate) mod service;
 pub(crate) mod snapshots;

@@ -117,6 +117,14 @@ impl Routing {
         Ok(())
     }
 
+    /// Doubles the shards of index `name` and waits until this node's view
+    /// shows the new incarnation: its record.
+    pub(crate) async fn reshard(&self, name: &str) -> lhv_store::Result<lhv_store::control::IndexRecord> {
+        let record = self.node.reshard(name).await?;
+        self.until_seen(|node| node.route(name).is_ok_and(|(seen, _)| seen.incarnation == record.incarnation)).await;
+        Ok(record)
+    }
+
     /// Applies alias changes in order, all or none, and waits until this
     /// node's view shows them.
     pub(crate) async fn change_aliases(&self, changes: &[lhv_store::AliasChange]) -> lhv_store::Result<()> {

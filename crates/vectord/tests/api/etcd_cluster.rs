@@ -329,3 +329,37 @@ async fn qdrant_clients_reach_a_collection_through_any_member() {
     first.stop().await;
     second.stop().await;
 }
+
+/// Resharding through a member: the index doubles its shards (a new
+/// incarnation loaded from the bucket) and every member then answers for
+/// every item, searches equal to brute force; outside a cluster it is 501.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resharding_through_a_member_doubles_the_shards_and_keeps_every_item() {
+    let cluster = format!("reshard-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let members = [member(&cluster, "r1").await, member(&cluster, "r2").await];
+    let create = json!({ "name": "docs", "dim": DIM, "distance": "l2", "shards": 2, "replication": 1 });
+    let (status, answer) = members[0].call(Method::POST, "/v1/vectors/index", Some(create)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    add(&members[1], 0..120).await;
+    let (status, answer) = members[1].call(Method::POST, "/v1/vectors/index/docs/reshard", None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["shards"], json!(4), "{answer}");
+    let stored: BTreeSet<usize> = (0..120).collect();
+    for member in &members {
+        converges(member, 120).await;
+        let (_, described) = member.call(Method::GET, "/v1/vectors/index/docs", None).await;
+        assert_eq!(described["shards"], json!(4), "{described}");
+        for q in [3, 77] {
+            assert_eq!(
+                search(member, &vector(q + 500), 10, "strong").await,
+                brute_force(&stored, &vector(q + 500), 10)
+            );
+        }
+    }
+    // Writes go on into the new shards.
+    add(&members[0], 120..130).await;
+    converges(&members[1], 130).await;
+    let [first, second] = members;
+    first.stop().await;
+    second.stop().await;
+}
