@@ -24,6 +24,7 @@
 //! [`Error::NotWriter`]) and resume when it is back.
 
 mod aliases;
+mod import;
 mod loops;
 mod reshard;
 mod view;
@@ -174,13 +175,7 @@ impl Node {
     ) -> Result<IndexRecord> {
         validate_name(name)?;
         params.validate()?;
-        if shards == 0 || shards as usize > MAX_SHARDS || replication == 0 {
-            return Err(Error::Index(lhv_core::Error::InvalidParameter {
-                name: "shards",
-                value: format!("{shards} shards, replication {replication}"),
-                allowed: "1..=64 shards, replication at least 1",
-            }));
-        }
+        check_shape(shards, replication)?;
         let record = IndexRecord::new(params.clone(), shards, replication);
         create_incarnation(self.store.as_ref(), &record.incarnation, params, shards).await?;
         if let Err(error) = self.control.create_index(name, &record).await {
@@ -425,6 +420,18 @@ async fn follow(
     let mut held = held.write();
     if held.get(&key).is_some_and(|current| Arc::ptr_eq(current, shard)) {
         held.insert(key, fresh);
+    }
+    Ok(())
+}
+
+/// Refuses a shard count or replication an index cannot have.
+fn check_shape(shards: u32, replication: u32) -> Result<()> {
+    if shards == 0 || shards as usize > MAX_SHARDS || replication == 0 {
+        return Err(Error::Index(lhv_core::Error::InvalidParameter {
+            name: "shards",
+            value: format!("{shards} shards, replication {replication}"),
+            allowed: "1..=64 shards, replication at least 1",
+        }));
     }
     Ok(())
 }

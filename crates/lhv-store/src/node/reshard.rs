@@ -14,8 +14,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use lhv_core::{Index, Item, MAX_SHARDS, shard_of};
-use lhv_format::encode_snapshot;
+use lhv_core::{Item, MAX_SHARDS, shard_of};
 
 use super::Node;
 use crate::control::{IndexRecord, IndexState};
@@ -86,11 +85,7 @@ impl Node {
                             Some(Item { id: id.clone(), vector: record.vector, metadata: record.metadata })
                         })
                         .collect();
-                    let fresh = Index::new(params.clone())?;
-                    if !items.is_empty() {
-                        fresh.upsert(items)?;
-                    }
-                    parts.push(Bytes::from(encode_snapshot(&fresh.to_parts(), 0)?));
+                    parts.push(super::import::shard_snapshot(&params, items)?);
                 }
                 Ok(parts)
             })

@@ -35,6 +35,6 @@ pub(crate) async fn import(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IndexInfo>), ApiError> {
     let frame = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let durable = ops::import_snapshot(&state, &name, frame).await?;
-    Ok((StatusCode::CREATED, Json(IndexInfo::of(&durable))))
+    let mut handle = ops::import_snapshot(&state, &name, frame).await?;
+    Ok((StatusCode::CREATED, Json(IndexInfo::of_handle(&mut handle).await?)))
 }

@@ -248,6 +248,15 @@ impl IndexHandle {
         }
     }
 
+    /// The index as an LHV1 snapshot frame (one unsharded index).
+    pub(crate) async fn export_snapshot(&mut self) -> Result<Vec<u8>, ApiError> {
+        match self {
+            IndexHandle::Local(_, durable) => Ok(durable.export_snapshot().await?),
+            #[cfg(feature = "cluster")]
+            IndexHandle::Routed(routed) => routed.export_snapshot().await,
+        }
+    }
+
     /// Inserts or replaces `items`; durable when it returns.
     pub(crate) async fn upsert(&mut self, items: Vec<Item>) -> Result<UpsertOutcome, ApiError> {
         match self {

@@ -14,10 +14,6 @@ mod search;
 mod selection;
 mod write;
 
-use std::sync::Arc;
-
-use lhv_store::DurableIndex;
-
 pub(crate) use self::batch::{Operation, no_point, write_batch};
 #[cfg(feature = "cluster")]
 pub(crate) use self::batch::{check_batch, shards_touched};
@@ -35,32 +31,25 @@ pub(crate) use self::write::{create_field_index, delete, delete_where, drop_fiel
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The index called `name`, if it exists and is loaded.
-/// In an etcd cluster, where indexes are spread over the members, the
-/// operations not yet routed there (see docs/OPERATIONS.md) answer 501.
-pub(crate) fn index(state: &AppState, name: &str) -> Result<Arc<DurableIndex>, ApiError> {
-    #[cfg(feature = "cluster")]
-    if state.routing.is_some() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_IMPLEMENTED,
-            "not_in_cluster",
-            "this operation is not available in an etcd cluster yet (docs/OPERATIONS.md lists those that are)",
-        ));
-    }
-    Ok(state.catalog.get(name)?)
-}
-
 /// The index as an LHV1 snapshot frame: everything acknowledged before the
-/// call, nothing half-applied.
+/// call, nothing half-applied (in a cluster: per shard, each read at its writer).
 pub(crate) async fn export_snapshot(state: &AppState, name: &str) -> Result<Vec<u8>, ApiError> {
-    Ok(index(state, name)?.export_snapshot().await?)
+    handle(state, name).await?.export_snapshot().await
 }
 
-/// A new index from an LHV1 snapshot frame, durable when it returns.
+/// A new index from an LHV1 snapshot frame, durable when it returns (in a
+/// cluster: of one shard, which `reshard` doubles, and the cluster's
+/// replication; the index exists only once every shard is written).
 pub(crate) async fn import_snapshot(
     state: &AppState,
     name: &str,
     frame: axum::body::Bytes,
-) -> Result<Arc<DurableIndex>, ApiError> {
-    Ok(state.catalog.create_from_snapshot(name, frame).await?)
+) -> Result<IndexHandle, ApiError> {
+    #[cfg(feature = "cluster")]
+    if let Some(routing) = &state.routing {
+        routing.create_from_snapshot(name, frame).await?;
+        return handle(state, name).await;
+    }
+    let durable = state.catalog.create_from_snapshot(name, frame).await?;
+    Ok(IndexHandle::Local(state.clone(), durable))
 }

@@ -202,6 +202,27 @@ impl RoutedIndex {
         Ok(sums.into_values().collect())
     }
 
+    /// The whole index as one LHV1 frame: every shard's items (each read at
+    /// its writer) in one unsharded index, with the parameters and field
+    /// indexes the shards have.
+    pub(crate) async fn export_snapshot(&mut self) -> Result<Vec<u8>, ApiError> {
+        let params = self.describe(true).await?.params;
+        let records = self.scroll(Bound::Unbounded, usize::MAX, None).await?;
+        let frame = ops::blocking(move || -> Result<Vec<u8>, ApiError> {
+            let index = lhv_core::Index::new(params)?;
+            let items: Vec<Item> = records
+                .into_iter()
+                .map(|(id, record)| Item { id, vector: record.vector, metadata: record.metadata })
+                .collect();
+            if !items.is_empty() {
+                index.upsert(items)?;
+            }
+            Ok(lhv_format::encode_snapshot(&index.to_parts(), 0).map_err(lhv_store::Error::from)?)
+        })
+        .await??;
+        Ok(frame)
+    }
+
     /// How many items pass `filter`.
     pub(crate) async fn count_where(&mut self, filter: Option<&Filter>) -> Result<usize, ApiError> {
         let filter = filter.cloned();

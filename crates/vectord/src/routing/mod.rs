@@ -110,6 +110,14 @@ impl Routing {
         Ok(record)
     }
 
+    /// Creates index `name` from an LHV1 frame, of one shard (`reshard`
+    /// doubles it) and the cluster's replication; waits until this node sees it.
+    pub(crate) async fn create_from_snapshot(&self, name: &str, frame: axum::body::Bytes) -> lhv_store::Result<()> {
+        let record = self.node.create_index_from_snapshot(name, frame, 1, self.replication).await?;
+        self.until_seen(|node| node.route(name).is_ok_and(|(seen, _)| seen.incarnation == record.incarnation)).await;
+        Ok(())
+    }
+
     /// Drops index `name`.
     pub(crate) async fn drop_index(&self, name: &str) -> lhv_store::Result<()> {
         self.node.drop_index(name).await?;

@@ -359,6 +359,27 @@ async fn resharding_through_a_member_doubles_the_shards_and_keeps_every_item() {
     // Writes go on into the new shards.
     add(&members[0], 120..130).await;
     converges(&members[1], 130).await;
+
+    // A snapshot out of the cluster (every shard's items in one frame) comes
+    // back in as another index (one shard), equal in every item.
+    let exported = members[0].client.get(format!("{}/v1/vectors/index/docs/snapshot", members[0].base)).send();
+    let exported = exported.await.unwrap();
+    assert_eq!(exported.status(), StatusCode::OK);
+    let frame = exported.bytes().await.unwrap().to_vec();
+    let imported = members[1].client.put(format!("{}/v1/vectors/index/copy/snapshot", members[1].base)).body(frame);
+    let imported = imported.send().await.unwrap();
+    assert_eq!(imported.status(), StatusCode::CREATED);
+    let info: Value = imported.json().await.unwrap();
+    assert_eq!((info["count"].clone(), info["shards"].clone()), (json!(130), json!(1)), "{info}");
+    let all: BTreeSet<usize> = (0..130).collect();
+    let body = json!({ "vector": vector(600), "k": 10, "ef": 1000, "consistency": "strong" });
+    let (status, found) = members[0].call(Method::POST, "/v1/vectors/index/copy/search", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let ids: Vec<String> =
+        found["results"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, brute_force(&all, &vector(600), 10));
+    let (_, got) = members[0].call(Method::GET, "/v1/vectors/index/copy/items/7", None).await;
+    assert_eq!(got["metadata"], json!({ "even": false }), "{got}");
     let [first, second] = members;
     first.stop().await;
     second.stop().await;
