@@ -27,7 +27,7 @@ pub struct ReshardAnswer {
     params(("name" = String, Path, example = "docs")), responses(
     (status = 200, description = "Resharded: twice the shards", body = ReshardAnswer),
     (status = 400, description = "Already at 64 shards", body = super::docs::ErrorDoc),
-    (status = 501, description = "Not a member of a cluster on etcd", body = super::docs::ErrorDoc)))]
+    (status = 409, description = "Not a member of a cluster on etcd", body = super::docs::ErrorDoc)))]
 pub(crate) async fn reshard(OnIndex { state, name }: OnIndex) -> Reply<ReshardAnswer> {
     #[cfg(feature = "cluster")]
     if let Some(routing) = &state.routing {
@@ -36,7 +36,7 @@ pub(crate) async fn reshard(OnIndex { state, name }: OnIndex) -> Reply<ReshardAn
     }
     state.catalog.get(&name)?;
     Err(ApiError::new(
-        axum::http::StatusCode::NOT_IMPLEMENTED,
+        axum::http::StatusCode::CONFLICT,
         "not_in_cluster",
         "resharding is done by a cluster on etcd (docs/OPERATIONS.md); in one process, create an index with more \
          shards and copy the items into it (vectord export, vectord import)",

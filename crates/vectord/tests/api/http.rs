@@ -75,7 +75,7 @@ async fn every_route_works() {
     assert_eq!((status, document["openapi"].as_str().is_some()), (StatusCode::OK, true));
     // Resharding is a cluster's (one process says so, and how to do without).
     let resharded = server.call(Method::POST, "/v1/vectors/index/docs.v1/reshard", None).await;
-    assert_error(&resharded, StatusCode::NOT_IMPLEMENTED, "not_in_cluster");
+    assert_error(&resharded, StatusCode::CONFLICT, "not_in_cluster");
     let (status, _) = server.call(Method::DELETE, "/v1/vectors/index/docs.v1", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_error(
