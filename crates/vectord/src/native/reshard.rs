@@ -27,6 +27,7 @@ pub struct ReshardAnswer {
     params(("name" = String, Path, example = "docs")), responses(
     (status = 200, description = "Resharded: twice the shards", body = ReshardAnswer),
     (status = 400, description = "Already at 64 shards", body = super::docs::ErrorDoc),
+    (status = 404, description = "No such index", body = super::docs::ErrorDoc),
     (status = 409, description = "Not a member of a cluster on etcd", body = super::docs::ErrorDoc)))]
 pub(crate) async fn reshard(OnIndex { state, name }: OnIndex) -> Reply<ReshardAnswer> {
     #[cfg(feature = "cluster")]
