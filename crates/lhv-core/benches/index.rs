@@ -16,7 +16,7 @@ fn items(vectors: &[Vec<f32>], prefix: &str) -> Vec<Item> {
     vectors
         .iter()
         .enumerate()
-        .map(|(i, v)| Item { id: format!("{prefix}{i}"), vector: v.clone(), metadata: None })
+        .map(|(i, v)| Item { id: format!("{prefix}{i}"), vector: v.clone(), metadata: None, ..Default::default() })
         .collect()
 }
 

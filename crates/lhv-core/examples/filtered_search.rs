@@ -76,6 +76,7 @@ fn main() -> Result<(), String> {
             id: i.to_string(),
             vector: v.clone(),
             metadata: Some(json!({ "tag": tags(i), "tag_unindexed": tags(i) })),
+            ..Default::default()
         })
         .collect();
     let params =

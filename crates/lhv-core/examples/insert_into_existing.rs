@@ -24,7 +24,7 @@ const BATCH: usize = 1024;
 const THREADS: usize = 2;
 
 fn items(base: &[Vec<f32>], range: std::ops::Range<usize>) -> Vec<Item> {
-    range.map(|i| Item { id: i.to_string(), vector: base[i].clone(), metadata: None }).collect()
+    range.map(|i| Item { id: i.to_string(), vector: base[i].clone(), metadata: None, ..Default::default() }).collect()
 }
 
 fn random_vectors(dim: usize) -> Vec<Vec<f32>> {

@@ -33,7 +33,12 @@ impl LhvCore {
             let items = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, v)| Item { id: (start * BUILD_BATCH + i).to_string(), vector: v.clone(), metadata: None })
+                .map(|(i, v)| Item {
+                    id: (start * BUILD_BATCH + i).to_string(),
+                    vector: v.clone(),
+                    metadata: None,
+                    ..Default::default()
+                })
                 .collect();
             index.upsert(items).map_err(|e| e.to_string())?;
         }

@@ -21,7 +21,7 @@ const K: usize = 10;
 const EF: usize = 64;
 
 fn items(base: &[Vec<f32>], range: std::ops::Range<usize>) -> Vec<Item> {
-    range.map(|i| Item { id: i.to_string(), vector: base[i].clone(), metadata: None }).collect()
+    range.map(|i| Item { id: i.to_string(), vector: base[i].clone(), metadata: None, ..Default::default() }).collect()
 }
 
 /// The latency at quantile `q` (0..=1) of sorted durations.

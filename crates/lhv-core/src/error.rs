@@ -66,6 +66,15 @@ pub enum Error {
         /// Position in the batch.
         item: usize,
     },
+    /// An item or a search names a vector the index does not declare (`""`:
+    /// the unnamed vector, in an index that has none).
+    #[error("item {item}: the index has no vector named {name:?}")]
+    UnknownVector {
+        /// Position in the batch.
+        item: usize,
+        /// The name.
+        name: String,
+    },
     /// An id is the empty string.
     #[error("item {item}: id is empty")]
     EmptyId {

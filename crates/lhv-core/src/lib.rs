@@ -10,8 +10,8 @@
 //!
 //! let index = Index::new(IndexParams::new(3, Metric::Cosine))?;
 //! index.upsert(vec![
-//!     Item { id: "x".into(), vector: vec![1.0, 0.0, 0.0], metadata: None },
-//!     Item { id: "y".into(), vector: vec![0.0, 1.0, 0.0], metadata: Some(serde_json::json!({"tag": "b"})) },
+//!     Item { id: "x".into(), vector: vec![1.0, 0.0, 0.0], metadata: None, ..Default::default() },
+//!     Item { id: "y".into(), vector: vec![0.0, 1.0, 0.0], metadata: Some(serde_json::json!({"tag": "b"})), ..Default::default() },
 //! ])?;
 //! let hits = index.search(&[0.9, 0.1, 0.0], 1, &SearchOptions::default())?;
 //! assert_eq!(hits[0].id, "x");
@@ -43,12 +43,12 @@ pub use filter::{
 };
 pub use id_order::compare_ids;
 pub use index::{
-    GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, OrderBy, OrderKind, OrderValue, Record,
-    ScrollPage, SearchOptions, UpsertOutcome,
+    DenseParts, GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, OrderBy, OrderKind,
+    OrderValue, Record, ScrollPage, SearchOptions, UpsertOutcome,
 };
 pub use params::{
-    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NORM, MAX_SCROLL_LIMIT, Metric,
-    Storage,
+    IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NAMED_VECTORS, MAX_NORM,
+    MAX_SCROLL_LIMIT, MAX_VECTOR_NAME_BYTES, Metric, Storage, VectorParams,
 };
 pub use sharded::{MAX_SHARDS, ShardedIndex, merge_hits, shard_of};
 pub use vectors::StoredRows;

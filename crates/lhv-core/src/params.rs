@@ -1,5 +1,7 @@
 //! Index parameters, their defaults and their limits.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -23,6 +25,10 @@ pub const MAX_ID_BYTES: usize = 1024;
 pub const MAX_SCROLL_LIMIT: usize = 10_000;
 /// Most metadata keys one index may declare in [`IndexParams::indexed_fields`].
 pub const MAX_INDEXED_FIELDS: usize = 32;
+/// Most named vectors (dense and sparse together) one index may declare.
+pub const MAX_NAMED_VECTORS: usize = 16;
+/// Longest vector name, in bytes.
+pub const MAX_VECTOR_NAME_BYTES: usize = 128;
 
 /// How distances between vectors are measured. Smaller is closer for all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,6 +75,12 @@ impl Storage {
 
 /// Parameters of an [`Index`](crate::Index), fixed at creation.
 ///
+/// The flat fields `dim` to `storage` describe the index's unnamed vector
+/// (the vector named `""`, the only one of an index created without names).
+/// [`vectors`](Self::vectors) declares named dense vectors besides it, each
+/// with its own dimension, metric, storage and graph; an index whose
+/// vectors are all named has `dim` 0 and no unnamed vector.
+///
 /// ```
 /// use lhv_core::{IndexParams, Metric};
 /// let params = IndexParams::new(384, Metric::Cosine).with_m(32).with_ef_search(100);
@@ -77,7 +89,8 @@ impl Storage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndexParams {
-    /// Dimension of every vector, `1..=4096`.
+    /// Dimension of the unnamed vector, `1..=4096`; 0 for an index without
+    /// one, which must then declare named [`vectors`](Self::vectors).
     pub dim: usize,
     /// Distance function.
     pub metric: Metric,
@@ -119,6 +132,67 @@ pub struct IndexParams {
     /// graph, where few matches make the walk long. Default 8192.
     #[serde(default = "defaults::filter_scan_threshold", skip_serializing_if = "defaults::is_filter_scan_threshold")]
     pub filter_scan_threshold: usize,
+    /// Named dense vectors besides the unnamed one, by name (non-empty, at
+    /// most [`MAX_VECTOR_NAME_BYTES`]). An item may have any of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vectors: BTreeMap<String, VectorParams>,
+}
+
+/// Parameters of one named dense vector ([`IndexParams::vectors`]): what the
+/// flat fields of [`IndexParams`] are for the unnamed vector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorParams {
+    /// Dimension, `1..=4096`.
+    pub dim: usize,
+    /// Distance function.
+    pub metric: Metric,
+    /// Graph out-degree, as [`IndexParams::m`]. Default 16.
+    #[serde(default = "defaults::m")]
+    pub m: usize,
+    /// Candidate list size while inserting, as [`IndexParams::ef_construction`]. Default 200.
+    #[serde(default = "defaults::ef_construction")]
+    pub ef_construction: usize,
+    /// Candidate list size of a search that names none, as [`IndexParams::ef_search`]. Default 64.
+    #[serde(default = "defaults::ef_search")]
+    pub ef_search: usize,
+    /// How the vectors are kept, as [`IndexParams::storage`].
+    #[serde(default, skip_serializing_if = "Storage::is_f32")]
+    pub storage: Storage,
+}
+
+impl VectorParams {
+    /// Parameters with the defaults for everything but dimension and metric.
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        Self {
+            dim,
+            metric,
+            m: defaults::m(),
+            ef_construction: defaults::ef_construction(),
+            ef_search: defaults::ef_search(),
+            storage: Storage::F32,
+        }
+    }
+
+    /// Sets [`m`](Self::m).
+    pub fn with_m(mut self, m: usize) -> Self {
+        self.m = m;
+        self
+    }
+
+    /// Sets [`storage`](Self::storage).
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Checks every parameter against its range.
+    pub fn validate(&self) -> Result<()> {
+        check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
+        check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
+        check_range("ef_construction", self.ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
+        check_range("ef_search", self.ef_search, 1, MAX_EF, "an integer in 1..=10000")
+    }
 }
 
 mod defaults {
@@ -160,7 +234,43 @@ impl IndexParams {
             storage: Storage::F32,
             indexed_fields: Vec::new(),
             filter_scan_threshold: defaults::filter_scan_threshold(),
+            vectors: BTreeMap::new(),
         }
+    }
+
+    /// Parameters of an index without an unnamed vector: add named ones with
+    /// [`with_vector`](Self::with_vector).
+    pub fn named_only() -> Self {
+        Self::new(0, Metric::Cosine)
+    }
+
+    /// Declares the named dense vector `name` (replacing one of that name).
+    pub fn with_vector(mut self, name: impl Into<String>, params: VectorParams) -> Self {
+        self.vectors.insert(name.into(), params);
+        self
+    }
+
+    /// The parameters of the unnamed vector, if the index has one.
+    pub fn unnamed(&self) -> Option<VectorParams> {
+        (self.dim > 0).then_some(VectorParams {
+            dim: self.dim,
+            metric: self.metric,
+            m: self.m,
+            ef_construction: self.ef_construction,
+            ef_search: self.ef_search,
+            storage: self.storage,
+        })
+    }
+
+    /// The parameters of the dense vector `name` (`""`: the unnamed one), if declared.
+    pub fn vector(&self, name: &str) -> Option<VectorParams> {
+        if name.is_empty() { self.unnamed() } else { self.vectors.get(name).cloned() }
+    }
+
+    /// Every dense vector with its name, the unnamed one (`""`) first, then by name.
+    pub fn dense_vectors(&self) -> Vec<(String, VectorParams)> {
+        let unnamed = self.unnamed().map(|params| (String::new(), params));
+        unnamed.into_iter().chain(self.vectors.iter().map(|(name, params)| (name.clone(), params.clone()))).collect()
     }
 
     /// Sets [`m`](Self::m).
@@ -213,10 +323,13 @@ impl IndexParams {
 
     /// Checks every parameter against its range.
     pub fn validate(&self) -> Result<()> {
-        check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
+        if self.dim > 0 || self.vectors.is_empty() {
+            check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
+        }
         check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
         check_range("ef_construction", self.ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
         check_range("ef_search", self.ef_search, 1, MAX_EF, "an integer in 1..=10000")?;
+        self.validate_names()?;
         let fields = &self.indexed_fields;
         if fields.len() > MAX_INDEXED_FIELDS {
             return Err(Error::InvalidParameter {
@@ -237,6 +350,37 @@ impl IndexParams {
         }
         Ok(())
     }
+}
+
+impl IndexParams {
+    /// Checks the named vectors: their count, their names and their parameters.
+    fn validate_names(&self) -> Result<()> {
+        if self.vectors.len() > MAX_NAMED_VECTORS {
+            return Err(Error::InvalidParameter {
+                name: "vectors",
+                value: format!("{} named vectors", self.vectors.len()),
+                allowed: "at most 16 named vectors",
+            });
+        }
+        for (name, params) in &self.vectors {
+            check_vector_name(name)?;
+            params.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// Fails unless `name` can name a vector: not empty (that is the unnamed
+/// vector's), at most [`MAX_VECTOR_NAME_BYTES`].
+pub(crate) fn check_vector_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_VECTOR_NAME_BYTES {
+        return Err(Error::InvalidParameter {
+            name: "vectors",
+            value: format!("{name:?}"),
+            allowed: "vector names of 1 to 128 bytes",
+        });
+    }
+    Ok(())
 }
 
 /// Fails with [`Error::InvalidParameter`] unless `min <= value <= max`.

@@ -50,7 +50,7 @@ pub fn shard_of(id: &str, count: usize) -> usize {
 /// use lhv_core::{IndexParams, Item, Metric, SearchOptions, ShardedIndex};
 ///
 /// let index = ShardedIndex::new(IndexParams::new(2, Metric::L2), 4)?;
-/// let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 0.0], metadata: None };
+/// let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 0.0], metadata: None, ..Default::default() };
 /// index.upsert(vec![item("a", 1.0), item("b", 2.0), item("c", 3.0)])?;
 /// let hits = index.search(&[2.1, 0.0], 2, &SearchOptions::default())?;
 /// assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["b", "c"]);
@@ -408,7 +408,7 @@ mod tests {
         let a = Arc::new(Index::new(params.clone()).unwrap_or_else(|e| panic!("{e}")));
         let b = Arc::new(Index::new(params).unwrap_or_else(|e| panic!("{e}")));
         // "a" hashes to shard 0 of 2.
-        let item = Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None };
+        let item = Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None, ..Default::default() };
         b.upsert(vec![item]).unwrap_or_else(|e| panic!("{e}"));
         assert!(ShardedIndex::from_shards(vec![Arc::clone(&a), Arc::clone(&b)]).is_err());
         assert!(ShardedIndex::from_shards(vec![b, a]).is_ok());

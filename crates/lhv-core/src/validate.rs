@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::codes;
 use crate::error::{Error, Result};
 use crate::index::Item;
-use crate::params::{MAX_EF, MAX_ID_BYTES, MAX_K, MAX_NORM, Metric, Storage, check_range};
+use crate::params::{IndexParams, MAX_EF, MAX_ID_BYTES, MAX_K, MAX_NORM, Metric, Storage, check_range};
 
 /// The smallest squared norm a cosine vector may have (as stored): the smallest
 /// normal `f32`. Below it `|v|²` is subnormal or zero, so `1/|v|` is imprecise
@@ -63,8 +63,10 @@ pub(crate) fn id(item: usize, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a whole upsert batch, including that no id appears twice.
-pub(crate) fn batch(items: &[Item], dim: usize, metric: Metric, storage: Storage) -> Result<()> {
+/// Checks a whole upsert batch against the index's vectors, including that
+/// no id appears twice; the error is the first bad item's, in batch order.
+pub(crate) fn batch(items: &[Item], params: &IndexParams) -> Result<()> {
+    let unnamed = params.unnamed();
     let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     for (position, item) in items.iter().enumerate() {
         id(position, &item.id)?;
@@ -72,9 +74,19 @@ pub(crate) fn batch(items: &[Item], dim: usize, metric: Metric, storage: Storage
             return Err(Error::DuplicateId { item: position, first, id: item.id.clone() });
         }
         first_seen.insert(&item.id, position);
-        // An empty vector is an item without one.
+        // An empty vector is one the item lacks.
         if !item.vector.is_empty() {
-            vector(position, &item.vector, dim, metric, storage)?;
+            match &unnamed {
+                Some(v) => vector(position, &item.vector, v.dim, v.metric, v.storage)?,
+                None => return Err(Error::UnknownVector { item: position, name: String::new() }),
+            }
+        }
+        for (name, values) in &item.vectors {
+            let declared = params.vectors.get(name).filter(|_| !name.is_empty());
+            let declared = declared.ok_or_else(|| Error::UnknownVector { item: position, name: name.clone() })?;
+            if !values.is_empty() {
+                vector(position, values, declared.dim, declared.metric, declared.storage)?;
+            }
         }
     }
     Ok(())
@@ -94,7 +106,7 @@ mod tests {
     type ErrorCheck = fn(&Error) -> bool;
 
     fn item(id: &str, vector: Vec<f32>) -> Item {
-        Item { id: id.to_owned(), vector, metadata: None }
+        Item::new(id, vector)
     }
 
     #[test]
@@ -113,20 +125,21 @@ mod tests {
             (item("a", vec![0.0, 1.0]), |e| matches!(e, Error::DuplicateId { item: 1, first: 0, .. })),
         ];
         for (bad, is_expected) in cases {
-            let err = batch(&[good.clone(), bad.clone()], 2, Metric::Cosine, Storage::F32).unwrap_err();
+            let err = batch(&[good.clone(), bad.clone()], &IndexParams::new(2, Metric::Cosine)).unwrap_err();
             assert!(is_expected(&err), "{bad:?} gave {err:?}");
         }
     }
 
     #[test]
     fn zero_vectors_are_fine_outside_cosine() {
-        assert!(batch(&[item("z", vec![0.0, 0.0])], 2, Metric::L2, Storage::F32).is_ok());
-        assert!(batch(&[item("z", vec![0.0, 0.0])], 2, Metric::Dot, Storage::F32).is_ok());
+        assert!(batch(&[item("z", vec![0.0, 0.0])], &IndexParams::new(2, Metric::L2)).is_ok());
+        assert!(batch(&[item("z", vec![0.0, 0.0])], &IndexParams::new(2, Metric::Dot)).is_ok());
     }
 
     #[test]
     fn values_are_checked_as_the_storage_keeps_them() {
-        let check = |v: Vec<f32>, metric, storage| batch(&[item("x", v)], 2, metric, storage);
+        let check =
+            |v: Vec<f32>, metric, storage| batch(&[item("x", v)], &IndexParams::new(2, metric).with_storage(storage));
         // Beyond float16's largest finite value, 65504: an infinity once stored.
         assert!(matches!(
             check(vec![70_000.0, 1.0], Metric::Cosine, Storage::F16),

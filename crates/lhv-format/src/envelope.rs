@@ -4,7 +4,7 @@ use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
+use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
@@ -30,8 +30,13 @@ pub struct Envelope {
     /// without a lease, and then absent from the JSON).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub epoch: u64,
-    /// The graph node where searches start; absent when there are no slots.
+    /// The graph node where searches of the unnamed vector start; absent
+    /// when there are no slots (or no unnamed vector).
     pub entry: Option<u32>,
+    /// Per named vector (in name order), the node where its searches start
+    /// (version 5; absent from the JSON when the index has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_entries: Vec<Option<u32>>,
     /// Where each section lies.
     pub sections: Vec<Section>,
 }
@@ -100,7 +105,7 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     }
     let version: VersionOnly =
         serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope is not valid JSON: {e}")))?;
-    if !(FORMAT_VERSION..=VECTORLESS_SNAPSHOT_VERSION).contains(&version.format_version) {
+    if !(FORMAT_VERSION..=NAMED_VECTORS_SNAPSHOT_VERSION).contains(&version.format_version) {
         return Err(Error::UnsupportedVersion { found: version.format_version });
     }
     let envelope: Envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;
@@ -113,6 +118,10 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
             "a version {} snapshot declares untyped field indexes only",
             envelope.format_version
         )));
+    }
+    let named = !envelope.params.vectors.is_empty() || !envelope.named_entries.is_empty();
+    if named && envelope.format_version < NAMED_VECTORS_SNAPSHOT_VERSION {
+        return Err(Error::invalid(format!("a version {} snapshot holds no named vectors", envelope.format_version)));
     }
     Ok((envelope, end))
 }

@@ -18,7 +18,7 @@
 //! use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
 //!
 //! let index = Index::new(IndexParams::new(2, Metric::L2))?;
-//! index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None }])?;
+//! index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None, ..Default::default() }])?;
 //! let bytes = encode_snapshot(&index.to_parts(), 1)?;
 //! let restored = decode_snapshot(&bytes)?;
 //! assert_eq!(restored.last_lsn, 1);
@@ -63,6 +63,11 @@ pub const FIELD_SCHEMA_SNAPSHOT_VERSION: u32 = 3;
 /// The version of snapshots that hold items without a vector (a
 /// `vectorless` section: their slots); it reads versions 1 to 3 as well.
 pub const VECTORLESS_SNAPSHOT_VERSION: u32 = 4;
+/// The version of snapshots of indexes with named vectors
+/// ([`IndexParams::vectors`](lhv_core::IndexParams::vectors)): a graph and
+/// rows per named vector, in sections named `<section>@<i>`; it reads
+/// versions 1 to 4 as well.
+pub const NAMED_VECTORS_SNAPSHOT_VERSION: u32 = 5;
 /// The version of log records of the operations added after version 1: a
 /// field index added or dropped ([`LogOp::FieldIndex`]) and batches
 /// ([`LogOp::Batch`]); every other record is still written as version 1.

@@ -353,7 +353,7 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
                 } else {
                     Vec::new()
                 };
-                items.push(Item { id: id.to_owned(), vector, metadata });
+                items.push(Item { id: id.to_owned(), vector, metadata, ..Default::default() });
             }
             Ok(LogOp::Upsert(items))
         }

@@ -37,11 +37,19 @@ fn small_index_stored(storage: Storage) -> Index {
             id: if i == 7 { "sieben-ß".into() } else { format!("p{i}") },
             vector: vec![i as f32, 1.0, -0.5],
             metadata: (i % 4 == 0).then(|| json!({ "i": i, "tag": "quad" })),
+            ..Default::default()
         })
         .collect();
     index.upsert(items).unwrap();
     index.delete(&["p3"]);
-    index.upsert(vec![Item { id: "p5".into(), vector: vec![5.0, 2.0, -0.5], metadata: Some(json!("moved")) }]).unwrap();
+    index
+        .upsert(vec![Item {
+            id: "p5".into(),
+            vector: vec![5.0, 2.0, -0.5],
+            metadata: Some(json!("moved")),
+            ..Default::default()
+        }])
+        .unwrap();
     index
 }
 
@@ -50,14 +58,24 @@ fn small_log() -> Vec<LogRecord> {
         LogRecord {
             sequence: 1,
             op: LogOp::Upsert(vec![
-                Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None },
-                Item { id: "é".into(), vector: vec![0.0, -2.5], metadata: Some(json!({ "k": [1, 2] })) },
+                Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None, ..Default::default() },
+                Item {
+                    id: "é".into(),
+                    vector: vec![0.0, -2.5],
+                    metadata: Some(json!({ "k": [1, 2] })),
+                    ..Default::default()
+                },
             ]),
         },
         LogRecord { sequence: 2, op: LogOp::Delete(vec!["a".into()]) },
         LogRecord {
             sequence: 4,
-            op: LogOp::Upsert(vec![Item { id: "b".into(), vector: vec![0.25, 0.5], metadata: Some(json!(7)) }]),
+            op: LogOp::Upsert(vec![Item {
+                id: "b".into(),
+                vector: vec![0.25, 0.5],
+                metadata: Some(json!(7)),
+                ..Default::default()
+            }]),
         },
     ]
 }
@@ -133,7 +151,12 @@ fn fields_log() -> Vec<LogRecord> {
         sequence: 8,
         op: LogOp::Batch(vec![
             LogOp::Delete(vec!["é".into()]),
-            LogOp::Upsert(vec![Item { id: "c".into(), vector: vec![-1.0, 2.0], metadata: Some(json!({"k": 2.5})) }]),
+            LogOp::Upsert(vec![Item {
+                id: "c".into(),
+                vector: vec![-1.0, 2.0],
+                metadata: Some(json!({"k": 2.5})),
+                ..Default::default()
+            }]),
         ]),
     });
     records
@@ -150,7 +173,7 @@ fn graph_log() -> Vec<LogRecord> {
 /// The small index with two items whose vectors were taken away: what snapshot version 4 added.
 fn small_vectorless_index() -> Index {
     let index = small_index();
-    let bare = |id: &str| Item { id: id.into(), vector: Vec::new(), metadata: None };
+    let bare = |id: &str| Item { id: id.into(), vector: Vec::new(), metadata: None, ..Default::default() };
     index.upsert(vec![bare("p3"), bare("new")]).unwrap();
     index
 }
@@ -158,8 +181,13 @@ fn small_vectorless_index() -> Index {
 /// Upserts with items without a vector, alone and in a batch: what log version 4 added.
 fn vectorless_log() -> Vec<LogRecord> {
     let mut records = graph_log();
-    let bare = |id: &str| Item { id: id.into(), vector: Vec::new(), metadata: Some(json!({"bare": id})) };
-    let full = Item { id: "f".into(), vector: vec![0.5, -0.5], metadata: None };
+    let bare = |id: &str| Item {
+        id: id.into(),
+        vector: Vec::new(),
+        metadata: Some(json!({"bare": id})),
+        ..Default::default()
+    };
+    let full = Item { id: "f".into(), vector: vec![0.5, -0.5], metadata: None, ..Default::default() };
     records.push(LogRecord { sequence: 11, op: LogOp::Upsert(vec![bare("a"), full.clone(), bare("b")]) });
     records.push(LogRecord {
         sequence: 12,

@@ -11,7 +11,7 @@ use lhv_format::{Error, LogOp, LogRecord, decode_log, decode_snapshot, encode_re
 #[test]
 fn a_snapshot_with_a_nan_or_zero_vector_is_invalid() {
     let index = Index::new(IndexParams::new(2, Metric::Cosine)).unwrap();
-    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None }]).unwrap();
+    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None, ..Default::default() }]).unwrap();
     for bad in [[f32::NAN, 1.0], [f32::INFINITY, 1.0], [0.0, 0.0]] {
         let mut parts = index.to_parts();
         parts.vectors = lhv_core::StoredRows::F32(bad.to_vec());
@@ -28,7 +28,7 @@ fn log_records_carry_nan_components_bit_for_bit() {
     let nan = f32::from_bits(0x7FC0_1234);
     let record = LogRecord {
         sequence: 9,
-        op: LogOp::Upsert(vec![Item { id: "x".into(), vector: vec![nan, 1.0], metadata: None }]),
+        op: LogOp::Upsert(vec![Item { id: "x".into(), vector: vec![nan, 1.0], metadata: None, ..Default::default() }]),
     };
     let mut bytes = Vec::new();
     encode_record(&record, &mut bytes).unwrap();

@@ -38,7 +38,12 @@ enum Write {
 }
 
 fn writes(dim: usize) -> impl Strategy<Value = Vec<Write>> {
-    let item = (id(), vector(dim), metadata()).prop_map(|(id, vector, metadata)| Item { id, vector, metadata });
+    let item = (id(), vector(dim), metadata()).prop_map(|(id, vector, metadata)| Item {
+        id,
+        vector,
+        metadata,
+        ..Item::default()
+    });
     let write = prop_oneof![
         3 => prop::collection::vec(item, 1..20).prop_map(Write::Upsert),
         1 => prop::collection::vec(id(), 1..6).prop_map(Write::Delete),
@@ -112,8 +117,8 @@ proptest! {
 #[test]
 fn an_upsert_with_vectors_of_different_lengths_is_not_encoded() {
     let items = vec![
-        Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None },
-        Item { id: "b".into(), vector: vec![1.0], metadata: None },
+        Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None, ..Default::default() },
+        Item { id: "b".into(), vector: vec![1.0], metadata: None, ..Default::default() },
     ];
     let mut log = b"kept".to_vec();
     assert!(encode_record(&LogRecord { sequence: 1, op: LogOp::Upsert(items) }, &mut log).is_err());
@@ -140,6 +145,7 @@ fn indexes_with_codes_round_trip_as_version_2_and_f32_stays_version_1() {
                 id: format!("v{i}"),
                 vector: vec![1.0, i as f32 * 0.1, -0.5, (i % 3) as f32, 0.25],
                 metadata: None,
+                ..Default::default()
             })
             .collect();
         index.upsert(items).unwrap();
@@ -186,7 +192,7 @@ fn epoch_records_round_trip_and_damaged_ones_are_refused() {
 #[test]
 fn a_leased_snapshot_keeps_its_epoch_and_an_unleased_one_has_none() {
     let index = Index::new(IndexParams::new(2, Metric::L2)).unwrap();
-    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None }]).unwrap();
+    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None, ..Default::default() }]).unwrap();
     let parts = index.to_parts();
     let leased = lhv_format::encode_leased_snapshot(&parts, 4, 12).unwrap();
     let decoded = decode_snapshot(&leased).unwrap();

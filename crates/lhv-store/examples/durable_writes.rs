@@ -23,6 +23,7 @@ fn batch(writer: usize, b: usize) -> Vec<Item> {
                 id: format!("w{writer}-{b}-{i}"),
                 vector: (0..DIM).map(|c| (seed * 0.37 + c as f32).sin()).collect(),
                 metadata: None,
+                ..Item::default()
             }
         })
         .collect()

@@ -19,6 +19,7 @@ fn items(range: std::ops::Range<usize>) -> Vec<Item> {
             id: format!("doc-{i}"),
             vector: (0..DIM).map(|c| ((i * 7919 + c * 104_729) % 2003) as f32 / 1001.0 - 1.0).collect(),
             metadata: None,
+            ..Item::default()
         })
         .collect()
 }

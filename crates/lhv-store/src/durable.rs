@@ -301,7 +301,7 @@ fn every_item(view: &ShardedIndex) -> Result<Vec<Item>> {
         .into_iter()
         .filter_map(|id| {
             let record = view.get(&id)?;
-            Some(Item { id, vector: record.vector, metadata: record.metadata })
+            Some(Item { id, vector: record.vector, metadata: record.metadata, ..Default::default() })
         })
         .collect())
 }

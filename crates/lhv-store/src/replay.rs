@@ -79,7 +79,7 @@ mod tests {
     use super::replay;
 
     fn item(id: &str, vector: Vec<f32>) -> Item {
-        Item { id: id.into(), vector, metadata: None }
+        Item::new(id, vector)
     }
 
     /// A log written before float16 values were checked against float16's

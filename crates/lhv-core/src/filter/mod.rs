@@ -102,7 +102,7 @@ pub enum Condition {
         /// The ids.
         has_id: Vec<String>,
     },
-    /// The item has the named vector (`""`, the only one, for every item).
+    /// The item has the named vector (`""`: the unnamed one).
     HasVector {
         /// The vector's name.
         has_vector: String,
@@ -205,8 +205,18 @@ struct Subject<'a> {
     /// The item's id; `None` inside a nested filter (no `has_id` holds there).
     id: Option<&'a str>,
     metadata: Option<&'a Value>,
-    /// Whether the item has its vector (`has_vector ""`).
-    has_vector: bool,
+    /// Whether the item has the vector of a name (`has_vector`).
+    has_vector: &'a dyn Fn(&str) -> bool,
+}
+
+/// The vectors of an item that has exactly the unnamed one.
+fn only_unnamed(name: &str) -> bool {
+    name.is_empty()
+}
+
+/// The vectors of an element of a nested array: none.
+fn no_vector(_: &str) -> bool {
+    false
 }
 
 impl Filter {
@@ -215,14 +225,14 @@ impl Filter {
         self.must.is_empty() && self.should.is_empty() && self.must_not.is_empty() && self.min_should.is_none()
     }
 
-    /// Whether an item with this id and metadata, and a vector, passes the filter.
+    /// Whether an item with this id and metadata, and the unnamed vector only, passes the filter.
     pub fn matches(&self, id: &str, metadata: Option<&Value>) -> bool {
-        self.matches_item(id, metadata, true)
+        self.matches_item(id, metadata, &only_unnamed)
     }
 
-    /// Whether an item with this id and metadata, with a vector or without
-    /// (`has_vector`), passes the filter.
-    pub fn matches_item(&self, id: &str, metadata: Option<&Value>, has_vector: bool) -> bool {
+    /// Whether an item with this id and metadata, having the vectors whose
+    /// names `has_vector` accepts (`""`: the unnamed one), passes the filter.
+    pub fn matches_item(&self, id: &str, metadata: Option<&Value>, has_vector: &dyn Fn(&str) -> bool) -> bool {
         self.holds(Subject { id: Some(id), metadata, has_vector })
     }
 
@@ -238,9 +248,9 @@ impl Filter {
 }
 
 impl Condition {
-    /// Whether an item with this id and metadata, and a vector, satisfies the condition.
+    /// Whether an item with this id and metadata, and the unnamed vector only, satisfies the condition.
     pub fn matches(&self, id: &str, metadata: Option<&Value>) -> bool {
-        self.holds(Subject { id: Some(id), metadata, has_vector: true })
+        self.holds(Subject { id: Some(id), metadata, has_vector: &only_unnamed })
     }
 
     fn holds(&self, subject: Subject<'_>) -> bool {
@@ -260,7 +270,7 @@ impl Condition {
             Condition::IsEmpty { key } => is_empty(&values(key, false)),
             Condition::IsNull { key } => is_null(&values(key, false)),
             Condition::HasId { has_id } => subject.id.is_some_and(|id| has_id.iter().any(|candidate| candidate == id)),
-            Condition::HasVector { has_vector } => subject.has_vector && has_vector.is_empty(),
+            Condition::HasVector { has_vector } => (subject.has_vector)(has_vector),
             Condition::Nested { key, filter } => subject
                 .metadata
                 .map_or_else(Vec::new, |m| key.nested_values(m))
@@ -268,7 +278,7 @@ impl Condition {
                 .filter_map(Value::as_array)
                 .flatten()
                 .filter(|element| element.is_object())
-                .any(|element| filter.holds(Subject { id: None, metadata: Some(element), has_vector: false })),
+                .any(|element| filter.holds(Subject { id: None, metadata: Some(element), has_vector: &no_vector })),
             Condition::Filter(filter) => filter.holds(subject),
         }
     }

@@ -15,11 +15,11 @@
 
 use rayon::prelude::*;
 
+use super::space::DenseSpace;
 use super::{Hit, Index, SearchOptions, State};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::filter::field_index::Narrowed;
-use crate::hnsw::Candidate;
 use crate::id_order::IdStr;
 use crate::params::{IndexParams, Storage};
 use crate::validate;
@@ -40,17 +40,18 @@ enum Route<'f> {
 
 impl Index {
     /// The `k` nearest live items to `query` as `options` say, closest first
-    /// (ties by id): among those that pass `options.filter`, if set. `ef`
-    /// defaults to the index's `ef_search`; the effective value is
-    /// `max(ef, k)`. Returns fewer than `k` hits only when fewer items
-    /// (that pass) are held.
+    /// (ties by id): by the vector `options.using`, among the items that have
+    /// it and pass `options.filter`, if set. `ef` defaults to the vector's
+    /// `ef_search`; the effective value is `max(ef, k)`. Returns fewer than
+    /// `k` hits only when fewer items (that pass) are held.
     pub fn search(&self, query: &[f32], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
-        let (ef, rescore) = self.check_options(k, options)?;
-        validate::query(0, query, self.params.dim, self.params.metric)?;
         let state = self.state.read();
-        Ok(match state.planned_route(&self.params, options, ef) {
-            None => state.search(&self.params, query, k, ef, rescore),
-            Some(route) => state.search_routed(&self.params, query, k, ef, &route, rescore),
+        let space = state.dense_space(options.using)?;
+        let (ef, rescore) = check_options(space, k, options)?;
+        validate::query(0, query, space.params.dim, space.params.metric)?;
+        Ok(match state.planned_route(&self.params, space, options, ef) {
+            None => state.search(&self.params, space, query, k, ef, rescore),
+            Some(route) => state.search_routed(space, query, k, ef, &route, rescore),
         })
     }
 
@@ -58,49 +59,54 @@ impl Index {
     /// run in parallel. All queries are validated first; an error names the
     /// query's position.
     pub fn search_batch(&self, queries: &[Vec<f32>], k: usize, options: &SearchOptions<'_>) -> Result<Vec<Vec<Hit>>> {
-        let (ef, rescore) = self.check_options(k, options)?;
-        for (position, query) in queries.iter().enumerate() {
-            validate::query(position, query, self.params.dim, self.params.metric)?;
-        }
         let state = self.state.read();
-        Ok(match state.planned_route(&self.params, options, ef) {
-            None => queries.par_iter().map(|query| state.search(&self.params, query, k, ef, rescore)).collect(),
+        let space = state.dense_space(options.using)?;
+        let (ef, rescore) = check_options(space, k, options)?;
+        for (position, query) in queries.iter().enumerate() {
+            validate::query(position, query, space.params.dim, space.params.metric)?;
+        }
+        Ok(match state.planned_route(&self.params, space, options, ef) {
+            None => queries.par_iter().map(|query| state.search(&self.params, space, query, k, ef, rescore)).collect(),
             Some(route) => {
-                let search = |query: &Vec<f32>| state.search_routed(&self.params, query, k, ef, &route, rescore);
+                let search = |query: &Vec<f32>| state.search_routed(space, query, k, ef, &route, rescore);
                 queries.par_iter().map(search).collect()
             }
         })
     }
+}
 
-    /// The effective ef and whether to rescore, after checking `k`, `ef` and the filter.
-    fn check_options(&self, k: usize, options: &SearchOptions<'_>) -> Result<(usize, bool)> {
-        let ef = validate::search_bounds(k, options.ef.unwrap_or(self.params.ef_search))?;
-        if let Some(filter) = options.filter {
-            filter.validate()?;
-        }
-        Ok((ef, options.rescore.unwrap_or(self.params.storage == Storage::Int8)))
+/// The effective ef and whether to rescore, after checking `k`, `ef` and the filter.
+fn check_options(space: &DenseSpace, k: usize, options: &SearchOptions<'_>) -> Result<(usize, bool)> {
+    let ef = validate::search_bounds(k, options.ef.unwrap_or(space.params.ef_search))?;
+    if let Some(filter) = options.filter {
+        filter.validate()?;
     }
+    Ok((ef, options.rescore.unwrap_or(space.params.storage == Storage::Int8)))
 }
 
 impl State {
     /// Whether the live item `id` in `slot` passes.
     pub(super) fn passes_as(&self, filter: &Filter, id: &str, slot: u32) -> bool {
-        filter.matches_item(id, self.metadata[slot as usize].as_deref(), self.has_vector(slot))
+        filter.matches_item(id, self.metadata[slot as usize].as_deref(), &|name| self.has_vector(slot, name))
     }
 
     pub(super) fn passes(&self, filter: &Filter, slot: u32) -> bool {
-        let slot = slot as usize;
-        let has_vector = !self.vectorless[slot];
-        self.ids[slot].as_deref().is_some_and(|id| filter.matches_item(id, self.metadata[slot].as_deref(), has_vector))
+        self.ids[slot as usize].as_deref().is_some_and(|id| self.passes_as(filter, id, slot))
     }
 
     /// How a search with `options` finds its candidates; `None` for a plain graph walk.
-    fn planned_route<'f>(&self, params: &IndexParams, options: &SearchOptions<'f>, ef: usize) -> Option<Route<'f>> {
+    fn planned_route<'f>(
+        &self,
+        params: &IndexParams,
+        space: &DenseSpace,
+        options: &SearchOptions<'f>,
+        ef: usize,
+    ) -> Option<Route<'f>> {
         let filter = options.filter.filter(|f| !f.is_empty());
         match (options.exact, filter) {
             (true, Some(filter)) => Some(Route::Scan(self.all_passing(filter))),
             (true, None) => Some(Route::Scan(self.slot_of.values().copied().collect())),
-            (false, Some(filter)) => Some(self.route(params, filter, ef)),
+            (false, Some(filter)) => Some(self.route(params, space.graph.m(), filter, ef)),
             (false, None) => None,
         }
     }
@@ -110,7 +116,7 @@ impl State {
         (0..self.ids.len() as u32).filter(|&slot| self.passes(filter, slot)).collect()
     }
 
-    fn route<'f>(&self, params: &IndexParams, filter: &'f Filter, ef: usize) -> Route<'f> {
+    fn route<'f>(&self, params: &IndexParams, m: usize, filter: &'f Filter, ef: usize) -> Route<'f> {
         let threshold = params.filter_scan_threshold;
         if self.slot_of.len() < params.exact_search_threshold {
             return Route::Scan(self.all_passing(filter));
@@ -125,7 +131,7 @@ impl State {
                 // Without a field index the scan must read every item's metadata, a
                 // few cache misses each: a walk that visits `WALK_VISITS / share`
                 // nodes is cheaper unless the matches are very few.
-                let walk = ef * 2 * params.m / UNINDEXED_READ_COST;
+                let walk = ef * 2 * m / UNINDEXED_READ_COST;
                 if self.estimate_passing(filter) <= threshold.min(walk) {
                     Route::Scan(self.all_passing(filter))
                 } else {
@@ -151,7 +157,7 @@ impl State {
 
     fn search_routed(
         &self,
-        params: &IndexParams,
+        space: &DenseSpace,
         query: &[f32],
         k: usize,
         ef: usize,
@@ -159,19 +165,15 @@ impl State {
         rescore: bool,
     ) -> Vec<Hit> {
         let mut buffer = Vec::new();
-        let mut query = self.vectors.prepare(query, &mut buffer);
-        query.refines = rescore && self.vectors.rescores();
-        let scan = |slots: &[u32]| -> Vec<Candidate> {
-            slots.iter().map(|&slot| Candidate { distance: self.vectors.to_query(&query, slot), node: slot }).collect()
-        };
+        let query = space.prepare(query, &mut buffer, rescore);
         let found = match route {
-            Route::Scan(slots) => scan(slots),
+            Route::Scan(slots) => space.score(&query, slots.iter().copied()),
             Route::Graph(filter) => {
-                let found = self.graph.search(&self.vectors, &query, ef, |slot| self.passes(filter, slot));
-                if found.len() < k { scan(&self.all_passing(filter)) } else { found }
+                let found = space.graph.search(&space.vectors, &query, ef, |slot| self.passes(filter, slot));
+                if found.len() < k { space.score(&query, self.all_passing(filter).into_iter()) } else { found }
             }
         };
-        let found = if rescore { self.rescore(&query, found) } else { found };
-        self.ranked_hits(params, found, k)
+        let found = if rescore { space.rescore(&query, found) } else { found };
+        self.ranked_hits(space, found, k)
     }
 }

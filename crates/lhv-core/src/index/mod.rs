@@ -1,71 +1,41 @@
-//! The public index: ids and metadata around the graph and the vectors.
+//! The public index: ids and metadata around the vector spaces (a graph
+//! and rows per dense vector).
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
-use crate::hnsw::{Candidate, Hnsw};
 use crate::id_order::{IdKey, IdStr};
 use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
 use crate::validate;
-use crate::vectors::{Query, Vectors};
 
 mod fields;
 mod filtered;
+mod item;
 mod order;
 pub(crate) mod parts;
-pub use order::{OrderBy, OrderKind, OrderValue};
+mod search;
 mod select;
+mod space;
 mod tuning;
 
-pub use parts::{GraphParts, IndexParts};
+pub use item::{Item, Record};
+pub use order::{OrderBy, OrderKind, OrderValue};
+pub use parts::{DenseParts, GraphParts, IndexParts};
+pub use search::SearchOptions;
+use space::DenseSpace;
 
 /// Deleted slots are compacted away once they exceed this share of all slots,
 /// which bounds memory under endless churn to about 1.25x the live data.
 pub const MAX_TOMBSTONE_SHARE: f64 = 0.2;
-/// Below this many new vectors a batch is linked on the calling thread: handing
-/// the work to the thread pool costs more than it saves (criterion, d=768).
-const PARALLEL_LINK_MIN: usize = 64;
 /// Slots are numbered with `u32`; the top value is reserved as "no slot".
 const MAX_SLOTS: usize = u32::MAX as usize - 1;
-
-/// One vector to insert or replace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Item {
-    /// Non-empty, at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes.
-    pub id: String,
-    /// Exactly `dim` finite components, or none: an item without a vector
-    /// (Qdrant's point whose vector was deleted) is stored, listed, counted
-    /// and filtered like any other, but no search finds it.
-    pub vector: Vec<f32>,
-    /// `None` keeps the metadata already stored for this id; `Some` replaces it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
-}
-
-/// The fields of an [`Item`] as JSON has them.
-#[derive(Deserialize)]
-struct ItemFields {
-    id: String,
-    vector: Vec<f32>,
-    #[serde(default)]
-    metadata: Option<Value>,
-}
-
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let ItemFields { id, vector, metadata } =
-            crate::object_only::deserialize_object(deserializer, "an item object with id, vector, metadata")?;
-        Ok(Item { id, vector, metadata })
-    }
-}
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,15 +44,6 @@ pub struct Hit {
     pub id: String,
     /// Its distance to the query under the index metric.
     pub distance: f32,
-    /// Its metadata, if any was stored.
-    pub metadata: Option<Value>,
-}
-
-/// A stored vector, as returned by [`Index::get`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    /// The vector, bit for bit as it was upserted.
-    pub vector: Vec<f32>,
     /// Its metadata, if any was stored.
     pub metadata: Option<Value>,
 }
@@ -140,18 +101,15 @@ struct Planned {
     slot: u32,
 }
 
-/// Per slot: the id (`None` once deleted) and the metadata.
+/// Per slot: the id (`None` once deleted), the metadata, and a row in every vector space.
 #[derive(Debug)]
 struct State {
-    vectors: Vectors,
-    graph: Hnsw,
+    /// The dense vectors, the unnamed one first (if the index has it), then by name.
+    dense: Vec<DenseSpace>,
     ids: Vec<Option<Arc<str>>>,
     /// Boxed: most slots of most indexes have none, and a `Value` is four words.
     metadata: Vec<Option<Box<Value>>>,
     slot_of: BTreeMap<IdKey, u32>,
-    /// Per slot: whether its item has no vector (its row is a placeholder
-    /// and its graph node is never linked, so no walk reaches it).
-    vectorless: Vec<bool>,
     tombstones: usize,
     /// Value-to-slot indexes of the declared metadata keys (live slots only).
     fields: FieldIndexes,
@@ -161,13 +119,16 @@ impl Index {
     /// An empty index. Fails if a parameter is out of range.
     pub fn new(params: IndexParams) -> Result<Self> {
         params.validate()?;
+        let dense = params
+            .dense_vectors()
+            .into_iter()
+            .map(|(name, vector)| DenseSpace::new(&name, vector, params.seed))
+            .collect();
         let state = State {
-            vectors: Vectors::new(params.dim, params.metric, params.storage),
-            graph: Hnsw::new(params.m, params.ef_construction, params.seed),
+            dense,
             ids: Vec::new(),
             metadata: Vec::new(),
             slot_of: BTreeMap::new(),
-            vectorless: Vec::new(),
             tombstones: 0,
             fields: FieldIndexes::new(&params.indexed_fields),
         };
@@ -181,12 +142,12 @@ impl Index {
         self.state.read().current_params(&self.params)
     }
 
-    /// Number of live vectors.
+    /// Number of live items.
     pub fn len(&self) -> usize {
         self.state.read().slot_of.len()
     }
 
-    /// Whether the index holds no live vector.
+    /// Whether the index holds no live item.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -197,8 +158,7 @@ impl Index {
         IndexStats {
             live: state.slot_of.len(),
             tombstones: state.tombstones,
-            memory_bytes: state.vectors.memory_bytes()
-                + state.graph.memory_bytes()
+            memory_bytes: state.dense.iter().map(DenseSpace::memory_bytes).sum::<usize>()
                 + state.ids.capacity() * size_of::<Option<Arc<str>>>()
                 + state.metadata.capacity() * size_of::<Option<Box<Value>>>()
                 + state.fields.memory_bytes(),
@@ -209,7 +169,7 @@ impl Index {
     /// anything: a batch that passes is only rejected by `upsert` if the index
     /// is full. Lets a caller log a batch before applying it.
     pub fn validate_upsert(&self, items: &[Item]) -> Result<()> {
-        validate::batch(items, self.params.dim, self.params.metric, self.params.storage)
+        validate::batch(items, &self.params)
     }
 
     /// Inserts new ids and replaces existing ones, all or nothing.
@@ -217,7 +177,7 @@ impl Index {
     /// The whole batch is validated first; on error nothing changes and the
     /// error names the position of the first bad item.
     pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
-        validate::batch(&items, self.params.dim, self.params.metric, self.params.storage)?;
+        validate::batch(&items, &self.params)?;
         let _writer = self.writer.lock();
         // 1. Briefly exclusive: store the new vectors and give them graph nodes, not yet findable.
         let (plan, first_new) = {
@@ -229,32 +189,24 @@ impl Index {
             let mut plan = Vec::with_capacity(items.len());
             for item in items {
                 let previous = state.slot_of.get(IdStr::new(&item.id)).copied();
+                // An item whose vectors are all unchanged keeps its slot: only its metadata changes.
                 let slot = match previous {
-                    Some(slot) if item.vector.is_empty() && state.vectorless[slot as usize] => slot,
-                    Some(slot)
-                        if !item.vector.is_empty()
-                            && state.has_vector(slot)
-                            && state.vectors.holds(slot, &item.vector) =>
-                    {
-                        slot
-                    }
-                    _ => state.add_unlinked(&item.vector),
+                    Some(slot) if state.holds_vectors(slot, &item) => slot,
+                    _ => state.add_unlinked(&item),
                 };
                 plan.push(Planned { id: item.id, metadata: item.metadata, previous, slot });
             }
             let added = state.ids.len() - first_new as usize;
-            state.graph.add_nodes(added);
+            for space in &mut state.dense {
+                space.graph.add_nodes(added);
+            }
             (plan, first_new)
         };
         // 2. Shared with searches: link the new nodes, in parallel.
         {
             let state = self.state.read();
-            let new_slots = first_new..state.ids.len() as u32;
-            let linked = |slot: &u32| !state.vectorless[*slot as usize];
-            if new_slots.len() < PARALLEL_LINK_MIN {
-                new_slots.filter(linked).for_each(|slot| state.graph.link(&state.vectors, slot));
-            } else {
-                new_slots.into_par_iter().filter(linked).for_each(|slot| state.graph.link(&state.vectors, slot));
+            for space in &state.dense {
+                space.link(first_new..state.ids.len() as u32);
             }
         }
         // 3. Briefly exclusive: the whole batch becomes visible at once.
@@ -301,14 +253,24 @@ impl Index {
         deleted
     }
 
-    /// The stored vector and metadata of `id`.
+    /// The stored vectors and metadata of `id`.
     pub fn get(&self, id: &str) -> Option<Record> {
         let state = self.state.read();
         let slot = *state.slot_of.get(IdStr::new(id))?;
-        Some(Record {
-            vector: if state.vectorless[slot as usize] { Vec::new() } else { state.vectors.get(slot).into_owned() },
+        let mut record = Record {
+            vector: Vec::new(),
+            vectors: BTreeMap::new(),
             metadata: state.metadata[slot as usize].as_deref().cloned(),
-        })
+        };
+        for space in &state.dense {
+            let vector = space.get(slot);
+            if space.name.is_empty() {
+                record.vector = vector;
+            } else if !vector.is_empty() {
+                record.vectors.insert(space.name.clone(), vector);
+            }
+        }
+        Some(record)
     }
 
     /// Whether `id` is stored.
@@ -328,54 +290,35 @@ impl Index {
     }
 }
 
-/// How a search runs, beyond the query and `k`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SearchOptions<'a> {
-    /// Candidate list size; default the index's `ef_search`, raised to `k`.
-    pub ef: Option<usize>,
-    /// Only items that pass this filter are searched.
-    pub filter: Option<&'a crate::Filter>,
-    /// Whether to refine the candidates' distances before choosing the top
-    /// `k`, where the storage keeps something to refine them with (`int8`:
-    /// the 4-bit residuals). Default: on for `int8`; no effect otherwise.
-    pub rescore: Option<bool>,
-    /// Compare the query with every (passing) item instead of walking the
-    /// graph: exact results at the cost of a full scan.
-    pub exact: bool,
-}
-
-impl<'a> SearchOptions<'a> {
-    /// These options with `ef` candidates.
-    pub fn with_ef(self, ef: usize) -> Self {
-        Self { ef: Some(ef), ..self }
-    }
-
-    /// These options searching only the items that pass `filter`.
-    pub fn with_filter(self, filter: &'a crate::Filter) -> Self {
-        Self { filter: Some(filter), ..self }
-    }
-}
-
 impl State {
-    /// Stores a vector in a new slot that no search returns until it gets an
-    /// id; an empty `vector` gives a vectorless slot (a placeholder row: the
-    /// first unit vector, valid under every metric and storage).
-    fn add_unlinked(&mut self, vector: &[f32]) -> u32 {
+    /// Whether `slot` holds exactly the vectors of `item` (and lacks those it lacks).
+    fn holds_vectors(&self, slot: u32, item: &Item) -> bool {
+        self.dense.iter().all(|space| space.holds(slot, item.dense(&space.name)))
+    }
+
+    /// Stores an item's vectors in a new slot that no search returns until
+    /// it gets an id.
+    fn add_unlinked(&mut self, item: &Item) -> u32 {
+        let slot = self.ids.len() as u32;
         self.ids.push(None);
         self.metadata.push(None);
-        self.vectorless.push(vector.is_empty());
-        if vector.is_empty() {
-            let mut placeholder = vec![0.0; self.vectors.dim()];
-            placeholder[0] = 1.0;
-            self.vectors.push(&placeholder)
-        } else {
-            self.vectors.push(vector)
+        for space in &mut self.dense {
+            space.push(item.dense(&space.name));
         }
+        slot
     }
 
-    /// Whether slot `slot`'s item has a vector (a search may return it).
-    pub(super) fn has_vector(&self, slot: u32) -> bool {
-        !self.vectorless[slot as usize]
+    /// The dense space of the vector `name`.
+    fn dense_space(&self, name: &str) -> Result<&DenseSpace> {
+        self.dense
+            .iter()
+            .find(|space| space.name == name)
+            .ok_or_else(|| Error::UnknownVector { item: 0, name: name.to_owned() })
+    }
+
+    /// Whether slot `slot`'s item has the dense vector `name`.
+    pub(super) fn has_vector(&self, slot: u32, name: &str) -> bool {
+        self.dense.iter().any(|space| space.name == name && space.has_vector(slot))
     }
 
     /// Removes a slot's metadata from the field indexes.
@@ -400,9 +343,11 @@ impl State {
             return;
         }
         let live: Vec<bool> = self.ids.iter().map(Option::is_some).collect();
-        let kept = self.graph.retain(&self.vectors, &live, &self.vectorless);
-        self.vectorless = kept.iter().map(|&old| self.vectorless[old as usize]).collect();
-        self.vectors = self.vectors.retain_slots(&kept);
+        let kept: Vec<u32> = (0..live.len() as u32).filter(|&slot| live[slot as usize]).collect();
+        for space in &mut self.dense {
+            let retained = space.retain(&live);
+            debug_assert_eq!(retained, kept, "every space keeps exactly the live slots");
+        }
         let mut ids = Vec::with_capacity(kept.len());
         let mut metadata = Vec::with_capacity(kept.len());
         for (new, &old) in kept.iter().enumerate() {
@@ -419,10 +364,11 @@ impl State {
         // The next compaction comes after a quarter of the survivors again:
         // room for that many new slots, instead of doubling past the exact size.
         let headroom = kept.len() / 4 + 1;
-        self.vectors.reserve_rows(headroom);
+        for space in &mut self.dense {
+            space.reserve(headroom);
+        }
         self.ids.reserve_exact(headroom);
         self.metadata.reserve_exact(headroom);
-        self.vectorless.reserve_exact(headroom);
         self.reindex_fields();
     }
 
@@ -439,75 +385,6 @@ impl State {
     fn is_live(&self, slot: u32) -> bool {
         self.ids[slot as usize].is_some()
     }
-
-    fn search(&self, params: &IndexParams, query: &[f32], k: usize, ef: usize, rescore: bool) -> Vec<Hit> {
-        let live = self.slot_of.len();
-        let mut buffer = Vec::new();
-        let mut query = self.vectors.prepare(query, &mut buffer);
-        query.refines = rescore && self.vectors.rescores();
-        let wanted = k.min(live);
-        let mut found = Vec::new();
-        if live >= params.exact_search_threshold {
-            // Slots without an id are tombstones or still being linked.
-            found = if self.slot_of.len() == self.ids.len() {
-                self.graph.search(&self.vectors, &query, ef, |_| true)
-            } else {
-                self.graph.search(&self.vectors, &query, ef, |slot| self.is_live(slot))
-            };
-        }
-        // The graph can miss nodes it cannot reach; a full scan guarantees `min(k, len)` hits.
-        if found.len() < wanted {
-            found = self.scan(&query);
-        }
-        let found = if rescore { self.rescore(&query, found) } else { found };
-        self.ranked_hits(params, found, k)
-    }
-
-    /// Candidates with their distances refined, where the storage can
-    /// (8-bit codes: by the residuals); unchanged otherwise.
-    fn rescore(&self, query: &Query<'_>, mut found: Vec<Candidate>) -> Vec<Candidate> {
-        if self.vectors.rescores() {
-            for candidate in &mut found {
-                candidate.distance = self.vectors.rescored_to_query(query, candidate.node);
-            }
-        }
-        found
-    }
-
-    /// Every live slot with its distance to the query.
-    fn scan(&self, query: &Query<'_>) -> Vec<Candidate> {
-        (0..self.ids.len() as u32)
-            .filter(|&slot| self.is_live(slot))
-            .map(|slot| Candidate { distance: self.vectors.to_query(query, slot), node: slot })
-            .collect()
-    }
-
-    /// The `k` best candidates as hits, by reported distance and then id.
-    fn ranked_hits(&self, params: &IndexParams, found: Vec<Candidate>, k: usize) -> Vec<Hit> {
-        let mut ranked: Vec<(f32, &str, u32)> = found
-            .into_iter()
-            // Scans read every slot: items without a vector are dropped here.
-            .filter(|c| self.has_vector(c.node))
-            .filter_map(|c| {
-                let id = self.ids[c.node as usize].as_deref()?;
-                Some((params.metric.reported(c.distance), id, c.node))
-            })
-            .collect();
-        let order = |a: &(f32, &str, u32), b: &(f32, &str, u32)| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1));
-        if ranked.len() > k {
-            ranked.select_nth_unstable_by(k - 1, order);
-            ranked.truncate(k);
-        }
-        ranked.sort_unstable_by(order);
-        ranked
-            .into_iter()
-            .map(|(distance, id, slot)| Hit {
-                id: id.to_owned(),
-                distance,
-                metadata: self.metadata[slot as usize].as_deref().cloned(),
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -516,7 +393,7 @@ mod tests {
     use crate::Metric;
 
     fn item(id: &str, vector: &[f32]) -> Item {
-        Item { id: id.to_owned(), vector: vector.to_vec(), metadata: None }
+        Item::new(id, vector.to_vec())
     }
 
     #[test]

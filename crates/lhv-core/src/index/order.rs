@@ -113,7 +113,7 @@ impl Index {
         let mut entries = Vec::new();
         for (id, &slot) in &state.slot_of {
             let Some(metadata) = state.metadata[slot as usize].as_deref() else { continue };
-            if filter.is_some_and(|f| !f.matches_item(&id.0, Some(metadata), state.has_vector(slot))) {
+            if filter.is_some_and(|f| !state.passes_as(f, &id.0, slot)) {
                 continue;
             }
             entries.extend(order.values_of(metadata).into_iter().map(|value| (id.0.to_string(), value)));
@@ -161,7 +161,12 @@ mod tests {
         let items = payloads
             .iter()
             .enumerate()
-            .map(|(i, p)| Item { id: i.to_string(), vector: vec![1.0], metadata: Some(p.clone()) })
+            .map(|(i, p)| Item {
+                id: i.to_string(),
+                vector: vec![1.0],
+                metadata: Some(p.clone()),
+                ..Default::default()
+            })
             .collect();
         index.upsert(items).unwrap();
         let order =

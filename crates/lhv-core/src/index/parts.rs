@@ -7,17 +7,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use rayon::prelude::*;
 use serde_json::Value;
 
+use super::space::DenseSpace;
 use super::{Index, MAX_SLOTS, State};
 use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
-use crate::hnsw::Hnsw;
 use crate::id_order::IdKey;
 use crate::params::IndexParams;
 use crate::validate;
-use crate::vectors::{StoredRows, Vectors};
+use crate::vectors::StoredRows;
 
 /// Everything an [`Index`] holds, as plain arrays, one entry per slot.
 ///
@@ -37,8 +36,24 @@ pub struct IndexParts {
     pub vectors: StoredRows,
     /// The HNSW graph over the slots.
     pub graph: GraphParts,
-    /// The slots whose item has no vector (their rows are placeholders and
-    /// their nodes unlinked), ascending.
+    /// The slots whose item has no unnamed vector (their rows are
+    /// placeholders and their nodes unlinked), ascending.
+    pub vectorless: Vec<u32>,
+    /// The named dense vectors, one entry per entry of
+    /// [`IndexParams::vectors`], in name order.
+    pub named: Vec<DenseParts>,
+}
+
+/// One dense vector's arrays: what [`IndexParts`] holds for the unnamed
+/// vector in `vectors`, `graph` and `vectorless`. (An index without an unnamed
+/// vector has empty arrays there.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseParts {
+    /// The rows, slot after slot, in the vector's [`Storage`](crate::Storage).
+    pub vectors: StoredRows,
+    /// The HNSW graph over the slots.
+    pub graph: GraphParts,
+    /// The slots whose item lacks this vector, ascending.
     pub vectorless: Vec<u32>,
 }
 
@@ -68,13 +83,24 @@ impl Index {
     pub fn to_parts(&self) -> IndexParts {
         let _writer = self.writer.lock();
         let state = self.state.read();
+        let params = state.current_params(&self.params);
+        let mut named = Vec::new();
+        let mut unnamed = DenseSpace::absent_parts(params.storage);
+        for space in &state.dense {
+            if space.name.is_empty() {
+                unnamed = space.to_parts();
+            } else {
+                named.push(space.to_parts());
+            }
+        }
         IndexParts {
-            params: state.current_params(&self.params),
+            params,
             ids: state.ids.iter().map(|id| id.as_deref().map(str::to_owned)).collect(),
             metadata: state.metadata.iter().map(|value| value.as_deref().cloned()).collect(),
-            vectors: state.vectors.stored_rows(),
-            graph: state.graph.to_parts(),
-            vectorless: (0..state.ids.len() as u32).filter(|&slot| !state.has_vector(slot)).collect(),
+            vectors: unnamed.vectors,
+            graph: unnamed.graph,
+            vectorless: unnamed.vectorless,
+            named,
         }
     }
 
@@ -83,7 +109,7 @@ impl Index {
     /// finite (and not zero for cosine), that ids are valid and unique, and
     /// that every link points at an existing node.
     pub fn from_parts(parts: IndexParts) -> Result<Self> {
-        let IndexParts { params, ids, metadata, vectors, graph, vectorless } = parts;
+        let IndexParts { params, ids, metadata, vectors, graph, vectorless, named } = parts;
         params.validate()?;
         let slots = ids.len();
         if slots > MAX_SLOTS {
@@ -92,28 +118,20 @@ impl Index {
         if metadata.len() != slots {
             return Err(invalid(format!("{} metadata entries for {slots} ids", metadata.len())));
         }
-        if vectors.storage() != params.storage {
-            return Err(invalid(format!("rows stored as {:?} in an index of {:?}", vectors.storage(), params.storage)));
+        if named.len() != params.vectors.len() {
+            let declared = params.vectors.len();
+            return Err(invalid(format!("{} named vectors' arrays for {declared} named vectors", named.len())));
         }
-        if vectors.row_count(params.dim) != Some(slots) {
-            return Err(invalid(format!("the stored rows do not make {slots} slots of dimension {}", params.dim)));
+        let unnamed = DenseParts { vectors, graph, vectorless };
+        let mut dense = Vec::with_capacity(named.len() + 1);
+        match params.unnamed() {
+            Some(vector) => dense.push(DenseSpace::from_parts("", vector, params.seed, unnamed, slots)?),
+            None if unnamed == DenseSpace::absent_parts(params.storage) => {}
+            None => return Err(invalid("arrays of an unnamed vector in an index without one".to_owned())),
         }
-        let vectors = Vectors::from_rows(params.dim, params.metric, vectors);
-        // Stored vectors passed validation once; anything else (a non-finite
-        // value, a norm no distance can be computed from) was damaged on the way.
-        (0..slots as u32)
-            .into_par_iter()
-            .try_for_each(|slot| validate::query(slot as usize, &vectors.get(slot), params.dim, params.metric))
-            .map_err(|e| invalid(format!("stored vectors (items are slots): {e}")))?;
-        let mut without_vector = vec![false; slots];
-        for (position, &slot) in vectorless.iter().enumerate() {
-            if (slot as usize) >= slots || (position > 0 && vectorless[position - 1] >= slot) {
-                return Err(invalid(format!("vectorless slot {slot} is out of range or out of order")));
-            }
-            without_vector[slot as usize] = true;
+        for ((name, vector), parts) in params.vectors.iter().zip(named) {
+            dense.push(DenseSpace::from_parts(name, vector.clone(), params.seed, parts, slots)?);
         }
-        let all_unlinked = vectorless.len() == slots;
-        let graph = Hnsw::from_parts(params.m, params.ef_construction, params.seed, graph, slots, all_unlinked)?;
         let mut slot_of = BTreeMap::new();
         let mut shared_ids = Vec::with_capacity(slots);
         let mut tombstones = 0;
@@ -136,12 +154,10 @@ impl Index {
             .map(|(value, id)| value.filter(|_| id.is_some()).map(Box::new))
             .collect();
         let mut state = State {
-            vectors,
-            graph,
+            dense,
             ids: shared_ids,
             metadata,
             slot_of,
-            vectorless: without_vector,
             tombstones,
             fields: FieldIndexes::new(&params.indexed_fields),
         };

@@ -13,12 +13,15 @@ impl Index {
     /// new nodes link to it. Answers do not change: only the graph's shape.
     ///
     /// Searches wait while lists are copied (one pass over the graph).
+    ///
+    /// Applies to every dense vector of the index.
     pub fn set_build_params(&self, m: usize, ef_construction: usize) -> Result<()> {
         IndexParams { m, ef_construction, ..self.params.clone() }.validate()?;
         let _writer = self.writer.lock();
         let mut state = self.state.write();
-        let State { vectors, graph, .. } = &mut *state;
-        graph.set_build_params(vectors, m, ef_construction);
+        for space in &mut state.dense {
+            space.graph.set_build_params(&space.vectors, m, ef_construction);
+        }
         Ok(())
     }
 }
@@ -27,12 +30,16 @@ impl State {
     /// `created` with what changes over an index's life: the graph's build
     /// parameters and the field indexes.
     pub(super) fn current_params(&self, created: &IndexParams) -> IndexParams {
-        IndexParams {
-            m: self.graph.m(),
-            ef_construction: self.graph.ef_construction(),
-            indexed_fields: self.fields.fields(),
-            ..created.clone()
+        let mut params = IndexParams { indexed_fields: self.fields.fields(), ..created.clone() };
+        for space in &self.dense {
+            let current = space.current_params();
+            if space.name.is_empty() {
+                (params.m, params.ef_construction) = (current.m, current.ef_construction);
+            } else {
+                params.vectors.insert(space.name.clone(), current);
+            }
         }
+        params
     }
 }
 
@@ -44,7 +51,12 @@ mod tests {
         range
             .map(|i| {
                 let angle = i as f32 * 0.37;
-                Item { id: format!("p{i}"), vector: vec![angle.cos(), angle.sin(), (i % 7) as f32], metadata: None }
+                Item {
+                    id: format!("p{i}"),
+                    vector: vec![angle.cos(), angle.sin(), (i % 7) as f32],
+                    metadata: None,
+                    ..Default::default()
+                }
             })
             .collect()
     }

@@ -67,7 +67,7 @@ fn run(sizes: Vec<usize>, threshold: usize) {
         let items = (0..size)
             .map(|i| {
                 seed += 1;
-                Item { id: format!("{b}-{i}"), vector: vector(seed), metadata: None }
+                Item { id: format!("{b}-{i}"), vector: vector(seed), metadata: None, ..Default::default() }
             })
             .collect();
         index.upsert(items).unwrap();

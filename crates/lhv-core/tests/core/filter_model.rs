@@ -182,7 +182,7 @@ fn run(ops: Vec<Op>, planner: Planner) -> Result<(), TestCaseError> {
                 let mut batch: BTreeMap<String, Item> = BTreeMap::new();
                 for (i, v, metadata) in rows {
                     let id = format!("id-{i}");
-                    batch.insert(id.clone(), Item { id, vector: vector(v), metadata });
+                    batch.insert(id.clone(), Item { id, vector: vector(v), metadata, ..Default::default() });
                 }
                 upsert_into(&mut model, batch.values());
                 index.upsert(batch.into_values().collect()).unwrap();
@@ -265,8 +265,12 @@ proptest! {
 fn field_indexes_survive_parts_and_compaction() {
     let params = IndexParams::new(DIM, Metric::L2).with_exact_search_threshold(0).with_indexed_fields(["tag"]);
     let index = Index::new(params).unwrap();
-    let item =
-        |i: usize, tag: &str| Item { id: format!("id-{i}"), vector: vector(i), metadata: Some(json!({"tag": tag})) };
+    let item = |i: usize, tag: &str| Item {
+        id: format!("id-{i}"),
+        vector: vector(i),
+        metadata: Some(json!({"tag": tag})),
+        ..Default::default()
+    };
     index.upsert((0..20).map(|i| item(i, if i % 2 == 0 { "even" } else { "odd" })).collect()).unwrap();
     // Deleting most items compacts the slots; the field index must follow.
     let gone: Vec<String> = (0..14).map(|i| format!("id-{i}")).collect();

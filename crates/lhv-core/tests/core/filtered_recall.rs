@@ -20,7 +20,12 @@ fn filtered_recall_on_minilm() {
     let items: Vec<Item> = base
         .iter()
         .enumerate()
-        .map(|(i, v)| Item { id: i.to_string(), vector: v.clone(), metadata: Some(json!({ "sel": tags(i) })) })
+        .map(|(i, v)| Item {
+            id: i.to_string(),
+            vector: v.clone(),
+            metadata: Some(json!({ "sel": tags(i) })),
+            ..Default::default()
+        })
         .collect();
     let params = IndexParams::new(384, Metric::Cosine).with_exact_search_threshold(0).with_indexed_fields(["sel"]);
     let planned = Index::new(params.clone()).unwrap();

@@ -48,7 +48,7 @@ fn refused_item(error: &Error) -> Option<usize> {
 }
 
 fn item(id: &str, vector: Vec<f32>) -> Item {
-    Item { id: id.to_owned(), vector, metadata: None }
+    Item::new(id, vector)
 }
 
 /// Upserts each candidate behind an accepted anchor; checks all-or-nothing and the item named.

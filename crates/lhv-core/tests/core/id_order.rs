@@ -20,7 +20,7 @@ fn id_strategy() -> impl Strategy<Value = String> {
 }
 
 fn item(id: &str) -> Item {
-    Item { id: id.to_owned(), vector: vec![1.0, id.len() as f32], metadata: None }
+    Item::new(id, vec![1.0, id.len() as f32])
 }
 
 proptest! {

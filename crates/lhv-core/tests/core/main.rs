@@ -14,6 +14,7 @@ mod filtered_recall;
 mod finite;
 mod id_order;
 mod model;
+mod named;
 mod parts;
 mod recall;
 mod sharded_model;

@@ -43,7 +43,12 @@ fn metadata() -> impl Strategy<Value = Option<Value>> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let item = (id(), vector(), metadata()).prop_map(|(id, vector, metadata)| Item { id, vector, metadata });
+    let item = (id(), vector(), metadata()).prop_map(|(id, vector, metadata)| Item {
+        id,
+        vector,
+        metadata,
+        ..Item::default()
+    });
     prop_oneof![
         6 => prop::collection::vec(item, 0..6).prop_map(Op::Upsert),
         2 => prop::collection::vec(id(), 0..4).prop_map(Op::Delete),
@@ -202,7 +207,7 @@ proptest! {
         let vector = |round: usize, i: usize| (0..8).map(|c| ((round * 31 + i * 7 + c) % 17) as f32).collect::<Vec<f32>>();
         let mut high_water = 0;
         for round in 0..60 {
-            let items = (0..200).map(|i| Item { id: format!("v{i}"), vector: vector(round, i), metadata: None }).collect();
+            let items = (0..200).map(|i| Item { id: format!("v{i}"), vector: vector(round, i), metadata: None, ..Default::default() }).collect();
             index.upsert(items).unwrap();
             let half: Vec<String> = (0..200).filter(|i| (i + round) % 2 == 0).map(|i| format!("v{i}")).collect();
             prop_assert_eq!(index.delete(&half), 100);

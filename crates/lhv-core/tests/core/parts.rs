@@ -23,12 +23,15 @@ fn churned_index(metric: Metric, count: u64) -> Index {
             id: format!("v{i}-é"),
             vector: if i % 13 == 5 { Vec::new() } else { vector(i) },
             metadata: (i % 3 == 0).then(|| json!({ "i": i })),
+            ..Default::default()
         })
         .collect();
     index.upsert(items).unwrap();
     let gone: Vec<String> = (0..count).step_by(11).map(|i| format!("v{i}-é")).collect();
     index.delete(&gone);
-    index.upsert(vec![Item { id: "v1-é".into(), vector: vector(count + 1), metadata: None }]).unwrap();
+    index
+        .upsert(vec![Item { id: "v1-é".into(), vector: vector(count + 1), metadata: None, ..Default::default() }])
+        .unwrap();
     index
 }
 
@@ -67,12 +70,14 @@ fn round_trip_answers_bit_identically() {
 #[test]
 fn an_index_of_items_without_vectors_round_trips_and_takes_vectors() {
     let index = Index::new(IndexParams::new(DIM, Metric::Cosine)).unwrap();
-    let bare = (0..5).map(|i| Item { id: format!("b{i}"), vector: Vec::new(), metadata: None }).collect();
+    let bare = (0..5)
+        .map(|i| Item { id: format!("b{i}"), vector: Vec::new(), metadata: None, ..Default::default() })
+        .collect();
     index.upsert(bare).unwrap();
     let restored = Index::from_parts(index.to_parts()).unwrap();
     assert_eq!(restored.len(), 5);
     assert!(restored.search(&vector(1), 3, &SearchOptions::default()).unwrap().is_empty());
-    restored.upsert(vec![Item { id: "b2".into(), vector: vector(1), metadata: None }]).unwrap();
+    restored.upsert(vec![Item { id: "b2".into(), vector: vector(1), metadata: None, ..Default::default() }]).unwrap();
     assert_eq!(restored.search(&vector(1), 3, &SearchOptions::default()).unwrap()[0].id, "b2");
     // Parts that claim no entry while some node has a vector are damaged.
     let mut parts = restored.to_parts();
@@ -85,14 +90,16 @@ fn an_empty_index_round_trips() {
     let index = Index::new(IndexParams::new(DIM, Metric::L2)).unwrap();
     let restored = Index::from_parts(index.to_parts()).unwrap();
     assert!(restored.is_empty());
-    restored.upsert(vec![Item { id: "a".into(), vector: vector(1), metadata: None }]).unwrap();
+    restored.upsert(vec![Item { id: "a".into(), vector: vector(1), metadata: None, ..Default::default() }]).unwrap();
     assert_eq!(restored.search(&vector(1), 1, &SearchOptions::default()).unwrap()[0].id, "a");
 }
 
 #[test]
 fn a_restored_index_keeps_taking_writes() {
     let restored = Index::from_parts(churned_index(Metric::Cosine, 200).to_parts()).unwrap();
-    let items = (1000..1300).map(|i| Item { id: format!("n{i}"), vector: vector(i), metadata: None }).collect();
+    let items = (1000..1300)
+        .map(|i| Item { id: format!("n{i}"), vector: vector(i), metadata: None, ..Default::default() })
+        .collect();
     restored.upsert(items).unwrap();
     let gone: Vec<String> = (1000..1250).map(|i| format!("n{i}")).collect();
     assert_eq!(restored.delete(&gone), 250);
@@ -174,7 +181,7 @@ proptest! {
             for q in 0..5 {
                 index.search(&vector(q), 3, &SearchOptions::default().with_ef(16)).unwrap();
             }
-            let items = (0..80).map(|i| Item { id: format!("w{i}"), vector: vector(i + 500), metadata: None }).collect();
+            let items = (0..80).map(|i| Item { id: format!("w{i}"), vector: vector(i + 500), metadata: None, ..Default::default() }).collect();
             index.upsert(items).unwrap();
             let gone: Vec<String> = (0..60).map(|i| format!("v{i}-é")).collect();
             index.delete(&gone);

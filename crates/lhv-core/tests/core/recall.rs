@@ -23,7 +23,9 @@ fn recall(index: &Index, base: &[Vec<f32>], live: &[usize], queries: &[Vec<f32>]
 }
 
 fn items(base: &[Vec<f32>], ids: &[usize]) -> Vec<Item> {
-    ids.iter().map(|&i| Item { id: i.to_string(), vector: base[i].clone(), metadata: None }).collect()
+    ids.iter()
+        .map(|&i| Item { id: i.to_string(), vector: base[i].clone(), metadata: None, ..Default::default() })
+        .collect()
 }
 
 #[test]

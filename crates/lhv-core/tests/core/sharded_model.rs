@@ -142,7 +142,7 @@ fn check_split(index: &ShardedIndex, model: &Model, mask: u64) -> Result<(), Tes
         let got = parts[holder].get(&id).map(|r| (r.vector, r.metadata));
         prop_assert_eq!(got.as_ref(), model.get(&id));
         prop_assert!(parts[1 - holder].get(&id).is_none() && !parts[1 - holder].contains(&id));
-        let item = Item { id: id.clone(), vector: vector(i), metadata: None };
+        let item = Item { id: id.clone(), vector: vector(i), metadata: None, ..Default::default() };
         let refused = parts[1 - holder].split_items(vec![item]);
         prop_assert!(matches!(refused, Err(Error::ShardNotHeld { .. })), "{:?}", refused);
     }
@@ -175,7 +175,7 @@ fn run_split(shards: usize, graph: bool, ops: Vec<Op>, mask: u64) -> Result<(), 
                 for &(i, v, tag) in rows {
                     let id = format!("id-{i}");
                     let metadata = tag.map(|t| json!({"tag": t}));
-                    batch.insert(id.clone(), Item { id, vector: vector(v), metadata });
+                    batch.insert(id.clone(), Item { id, vector: vector(v), metadata, ..Default::default() });
                 }
                 crate::filter_model::upsert_into(&mut model, batch.values());
                 index.upsert(batch.into_values().collect()).unwrap();
@@ -230,16 +230,22 @@ fn subsets_take_only_shards_held_and_numbers_in_order() {
     assert!(ShardedIndex::from_subset(4, vec![(4, shards[0].clone())]).is_err(), "a number past the count");
     assert!(ShardedIndex::from_subset(4, Vec::new()).is_err());
     // A shard holding another shard's id does not load as that shard.
-    index.upsert((0..20).map(|i| Item { id: format!("id-{i}"), vector: vector(i), metadata: None }).collect()).unwrap();
+    index
+        .upsert(
+            (0..20)
+                .map(|i| Item { id: format!("id-{i}"), vector: vector(i), metadata: None, ..Default::default() })
+                .collect(),
+        )
+        .unwrap();
     assert!(ShardedIndex::from_subset(4, vec![(0, shards[1].clone())]).is_err());
 }
 
 #[test]
 fn a_bad_item_changes_no_shard() {
     let index = ShardedIndex::new(IndexParams::new(DIM, Metric::Cosine), 4).unwrap();
-    let good = |i: usize| Item { id: format!("id-{i}"), vector: vector(i), metadata: None };
+    let good = |i: usize| Item { id: format!("id-{i}"), vector: vector(i), metadata: None, ..Default::default() };
     let mut batch: Vec<Item> = (0..20).map(good).collect();
-    batch.push(Item { id: "zero".into(), vector: vec![0.0; DIM], metadata: None });
+    batch.push(Item { id: "zero".into(), vector: vec![0.0; DIM], metadata: None, ..Default::default() });
     assert!(index.upsert(batch).is_err());
     assert_eq!(index.len(), 0);
     assert!(index.shards().iter().all(|s| s.is_empty()));

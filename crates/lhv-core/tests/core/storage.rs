@@ -56,7 +56,7 @@ proptest! {
         let mut model: BTreeMap<String, Vec<f32>> = BTreeMap::new();
         for chunk in rows.chunks(7) {
             let batch: BTreeMap<String, Vec<f32>> = chunk.iter().map(|(i, v)| (format!("id-{i}"), v.clone())).collect();
-            index.upsert(batch.iter().map(|(id, v)| Item { id: id.clone(), vector: v.clone(), metadata: None }).collect()).unwrap();
+            index.upsert(batch.iter().map(|(id, v)| Item { id: id.clone(), vector: v.clone(), metadata: None, ..Default::default() }).collect()).unwrap();
             model.extend(batch);
         }
         prop_assert_eq!(index.len(), model.len());
@@ -66,7 +66,7 @@ proptest! {
             prop_assert!(stored.iter().zip(v).all(|(s, x)| (s - x).abs() <= limit), "{:?} vs {:?}", stored, v);
             // The same vector again keeps the same codes: nothing changes.
             let before = index.stats();
-            index.upsert(vec![Item { id: id.clone(), vector: v.clone(), metadata: None }]).unwrap();
+            index.upsert(vec![Item { id: id.clone(), vector: v.clone(), metadata: None, ..Default::default() }]).unwrap();
             prop_assert_eq!(index.stats().tombstones, before.tombstones);
         }
         for query in &queries {
@@ -92,7 +92,7 @@ proptest! {
 #[test]
 fn stored_rows_must_match_the_storage() {
     let index = Index::new(params(Metric::L2, Storage::Int8, 0)).unwrap();
-    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0; DIM], metadata: None }]).unwrap();
+    index.upsert(vec![Item { id: "a".into(), vector: vec![1.0; DIM], metadata: None, ..Default::default() }]).unwrap();
     let mut parts = index.to_parts();
     parts.params.storage = Storage::F16;
     assert!(Index::from_parts(parts).is_err());
@@ -111,6 +111,7 @@ fn rescoring_is_on_for_int8_unless_turned_off() {
             id: format!("v{i}"),
             vector: (0..DIM).map(|c| ((i * 7 + c * 13) % 31) as f32 * 0.37).collect(),
             metadata: None,
+            ..Item::default()
         })
         .collect();
     index.upsert(items).unwrap();

@@ -18,6 +18,6 @@ fuzz_target!(|data: &[u8]| {
     let (again, lsn) = decode_snapshot_parts(&bytes).expect("a re-encoded snapshot decodes");
     assert_eq!(again, parts);
     assert_eq!(lsn, snapshot.last_lsn);
-    let _ = index.upsert(vec![Item { id: "fuzz".into(), vector: vec![0.5; dim], metadata: None }]);
+    let _ = index.upsert(vec![Item { id: "fuzz".into(), vector: vec![0.5; dim], metadata: None, ..Default::default() }]);
     let _ = index.search(&query, 3, &SearchOptions::default().with_ef(8));
 });

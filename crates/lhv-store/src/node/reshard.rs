@@ -82,7 +82,12 @@ impl Node {
                         .filter(|id| shard_of(id, total) == half as usize)
                         .filter_map(|id| {
                             let record = index.get(id)?;
-                            Some(Item { id: id.clone(), vector: record.vector, metadata: record.metadata })
+                            Some(Item {
+                                id: id.clone(),
+                                vector: record.vector,
+                                metadata: record.metadata,
+                                ..Default::default()
+                            })
                         })
                         .collect();
                     parts.push(super::import::shard_snapshot(&params, items)?);

@@ -15,6 +15,7 @@ fn items(prefix: &str, range: std::ops::Range<u32>) -> Vec<Item> {
             id: format!("{prefix}{i}"),
             vector: vec![i as f32 + 1.0, (i % 7) as f32, 1.0],
             metadata: (i % 2 == 0).then(|| serde_json::json!({ "i": i })),
+            ..Default::default()
         })
         .collect()
 }
@@ -45,7 +46,9 @@ async fn round_trip(kind: &str) {
         docs.upsert(items("d", batch * 10..batch * 10 + 10)).await.unwrap();
     }
     assert_eq!(docs.delete(vec!["d3".into(), "d4".into(), "nope".into()]).await.unwrap(), 2);
-    docs.upsert(vec![Item { id: "d5".into(), vector: vec![9.0, 9.0, 9.0], metadata: None }]).await.unwrap();
+    docs.upsert(vec![Item { id: "d5".into(), vector: vec![9.0, 9.0, 9.0], metadata: None, ..Default::default() }])
+        .await
+        .unwrap();
     assert!(matches!(catalog.create("docs", params()).await, Err(Error::IndexExists { .. })));
     let expected = docs.index().scroll(None, 1000).unwrap();
     drop(catalog); // a crash: no final snapshot
@@ -205,7 +208,7 @@ async fn invalid_requests_change_nothing() {
     assert!(matches!(catalog.create(&"x".repeat(256), params()).await, Err(Error::InvalidName { .. })));
     assert!(matches!(catalog.create("x", IndexParams::new(0, Metric::L2)).await, Err(Error::Index(_))));
     let docs = catalog.create("docs", params()).await.unwrap();
-    let bad = vec![Item { id: "a".into(), vector: vec![1.0], metadata: None }];
+    let bad = vec![Item { id: "a".into(), vector: vec![1.0], metadata: None, ..Default::default() }];
     assert!(matches!(docs.upsert(bad).await, Err(Error::Index(_))));
     assert_eq!(docs.last_sequence().await, 0, "a rejected batch was logged");
     assert!(backend.store.list("_vectors/docs.wal").await.unwrap().is_empty());

@@ -10,7 +10,7 @@ use lhv_store::{Catalog, CatalogOptions, Store};
 use serde_json::json;
 
 fn counter_item(value: u64) -> Item {
-    Item { id: "counter".into(), vector: vec![1.0, 0.0], metadata: Some(json!({ "n": value })) }
+    Item { id: "counter".into(), vector: vec![1.0, 0.0], metadata: Some(json!({ "n": value })), ..Item::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -32,7 +32,12 @@ async fn concurrent_read_modify_writes_lose_no_update() {
                     .await
                     .unwrap();
                 // Plain writes of other ids go on at the same time, in the same groups.
-                let other = Item { id: format!("w{writer}-{step}"), vector: vec![0.0, 1.0], metadata: None };
+                let other = Item {
+                    id: format!("w{writer}-{step}"),
+                    vector: vec![0.0, 1.0],
+                    metadata: None,
+                    ..Default::default()
+                };
                 index.upsert(vec![other]).await.unwrap();
             }
         }));
@@ -67,7 +72,14 @@ async fn a_failed_computation_writes_nothing() {
     let catalog = Catalog::open("memory://", CatalogOptions::default()).await.unwrap();
     let index = catalog.create("c", IndexParams::new(2, Metric::L2)).await.unwrap();
     let bad = index
-        .upsert_with(|_| Ok::<_, lhv_store::Error>(vec![Item { id: "x".into(), vector: vec![1.0], metadata: None }]))
+        .upsert_with(|_| {
+            Ok::<_, lhv_store::Error>(vec![Item {
+                id: "x".into(),
+                vector: vec![1.0],
+                metadata: None,
+                ..Default::default()
+            }])
+        })
         .await;
     assert!(matches!(bad, Err(lhv_store::Error::Index(lhv_core::Error::DimensionMismatch { .. }))), "{bad:?}");
     assert_eq!(index.last_sequence().await, 0);
@@ -79,7 +91,12 @@ async fn a_batch_of_deletes_and_upserts_is_one_write_across_shards() {
     let store: Arc<dyn Store> = lhv_store::open_url("memory://", &[]).unwrap().store;
     let catalog = Catalog::open_store(Arc::clone(&store), CatalogOptions::default()).await.unwrap();
     let index = catalog.create_sharded("b", IndexParams::new(2, Metric::L2), 3).await.unwrap();
-    let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 1.0], metadata: Some(json!({ "x": x })) };
+    let item = |id: &str, x: f32| Item {
+        id: id.into(),
+        vector: vec![x, 1.0],
+        metadata: Some(json!({ "x": x })),
+        ..Default::default()
+    };
     index.upsert((0..10).map(|i| item(&format!("p{i}"), i as f32)).collect()).await.unwrap();
     let before = index.last_sequence().await;
     index

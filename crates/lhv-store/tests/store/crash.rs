@@ -30,7 +30,14 @@ const SCRIPT: &[Step] = &[
 ];
 
 fn batch(b: u32) -> Vec<Item> {
-    (0..4).map(|i| Item { id: format!("b{b}-{i}"), vector: vec![b as f32, i as f32 + 1.0], metadata: None }).collect()
+    (0..4)
+        .map(|i| Item {
+            id: format!("b{b}-{i}"),
+            vector: vec![b as f32, i as f32 + 1.0],
+            metadata: None,
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn ids(b: u32) -> Vec<String> {

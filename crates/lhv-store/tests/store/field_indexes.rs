@@ -13,7 +13,12 @@ const PER_WRITER: usize = 300;
 fn item(writer: usize, step: usize) -> Item {
     let n = writer * PER_WRITER + step;
     let tag = ["red", "green", "blue"][n % 3];
-    Item { id: format!("w{writer}-{step}"), vector: vec![n as f32, 1.0], metadata: Some(json!({ "tag": tag, "n": n })) }
+    Item {
+        id: format!("w{writer}-{step}"),
+        vector: vec![n as f32, 1.0],
+        metadata: Some(json!({ "tag": tag, "n": n })),
+        ..Item::default()
+    }
 }
 
 /// (key, schema, points) of every field index.

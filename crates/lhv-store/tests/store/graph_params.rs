@@ -7,7 +7,9 @@ use lhv_core::{IndexParams, Item, Metric};
 use lhv_store::{Catalog, CatalogOptions, Store};
 
 fn items(range: std::ops::Range<usize>) -> Vec<Item> {
-    range.map(|i| Item { id: format!("i{i}"), vector: vec![i as f32, 1.0], metadata: None }).collect()
+    range
+        .map(|i| Item { id: format!("i{i}"), vector: vec![i as f32, 1.0], metadata: None, ..Default::default() })
+        .collect()
 }
 
 fn graph_params(catalog: &Catalog) -> (usize, usize) {

@@ -18,7 +18,12 @@ const BATCH: u64 = 16;
 
 fn batch(b: u64) -> Vec<Item> {
     (0..BATCH)
-        .map(|i| Item { id: format!("b{b}-{i}"), vector: vec![b as f32 + 1.0, i as f32], metadata: None })
+        .map(|i| Item {
+            id: format!("b{b}-{i}"),
+            vector: vec![b as f32 + 1.0, i as f32],
+            metadata: None,
+            ..Default::default()
+        })
         .collect()
 }
 

@@ -18,7 +18,7 @@ use lhv_store::{Error, Store};
 use crate::support::{ETCD_VAR, backend, server_url, unique};
 
 fn item(id: &str, x: f32) -> Item {
-    Item { id: id.to_owned(), vector: vec![x, 1.0, 0.5, -x], metadata: None }
+    Item { id: id.to_owned(), vector: vec![x, 1.0, 0.5, -x], metadata: None, ..Item::default() }
 }
 
 /// `n` members of one cluster, each with its own connection and lease.

@@ -78,7 +78,7 @@ fn settled(nodes: &[Arc<Node>], name: &str, replication: usize) -> bool {
 }
 
 fn item(i: usize) -> Item {
-    Item { id: format!("id-{i}"), vector: vec![i as f32, 1.0, 0.5, 2.0], metadata: None }
+    Item { id: format!("id-{i}"), vector: vec![i as f32, 1.0, 0.5, 2.0], metadata: None, ..Item::default() }
 }
 
 /// Writes `items` as a router would: split by shard, each part to its
@@ -222,8 +222,9 @@ async fn concurrent_creates_through_several_nodes_leave_one_index() {
     assert!(objects.iter().all(|key| key.starts_with(&format!("_cluster/{}/", winners[0].incarnation))), "{objects:?}");
     until("placement", || settled(&nodes, "race", 1)).await;
     let dim = winners[0].params.dim;
-    let items =
-        (0..30).map(|i| Item { id: format!("p{i}"), vector: vec![1.0 + i as f32; dim], metadata: None }).collect();
+    let items = (0..30)
+        .map(|i| Item { id: format!("p{i}"), vector: vec![1.0 + i as f32; dim], metadata: None, ..Default::default() })
+        .collect();
     write(&nodes, "race", items).await.unwrap();
     for node in &nodes {
         node.stop().await.unwrap();

@@ -17,7 +17,12 @@ type Model = BTreeMap<String, (Vec<f32>, Option<Value>)>;
 
 fn item(i: usize) -> Item {
     let vector = vec![(i % 7) as f32 + 1.0, (i % 11) as f32, (i / 13) as f32];
-    Item { id: format!("id-{i}"), vector, metadata: Some(json!({ "n": i, "even": i.is_multiple_of(2) })) }
+    Item {
+        id: format!("id-{i}"),
+        vector,
+        metadata: Some(json!({ "n": i, "even": i.is_multiple_of(2) })),
+        ..Item::default()
+    }
 }
 
 async fn open(store: &Arc<dyn Store>) -> Catalog {
@@ -73,7 +78,12 @@ async fn written(catalog: &Catalog) -> (Arc<DurableIndex>, Model) {
         .upsert_with(|view| {
             let items = ["id-1", "id-2", "id-3"].iter().map(|id| {
                 let record = view.get(id).unwrap();
-                Item { id: (*id).into(), vector: record.vector, metadata: Some(json!({ "touched": true })) }
+                Item {
+                    id: (*id).into(),
+                    vector: record.vector,
+                    metadata: Some(json!({ "touched": true })),
+                    ..Default::default()
+                }
             });
             Ok::<_, lhv_store::Error>(items.collect())
         })

@@ -20,7 +20,12 @@ async fn items_without_a_vector_survive_restarts_from_the_log_and_from_a_snapsho
     let store: Arc<dyn Store> = lhv_store::open_url("memory://", &[]).unwrap().store;
     let catalog = Catalog::open_store(Arc::clone(&store), CatalogOptions::default()).await.unwrap();
     let docs = catalog.create_sharded("docs", IndexParams::new(2, Metric::Cosine), 2).await.unwrap();
-    let item = |id: &str, vector: Vec<f32>| Item { id: id.into(), vector, metadata: Some(json!({"id": id})) };
+    let item = |id: &str, vector: Vec<f32>| Item {
+        id: id.into(),
+        vector,
+        metadata: Some(json!({"id": id})),
+        ..Default::default()
+    };
     docs.upsert(vec![item("a", vec![1.0, 0.0]), item("b", Vec::new()), item("c", vec![0.0, 1.0])]).await.unwrap();
     docs.upsert(vec![item("c", Vec::new())]).await.unwrap();
     let want = (3, vec![2, 0, 0], vec!["a".to_owned()]);

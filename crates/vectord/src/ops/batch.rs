@@ -134,7 +134,7 @@ fn outcome(index: &ShardedIndex, operations: &[Operation]) -> Result<(Vec<String
     for (id, state) in outcome {
         match state {
             None => deleted.push(id),
-            Some((vector, metadata)) => written.push(Item { id, vector, metadata }),
+            Some((vector, metadata)) => written.push(Item { id, vector, metadata, ..Item::default() }),
         }
     }
     Ok((deleted, written))
@@ -197,7 +197,7 @@ fn selected(index: &ShardedIndex, outcome: &Outcome, selection: &Selection) -> R
         .collect();
     for (id, state) in outcome {
         if let Some((vector, metadata)) = state
-            && filter.matches_item(id, metadata.as_ref(), !vector.is_empty())
+            && filter.matches_item(id, metadata.as_ref(), &|name| name.is_empty() && !vector.is_empty())
         {
             ids.push(id.clone());
         }

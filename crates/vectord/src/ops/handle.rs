@@ -88,7 +88,7 @@ pub(crate) enum IndexHandle {
     Local(AppState, Arc<DurableIndex>),
     /// Spread over an etcd cluster.
     #[cfg(feature = "cluster")]
-    Routed(crate::routing::RoutedIndex),
+    Routed(Box<crate::routing::RoutedIndex>),
 }
 
 impl std::fmt::Debug for IndexHandle {
@@ -101,7 +101,7 @@ impl std::fmt::Debug for IndexHandle {
 pub(crate) async fn handle(state: &AppState, name: &str) -> Result<IndexHandle, ApiError> {
     #[cfg(feature = "cluster")]
     if let Some(routing) = &state.routing {
-        return Ok(IndexHandle::Routed(routing.index(state, name).await?));
+        return Ok(IndexHandle::Routed(Box::new(routing.index(state, name).await?)));
     }
     Ok(IndexHandle::Local(state.clone(), state.catalog.get(name)?))
 }

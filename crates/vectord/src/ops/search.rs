@@ -32,7 +32,7 @@ pub(crate) struct Query {
 
 impl Query {
     fn options(&self) -> SearchOptions<'_> {
-        SearchOptions { ef: self.ef, filter: self.filter.as_ref(), rescore: self.rescore, exact: self.exact }
+        SearchOptions { using: "", ef: self.ef, filter: self.filter.as_ref(), rescore: self.rescore, exact: self.exact }
     }
 
     fn is_one_walk(&self) -> bool {

@@ -103,7 +103,7 @@ impl Upsert {
             let vector = as_stored(metric, dense_vector(vector)?);
             // An upsert replaces the whole point: no payload means an empty one.
             let metadata = Some(Value::Object(payload.unwrap_or_default()));
-            let item = Item { id, vector, metadata };
+            let item = Item { id, vector, metadata, ..Item::default() };
             match position.get(&item.id) {
                 Some(&earlier) => items[earlier] = item,
                 None => {

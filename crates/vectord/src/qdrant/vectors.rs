@@ -41,7 +41,12 @@ impl UpdateVectors {
                     "update_vectors needs a vector for every point (delete_vectors removes one)",
                 ));
             }
-            items.push(Item { id: ids::parse(&id)?, vector: as_stored(metric, vector), metadata: None });
+            items.push(Item {
+                id: ids::parse(&id)?,
+                vector: as_stored(metric, vector),
+                metadata: None,
+                ..Default::default()
+            });
         }
         Ok(items)
     }

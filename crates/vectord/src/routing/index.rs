@@ -212,7 +212,7 @@ impl RoutedIndex {
             let index = lhv_core::Index::new(params)?;
             let items: Vec<Item> = records
                 .into_iter()
-                .map(|(id, record)| Item { id, vector: record.vector, metadata: record.metadata })
+                .map(|(id, record)| Item { id, vector: record.vector, metadata: record.metadata, ..Default::default() })
                 .collect();
             if !items.is_empty() {
                 index.upsert(items)?;

@@ -82,14 +82,14 @@ impl ItemReader {
                 let dim =
                     dim.ok_or_else(|| format!("row {row}: dimension {} is not in 1..=4096", i32::from_le_bytes(head)))?;
                 let vector = read_floats(&mut self.input, dim, false).map_err(|e| format!("row {row}: {e}"))?;
-                Item { id: format!("{}{row}", self.id_prefix), vector, metadata: None }
+                Item { id: format!("{}{row}", self.id_prefix), vector, metadata: None, ..Default::default() }
             }
             Kind::Npy { dim, rows, wide } => {
                 if row >= *rows {
                     return Ok(None);
                 }
                 let vector = read_floats(&mut self.input, *dim, *wide).map_err(|e| format!("row {row}: {e}"))?;
-                Item { id: format!("{}{row}", self.id_prefix), vector, metadata: None }
+                Item { id: format!("{}{row}", self.id_prefix), vector, metadata: None, ..Default::default() }
             }
             Kind::Jsonl { line } => loop {
                 line.clear();

@@ -72,7 +72,7 @@ async fn float16_refuses_values_it_cannot_hold_on_qdrant_routes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_holding_non_finite_stored_values_are_refused() {
     let index = Index::new(IndexParams::new(2, Metric::L2).with_storage(Storage::F16)).unwrap();
-    let item = |id: &str, vector: Vec<f32>| Item { id: id.into(), vector, metadata: None };
+    let item = |id: &str, vector: Vec<f32>| Item { id: id.into(), vector, metadata: None, ..Default::default() };
     index.upsert(vec![item("a", vec![1.0, 0.0]), item("b", vec![0.0, 1.0])]).unwrap();
     let mut parts = index.to_parts();
     if let StoredRows::F16(rows) = &mut parts.vectors {

@@ -7,29 +7,24 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use lhv_core::{FieldSchema, GraphParts, Index, IndexParts, Storage, StoredRows};
+use lhv_core::{DenseParts, FieldSchema, Index, IndexParts, VectorParams};
 
-use crate::arrays::{get_f32s, get_strings, get_u32s, le_bytes, put_strings};
+use crate::arrays::{get_strings, put_strings};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
-use crate::{CODES_SNAPSHOT_VERSION, FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
+use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
 
 /// Sections start at multiples of this, so that an aligned buffer holding the
 /// snapshot holds aligned arrays.
 const ALIGN: usize = 8;
 
-/// Section names, in the order they are written.
+mod dense;
+
+use dense::{DensePartsRef, Frame, Sections, Space};
+
+/// Section names of what every item has (the dense vectors' are in [`dense`]).
 const IDS: &str = "ids";
 const METADATA: &str = "metadata";
-const VECTORS: &str = "vectors";
-const VECTORS_F16: &str = "vectors_f16";
-const CODES: &str = "codes";
-const RESIDUALS: &str = "residuals";
-const RANGES: &str = "ranges";
-const LEVELS: &str = "levels";
-const BOTTOM_LINKS: &str = "bottom_links";
-const UPPER_LINKS: &str = "upper_links";
-const VECTORLESS: &str = "vectorless";
 
 /// An index decoded from a snapshot, with the log position it reflects.
 #[derive(Debug)]
@@ -58,41 +53,19 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     let mut metadata = Vec::new();
     put_strings(&mut metadata, metadata_text.iter().map(Option::as_deref))?;
     // The bulk arrays are checksummed and copied straight from the parts.
-    let mut sections: Vec<(&str, Cow<'_, [u8]>)> = vec![(IDS, Cow::Owned(ids)), (METADATA, Cow::Owned(metadata))];
-    let format_version = match &parts.vectors {
-        StoredRows::F32(values) => {
-            sections.push((VECTORS, le_bytes(values)));
-            FORMAT_VERSION
-        }
-        StoredRows::F16(bits) => {
-            sections.push((VECTORS_F16, Cow::Owned(bits.iter().flat_map(|b| b.to_le_bytes()).collect())));
-            CODES_SNAPSHOT_VERSION
-        }
-        StoredRows::Int8 { codes, residuals, ranges } => {
-            sections.push((CODES, Cow::Borrowed(codes)));
-            sections.push((RESIDUALS, Cow::Borrowed(residuals)));
-            sections.push((RANGES, le_bytes(ranges.as_flattened())));
-            CODES_SNAPSHOT_VERSION
-        }
-    };
+    let mut sections: Sections<'_> =
+        vec![(IDS.to_owned(), Cow::Owned(ids)), (METADATA.to_owned(), Cow::Owned(metadata))];
+    let unnamed = DensePartsRef { vectors: &parts.vectors, graph: &parts.graph, vectorless: &parts.vectorless };
+    let mut format_version = dense::encode(Space::Unnamed, unnamed, &mut sections);
     // Typed field indexes are what version 3 adds to the envelope.
-    let format_version = if parts.params.indexed_fields.iter().any(|f| f.schema != FieldSchema::Any) {
-        FIELD_SCHEMA_SNAPSHOT_VERSION
-    } else {
-        format_version
-    };
-    sections.extend([
-        (LEVELS, Cow::Borrowed(parts.graph.levels.as_slice())),
-        (BOTTOM_LINKS, le_bytes(&parts.graph.bottom)),
-        (UPPER_LINKS, le_bytes(&parts.graph.upper)),
-    ]);
-    // Items without a vector are what version 4 adds: their slots, when there are any.
-    let format_version = if parts.vectorless.is_empty() {
-        format_version
-    } else {
-        sections.push((VECTORLESS, le_bytes(&parts.vectorless)));
-        VECTORLESS_SNAPSHOT_VERSION
-    };
+    if parts.params.indexed_fields.iter().any(|f| f.schema != FieldSchema::Any) {
+        format_version = format_version.max(FIELD_SCHEMA_SNAPSHOT_VERSION);
+    }
+    // Named vectors are what version 5 adds: their sections, and their graphs' entries.
+    for (i, named) in parts.named.iter().enumerate() {
+        dense::encode(Space::Named(i), named.into(), &mut sections);
+        format_version = NAMED_VECTORS_SNAPSHOT_VERSION;
+    }
     let checksums: Vec<u32> = sections.iter().map(|(_, bytes)| crc32c::crc32c(bytes)).collect();
 
     let mut envelope = Envelope {
@@ -103,6 +76,7 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
         last_lsn,
         epoch,
         entry: parts.graph.entry,
+        named_entries: parts.named.iter().map(|named| named.graph.entry).collect(),
         sections: Vec::new(),
     };
     // The offsets depend on the envelope's length, which depends on the offsets'
@@ -173,7 +147,6 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
         Ok(data)
     };
     let slots = usize::try_from(envelope.slot_count).map_err(|_| Error::invalid("slot count too large"))?;
-    let dim = envelope.params.dim;
 
     let (ids, rest) = get_strings(section(IDS)?, slots, IDS)?;
     ensure_consumed(rest, IDS)?;
@@ -193,47 +166,25 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
                 .map_err(|e| Error::invalid(format!("metadata of slot {slot} is not JSON: {e}")))
         })
         .collect::<Result<_>>()?;
-    let components = slots.checked_mul(dim).ok_or_else(|| Error::invalid("slot count too large"))?;
-    let sized = |name: &str, bytes: &[u8], expected: Option<usize>| -> Result<()> {
-        if Some(bytes.len()) == expected {
-            Ok(())
-        } else {
-            Err(Error::invalid(format!("section {name}: {} bytes for {slots} slots of dimension {dim}", bytes.len())))
-        }
-    };
-    let vectors = match envelope.params.storage {
-        Storage::F32 => {
-            let bytes = section(VECTORS)?;
-            sized(VECTORS, bytes, components.checked_mul(4))?;
-            StoredRows::F32(get_f32s(bytes, VECTORS)?)
-        }
-        Storage::F16 => {
-            let bytes = section(VECTORS_F16)?;
-            sized(VECTORS_F16, bytes, components.checked_mul(2))?;
-            StoredRows::F16(bytes.as_chunks::<2>().0.iter().map(|b| u16::from_le_bytes(*b)).collect())
-        }
-        Storage::Int8 => {
-            let (codes, residuals, ranges) = (section(CODES)?, section(RESIDUALS)?, section(RANGES)?);
-            sized(CODES, codes, Some(components))?;
-            sized(RESIDUALS, residuals, slots.checked_mul(dim.div_ceil(2)))?;
-            sized(RANGES, ranges, slots.checked_mul(8))?;
-            let ranges = get_f32s(ranges, RANGES)?.as_chunks::<2>().0.to_vec();
-            StoredRows::Int8 { codes: codes.to_vec(), residuals: residuals.to_vec(), ranges }
-        }
-    };
-    let levels = section(LEVELS)?.to_vec();
-    let bottom = get_u32s(section(BOTTOM_LINKS)?, BOTTOM_LINKS)?;
-    let upper = get_u32s(section(UPPER_LINKS)?, UPPER_LINKS)?;
-    let graph = GraphParts { levels, bottom, upper, entry: envelope.entry };
-    let vectorless = match envelope.sections.iter().any(|s| s.name == VECTORLESS) {
-        false => Vec::new(),
-        true if envelope.format_version >= VECTORLESS_SNAPSHOT_VERSION => get_u32s(section(VECTORLESS)?, VECTORLESS)?,
-        true => {
-            let version = envelope.format_version;
-            return Err(Error::invalid(format!("a version {version} snapshot holds no section {VECTORLESS}")));
-        }
-    };
-    Ok((IndexParts { params: envelope.params, ids, metadata, vectors, graph, vectorless }, envelope.last_lsn))
+    let params = &envelope.params;
+    let has = |name: &str| envelope.sections.iter().any(|s| s.name == name);
+    let frame = Frame { section, has: &has, slots, format_version: envelope.format_version };
+    // An index without an unnamed vector has its sections, empty (dimension 0).
+    let unnamed = params.unnamed().unwrap_or_else(|| VectorParams::new(0, params.metric).with_storage(params.storage));
+    let DenseParts { vectors, graph, vectorless } = dense::decode(&frame, Space::Unnamed, &unnamed, envelope.entry)?;
+    if envelope.named_entries.len() != params.vectors.len() {
+        let (entries, declared) = (envelope.named_entries.len(), params.vectors.len());
+        return Err(Error::invalid(format!("{entries} entry nodes for {declared} named vectors")));
+    }
+    let named = params
+        .vectors
+        .values()
+        .zip(&envelope.named_entries)
+        .enumerate()
+        .map(|(i, (vector, &entry))| dense::decode(&frame, Space::Named(i), vector, entry))
+        .collect::<Result<Vec<_>>>()?;
+    let parts = IndexParts { params: envelope.params.clone(), ids, metadata, vectors, graph, vectorless, named };
+    Ok((parts, envelope.last_lsn))
 }
 
 /// The sections must cover the input after the head exactly, separated only

@@ -1,0 +1,210 @@
+//! One dense vector of an index (the unnamed one, or a named one): its rows,
+//! its graph, and which slots' items lack it.
+//!
+//! Every dense space has a row and a graph node for every slot of the index,
+//! so that a slot number means the same item in all of them; an item without
+//! this vector has a placeholder row and a node that is never linked.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::parts::{DenseParts, invalid};
+use crate::error::Result;
+use crate::hnsw::{Candidate, Hnsw};
+use crate::params::VectorParams;
+use crate::validate;
+use crate::vectors::{Query, StoredRows, Vectors};
+
+/// Below this many new vectors a batch is linked on the calling thread: handing
+/// the work to the thread pool costs more than it saves (criterion, d=768).
+const PARALLEL_LINK_MIN: usize = 64;
+
+/// The rows, graph and presence of one dense vector.
+#[derive(Debug)]
+pub(super) struct DenseSpace {
+    /// `""` for the unnamed vector.
+    pub(super) name: String,
+    /// The parameters it was created with (the graph holds the current `m`
+    /// and `ef_construction`).
+    pub(super) params: VectorParams,
+    pub(super) vectors: Vectors,
+    pub(super) graph: Hnsw,
+    /// Per slot: whether its item lacks this vector (its row is a placeholder
+    /// and its graph node is never linked, so no walk reaches it).
+    pub(super) vectorless: Vec<bool>,
+}
+
+impl DenseSpace {
+    /// An empty space. Named spaces take a seed of their own, so that their
+    /// graphs do not share one sequence of random layers.
+    pub(super) fn new(name: &str, params: VectorParams, seed: u64) -> Self {
+        Self {
+            name: name.to_owned(),
+            vectors: Vectors::new(params.dim, params.metric, params.storage),
+            graph: Hnsw::new(params.m, params.ef_construction, space_seed(seed, name)),
+            vectorless: Vec::new(),
+            params,
+        }
+    }
+
+    /// Appends the next slot's row: `vector`, or a placeholder (the first
+    /// unit vector, valid under every metric and storage) when it is empty.
+    pub(super) fn push(&mut self, vector: &[f32]) -> u32 {
+        self.vectorless.push(vector.is_empty());
+        if vector.is_empty() {
+            let mut placeholder = vec![0.0; self.vectors.dim()];
+            placeholder[0] = 1.0;
+            self.vectors.push(&placeholder)
+        } else {
+            self.vectors.push(vector)
+        }
+    }
+
+    /// Whether slot `slot`'s item has this vector.
+    pub(super) fn has_vector(&self, slot: u32) -> bool {
+        !self.vectorless[slot as usize]
+    }
+
+    /// Whether slot `slot` holds exactly `vector` (empty: lacks this vector).
+    pub(super) fn holds(&self, slot: u32, vector: &[f32]) -> bool {
+        if vector.is_empty() {
+            !self.has_vector(slot)
+        } else {
+            self.has_vector(slot) && self.vectors.holds(slot, vector)
+        }
+    }
+
+    /// The stored vector of `slot`, empty if its item lacks it.
+    pub(super) fn get(&self, slot: u32) -> Vec<f32> {
+        if self.has_vector(slot) { self.vectors.get(slot).into_owned() } else { Vec::new() }
+    }
+
+    /// Links the nodes of `slots` that have a vector, in parallel when they are many.
+    pub(super) fn link(&self, slots: Range<u32>) {
+        let linked = |slot: &u32| self.has_vector(*slot);
+        if slots.len() < PARALLEL_LINK_MIN {
+            slots.filter(linked).for_each(|slot| self.graph.link(&self.vectors, slot));
+        } else {
+            slots.into_par_iter().filter(linked).for_each(|slot| self.graph.link(&self.vectors, slot));
+        }
+    }
+
+    /// Drops the slots whose `live` entry is false, renumbering the rest in
+    /// order; returns the old numbers of the kept slots.
+    pub(super) fn retain(&mut self, live: &[bool]) -> Vec<u32> {
+        let kept = self.graph.retain(&self.vectors, live, &self.vectorless);
+        self.vectorless = kept.iter().map(|&old| self.vectorless[old as usize]).collect();
+        self.vectors = self.vectors.retain_slots(&kept);
+        kept
+    }
+
+    /// Room for `rows` more slots without reallocating.
+    pub(super) fn reserve(&mut self, rows: usize) {
+        self.vectors.reserve_rows(rows);
+        self.vectorless.reserve_exact(rows);
+    }
+
+    /// Prepares a query for this space's storage.
+    pub(super) fn prepare<'a>(&self, query: &'a [f32], buffer: &'a mut Vec<i8>, rescore: bool) -> Query<'a> {
+        let mut query = self.vectors.prepare(query, buffer);
+        query.refines = rescore && self.vectors.rescores();
+        query
+    }
+
+    /// Candidates with their distances refined, where the storage can
+    /// (8-bit codes: by the residuals); unchanged otherwise.
+    pub(super) fn rescore(&self, query: &Query<'_>, mut found: Vec<Candidate>) -> Vec<Candidate> {
+        if self.vectors.rescores() {
+            for candidate in &mut found {
+                candidate.distance = self.vectors.rescored_to_query(query, candidate.node);
+            }
+        }
+        found
+    }
+
+    /// The given slots with their distances to the query.
+    pub(super) fn score(&self, query: &Query<'_>, slots: impl Iterator<Item = u32>) -> Vec<Candidate> {
+        slots.map(|slot| Candidate { distance: self.vectors.to_query(query, slot), node: slot }).collect()
+    }
+
+    pub(super) fn memory_bytes(&self) -> usize {
+        self.vectors.memory_bytes() + self.graph.memory_bytes() + self.vectorless.capacity()
+    }
+
+    /// The parameters as they are now: the graph's current build parameters.
+    pub(super) fn current_params(&self) -> VectorParams {
+        VectorParams { m: self.graph.m(), ef_construction: self.graph.ef_construction(), ..self.params.clone() }
+    }
+
+    pub(super) fn to_parts(&self) -> DenseParts {
+        DenseParts {
+            vectors: self.vectors.stored_rows(),
+            graph: self.graph.to_parts(),
+            vectorless: (0..self.vectorless.len() as u32).filter(|&slot| !self.has_vector(slot)).collect(),
+        }
+    }
+
+    /// A space of exactly `slots` slots from parts, after checking them: the
+    /// rows' storage and count, that stored vectors are valid, the order of
+    /// the vectorless slots, and the graph.
+    pub(super) fn from_parts(
+        name: &str,
+        params: VectorParams,
+        seed: u64,
+        parts: DenseParts,
+        slots: usize,
+    ) -> Result<Self> {
+        let DenseParts { vectors, graph, vectorless } = parts;
+        let what = if name.is_empty() { String::new() } else { format!("vector {name:?}: ") };
+        if vectors.storage() != params.storage {
+            return Err(invalid(format!(
+                "{what}rows stored as {:?}, declared {:?}",
+                vectors.storage(),
+                params.storage
+            )));
+        }
+        if vectors.row_count(params.dim) != Some(slots) {
+            return Err(invalid(format!(
+                "{what}the stored rows do not make {slots} slots of dimension {}",
+                params.dim
+            )));
+        }
+        let vectors = Vectors::from_rows(params.dim, params.metric, vectors);
+        // Stored vectors passed validation once; anything else (a non-finite
+        // value, a norm no distance can be computed from) was damaged on the way.
+        (0..slots as u32)
+            .into_par_iter()
+            .try_for_each(|slot| validate::query(slot as usize, &vectors.get(slot), params.dim, params.metric))
+            .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
+        let mut without_vector = vec![false; slots];
+        for (position, &slot) in vectorless.iter().enumerate() {
+            if (slot as usize) >= slots || (position > 0 && vectorless[position - 1] >= slot) {
+                return Err(invalid(format!("{what}vectorless slot {slot} is out of range or out of order")));
+            }
+            without_vector[slot as usize] = true;
+        }
+        let all_unlinked = vectorless.len() == slots;
+        let seed = space_seed(seed, name);
+        let graph = Hnsw::from_parts(params.m, params.ef_construction, seed, graph, slots, all_unlinked)?;
+        Ok(Self { name: name.to_owned(), params, vectors, graph, vectorless: without_vector })
+    }
+
+    /// Empty parts, of a space that does not exist (an index without an unnamed vector).
+    pub(super) fn absent_parts(storage: crate::Storage) -> DenseParts {
+        DenseParts {
+            vectors: StoredRows::empty(storage),
+            graph: crate::GraphParts { levels: Vec::new(), bottom: Vec::new(), upper: Vec::new(), entry: None },
+            vectorless: Vec::new(),
+        }
+    }
+}
+
+/// The unnamed vector keeps the index's seed (its graphs stay what they
+/// were); a named one mixes in its name (FNV-1a).
+fn space_seed(seed: u64, name: &str) -> u64 {
+    if name.is_empty() {
+        return seed;
+    }
+    name.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+}
