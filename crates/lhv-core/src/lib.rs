@@ -25,6 +25,7 @@ mod codes;
 mod distance;
 mod error;
 pub mod filter;
+pub mod fusion;
 mod hnsw;
 mod id_order;
 mod index;
