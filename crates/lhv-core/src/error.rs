@@ -35,7 +35,8 @@ pub enum Error {
     NonFiniteComponent {
         /// Position in the batch.
         item: usize,
-        /// Position of the component inside the vector.
+        /// Position of the component inside the vector (for a
+        /// [`SparseVector`](crate::SparseVector), inside its `values`).
         component: usize,
     },
     /// A component is beyond the range of the index's [`Storage`](crate::Storage)
@@ -49,8 +50,8 @@ pub enum Error {
         /// The largest magnitude the storage holds.
         max: f32,
     },
-    /// The vector's norm is [`MAX_NORM`](crate::MAX_NORM) or more, beyond what
-    /// the index computes finite distances for.
+    /// The vector's norm (dense or sparse) is [`MAX_NORM`](crate::MAX_NORM)
+    /// or more, beyond what the index computes finite distances and scores for.
     #[error("item {item}: the vector's norm is 1e16 or more, too large for finite distances")]
     VectorTooLarge {
         /// Position in the batch.
@@ -101,8 +102,39 @@ pub enum Error {
         /// The repeated id.
         id: String,
     },
-    /// [`IndexParts`](crate::IndexParts) that break an invariant of the index
-    /// (for example a link to a node that does not exist).
+    /// A [`SparseVector`](crate::SparseVector) whose `indices` and `values`
+    /// differ in length.
+    #[error("item {item}: sparse vector has {indices} indices and {values} values")]
+    SparseLengthMismatch {
+        /// Position in the batch.
+        item: usize,
+        /// Length of `indices`.
+        indices: usize,
+        /// Length of `values`.
+        values: usize,
+    },
+    /// A [`SparseVector`](crate::SparseVector) with more entries than
+    /// [`MAX_SPARSE_NNZ`](crate::MAX_SPARSE_NNZ).
+    #[error("item {item}: sparse vector has {len} entries, the limit is {max}")]
+    SparseTooLong {
+        /// Position in the batch.
+        item: usize,
+        /// Its number of entries.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The same index appears twice in one [`SparseVector`](crate::SparseVector).
+    #[error("item {item}: sparse vector holds index {index} more than once")]
+    DuplicateSparseIndex {
+        /// Position in the batch.
+        item: usize,
+        /// The repeated dimension index.
+        index: u32,
+    },
+    /// [`IndexParts`](crate::IndexParts) (or [`SparseParts`](crate::SparseParts))
+    /// that break an invariant of the index (for example a link to a node that
+    /// does not exist).
     #[error("inconsistent index parts: {reason}")]
     InvalidParts {
         /// What is inconsistent.

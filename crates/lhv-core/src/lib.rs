@@ -34,6 +34,7 @@ mod params;
 mod prefetch;
 mod sharded;
 mod simd;
+mod sparse;
 mod validate;
 mod vectors;
 
@@ -52,4 +53,5 @@ pub use params::{
     MAX_SCROLL_LIMIT, MAX_VECTOR_NAME_BYTES, Metric, Storage, VectorParams,
 };
 pub use sharded::{MAX_SHARDS, ShardedIndex, merge_hits, shard_of};
+pub use sparse::{MAX_SPARSE_NNZ, SparseModifier, SparseParams, SparseParts, SparseVector, idf};
 pub use vectors::StoredRows;

@@ -18,4 +18,5 @@ mod named;
 mod parts;
 mod recall;
 mod sharded_model;
+mod sparse_model;
 mod storage;
