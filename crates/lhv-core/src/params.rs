@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::filter::IndexedField;
+use crate::sparse::SparseParams;
 
 /// Largest vector dimension an index accepts.
 pub const MAX_DIM: usize = 4096;
@@ -136,6 +137,11 @@ pub struct IndexParams {
     /// most [`MAX_VECTOR_NAME_BYTES`]). An item may have any of them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vectors: BTreeMap<String, VectorParams>,
+    /// Named sparse vectors (index → weight pairs, searched exactly by dot
+    /// product), by name; names are shared with [`vectors`](Self::vectors)
+    /// and must differ from them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse_vectors: BTreeMap<String, SparseParams>,
 }
 
 /// Parameters of one named dense vector ([`IndexParams::vectors`]): what the
@@ -235,6 +241,7 @@ impl IndexParams {
             indexed_fields: Vec::new(),
             filter_scan_threshold: defaults::filter_scan_threshold(),
             vectors: BTreeMap::new(),
+            sparse_vectors: BTreeMap::new(),
         }
     }
 
@@ -247,6 +254,12 @@ impl IndexParams {
     /// Declares the named dense vector `name` (replacing one of that name).
     pub fn with_vector(mut self, name: impl Into<String>, params: VectorParams) -> Self {
         self.vectors.insert(name.into(), params);
+        self
+    }
+
+    /// Declares the named sparse vector `name` (replacing one of that name).
+    pub fn with_sparse_vector(mut self, name: impl Into<String>, params: SparseParams) -> Self {
+        self.sparse_vectors.insert(name.into(), params);
         self
     }
 
@@ -323,7 +336,7 @@ impl IndexParams {
 
     /// Checks every parameter against its range.
     pub fn validate(&self) -> Result<()> {
-        if self.dim > 0 || self.vectors.is_empty() {
+        if self.dim > 0 || (self.vectors.is_empty() && self.sparse_vectors.is_empty()) {
             check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
         }
         check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
@@ -353,18 +366,29 @@ impl IndexParams {
 }
 
 impl IndexParams {
-    /// Checks the named vectors: their count, their names and their parameters.
+    /// Checks the named vectors (dense and sparse): their count, their names and their parameters.
     fn validate_names(&self) -> Result<()> {
-        if self.vectors.len() > MAX_NAMED_VECTORS {
+        let named = self.vectors.len() + self.sparse_vectors.len();
+        if named > MAX_NAMED_VECTORS {
             return Err(Error::InvalidParameter {
                 name: "vectors",
-                value: format!("{} named vectors", self.vectors.len()),
-                allowed: "at most 16 named vectors",
+                value: format!("{named} named vectors"),
+                allowed: "at most 16 named vectors, dense and sparse together",
             });
         }
         for (name, params) in &self.vectors {
             check_vector_name(name)?;
             params.validate()?;
+        }
+        for name in self.sparse_vectors.keys() {
+            check_vector_name(name)?;
+            if self.vectors.contains_key(name) {
+                return Err(Error::InvalidParameter {
+                    name: "sparse_vectors",
+                    value: format!("{name:?}"),
+                    allowed: "names that no dense vector has",
+                });
+            }
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ use crate::{
     Error, FieldIndexInfo, Filter, Hit, Index, IndexParams, IndexStats, IndexedField, Item, Record, Result, ScrollPage,
     SearchOptions,
 };
-use crate::{MAX_SCROLL_LIMIT, UpsertOutcome};
+use crate::{MAX_SCROLL_LIMIT, SparseStatistics, SparseVector, UpsertOutcome};
 
 /// Most shards an index can have.
 pub const MAX_SHARDS: usize = 64;
@@ -359,6 +359,46 @@ impl ShardedIndex {
             }
         }
         Ok(per_query.into_iter().map(|lists| merge_hits(lists, k)).collect())
+    }
+}
+
+impl ShardedIndex {
+    /// As [`Index::sparse_statistics`], added up over the shards held here.
+    pub fn sparse_statistics(&self, using: &str, query: &SparseVector) -> Result<SparseStatistics> {
+        let mut sum = SparseStatistics::default();
+        for shard in &self.shards {
+            sum.add(&shard.sparse_statistics(using, query)?);
+        }
+        Ok(sum)
+    }
+
+    /// As [`Index::search_sparse`]: every shard's `k` best, merged. Without
+    /// `statistics`, the query is weighted by those of the shards held here
+    /// (all of them, for a whole index), the same on each shard.
+    pub fn search_sparse(
+        &self,
+        query: &SparseVector,
+        k: usize,
+        options: &SearchOptions<'_>,
+        statistics: Option<&SparseStatistics>,
+    ) -> Result<Vec<Hit>> {
+        if let [only] = self.shards.as_slice() {
+            return only.search_sparse(query, k, options, statistics);
+        }
+        let own;
+        let statistics = match statistics {
+            Some(given) => given,
+            None => {
+                own = self.sparse_statistics(options.using, query)?;
+                &own
+            }
+        };
+        let per_shard: Vec<Vec<Hit>> = self
+            .shards
+            .par_iter()
+            .map(|shard| shard.search_sparse(query, k, options, Some(statistics)))
+            .collect::<Result<_>>()?;
+        Ok(merge_hits(per_shard, k))
     }
 }
 

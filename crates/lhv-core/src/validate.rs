@@ -81,12 +81,28 @@ pub(crate) fn batch(items: &[Item], params: &IndexParams) -> Result<()> {
                 None => return Err(Error::UnknownVector { item: position, name: String::new() }),
             }
         }
+        for (name, sparse) in &item.sparse {
+            if !params.sparse_vectors.contains_key(name) {
+                return Err(Error::UnknownVector { item: position, name: name.clone() });
+            }
+            sparse.clone().normalized(position)?;
+        }
         for (name, values) in &item.vectors {
             let declared = params.vectors.get(name).filter(|_| !name.is_empty());
             let declared = declared.ok_or_else(|| Error::UnknownVector { item: position, name: name.clone() })?;
             if !values.is_empty() {
                 vector(position, values, declared.dim, declared.metric, declared.storage)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Sorts the sparse vectors of a batch that [`batch`] passed by index, as the index stores them.
+pub(crate) fn sort_sparse(items: &mut [Item]) -> Result<()> {
+    for (position, item) in items.iter_mut().enumerate() {
+        for vector in item.sparse.values_mut() {
+            *vector = std::mem::take(vector).normalized(position)?;
         }
     }
     Ok(())

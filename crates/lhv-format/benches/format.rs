@@ -42,6 +42,7 @@ fn parts(n: usize) -> IndexParts {
         graph: GraphParts { levels: vec![0; n], bottom, upper: Vec::new(), entry: Some(0) },
         vectorless: Vec::new(),
         named: Vec::new(),
+        sparse: Vec::new(),
     }
 }
 

@@ -119,7 +119,8 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
             envelope.format_version
         )));
     }
-    let named = !envelope.params.vectors.is_empty() || !envelope.named_entries.is_empty();
+    let params = &envelope.params;
+    let named = !params.vectors.is_empty() || !params.sparse_vectors.is_empty() || !envelope.named_entries.is_empty();
     if named && envelope.format_version < NAMED_VECTORS_SNAPSHOT_VERSION {
         return Err(Error::invalid(format!("a version {} snapshot holds no named vectors", envelope.format_version)));
     }

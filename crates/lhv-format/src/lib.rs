@@ -78,6 +78,9 @@ pub const GRAPH_PARAMS_LOG_VERSION: u32 = 3;
 /// The version of upsert records with items without a vector (operation 7,
 /// also inside a batch); it reads versions 1 to 3 as well.
 pub const VECTORLESS_LOG_VERSION: u32 = 4;
+/// The version of upsert records with named dense or sparse vectors
+/// (operation 8, also inside a batch); it reads versions 1 to 4 as well.
+pub const NAMED_VECTORS_LOG_VERSION: u32 = 5;
 
 /// Whether `bytes` have the CRC32C `stored`. Fuzz builds (`cfg(fuzzing)`, set by
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::sparse::SparseVector;
+
 /// One item to insert or replace: an id, its vectors and its metadata.
 ///
 /// An item may lack any of the index's vectors: an item without any (Qdrant's
@@ -21,6 +23,10 @@ pub struct Item {
     /// a vector the item lacks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vectors: BTreeMap<String, Vec<f32>>,
+    /// Named sparse vectors, by name (in any order of indices: the index
+    /// sorts them); a declared name that is missing here is one the item lacks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse: BTreeMap<String, SparseVector>,
     /// `None` keeps the metadata already stored for this id; `Some` replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
@@ -46,20 +52,30 @@ struct ItemFields {
     #[serde(default)]
     vectors: BTreeMap<String, Vec<f32>>,
     #[serde(default)]
+    sparse: BTreeMap<String, SparseVector>,
+    #[serde(default)]
     metadata: Option<Value>,
 }
 
 impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let ItemFields { id, vector, vectors, metadata } =
+        let ItemFields { id, vector, vectors, sparse, metadata } =
             crate::object_only::deserialize_object(deserializer, "an item object with id, vector, metadata")?;
         // `vector` may only be left out by an item that names its vectors.
         let vector = match vector {
             Some(vector) => vector,
-            None if !vectors.is_empty() => Vec::new(),
+            None if !vectors.is_empty() || !sparse.is_empty() => Vec::new(),
             None => return Err(serde::de::Error::missing_field("vector")),
         };
-        Ok(Item { id, vector, vectors, metadata })
+        Ok(Item { id, vector, vectors, sparse, metadata })
+    }
+}
+
+impl Record {
+    /// The item this record is of, under `id`: what upserting it back would store.
+    pub fn into_item(self, id: impl Into<String>) -> Item {
+        let Record { vector, vectors, sparse, metadata } = self;
+        Item { id: id.into(), vector, vectors, sparse, metadata }
     }
 }
 
@@ -72,6 +88,9 @@ pub struct Record {
     /// The named dense vectors the item has.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vectors: BTreeMap<String, Vec<f32>>,
+    /// The named sparse vectors the item has (indices ascending).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse: BTreeMap<String, SparseVector>,
     /// Its metadata, if any was stored.
     pub metadata: Option<Value>,
 }

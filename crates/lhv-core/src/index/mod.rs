@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
 use crate::id_order::{IdKey, IdStr};
 use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
+use crate::sparse::SparseSpace;
 use crate::validate;
 
 mod fields;
@@ -23,6 +24,7 @@ pub(crate) mod parts;
 mod search;
 mod select;
 mod space;
+mod sparse_search;
 mod tuning;
 
 pub use item::{Item, Record};
@@ -30,6 +32,7 @@ pub use order::{OrderBy, OrderKind, OrderValue};
 pub use parts::{DenseParts, GraphParts, IndexParts};
 pub use search::SearchOptions;
 use space::DenseSpace;
+pub use sparse_search::SparseStatistics;
 
 /// Deleted slots are compacted away once they exceed this share of all slots,
 /// which bounds memory under endless churn to about 1.25x the live data.
@@ -106,6 +109,8 @@ struct Planned {
 struct State {
     /// The dense vectors, the unnamed one first (if the index has it), then by name.
     dense: Vec<DenseSpace>,
+    /// The sparse vectors, by name.
+    sparse: Vec<(String, SparseSpace)>,
     ids: Vec<Option<Arc<str>>>,
     /// Boxed: most slots of most indexes have none, and a `Value` is four words.
     metadata: Vec<Option<Box<Value>>>,
@@ -124,8 +129,10 @@ impl Index {
             .into_iter()
             .map(|(name, vector)| DenseSpace::new(&name, vector, params.seed))
             .collect();
+        let sparse = params.sparse_vectors.iter().map(|(name, p)| (name.clone(), SparseSpace::new(*p))).collect();
         let state = State {
             dense,
+            sparse,
             ids: Vec::new(),
             metadata: Vec::new(),
             slot_of: BTreeMap::new(),
@@ -159,6 +166,7 @@ impl Index {
             live: state.slot_of.len(),
             tombstones: state.tombstones,
             memory_bytes: state.dense.iter().map(DenseSpace::memory_bytes).sum::<usize>()
+                + state.sparse.iter().map(|(_, space)| space.memory_bytes()).sum::<usize>()
                 + state.ids.capacity() * size_of::<Option<Arc<str>>>()
                 + state.metadata.capacity() * size_of::<Option<Box<Value>>>()
                 + state.fields.memory_bytes(),
@@ -176,8 +184,9 @@ impl Index {
     ///
     /// The whole batch is validated first; on error nothing changes and the
     /// error names the position of the first bad item.
-    pub fn upsert(&self, items: Vec<Item>) -> Result<UpsertOutcome> {
+    pub fn upsert(&self, mut items: Vec<Item>) -> Result<UpsertOutcome> {
         validate::batch(&items, &self.params)?;
+        validate::sort_sparse(&mut items)?;
         let _writer = self.writer.lock();
         // 1. Briefly exclusive: store the new vectors and give them graph nodes, not yet findable.
         let (plan, first_new) = {
@@ -260,8 +269,14 @@ impl Index {
         let mut record = Record {
             vector: Vec::new(),
             vectors: BTreeMap::new(),
+            sparse: BTreeMap::new(),
             metadata: state.metadata[slot as usize].as_deref().cloned(),
         };
+        for (name, space) in &state.sparse {
+            if let Some(vector) = space.get(slot) {
+                record.sparse.insert(name.clone(), vector.clone());
+            }
+        }
         for space in &state.dense {
             let vector = space.get(slot);
             if space.name.is_empty() {
@@ -294,6 +309,7 @@ impl State {
     /// Whether `slot` holds exactly the vectors of `item` (and lacks those it lacks).
     fn holds_vectors(&self, slot: u32, item: &Item) -> bool {
         self.dense.iter().all(|space| space.holds(slot, item.dense(&space.name)))
+            && self.sparse.iter().all(|(name, space)| space.get(slot) == item.sparse.get(name))
     }
 
     /// Stores an item's vectors in a new slot that no search returns until
@@ -304,6 +320,9 @@ impl State {
         self.metadata.push(None);
         for space in &mut self.dense {
             space.push(item.dense(&space.name));
+        }
+        for (name, space) in &mut self.sparse {
+            space.push(item.sparse.get(name).cloned());
         }
         slot
     }
@@ -316,9 +335,10 @@ impl State {
             .ok_or_else(|| Error::UnknownVector { item: 0, name: name.to_owned() })
     }
 
-    /// Whether slot `slot`'s item has the dense vector `name`.
+    /// Whether slot `slot`'s item has the vector `name` (dense or sparse).
     pub(super) fn has_vector(&self, slot: u32, name: &str) -> bool {
         self.dense.iter().any(|space| space.name == name && space.has_vector(slot))
+            || self.sparse.iter().any(|(sparse, space)| sparse == name && space.get(slot).is_some())
     }
 
     /// Removes a slot's metadata from the field indexes.
@@ -332,6 +352,9 @@ impl State {
     fn bury(&mut self, slot: u32) {
         self.unindex_fields(slot);
         if let Some(id) = self.ids[slot as usize].take() {
+            for (_, space) in &mut self.sparse {
+                space.bury(slot);
+            }
             self.slot_of.remove(IdStr::new(&id));
             self.metadata[slot as usize] = None;
             self.tombstones += 1;
@@ -347,6 +370,9 @@ impl State {
         for space in &mut self.dense {
             let retained = space.retain(&live);
             debug_assert_eq!(retained, kept, "every space keeps exactly the live slots");
+        }
+        for (_, space) in &mut self.sparse {
+            *space = space.retain_slots(&kept);
         }
         let mut ids = Vec::with_capacity(kept.len());
         let mut metadata = Vec::with_capacity(kept.len());

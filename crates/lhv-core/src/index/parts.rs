@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
 use crate::id_order::IdKey;
 use crate::params::IndexParams;
+use crate::sparse::{SparseParts, SparseSpace};
 use crate::validate;
 use crate::vectors::StoredRows;
 
@@ -42,6 +43,9 @@ pub struct IndexParts {
     /// The named dense vectors, one entry per entry of
     /// [`IndexParams::vectors`], in name order.
     pub named: Vec<DenseParts>,
+    /// The sparse vectors, one entry per entry of
+    /// [`IndexParams::sparse_vectors`], in name order.
+    pub sparse: Vec<SparseParts>,
 }
 
 /// One dense vector's arrays: what [`IndexParts`] holds for the unnamed
@@ -101,6 +105,7 @@ impl Index {
             graph: unnamed.graph,
             vectorless: unnamed.vectorless,
             named,
+            sparse: state.sparse.iter().map(|(_, space)| space.to_parts()).collect(),
         }
     }
 
@@ -109,7 +114,7 @@ impl Index {
     /// finite (and not zero for cosine), that ids are valid and unique, and
     /// that every link points at an existing node.
     pub fn from_parts(parts: IndexParts) -> Result<Self> {
-        let IndexParts { params, ids, metadata, vectors, graph, vectorless, named } = parts;
+        let IndexParts { params, ids, metadata, vectors, graph, vectorless, named, sparse } = parts;
         params.validate()?;
         let slots = ids.len();
         if slots > MAX_SLOTS {
@@ -121,6 +126,10 @@ impl Index {
         if named.len() != params.vectors.len() {
             let declared = params.vectors.len();
             return Err(invalid(format!("{} named vectors' arrays for {declared} named vectors", named.len())));
+        }
+        if sparse.len() != params.sparse_vectors.len() {
+            let declared = params.sparse_vectors.len();
+            return Err(invalid(format!("{} sparse vectors' arrays for {declared} sparse vectors", sparse.len())));
         }
         let unnamed = DenseParts { vectors, graph, vectorless };
         let mut dense = Vec::with_capacity(named.len() + 1);
@@ -153,8 +162,20 @@ impl Index {
             .zip(&shared_ids)
             .map(|(value, id)| value.filter(|_| id.is_some()).map(Box::new))
             .collect();
+        let live = |slot: u32| shared_ids[slot as usize].is_some();
+        let sparse = params
+            .sparse_vectors
+            .iter()
+            .zip(sparse)
+            .map(|((name, sparse), parts)| {
+                let space = SparseSpace::from_parts(*sparse, parts, slots, live)
+                    .map_err(|e| invalid(format!("sparse vector {name:?}: {e}")))?;
+                Ok((name.clone(), space))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut state = State {
             dense,
+            sparse,
             ids: shared_ids,
             metadata,
             slot_of,

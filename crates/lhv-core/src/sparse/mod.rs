@@ -6,10 +6,6 @@
 //! slots, with a posting list per dimension, and answers exact top-k
 //! searches (MaxScore over the posting lists, or a scan of listed slots).
 
-// Until the index holds sparse spaces (its multi-vector refactor), only the
-// tests use them; the expectation fails, and must go, once the index does.
-#![cfg_attr(not(test), expect(dead_code, unused_imports, reason = "the index does not hold sparse spaces yet"))]
-
 mod params;
 mod parts;
 mod postings;

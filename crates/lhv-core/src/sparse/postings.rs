@@ -82,6 +82,7 @@ impl PostingList {
         self.slots.capacity() * size_of::<u32>() + self.weights.capacity() * size_of::<f32>()
     }
 
+    #[cfg(test)]
     /// The postings in slot order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
         self.slots.iter().copied().zip(self.weights.iter().copied())

@@ -42,6 +42,7 @@ impl SparseSpace {
         self.params
     }
 
+    #[cfg(test)]
     /// Number of slots, buried ones included.
     pub(crate) fn slots(&self) -> usize {
         self.vectors.len()

@@ -18,5 +18,6 @@ mod named;
 mod parts;
 mod recall;
 mod sharded_model;
+mod sparse_index;
 mod sparse_model;
 mod storage;

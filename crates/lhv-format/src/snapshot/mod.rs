@@ -19,6 +19,7 @@ use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
 const ALIGN: usize = 8;
 
 mod dense;
+mod sparse;
 
 use dense::{DensePartsRef, Frame, Sections, Space};
 
@@ -64,6 +65,10 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     // Named vectors are what version 5 adds: their sections, and their graphs' entries.
     for (i, named) in parts.named.iter().enumerate() {
         dense::encode(Space::Named(i), named.into(), &mut sections);
+        format_version = NAMED_VECTORS_SNAPSHOT_VERSION;
+    }
+    for (i, sparse) in parts.sparse.iter().enumerate() {
+        sparse::encode(i, sparse, &mut sections);
         format_version = NAMED_VECTORS_SNAPSHOT_VERSION;
     }
     let checksums: Vec<u32> = sections.iter().map(|(_, bytes)| crc32c::crc32c(bytes)).collect();
@@ -183,7 +188,9 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
         .enumerate()
         .map(|(i, (vector, &entry))| dense::decode(&frame, Space::Named(i), vector, entry))
         .collect::<Result<Vec<_>>>()?;
-    let parts = IndexParts { params: envelope.params.clone(), ids, metadata, vectors, graph, vectorless, named };
+    let sparse = (0..params.sparse_vectors.len()).map(|i| sparse::decode(i, section)).collect::<Result<Vec<_>>>()?;
+    let parts =
+        IndexParts { params: envelope.params.clone(), ids, metadata, vectors, graph, vectorless, named, sparse };
     Ok((parts, envelope.last_lsn))
 }
 

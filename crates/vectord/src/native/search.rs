@@ -71,7 +71,10 @@ impl SearchSettings {
             Some(Consistency::Eventual) => Freshness::Any,
             Some(Consistency::Strong) => Freshness::Strong,
         };
-        (Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, exact: false }, freshness)
+        (
+            Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, ..Query::default() },
+            freshness,
+        )
     }
 }
 

@@ -95,6 +95,7 @@ impl Plan {
             rescore: self.rescore,
             filter: self.filter.clone(),
             exact: self.exact,
+            ..Query::default()
         }))
     }
 

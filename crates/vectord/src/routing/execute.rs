@@ -15,6 +15,11 @@ pub(crate) async fn execute(state: &AppState, part: Arc<DurableIndex>, op: Shard
     Ok(match op {
         ShardOp::Describe => ShardReply::Described(Overview::of(&part)),
         ShardOp::Search { queries } => ShardReply::Hits(ops::search(part, queries).await?),
+        ShardOp::SparseStatistics { using, vectors } => {
+            let index = part.index();
+            let counts = vectors.iter().map(|vector| index.sparse_statistics(&using, vector));
+            ShardReply::Statistics(counts.collect::<lhv_core::Result<_>>()?)
+        }
         ShardOp::Get { ids } => ShardReply::Records(ids.iter().map(|id| part.index().get(id)).collect()),
         ShardOp::Scroll { start, limit, filter } => {
             let part = Arc::clone(&part);

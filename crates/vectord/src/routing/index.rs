@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use lhv_core::{
-    Filter, Hit, IndexParams, IndexedField, Item, OrderBy, OrderValue, Record, UpsertOutcome, compare_ids, merge_hits,
-    shard_of,
+    Filter, Hit, IndexParams, IndexedField, Item, OrderBy, OrderValue, Record, SparseModifier, SparseStatistics,
+    UpsertOutcome, compare_ids, merge_hits, shard_of,
 };
 use lhv_store::control::IndexRecord;
 use lhv_store::node::ShardRoute;
@@ -83,7 +83,11 @@ impl RoutedIndex {
         queries: &[Query],
         freshness: Freshness,
     ) -> Result<Vec<Vec<Vec<Hit>>>, ApiError> {
-        let op = |_: &[u32]| ShardOp::Search { queries: queries.to_vec() };
+        let mut queries = queries.to_vec();
+        for query in &mut queries {
+            self.weigh_sparse(query, freshness).await?;
+        }
+        let op = |_: &[u32]| ShardOp::Search { queries: queries.clone() };
         let replies = self.run(self.all_shards(), Reach::Read(freshness), &op).await?;
         let mut parts: Vec<Vec<Vec<Vec<Hit>>>> = Vec::with_capacity(replies.len());
         for reply in replies {
@@ -92,14 +96,35 @@ impl RoutedIndex {
         }
         let mut merged = Vec::with_capacity(queries.len());
         for (q, query) in queries.iter().enumerate() {
-            let mut per_vector = Vec::with_capacity(query.vectors.len());
-            for v in 0..query.vectors.len() {
+            let searched = query.vectors.len() + query.sparse.len();
+            let mut per_vector = Vec::with_capacity(searched);
+            for v in 0..searched {
                 let lists = parts.iter().map(|part| part.get(q).and_then(|p| p.get(v)).cloned().unwrap_or_default());
                 per_vector.push(merge_hits(lists.collect(), query.k));
             }
             merged.push(per_vector);
         }
         Ok(merged)
+    }
+
+    /// Sets the counts a sparse query over an idf sparse vector is weighted
+    /// by, added up over every shard, so that each shard scores alike.
+    async fn weigh_sparse(&mut self, query: &mut Query, freshness: Freshness) -> Result<(), ApiError> {
+        let idf = self.params().sparse_vectors.get(&query.using).is_some_and(|p| p.modifier == SparseModifier::Idf);
+        if query.sparse.is_empty() || !query.statistics.is_empty() || !idf {
+            return Ok(());
+        }
+        let (using, vectors) = (query.using.clone(), query.sparse.clone());
+        let op = |_: &[u32]| ShardOp::SparseStatistics { using: using.clone(), vectors: vectors.clone() };
+        let mut summed = vec![SparseStatistics::default(); vectors.len()];
+        for reply in self.run(self.all_shards(), Reach::Read(freshness), &op).await? {
+            let ShardReply::Statistics(counts) = reply else { return Err(mismatched()) };
+            for (sum, counts) in summed.iter_mut().zip(&counts) {
+                sum.add(counts);
+            }
+        }
+        query.statistics = summed;
+        Ok(())
     }
 
     /// The records of `ids`, in their order (None for ids not stored).

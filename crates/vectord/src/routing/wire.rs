@@ -5,7 +5,9 @@
 
 use std::ops::Bound;
 
-use lhv_core::{Filter, Hit, IndexedField, Item, OrderBy, OrderValue, Record, UpsertOutcome};
+use lhv_core::{
+    Filter, Hit, IndexedField, Item, OrderBy, OrderValue, Record, SparseStatistics, SparseVector, UpsertOutcome,
+};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::ops::Overview;
@@ -42,6 +44,13 @@ pub(crate) enum ShardOp {
     Search {
         /// The queries.
         queries: Vec<Query>,
+    },
+    /// The counts that weight sparse queries (`modifier: "idf"`), per query vector.
+    SparseStatistics {
+        /// The sparse vector.
+        using: String,
+        /// The query vectors.
+        vectors: Vec<SparseVector>,
     },
     /// The stored records of these ids (each in one of the shards).
     Get {
@@ -135,6 +144,8 @@ pub(crate) enum ShardReply {
     Described(Overview),
     /// To `Search`: per query, per vector, nearest first.
     Hits(Vec<Vec<Vec<Hit>>>),
+    /// To `SparseStatistics`: per query vector, added up over the shards asked.
+    Statistics(Vec<SparseStatistics>),
     /// To `Get`: per id, in the order asked.
     Records(Vec<Option<Record>>),
     /// To `Scroll`.

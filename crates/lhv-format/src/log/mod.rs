@@ -7,32 +7,35 @@
 //! |---|---|
 //! | 0..4 | magic `"LHVL"` |
 //! | 4..6 | format version |
-//! | 6 | operation: 1 upsert, 2 delete, 3 epoch; version 2: 4 field index, 5 batch; version 3: 6 graph parameters; version 4: 7 upsert with items without a vector |
+//! | 6 | operation: 1 upsert, 2 delete, 3 epoch; version 2: 4 field index, 5 batch; version 3: 6 graph parameters; version 4: 7 upsert with items without a vector; version 5: 8 upsert with named or sparse vectors |
 //! | 7 | flags, 0 |
 //! | 8..16 | sequence number |
 //! | 16..20 | payload length |
 //! | 20..24 | CRC32C of the payload |
 //! | 24..28 | CRC32C of bytes 0..24 |
 
+mod upsert;
+
 use lhv_core::{IndexedField, Item};
 use serde::{Deserialize, Serialize};
+use upsert::{UPSERT, UPSERT_NAMED, UPSERT_VECTORLESS};
 
-use crate::arrays::{get_f32s, get_strings, put_f32s, put_strings, take_u32};
+use crate::arrays::{get_strings, put_strings, take_u32};
 use crate::error::{Error, Result};
-use crate::{EXTENDED_LOG_VERSION, FORMAT_VERSION, GRAPH_PARAMS_LOG_VERSION, VECTORLESS_LOG_VERSION};
+use crate::{
+    EXTENDED_LOG_VERSION, FORMAT_VERSION, GRAPH_PARAMS_LOG_VERSION, NAMED_VECTORS_LOG_VERSION, VECTORLESS_LOG_VERSION,
+};
 
 /// The first four bytes of every log record.
 pub const RECORD_MAGIC: [u8; 4] = *b"LHVL";
 /// Bytes in a record header.
 pub const RECORD_HEADER_LEN: usize = 28;
 
-const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
 const EPOCH: u8 = 3;
 const FIELD_INDEX: u8 = 4;
 const BATCH: u8 = 5;
 const GRAPH_PARAMS: u8 = 6;
-const UPSERT_VECTORLESS: u8 = 7;
 
 /// One write, as logged before it is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,9 +49,10 @@ pub struct LogRecord {
 /// The write a record holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogOp {
-    /// An [`Index::upsert`](lhv_core::Index::upsert) batch; all vectors have
-    /// the same length, but for empty ones (items without a vector, which
-    /// make the record an operation 7 of version 4).
+    /// An [`Index::upsert`](lhv_core::Index::upsert) batch; all vectors of
+    /// a name have the same length, but for empty ones (items without a
+    /// vector, which make the record an operation 7 of version 4). Named
+    /// dense or sparse vectors make it an operation 8 of version 5.
     Upsert(Vec<Item>),
     /// An [`Index::delete`](lhv_core::Index::delete) batch.
     Delete(Vec<String>),
@@ -110,11 +114,11 @@ pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
     // Each record keeps the lowest version that has its operation, so that old logs and new ones look alike.
     let version = match kind {
         FIELD_INDEX => EXTENDED_LOG_VERSION,
-        // A batch holding an upsert with items without a vector is version 4.
-        BATCH if holds_vectorless(&record.op) => VECTORLESS_LOG_VERSION,
-        BATCH => EXTENDED_LOG_VERSION,
+        // A batch takes the version of the newest upsert in it, at least 2.
+        BATCH => needed_version(&record.op).max(EXTENDED_LOG_VERSION),
         GRAPH_PARAMS => GRAPH_PARAMS_LOG_VERSION,
         UPSERT_VECTORLESS => VECTORLESS_LOG_VERSION,
+        UPSERT_NAMED => NAMED_VECTORS_LOG_VERSION,
         _ => FORMAT_VERSION,
     };
     let length = u32::try_from(payload.len()).map_err(|_| Error::invalid("log record payload over 4 GiB"))?;
@@ -135,27 +139,7 @@ pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
 /// Appends the payload of `op` to `payload`; its operation code.
 fn encode_payload(op: &LogOp, payload: &mut Vec<u8>) -> Result<u8> {
     Ok(match op {
-        LogOp::Upsert(items) => {
-            let vectorless = items.iter().any(|i| i.vector.is_empty());
-            let dim = items.iter().map(|i| i.vector.len()).find(|&len| len > 0).unwrap_or(0);
-            if let Some(position) = items.iter().position(|i| i.vector.len() != dim && !i.vector.is_empty()) {
-                return Err(Error::invalid(format!("upsert item {position}: vector length differs from the others")));
-            }
-            payload.extend_from_slice(&count(items.len())?.to_le_bytes());
-            payload.extend_from_slice(&count(dim)?.to_le_bytes());
-            put_strings(payload, items.iter().map(|i| Some(i.id.as_str())))?;
-            let metadata: Vec<Option<String>> =
-                items.iter().map(|i| i.metadata.as_ref().map(ToString::to_string)).collect();
-            put_strings(payload, metadata.iter().map(Option::as_deref))?;
-            if vectorless {
-                // Version 4: one byte per item, 1 if it has a vector; only those vectors follow.
-                payload.extend(items.iter().map(|i| u8::from(!i.vector.is_empty())));
-            }
-            for item in items {
-                put_f32s(payload, &item.vector);
-            }
-            if vectorless { UPSERT_VECTORLESS } else { UPSERT }
-        }
+        LogOp::Upsert(items) => upsert::encode(items, payload)?,
         LogOp::Delete(ids) => {
             payload.extend_from_slice(&count(ids.len())?.to_le_bytes());
             put_strings(payload, ids.iter().map(|id| Some(id.as_str())))?;
@@ -193,12 +177,17 @@ fn encode_payload(op: &LogOp, payload: &mut Vec<u8>) -> Result<u8> {
     })
 }
 
-/// Whether `op` has an item without a vector (which needs record version 4).
-fn holds_vectorless(op: &LogOp) -> bool {
+/// The lowest record version that holds the upserts of `op`: 4 for items
+/// without a vector, 5 for named or sparse vectors.
+fn needed_version(op: &LogOp) -> u32 {
     match op {
-        LogOp::Upsert(items) => items.iter().any(|i| i.vector.is_empty()),
-        LogOp::Batch(ops) => ops.iter().any(holds_vectorless),
-        _ => false,
+        LogOp::Upsert(items) => match upsert::kind(items) {
+            UPSERT_NAMED => NAMED_VECTORS_LOG_VERSION,
+            UPSERT_VECTORLESS => VECTORLESS_LOG_VERSION,
+            _ => FORMAT_VERSION,
+        },
+        LogOp::Batch(ops) => ops.iter().map(needed_version).max().unwrap_or(FORMAT_VERSION),
+        _ => FORMAT_VERSION,
     }
 }
 
@@ -234,7 +223,7 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
         }
         let version = u16::from_be_bytes([header[4], header[5]]);
         let version = u32::from(version);
-        if !(FORMAT_VERSION..=VECTORLESS_LOG_VERSION).contains(&version) {
+        if !(FORMAT_VERSION..=NAMED_VECTORS_LOG_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion { found: version });
         }
         let mut word = [0u8; 8];
@@ -259,14 +248,15 @@ pub fn decode_log(bytes: &[u8]) -> Result<LogContents> {
             FIELD_INDEX | BATCH => EXTENDED_LOG_VERSION,
             GRAPH_PARAMS => GRAPH_PARAMS_LOG_VERSION,
             UPSERT_VECTORLESS => VECTORLESS_LOG_VERSION,
+            UPSERT_NAMED => NAMED_VECTORS_LOG_VERSION,
             _ => FORMAT_VERSION,
         };
         if version < introduced {
             return Err(corrupt(format!("a version {version} record holds no operation {}", header[6])));
         }
         let op = decode_payload(header[6], payload).map_err(|e| corrupt(e.to_string()))?;
-        if version < VECTORLESS_LOG_VERSION && holds_vectorless(&op) {
-            return Err(corrupt(format!("a version {version} record holds items without a vector")));
+        if version < needed_version(&op) {
+            return Err(corrupt(format!("a version {version} record holds upserts of a later version")));
         }
         records.push(LogRecord { sequence, op });
         offset += RECORD_HEADER_LEN + length;
@@ -289,7 +279,7 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
         for position in 0..entries {
             let (&inner_kind, after) =
                 rest.split_first().ok_or_else(|| Error::invalid(format!("batch operation {position} is missing")))?;
-            if inner_kind != UPSERT && inner_kind != DELETE && inner_kind != UPSERT_VECTORLESS {
+            if ![UPSERT, DELETE, UPSERT_VECTORLESS, UPSERT_NAMED].contains(&inner_kind) {
                 return Err(Error::invalid(format!("batch operation {position} has code {inner_kind}")));
             }
             let (length, after) = take_u32(after, "batch operation length")?;
@@ -312,51 +302,12 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Result<LogOp> {
             payload.try_into().map_err(|_| Error::invalid(format!("{} epoch bytes, not 8", payload.len())))?;
         return Ok(LogOp::Epoch(u64::from_le_bytes(bytes)));
     }
+    if [UPSERT, UPSERT_VECTORLESS, UPSERT_NAMED].contains(&kind) {
+        return Ok(LogOp::Upsert(upsert::decode(kind, payload)?));
+    }
     let (count, rest) = take_u32(payload, "entry count")?;
     let count = count as usize;
     match kind {
-        UPSERT | UPSERT_VECTORLESS => {
-            let (dim, rest) = take_u32(rest, "dimension")?;
-            let dim = dim as usize;
-            let (ids, rest) = get_strings(rest, count, "ids")?;
-            let (metadata, rest) = get_strings(rest, count, "metadata")?;
-            let (present, rest) = if kind == UPSERT_VECTORLESS {
-                let flags = rest.get(..count).ok_or_else(|| Error::invalid("the vector flags are cut short"))?;
-                if let Some(bad) = flags.iter().find(|&&f| f > 1) {
-                    return Err(Error::invalid(format!("vector flag {bad}, not 0 or 1")));
-                }
-                (flags.iter().map(|&f| f == 1).collect::<Vec<bool>>(), &rest[count..])
-            } else {
-                (vec![true; count], rest)
-            };
-            let with_vector = present.iter().filter(|&&p| p).count();
-            if kind == UPSERT_VECTORLESS && (with_vector == count || (dim == 0 && with_vector > 0)) {
-                return Err(Error::invalid("an upsert of operation 7 has items without a vector and a dimension"));
-            }
-            let vector_bytes = with_vector.checked_mul(dim).and_then(|c| c.checked_mul(4));
-            if vector_bytes != Some(rest.len()) {
-                return Err(Error::invalid(format!("{} vector bytes for {with_vector} vectors of {dim}", rest.len())));
-            }
-            let components = get_f32s(rest, "vectors")?;
-            let mut items = Vec::with_capacity(count);
-            let mut row = 0;
-            for (i, (id, metadata)) in ids.into_iter().zip(metadata).enumerate() {
-                let id = id.ok_or_else(|| Error::invalid(format!("upsert item {i} has no id")))?;
-                let metadata = metadata
-                    .map(serde_json::from_str)
-                    .transpose()
-                    .map_err(|e| Error::invalid(format!("metadata of item {i} is not JSON: {e}")))?;
-                let vector = if present[i] {
-                    // In bounds: the vector bytes were checked to be with_vector × dim components.
-                    row += 1;
-                    components.get((row - 1) * dim..row * dim).unwrap_or_default().to_vec()
-                } else {
-                    Vec::new()
-                };
-                items.push(Item { id: id.to_owned(), vector, metadata, ..Default::default() });
-            }
-            Ok(LogOp::Upsert(items))
-        }
         DELETE => {
             let (ids, rest) = get_strings(rest, count, "ids")?;
             if !rest.is_empty() {
