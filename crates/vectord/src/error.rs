@@ -73,6 +73,10 @@ impl From<lhv_core::Error> for ApiError {
             E::IdTooLong { item, .. } => ("id_too_long", Some(*item)),
             E::DuplicateId { item, .. } => ("duplicate_id", Some(*item)),
             E::InvalidFilter { .. } => ("invalid_filter", None),
+            E::UnknownVector { item, .. } => ("unknown_vector", Some(*item)),
+            E::SparseLengthMismatch { item, .. } => ("sparse_length_mismatch", Some(*item)),
+            E::SparseTooLong { item, .. } => ("sparse_too_long", Some(*item)),
+            E::DuplicateSparseIndex { item, .. } => ("duplicate_sparse_index", Some(*item)),
             E::CapacityExceeded { .. } => {
                 return Self::new(StatusCode::INSUFFICIENT_STORAGE, "index_full", message);
             }

@@ -45,15 +45,19 @@ pub(crate) enum Operation {
         /// The edit.
         edit: PayloadEdit,
     },
-    /// New vectors for existing points, their payloads kept.
+    /// New vectors for existing points, their other vectors and payloads
+    /// kept: each vector an item names replaces the point's of that name.
     UpdateVectors {
         /// The points (ids and vectors; their metadata is not read).
         items: Vec<Item>,
     },
-    /// Takes the vector of the selected points (each must exist) away.
+    /// Takes the named vectors of the selected points (each must exist) away.
     DeleteVectors {
         /// Which.
         selection: Selection,
+        /// The vectors' names (`""`: the unnamed one).
+        #[serde(default = "unnamed_only")]
+        names: Vec<String>,
     },
 }
 
@@ -71,8 +75,8 @@ impl Operation {
                 Operation::Payload { selection: selection.within(shards, total), edit: edit.clone() }
             }
             Operation::UpdateVectors { items } => Operation::UpdateVectors { items: items_within(items) },
-            Operation::DeleteVectors { selection } => {
-                Operation::DeleteVectors { selection: selection.within(shards, total) }
+            Operation::DeleteVectors { selection, names } => {
+                Operation::DeleteVectors { selection: selection.within(shards, total), names: names.clone() }
             }
         }
     }
@@ -90,7 +94,7 @@ pub(crate) fn shards_touched(operations: &[Operation], total: usize) -> Vec<u32>
             }
             Operation::Delete { selection }
             | Operation::Payload { selection, .. }
-            | Operation::DeleteVectors { selection } => match selection {
+            | Operation::DeleteVectors { selection, .. } => match selection {
                 Selection::Ids(named) => ids.extend(named.iter().map(String::as_str)),
                 Selection::Filter(_) => return (0..total).filter_map(|s| u32::try_from(s).ok()).collect(),
             },
@@ -101,8 +105,14 @@ pub(crate) fn shards_touched(operations: &[Operation], total: usize) -> Vec<u32>
     shards.into_iter().collect()
 }
 
-/// What a batch leaves: per id touched, its vector and payload, or `None` once deleted.
-type Outcome = BTreeMap<String, Option<(Vec<f32>, Option<Value>)>>;
+/// The names of a vector deletion that names none: the unnamed vector.
+fn unnamed_only() -> Vec<String> {
+    vec![String::new()]
+}
+
+/// What a batch leaves: per id touched, the point as an item (its vectors
+/// and payload), or `None` once deleted.
+type Outcome = BTreeMap<String, Option<Item>>;
 
 /// Applies `operations` in order to `durable`, as one durable write.
 pub(crate) async fn write_batch(
@@ -134,7 +144,7 @@ fn outcome(index: &ShardedIndex, operations: &[Operation]) -> Result<(Vec<String
     for (id, state) in outcome {
         match state {
             None => deleted.push(id),
-            Some((vector, metadata)) => written.push(Item { id, vector, metadata, ..Item::default() }),
+            Some(item) => written.push(item),
         }
     }
     Ok((deleted, written))
@@ -145,7 +155,7 @@ fn apply(index: &ShardedIndex, outcome: &mut Outcome, operation: &Operation) -> 
     match operation {
         Operation::Upsert { items } => {
             for item in items {
-                outcome.insert(item.id.clone(), Some((item.vector.clone(), item.metadata.clone())));
+                outcome.insert(item.id.clone(), Some(item.clone()));
             }
         }
         Operation::Delete { selection } => {
@@ -155,21 +165,33 @@ fn apply(index: &ShardedIndex, outcome: &mut Outcome, operation: &Operation) -> 
         }
         Operation::Payload { selection, edit } => {
             for id in selected(index, outcome, selection)? {
-                let (vector, metadata) = current(index, outcome, &id).ok_or_else(|| no_point(&id))?;
-                let metadata = Some(edited(&id, metadata, edit)?);
-                outcome.insert(id, Some((vector, metadata)));
+                let mut point = current(index, outcome, &id).ok_or_else(|| no_point(&id))?;
+                point.metadata = Some(edited(&id, point.metadata.take(), edit)?);
+                outcome.insert(id, Some(point));
             }
         }
         Operation::UpdateVectors { items } => {
             for item in items {
-                let (_, metadata) = current(index, outcome, &item.id).ok_or_else(|| no_point(&item.id))?;
-                outcome.insert(item.id.clone(), Some((item.vector.clone(), metadata)));
+                let mut point = current(index, outcome, &item.id).ok_or_else(|| no_point(&item.id))?;
+                if !item.vector.is_empty() {
+                    point.vector = item.vector.clone();
+                }
+                point.vectors.extend(item.vectors.iter().map(|(name, v)| (name.clone(), v.clone())));
+                point.sparse.extend(item.sparse.iter().map(|(name, v)| (name.clone(), v.clone())));
+                outcome.insert(item.id.clone(), Some(point));
             }
         }
-        Operation::DeleteVectors { selection } => {
+        Operation::DeleteVectors { selection, names } => {
             for id in selected(index, outcome, selection)? {
-                let (_, metadata) = current(index, outcome, &id).ok_or_else(|| no_point(&id))?;
-                outcome.insert(id, Some((Vec::new(), metadata)));
+                let mut point = current(index, outcome, &id).ok_or_else(|| no_point(&id))?;
+                for name in names {
+                    if name.is_empty() {
+                        point.vector.clear();
+                    }
+                    point.vectors.remove(name);
+                    point.sparse.remove(name);
+                }
+                outcome.insert(id, Some(point));
             }
         }
     }
@@ -177,10 +199,10 @@ fn apply(index: &ShardedIndex, outcome: &mut Outcome, operation: &Operation) -> 
 }
 
 /// A point as the operations so far leave it.
-fn current(index: &ShardedIndex, outcome: &Outcome, id: &str) -> Option<(Vec<f32>, Option<Value>)> {
+fn current(index: &ShardedIndex, outcome: &Outcome, id: &str) -> Option<Item> {
     match outcome.get(id) {
         Some(state) => state.clone(),
-        None => index.get(id).map(|record| (record.vector, record.metadata)),
+        None => index.get(id).map(|record| record.into_item(id)),
     }
 }
 
@@ -196,13 +218,18 @@ fn selected(index: &ShardedIndex, outcome: &Outcome, selection: &Selection) -> R
         .filter(|id| !outcome.contains_key(id))
         .collect();
     for (id, state) in outcome {
-        if let Some((vector, metadata)) = state
-            && filter.matches_item(id, metadata.as_ref(), &|name| name.is_empty() && !vector.is_empty())
+        if let Some(point) = state
+            && filter.matches_item(id, point.metadata.as_ref(), &|name| has_vector(point, name))
         {
             ids.push(id.clone());
         }
     }
     Ok(ids)
+}
+
+/// Whether `point` has the vector `name` (`""`: the unnamed one).
+fn has_vector(point: &Item, name: &str) -> bool {
+    !point.dense(name).is_empty() || point.sparse.contains_key(name)
 }
 
 /// A point's payload after `edit`: its metadata must be an object (or none).

@@ -21,7 +21,7 @@ pub(crate) use self::handle::{Freshness, IndexHandle, Overview, handle};
 #[cfg(feature = "cluster")]
 pub(crate) use self::handle::{blocking, ordered_in, value_counts_in};
 pub(crate) use self::indexes::{create_index, drop_index, index_names, is_clustered};
-pub(crate) use self::scoring::{Scan, Scored, Scoring};
+pub(crate) use self::scoring::{Scan, Scored, Scoring, dense_of};
 #[cfg(feature = "cluster")]
 pub(crate) use self::scoring::{best as best_scored, scan as scoring_scan};
 pub(crate) use self::scroll::{check_scroll_limit, scroll_page};

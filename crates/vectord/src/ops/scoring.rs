@@ -85,6 +85,9 @@ pub(crate) struct Scan {
     pub filter: Option<Filter>,
     /// How many of the best to keep.
     pub top: usize,
+    /// The dense vector scored (`""`: the unnamed one).
+    #[serde(default)]
+    pub using: String,
 }
 
 /// A point a scan found: its score, id and record.
@@ -99,14 +102,27 @@ pub(crate) fn best(mut found: Vec<Scored>, top: usize) -> Vec<Scored> {
 
 /// Runs `scan` over `index` (exact: its cost grows with the index).
 pub(crate) fn scan(index: &ShardedIndex, scan: &Scan) -> Result<Vec<Scored>, ApiError> {
-    let metric = index.params().metric;
+    let metric = index
+        .params()
+        .vector(&scan.using)
+        .map(|v| v.metric)
+        .ok_or_else(|| ApiError::from(lhv_core::Error::UnknownVector { item: 0, name: scan.using.clone() }))?;
     let mut found = Vec::new();
     for id in index.ids_where(Bound::Unbounded, usize::MAX, scan.filter.as_ref())? {
-        // Points without a vector are no candidates.
-        let Some(stored) = index.get(&id).filter(|stored| !stored.vector.is_empty()) else { continue };
-        found.push((scan.scoring.score(metric, &stored.vector), id, stored));
+        // Points without the vector are no candidates.
+        let Some(stored) = index.get(&id) else { continue };
+        let score = match dense_of(&stored, &scan.using) {
+            [] => continue,
+            vector => scan.scoring.score(metric, vector),
+        };
+        found.push((score, id, stored));
     }
     Ok(best(found, scan.top))
+}
+
+/// A record's dense vector `name` (`""`: the unnamed one), empty if it has none.
+pub(crate) fn dense_of<'a>(record: &'a Record, name: &str) -> &'a [f32] {
+    if name.is_empty() { &record.vector } else { record.vectors.get(name).map_or(&[], Vec::as_slice) }
 }
 
 /// Qdrant's internal similarity: cosine, dot, or the negated squared Euclidean distance.

@@ -91,8 +91,9 @@ pub(crate) struct Record {
 pub(crate) enum PointVector {
     /// The unnamed dense vector.
     Dense(Vec<f32>),
-    /// `{}`: the point has no vector.
-    Missing(Map<String, Value>),
+    /// Vectors by name (`""`: the unnamed one), dense as lists of numbers,
+    /// sparse as `{"indices", "values"}`; `{}` for a point without any.
+    Named(Map<String, Value>),
 }
 
 /// `POST .../points/scroll`.

@@ -30,11 +30,11 @@ pub(crate) async fn batch(
 ) -> Reply<Vec<UpdateResult>> {
     unknown_fields(&request.rest, HARMLESS)?;
     let mut handle = ops::handle(&state, &name).await?;
-    let metric = handle.params().metric;
+    let params = handle.params();
     let count = request.operations.len();
     let mut operations = Vec::with_capacity(count);
     for operation in request.operations {
-        operations.extend(read(operation, metric)?);
+        operations.extend(read(operation, &params)?);
     }
     handle.write_batch(operations).await?;
     let Answer(result) = UpdateResult::of(&handle).await;
@@ -42,14 +42,14 @@ pub(crate) async fn batch(
 }
 
 /// Reads `{"kind": body}` (a `delete_vectors` of no vector of ours writes nothing).
-fn read(mut object: Map<String, Value>, metric: lhv_core::Metric) -> Result<Option<Operation>, ApiError> {
+fn read(mut object: Map<String, Value>, params: &lhv_core::IndexParams) -> Result<Option<Operation>, ApiError> {
     let (Some(kind), 1) = (object.keys().next().cloned(), object.len()) else {
         return Err(ApiError::bad_request("a batch operation is an object with one key: the kind of operation"));
     };
     let body = object.remove(&kind).unwrap_or(Value::Null);
     let read = |e: serde_json::Error| ApiError::bad_request(format!("{kind}: {e}"));
     Ok(Some(match kind.as_str() {
-        "upsert" => Operation::Upsert { items: serde_json::from_value::<Upsert>(body).map_err(read)?.items(metric)? },
+        "upsert" => Operation::Upsert { items: serde_json::from_value::<Upsert>(body).map_err(read)?.items(params)? },
         "delete" => {
             Operation::Delete { selection: serde_json::from_value::<Selector>(body).map_err(read)?.selection()? }
         }
@@ -59,9 +59,9 @@ fn read(mut object: Map<String, Value>, metric: lhv_core::Metric) -> Result<Opti
         "delete_payload" => serde_json::from_value::<DeletePayload>(body).map_err(read)?.operation()?,
         "clear_payload" => serde_json::from_value::<Selector>(body).map_err(read)?.clear_payload()?,
         "update_vectors" => Operation::UpdateVectors {
-            items: serde_json::from_value::<UpdateVectors>(body).map_err(read)?.items(metric)?,
+            items: serde_json::from_value::<UpdateVectors>(body).map_err(read)?.items(params)?,
         },
-        "delete_vectors" => return serde_json::from_value::<DeleteVectors>(body).map_err(read)?.operation(),
+        "delete_vectors" => return serde_json::from_value::<DeleteVectors>(body).map_err(read)?.operation(params),
         other => return Err(ApiError::bad_request(format!("unknown batch operation `{other}`"))),
     }))
 }

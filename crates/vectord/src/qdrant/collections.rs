@@ -2,14 +2,14 @@
 //! dense vector per point.
 
 use axum::extract::State;
-use lhv_core::{IndexParams, Metric, Storage};
+use lhv_core::IndexParams;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::answers::Reply;
 use super::answers::{Answer, CollectionName, CollectionsList, Exists};
 use super::refuse::{not_supported, unknown_fields};
-use super::shown;
+use super::vector_config::{self, Defaults, HnswConfig};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, Overview};
@@ -29,59 +29,10 @@ pub(crate) struct CreateCollection {
     rest: Map<String, Value>,
 }
 
-/// Qdrant's `hnsw_config`, as far as vectord's graph has the same knobs.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct HnswConfig {
-    pub(super) m: Option<usize>,
-    pub(super) ef_construct: Option<usize>,
-    /// Below this many kilobytes of vectors a search compares with every point.
-    pub(super) full_scan_threshold: Option<usize>,
-    #[serde(flatten)]
-    pub(super) rest: Map<String, Value>,
-}
-
-/// Knobs of `hnsw_config` that tune Qdrant's indexing, not answers.
-pub(super) const HARMLESS_HNSW: &[&str] = &["max_indexing_threads", "on_disk", "payload_m", "inline_storage"];
-
-/// `vectors`: `{size, distance, ...}`, or the same under the name `""`.
-#[derive(Debug, Deserialize)]
-struct VectorParams {
-    size: usize,
-    distance: String,
-    hnsw_config: Option<HnswConfig>,
-    quantization_config: Option<Value>,
-    datatype: Option<String>,
-    #[serde(flatten)]
-    rest: Map<String, Value>,
-}
-
 /// Settings that change how Qdrant keeps or replicates data but not what a
 /// request answers; vectord keeps everything in memory and durable at once.
 const HARMLESS: &[&str] =
     &["on_disk_payload", "optimizers_config", "wal_config", "strict_mode_config", "sharding_method", "timeout"];
-
-fn metric(name: &str) -> Result<Metric, ApiError> {
-    match name {
-        "Cosine" => Ok(Metric::Cosine),
-        "Euclid" => Ok(Metric::L2),
-        "Dot" => Ok(Metric::Dot),
-        other => Err(not_supported(format!("the distance {other:?} (Cosine, Euclid and Dot are)"))),
-    }
-}
-
-fn storage(quantization: Option<&Value>, datatype: Option<&str>) -> Result<Storage, ApiError> {
-    let quantized = match quantization.filter(|q| !q.is_null()) {
-        None => None,
-        Some(q) if q.pointer("/scalar/type").and_then(Value::as_str) == Some("int8") => Some(Storage::Int8),
-        Some(q) => return Err(not_supported(format!("the quantization {q} (scalar int8 is)"))),
-    };
-    match (quantized, datatype) {
-        (Some(storage), None | Some("float32")) => Ok(storage),
-        (None, None | Some("float32")) => Ok(Storage::F32),
-        (None, Some("float16")) => Ok(Storage::F16),
-        (_, Some(other)) => Err(not_supported(format!("the datatype {other:?} with this quantization"))),
-    }
-}
 
 impl CreateCollection {
     /// The index parameters and the shard count, if the request sets one.
@@ -104,37 +55,8 @@ impl CreateCollection {
             }
             None => None,
         };
-        if self.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(not_supported("sparse vectors"));
-        }
-        let vectors: VectorParams = match self.vectors {
-            Some(Value::Object(mut object)) if !object.contains_key("size") => match object.remove("") {
-                Some(unnamed) if object.is_empty() => serde_json::from_value(unnamed),
-                _ => return Err(not_supported("named vectors (only the unnamed vector, \"\", is)")),
-            },
-            Some(vectors) => serde_json::from_value(vectors),
-            None => {
-                return Err(ApiError::bad_request("`vectors` is required: {\"size\": N, \"distance\": \"Cosine\"}"));
-            }
-        }
-        .map_err(|e| ApiError::bad_request(format!("`vectors`: {e}")))?;
-        unknown_fields(&vectors.rest, &["on_disk"])?;
-        let quantization = vectors.quantization_config.as_ref().or(self.quantization_config.as_ref());
-        let storage = storage(quantization, vectors.datatype.as_deref())?;
-        let mut params = IndexParams::new(vectors.size, metric(&vectors.distance)?).with_storage(storage);
-        // The vector's own hnsw_config overrides the collection's.
-        for hnsw in [self.hnsw_config, vectors.hnsw_config].into_iter().flatten() {
-            unknown_fields(&hnsw.rest, HARMLESS_HNSW)?;
-            if let Some(m) = hnsw.m {
-                params = params.with_m(m);
-            }
-            if let Some(ef) = hnsw.ef_construct {
-                params = params.with_ef_construction(ef);
-            }
-            if let Some(kb) = hnsw.full_scan_threshold {
-                params = params.with_exact_search_threshold(kb.saturating_mul(1024) / (vectors.size.max(1) * 4));
-            }
-        }
+        let defaults = Defaults { hnsw: self.hnsw_config, quantization: self.quantization_config };
+        let params = vector_config::read(self.vectors, self.sparse_vectors, defaults)?;
         Ok((params, shards, replication))
     }
 }
@@ -181,16 +103,11 @@ pub(crate) async fn describe(OnIndex { state, name }: OnIndex) -> Reply<Value> {
 /// vectord does in Qdrant's terms.
 fn info(overview: &Overview, shards: usize, snapshot_log_bytes: u64) -> Value {
     let params = &overview.params;
-    let mut vectors = json!({ "size": params.dim, "distance": shown::distance_name(params.metric) });
-    let mut quantization = Value::Null;
-    match params.storage {
-        Storage::F32 => {}
-        Storage::F16 => vectors["datatype"] = json!("float16"),
-        Storage::Int8 => quantization = json!({ "scalar": { "type": "int8", "always_ram": true } }),
-    }
-    let full_scan_kb = params.exact_search_threshold.saturating_mul(params.dim * 4) / 1024;
+    let (vectors, sparse_vectors, quantization) = vector_config::show(params);
+    let full_scan_kb = params.exact_search_threshold.saturating_mul(params.dim.max(1) * 4) / 1024;
+    let sparse_vectors = sparse_vectors.as_object().filter(|s| !s.is_empty()).map(|s| Value::Object(s.clone()));
     let count = overview.stats.live;
-    json!({
+    let mut info = json!({
         "status": "green",
         "optimizer_status": "ok",
         "indexed_vectors_count": count,
@@ -223,5 +140,9 @@ fn info(overview: &Overview, shards: usize, snapshot_log_bytes: u64) -> Value {
             "quantization_config": quantization,
         },
         "payload_schema": super::field_index::payload_schema(&overview.field_indexes),
-    })
+    });
+    if let Some(sparse_vectors) = sparse_vectors {
+        info["config"]["params"]["sparse_vectors"] = sparse_vectors;
+    }
+    info
 }

@@ -105,7 +105,7 @@ pub(super) async fn discover(
     for pair in pairs {
         examples.extend([pair.positive, pair.negative]);
     }
-    let read = vectors_of(handle, &examples).await?;
+    let read = vectors_of(handle, &examples, "").await?;
     let mut vectors = read.vectors.into_iter();
     let target = if has_target { vectors.next() } else { None };
     let rest: Vec<Vec<f32>> = vectors.collect();

@@ -22,8 +22,13 @@ pub(super) struct Examples {
 }
 
 /// Reads `examples` against the index `handle` reaches.
-pub(super) async fn vectors_of(handle: &mut IndexHandle, examples: &[Value]) -> Result<Examples, ApiError> {
-    let dim = handle.params().dim;
+pub(super) async fn vectors_of(
+    handle: &mut IndexHandle,
+    examples: &[Value],
+    using: &str,
+) -> Result<Examples, ApiError> {
+    let params = handle.params();
+    let dim = params.vector(using).ok_or_else(|| super::point_vectors::unknown_vector(using))?.dim;
     let mut mentioned = Vec::new();
     for example in examples {
         match example {
@@ -42,9 +47,10 @@ pub(super) async fn vectors_of(handle: &mut IndexHandle, examples: &[Value]) -> 
                 let Some((record, id)) = stored.next() else {
                     return Err(ApiError::bad_request("an example is missing"));
                 };
-                let vector = record.ok_or_else(|| no_point(id))?.vector;
+                let record = record.ok_or_else(|| no_point(id))?;
+                let vector = crate::ops::dense_of(&record, using).to_vec();
                 if vector.is_empty() {
-                    return Err(ApiError::bad_request(format!("Vector with name  for point {id} not found")));
+                    return Err(ApiError::bad_request(format!("Vector with name {using} for point {id} not found")));
                 }
                 vector
             }
@@ -77,14 +83,16 @@ pub(super) async fn scanned(
 ) -> Result<Vec<ScoredPoint>, ApiError> {
     let top =
         plan.offset.checked_add(plan.limit).ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
-    let found = handle.scan(Scan { scoring, filter: plan.filter.clone(), top }).await?;
+    let found = handle.scan(Scan { scoring, filter: plan.filter.clone(), top, using: plan.using.clone() }).await?;
+    let params = handle.params();
+    let shown = plan.shown_vectors(&params)?;
     Ok(found
         .into_iter()
         .skip(plan.offset)
         .take_while(|(score, ..)| plan.score_threshold.is_none_or(|t| *score >= t))
         .map(|(score, id, stored)| {
-            let shown = plan.with_vector.then_some(stored.vector);
-            let point = record(&id, payload(&plan.with_payload, stored.metadata.as_ref()), shown);
+            let point =
+                record(&id, payload(&plan.with_payload, stored.metadata.as_ref()), shown.show(&params, &stored));
             ScoredPoint { point, version: 0, score }
         })
         .collect())

@@ -23,12 +23,15 @@ pub(crate) mod groups;
 mod ids;
 mod order_by;
 pub(crate) mod payload;
+mod point_vectors;
 pub(crate) mod points;
+mod query;
 pub(crate) mod recommend;
 mod refuse;
 pub(crate) mod search;
 mod shown;
 pub(crate) mod update_collection;
+mod vector_config;
 pub(crate) mod vectors;
 
 use axum::Json;

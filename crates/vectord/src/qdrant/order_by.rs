@@ -100,11 +100,13 @@ pub(super) async fn ordered_points(
     let wanted =
         plan.limit.checked_add(plan.offset).ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
     let entries = handle.ordered(&order, wanted, plan.filter.as_ref()).await?;
+    let params = handle.params();
+    let shown_vectors = plan.shown_vectors(&params)?;
     Ok(entries
         .into_iter()
         .skip(plan.offset)
         .map(|(id, value, stored)| {
-            let vector = plan.with_vector.then_some(stored.vector);
+            let vector = shown_vectors.show(&params, &stored);
             let mut point = record(&id, payload(&plan.with_payload, stored.metadata.as_ref()), vector);
             point.order_value = Some(shown(value));
             ScoredPoint { point, version: 0, score: 1.0 }

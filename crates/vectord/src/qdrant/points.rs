@@ -1,6 +1,6 @@
 //! Points: upsert, retrieve, scroll, count and delete.
 
-use lhv_core::{Item, Metric};
+use lhv_core::{IndexParams, Item};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -8,8 +8,9 @@ use std::ops::Bound;
 
 use super::answers::Reply;
 use super::answers::{Answer, CountResult, Record, ScrollResult, UpdateResult};
-use super::refuse::{not_supported, unknown_fields};
-use super::shown::{WithPayload, WithVector, payload, record, vector_wanted};
+use super::point_vectors::{PointVectors, ShownVectors};
+use super::refuse::unknown_fields;
+use super::shown::{WithPayload, WithVector, payload, record};
 use super::{Selector, filter, ids};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex, OnItem};
@@ -44,51 +45,19 @@ struct Batch {
     payloads: Option<Vec<Option<Map<String, Value>>>>,
 }
 
-/// One point's vector: a list of numbers, or `{"": [...]}` (the unnamed
-/// vector by name); `{}` or null for a point without a vector (empty).
-pub(crate) fn dense_vector(vector: Value) -> Result<Vec<f32>, ApiError> {
-    let vector = match vector {
-        // What clients send for a point without an embedding (Haystack's `{}`, or null).
-        Value::Object(named) if named.is_empty() => return Ok(Vec::new()),
-        Value::Null => return Ok(Vec::new()),
-        Value::Object(mut named) => match named.remove("") {
-            Some(unnamed) if named.is_empty() => unnamed,
-            _ => return Err(not_supported("named vectors (only the unnamed vector, \"\", is)")),
-        },
-        vector => vector,
-    };
-    serde_json::from_value(vector).map_err(|e| {
-        ApiError::bad_request(format!(
-            "a vector is a list of numbers (sparse and multi-vectors are not supported by vectord): {e}"
-        ))
-    })
-}
-
-/// A vector as Qdrant keeps it: normalised under cosine (and shown so).
-pub(crate) fn as_stored(metric: Metric, mut vector: Vec<f32>) -> Vec<f32> {
-    if metric == Metric::Cosine {
-        let norm = vector.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-        if norm > 0.0 && norm.is_finite() {
-            vector.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
-        }
-    }
-    vector
-}
-
 impl Upsert {
     /// The points as vectord items, in the order given; a later point with the
     /// same id takes the place of the earlier one, as in Qdrant (so an error's
     /// item position is the point's position in the request).
-    pub(crate) fn items(self, metric: Metric) -> Result<Vec<Item>, ApiError> {
+    pub(crate) fn items(self, params: &IndexParams) -> Result<Vec<Item>, ApiError> {
         unknown_fields(&self.rest, HARMLESS)?;
         let points: Vec<Point> = match (self.points, self.batch) {
             (Some(points), None) => points,
             (None, Some(batch)) => {
-                let Value::Array(vectors) = batch.vectors else {
-                    return Err(not_supported("named vectors in a batch (a list of vectors is)"));
-                };
-                let payloads = batch.payloads.unwrap_or_else(|| vec![None; batch.ids.len()]);
-                if vectors.len() != batch.ids.len() || payloads.len() != batch.ids.len() {
+                let count = batch.ids.len();
+                let vectors = batch_vectors(batch.vectors, count)?;
+                let payloads = batch.payloads.unwrap_or_else(|| vec![None; count]);
+                if payloads.len() != count {
                     return Err(ApiError::bad_request("a batch has as many ids, vectors and payloads"));
                 }
                 let columns = batch.ids.into_iter().zip(vectors).zip(payloads);
@@ -100,10 +69,9 @@ impl Upsert {
         let mut position: HashMap<String, usize> = HashMap::with_capacity(points.len());
         for Point { id, vector, payload } in points {
             let id = ids::parse(&id)?;
-            let vector = as_stored(metric, dense_vector(vector)?);
             // An upsert replaces the whole point: no payload means an empty one.
             let metadata = Some(Value::Object(payload.unwrap_or_default()));
-            let item = Item { id, vector, metadata, ..Item::default() };
+            let item = PointVectors::read(params, vector)?.into_item(id, metadata);
             match position.get(&item.id) {
                 Some(&earlier) => items[earlier] = item,
                 None => {
@@ -116,13 +84,38 @@ impl Upsert {
     }
 }
 
+/// A batch's `vectors`: a list (of unnamed vectors), or per name a list;
+/// as one `vector` value per point.
+fn batch_vectors(vectors: Value, count: usize) -> Result<Vec<Value>, ApiError> {
+    let mismatch = || ApiError::bad_request("a batch has as many ids, vectors and payloads");
+    match vectors {
+        Value::Array(list) if list.len() == count => Ok(list),
+        Value::Object(by_name) => {
+            let mut points = vec![Map::new(); count];
+            for (name, column) in by_name {
+                let Value::Array(column) = column else {
+                    return Err(ApiError::bad_request(format!("the batch's vectors {name:?} are not a list")));
+                };
+                if column.len() != count {
+                    return Err(mismatch());
+                }
+                for (point, vector) in points.iter_mut().zip(column) {
+                    point.insert(name.clone(), vector);
+                }
+            }
+            Ok(points.into_iter().map(Value::Object).collect())
+        }
+        _ => Err(mismatch()),
+    }
+}
+
 /// Inserts or replaces points; durable when it answers (`wait` is always true).
 pub(crate) async fn upsert(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<Upsert>,
 ) -> Reply<UpdateResult> {
     let mut handle = ops::handle(&state, &name).await?;
-    let items = request.items(handle.params().metric)?;
+    let items = request.items(&handle.params())?;
     handle.upsert(items).await?;
     Ok(UpdateResult::of(&handle).await)
 }
@@ -145,7 +138,8 @@ pub(crate) async fn retrieve(
     unknown_fields(&request.rest, HARMLESS)?;
     let mut handle = ops::handle(&state, &name).await?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
-    let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
+    let params = handle.params();
+    let shown = ShownVectors::of(&params, request.with_vector.as_ref(), false)?;
     let mut seen = std::collections::BTreeSet::new();
     let wanted: Vec<String> = ids::parse_all(&request.ids)?.into_iter().filter(|id| seen.insert(id.clone())).collect();
     let found = handle.get_many(&wanted).await?;
@@ -154,8 +148,7 @@ pub(crate) async fn retrieve(
         .zip(found)
         .filter_map(|(id, stored)| {
             let stored = stored?;
-            let vector = with_vector.then_some(stored.vector);
-            Some(record(id, payload(&selection, stored.metadata.as_ref()), vector))
+            Some(record(id, payload(&selection, stored.metadata.as_ref()), shown.show(&params, &stored)))
         })
         .collect();
     Ok(Answer(records))
@@ -165,14 +158,17 @@ pub(crate) async fn retrieve(
 pub(crate) async fn get_one(OnItem { state, name, id: raw }: OnItem) -> Reply<Record> {
     let id_value = raw.parse::<u64>().map_or_else(|_| Value::from(raw.clone()), Value::from);
     let id = ids::parse(&id_value)?;
-    let stored = ops::handle(&state, &name).await?.get(&id).await?.ok_or_else(|| {
+    let mut handle = ops::handle(&state, &name).await?;
+    let params = handle.params();
+    let stored = handle.get(&id).await?.ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "item_not_found",
             format!("Not found: Point with id {raw} does not exist"),
         )
     })?;
-    Ok(Answer(record(&id, payload(&WithPayload::All(true), stored.metadata.as_ref()), Some(stored.vector))))
+    let vector = ShownVectors::All.show(&params, &stored);
+    Ok(Answer(record(&id, payload(&WithPayload::All(true), stored.metadata.as_ref()), vector)))
 }
 
 /// `POST /collections/{name}/points/delete`: by ids or by filter.
@@ -216,14 +212,15 @@ pub(crate) async fn scroll(
     let offset = request.offset.as_ref().filter(|o| !o.is_null()).map(ids::parse).transpose()?;
     let filter = filter::translate(request.filter.as_ref())?;
     let selection = request.with_payload.unwrap_or(WithPayload::All(true));
-    let with_vector = vector_wanted(request.with_vector.as_ref(), false)?;
+    let mut handle = ops::handle(&state, &name).await?;
+    let params = handle.params();
+    let shown = ShownVectors::of(&params, request.with_vector.as_ref(), false)?;
     if let Some(order) = request.order_by {
         if offset.is_some() {
             return Err(ApiError::bad_request(
                 "Offset is not supported in conjunction with `order_by` scroll parameter",
             ));
         }
-        let mut handle = ops::handle(&state, &name).await?;
         let order = order.order(&handle.describe(false).await?.field_indexes)?;
         ops::check_scroll_limit(limit)?;
         let points = handle
@@ -232,7 +229,7 @@ pub(crate) async fn scroll(
             .into_iter()
             .map(|(id, value, stored)| {
                 let mut point =
-                    record(&id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector));
+                    record(&id, payload(&selection, stored.metadata.as_ref()), shown.show(&params, &stored));
                 point.order_value = Some(super::order_by::shown(value));
                 point
             })
@@ -240,13 +237,11 @@ pub(crate) async fn scroll(
         return Ok(Answer(ScrollResult { points, next_page_offset: None }));
     }
     let start = offset.as_deref().map_or(Bound::Unbounded, Bound::Included);
-    let page = ops::scroll_page(&mut ops::handle(&state, &name).await?, start, limit, filter.as_ref()).await?;
+    let page = ops::scroll_page(&mut handle, start, limit, filter.as_ref()).await?;
     let points = page
         .items
         .into_iter()
-        .map(|(id, stored)| {
-            record(&id, payload(&selection, stored.metadata.as_ref()), with_vector.then_some(stored.vector))
-        })
+        .map(|(id, stored)| record(&id, payload(&selection, stored.metadata.as_ref()), shown.show(&params, &stored)))
         .collect();
     Ok(Answer(ScrollResult { points, next_page_offset: page.next.map(|id| ids::show(&id)) }))
 }

@@ -78,9 +78,7 @@ pub(super) async fn recommend(
     using: Option<&str>,
     lookup_from: Option<&Value>,
 ) -> Result<Vec<ScoredPoint>, ApiError> {
-    if using.is_some_and(|u| !u.is_empty()) {
-        return Err(not_supported("named vectors in `using` (the unnamed vector, \"\", is)"));
-    }
+    let using = using.unwrap_or_default();
     if lookup_from.is_some_and(|l| !l.is_null()) {
         return Err(not_supported("`lookup_from` (examples come from the collection itself)"));
     }
@@ -90,8 +88,8 @@ pub(super) async fn recommend(
         Some("sum_scores") => Strategy::SumScores,
         Some(other) => return Err(ApiError::bad_request(format!("unknown recommend strategy {other:?}"))),
     };
-    let positive = vectors_of(handle, &examples.positive).await?;
-    let negative = vectors_of(handle, &examples.negative).await?;
+    let positive = vectors_of(handle, &examples.positive, using).await?;
+    let negative = vectors_of(handle, &examples.negative, using).await?;
     let mentioned = [positive.mentioned, negative.mentioned].concat();
     let (positive, negative) = (positive.vectors, negative.vectors);
     match strategy {
@@ -103,8 +101,9 @@ pub(super) async fn recommend(
         }
         _ => {}
     }
-    let dim = handle.params().dim;
+    let dim = handle.params().vector(using).map_or(0, |v| v.dim);
     let mut plan = Plan::new(average(&positive, &negative, dim), limit, shared)?;
+    plan.using = using.to_owned();
     leave_out(&mut plan, mentioned);
     let scoring = match strategy {
         Strategy::AverageVector => {

@@ -3,15 +3,17 @@
 
 use std::collections::HashMap;
 
-use lhv_core::{Filter, Hit, Metric};
+use lhv_core::{Filter, Hit, IndexParams, Metric, Record};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::answers::PointVector;
 use super::answers::Reply;
 use super::answers::{Answer, QueryResponse, ScoredPoint};
+use super::point_vectors::ShownVectors;
 use super::refuse::{not_supported, unknown_fields};
-use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, score, vector_wanted};
-use super::{discover, filter, order_by, points, recommend};
+use super::shown::{WithPayload, WithVector, passes_threshold, payload, record, score};
+use super::{discover, filter, order_by, points, query, recommend};
 use crate::error::ApiError;
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops::{self, IndexHandle, Query};
@@ -19,7 +21,7 @@ use crate::state::AppState;
 
 /// `params` of a search.
 #[derive(Debug, Default, Deserialize)]
-struct SearchParams {
+pub(super) struct SearchParams {
     hnsw_ef: Option<usize>,
     exact: Option<bool>,
     quantization: Option<Quantization>,
@@ -37,6 +39,8 @@ struct Quantization {
 
 /// What a search of either form comes down to.
 pub(super) struct Plan {
+    /// The dense vector searched (`""`: the unnamed one).
+    pub(super) using: String,
     pub(super) vector: Vec<f32>,
     pub(super) filter: Option<Filter>,
     /// Hits wanted (groups wanted, for a search by groups).
@@ -47,7 +51,7 @@ pub(super) struct Plan {
     rescore: Option<bool>,
     pub(super) score_threshold: Option<f32>,
     pub(super) with_payload: WithPayload,
-    pub(super) with_vector: bool,
+    pub(super) with_vector: Option<WithVector>,
 }
 
 /// The fields `points/search` and `points/query` share.
@@ -61,23 +65,31 @@ pub(super) struct Shared {
     score_threshold: Option<f32>,
 }
 
+impl SearchParams {
+    /// `hnsw_ef`, `exact` and `quantization.rescore`, after refusing what vectord does not have.
+    pub(super) fn read(self) -> Result<(Option<usize>, bool, Option<bool>), ApiError> {
+        unknown_fields(&self.rest, &["indexed_only"])?;
+        let quantization = self.quantization.unwrap_or_default();
+        unknown_fields(&quantization.rest, &["ignore", "oversampling"])?;
+        Ok((self.hnsw_ef, self.exact.unwrap_or(false), quantization.rescore))
+    }
+}
+
 impl Plan {
     pub(super) fn new(vector: Vec<f32>, limit: usize, shared: Shared) -> Result<Self, ApiError> {
-        let params = shared.params.unwrap_or_default();
-        unknown_fields(&params.rest, &["indexed_only"])?;
-        let quantization = params.quantization.unwrap_or_default();
-        unknown_fields(&quantization.rest, &["ignore", "oversampling"])?;
+        let (ef, exact, rescore) = shared.params.unwrap_or_default().read()?;
         Ok(Plan {
+            using: String::new(),
             vector,
             filter: filter::translate(shared.filter.as_ref())?,
             limit,
             offset: shared.offset.unwrap_or(0),
-            ef: params.hnsw_ef,
-            exact: params.exact.unwrap_or(false),
-            rescore: quantization.rescore,
+            ef,
+            exact,
+            rescore,
             score_threshold: shared.score_threshold,
             with_payload: shared.with_payload.unwrap_or(WithPayload::All(false)),
-            with_vector: vector_wanted(shared.with_vector.as_ref(), false)?,
+            with_vector: shared.with_vector,
         })
     }
 
@@ -89,6 +101,7 @@ impl Plan {
             .checked_add(self.offset)
             .ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
         Ok((k > 0).then(|| Query {
+            using: self.using.clone(),
             vectors: vec![self.vector.clone()],
             k,
             ef: self.ef,
@@ -99,12 +112,9 @@ impl Plan {
         }))
     }
 
-    /// The ids whose vectors [`scored_with`](Self::scored_with) will ask for.
-    fn shown_ids(&self, hits: &[Hit]) -> Vec<String> {
-        if !self.with_vector {
-            return Vec::new();
-        }
-        hits.iter().skip(self.offset).map(|hit| hit.id.clone()).collect()
+    /// Which vectors the hits show, checked against the collection's.
+    pub(super) fn shown_vectors(&self, params: &IndexParams) -> Result<ShownVectors, ApiError> {
+        ShownVectors::of(params, self.with_vector.as_ref(), false)
     }
 
     /// Qdrant's `ScoredPoint`s for the hits under `metric`, best first, the vectors shown from `vector_of`.
@@ -112,15 +122,14 @@ impl Plan {
         &self,
         metric: Metric,
         hits: Vec<Hit>,
-        vector_of: impl Fn(&str) -> Option<Vec<f32>>,
+        vector_of: impl Fn(&str) -> Option<PointVector>,
     ) -> Vec<ScoredPoint> {
         hits.into_iter()
             .skip(self.offset)
             .map(|hit| (score(metric, hit.distance), hit))
             .take_while(|(score, _)| passes_threshold(metric, *score, self.score_threshold))
             .map(|(score, hit)| {
-                let vector = if self.with_vector { vector_of(&hit.id) } else { None };
-                let point = record(&hit.id, payload(&self.with_payload, hit.metadata.as_ref()), vector);
+                let point = record(&hit.id, payload(&self.with_payload, hit.metadata.as_ref()), vector_of(&hit.id));
                 ScoredPoint { point, version: 0, score }
             })
             .collect()
@@ -139,6 +148,30 @@ pub(crate) struct SearchRequest {
 }
 
 impl SearchRequest {
+    /// Whether the search names a vector (`{"name", "vector"}` of a named or a sparse vector).
+    fn is_universal(&self) -> bool {
+        matches!(&self.vector, Value::Object(named) if named.get("name").is_some_and(|n| n.as_str() != Some("")))
+    }
+
+    /// The answer of the universal query engine, for a named vector.
+    async fn answer_universal(self, handle: &mut IndexHandle) -> Result<Vec<ScoredPoint>, ApiError> {
+        unknown_fields(&self.rest, points::HARMLESS)?;
+        let Value::Object(mut named) = self.vector else { return Err(ApiError::bad_request("not a named vector")) };
+        let (name, vector) = (named.remove("name"), named.remove("vector"));
+        let (Some(Value::String(name)), Some(vector), true) = (name, vector, named.is_empty()) else {
+            return Err(ApiError::bad_request("a named vector is {\"name\", \"vector\"}"));
+        };
+        let request = QueryRequest {
+            query: Some(vector),
+            using: Some(name),
+            prefetch: None,
+            limit: Some(self.limit),
+            shared: self.shared,
+            rest: Map::new(),
+        };
+        request.answer_universal(handle).await
+    }
+
     pub(super) fn plan(self) -> Result<Plan, ApiError> {
         unknown_fields(&self.rest, points::HARMLESS)?;
         let vector = match self.vector {
@@ -158,6 +191,7 @@ impl SearchRequest {
 pub(crate) struct QueryRequest {
     query: Option<Value>,
     using: Option<String>,
+    prefetch: Option<Value>,
     limit: Option<usize>,
     #[serde(flatten)]
     shared: Shared,
@@ -201,10 +235,11 @@ fn numbers(vector: Value) -> Result<Vec<f32>, ApiError> {
 pub(super) async fn run_all(handle: &mut IndexHandle, plans: &[Plan]) -> Result<Vec<Vec<ScoredPoint>>, ApiError> {
     let queries = plans.iter().map(Plan::query).collect::<Result<Vec<_>, _>>()?;
     let asked: Vec<bool> = queries.iter().map(Option::is_some).collect();
-    let metric = handle.params().metric;
+    let params = handle.params();
     let mut found = handle.search(queries.into_iter().flatten().collect(), ops::Freshness::Writer).await?.into_iter();
     let mut scored = Vec::with_capacity(plans.len());
     for (plan, asked) in plans.iter().zip(asked) {
+        let metric = params.vector(&plan.using).map_or(params.metric, |v| v.metric);
         // A plan that asked for no hits (limit 0) has none; the others one list each.
         let hits: Vec<Hit> = if asked { found.next().into_iter().flatten().flatten().collect() } else { Vec::new() };
         scored.push(plan.scored_through(handle, metric, hits).await?);
@@ -221,12 +256,16 @@ impl Plan {
         metric: Metric,
         hits: Vec<Hit>,
     ) -> Result<Vec<ScoredPoint>, ApiError> {
-        let ids = self.shown_ids(&hits);
-        let vectors: HashMap<String, Vec<f32>> = if ids.is_empty() {
+        let params = handle.params();
+        let shown = self.shown_vectors(&params)?;
+        let ids: Vec<String> =
+            if shown.any() { hits.iter().skip(self.offset).map(|hit| hit.id.clone()).collect() } else { Vec::new() };
+        let vectors: HashMap<String, PointVector> = if ids.is_empty() {
             HashMap::new()
         } else {
             let records = handle.get_many(&ids).await?;
-            ids.into_iter().zip(records).filter_map(|(id, record)| Some((id, record?.vector))).collect()
+            let shown_of = |record: Option<Record>| shown.show(&params, &record?);
+            ids.into_iter().zip(records).filter_map(|(id, record)| Some((id, shown_of(record)?))).collect()
         };
         Ok(self.scored_with(metric, hits, |id| vectors.get(id).cloned()))
     }
@@ -255,6 +294,9 @@ pub(crate) async fn search(
     OnIndex { state, name }: OnIndex,
     JsonBody(request): JsonBody<SearchRequest>,
 ) -> Reply<Vec<ScoredPoint>> {
+    if request.is_universal() {
+        return Ok(Answer(request.answer_universal(&mut ops::handle(&state, &name).await?).await?));
+    }
     let found = searched(&state, &name, vec![request], SearchRequest::plan).await?;
     Ok(Answer(found.into_iter().next().unwrap_or_default()))
 }
@@ -265,10 +307,57 @@ pub(crate) async fn search_batch(
     JsonBody(batch): JsonBody<Batch<SearchRequest>>,
 ) -> Reply<Vec<Vec<ScoredPoint>>> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
+    if batch.searches.iter().any(SearchRequest::is_universal) {
+        let mut handle = ops::handle(&state, &name).await?;
+        let mut answers = Vec::with_capacity(batch.searches.len());
+        for request in batch.searches {
+            answers.push(if request.is_universal() {
+                request.answer_universal(&mut handle).await?
+            } else {
+                run_all(&mut handle, &[request.plan()?]).await?.into_iter().next().unwrap_or_default()
+            });
+        }
+        return Ok(Answer(answers));
+    }
     Ok(Answer(searched(&state, &name, batch.searches, SearchRequest::plan).await?))
 }
 
 impl QueryRequest {
+    /// Whether the query needs the universal query engine: prefetches, a
+    /// fusion, a named or sparse vector, or a point id as the query.
+    fn is_universal(&self) -> bool {
+        let plain_vector = |query: &Value| match query {
+            Value::Array(_) => true,
+            Value::Object(object) => object.len() == 1 && object.get("nearest").is_some_and(Value::is_array),
+            _ => false,
+        };
+        self.prefetch.as_ref().is_some_and(|p| !p.is_null())
+            || self.using.as_deref().is_some_and(|u| !u.is_empty())
+            || self.query.as_ref().is_some_and(|q| !plain_vector(q))
+    }
+
+    /// The answer of the universal query engine.
+    async fn answer_universal(self, handle: &mut IndexHandle) -> Result<Vec<ScoredPoint>, ApiError> {
+        unknown_fields(&self.rest, points::HARMLESS)?;
+        let params = handle.params();
+        let offset = self.shared.offset.unwrap_or(0);
+        let limit = self.limit.unwrap_or(DEFAULT_QUERY_LIMIT);
+        let wanted =
+            limit.checked_add(offset).ok_or_else(|| ApiError::bad_request("`limit` + `offset` is too large"))?;
+        let spec = query::Prefetch::top(
+            self.prefetch,
+            self.query,
+            self.using,
+            self.shared.filter,
+            self.shared.params,
+            self.shared.score_threshold,
+        );
+        let top = query::Node::read(&params, spec, None, wanted, 0)?;
+        let with_payload = self.shared.with_payload.unwrap_or(WithPayload::All(false));
+        let shown = query::Shown { offset, with_payload: &with_payload, with_vector: self.shared.with_vector.as_ref() };
+        query::answer(handle, &top, shown).await
+    }
+
     /// Whether the query is a nearest-vector search, rather than one
     /// answered apart: from examples (a recommendation, a discovery or a
     /// context search) or in the order of a payload value.
@@ -311,6 +400,10 @@ pub(crate) async fn query(
         let points = request.answer_apart(&mut ops::handle(&state, &name).await?).await?;
         return Ok(Answer(QueryResponse { points }));
     }
+    if request.is_universal() {
+        let points = request.answer_universal(&mut ops::handle(&state, &name).await?).await?;
+        return Ok(Answer(QueryResponse { points }));
+    }
     let found = searched(&state, &name, vec![request], QueryRequest::plan).await?;
     Ok(Answer(QueryResponse { points: found.into_iter().next().unwrap_or_default() }))
 }
@@ -322,14 +415,16 @@ pub(crate) async fn query_batch(
     JsonBody(batch): JsonBody<Batch<QueryRequest>>,
 ) -> Reply<Vec<QueryResponse>> {
     unknown_fields(&batch.rest, points::HARMLESS)?;
-    if batch.searches.iter().all(QueryRequest::is_nearest) {
+    if batch.searches.iter().all(|request| request.is_nearest() && !request.is_universal()) {
         let found = searched(&state, &name, batch.searches, QueryRequest::plan).await?;
         return Ok(Answer(found.into_iter().map(|points| QueryResponse { points }).collect()));
     }
     let mut handle = ops::handle(&state, &name).await?;
     let mut answers = Vec::with_capacity(batch.searches.len());
     for request in batch.searches {
-        let points = if request.is_nearest() {
+        let points = if request.is_nearest() && request.is_universal() {
+            request.answer_universal(&mut handle).await?
+        } else if request.is_nearest() {
             let plan = request.plan()?;
             run_all(&mut handle, std::slice::from_ref(&plan)).await?.into_iter().next().unwrap_or_default()
         } else {

@@ -7,8 +7,6 @@ use serde_json::{Map, Value};
 
 use super::answers::{PointVector, Record};
 use super::ids;
-use super::refuse::not_supported;
-use crate::error::ApiError;
 use crate::ops::json_path::{path_get, path_remove, path_set};
 
 /// `with_payload`: `true`, `false`, a list of keys, `{"include": [...]}` or `{"exclude": [...]}`.
@@ -33,30 +31,15 @@ pub(crate) enum PayloadSelector {
     Exclude(Vec<String>),
 }
 
-/// `with_vector`: `true`, `false`, or a list of vector names.
+/// `with_vector`: `true`, `false`, or a list of vector names
+/// ([`ShownVectors`](super::point_vectors::ShownVectors) checks and applies it).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum WithVector {
-    /// The one vector or none.
+    /// Every vector or none.
     All(bool),
-    /// Named vectors: only the unnamed one, `""`, exists.
+    /// The vectors of these names (`""`: the unnamed one).
     Names(Vec<String>),
-}
-
-impl WithVector {
-    /// Whether to show the vector.
-    pub(crate) fn wanted(&self) -> Result<bool, ApiError> {
-        match self {
-            WithVector::All(wanted) => Ok(*wanted),
-            WithVector::Names(names) if names.iter().all(String::is_empty) => Ok(!names.is_empty()),
-            WithVector::Names(_) => Err(not_supported("named vectors (a collection has one unnamed vector)")),
-        }
-    }
-}
-
-/// `wanted`, or `default` when the request leaves it out.
-pub(crate) fn vector_wanted(with_vector: Option<&WithVector>, default: bool) -> Result<bool, ApiError> {
-    with_vector.map_or(Ok(default), WithVector::wanted)
 }
 
 /// The payload to show for stored metadata, or `None` for none at all.
@@ -91,8 +74,7 @@ pub(crate) fn payload(selection: &WithPayload, metadata: Option<&Value>) -> Opti
 }
 
 /// A Qdrant `Record`.
-pub(crate) fn record(id: &str, payload: Option<Value>, vector: Option<Vec<f32>>) -> Record {
-    let vector = vector.map(|v| if v.is_empty() { PointVector::Missing(Map::new()) } else { PointVector::Dense(v) });
+pub(crate) fn record(id: &str, payload: Option<Value>, vector: Option<PointVector>) -> Record {
     Record { id: ids::show(id), payload, vector, order_value: None }
 }
 

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::answers::{Answer, Reply};
-use super::collections::{HARMLESS_HNSW, HnswConfig};
 use super::refuse::{not_supported, unknown_fields};
+use super::vector_config::{HARMLESS_HNSW, HnswConfig};
 use crate::http::extract::{JsonBody, OnIndex};
 use crate::ops;
 
