@@ -1,6 +1,7 @@
-"""mem0's Memory over vectord, on a dense collection created before it starts (its own default collection
-carries a BM25 sparse vector, which vectord does not store yet): at start it creates its payload indexes;
-memories are added without an LLM (`infer=False`) under a deterministic fake embedding, then searched,
+"""mem0's Memory over vectord, on a dense collection created before it starts, without the BM25 sparse vector its
+own default collection carries (a collection from before mem0's hybrid search: mem0 then writes and searches the
+dense vector only; test_hybrid_mem0.py lets mem0 create its default collection): at start it creates its payload
+indexes; memories are added without an LLM (`infer=False`) under a deterministic fake embedding, then searched,
 listed per user and deleted."""
 import os
 
