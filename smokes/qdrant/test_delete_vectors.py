@@ -69,7 +69,8 @@ def test_points_without_a_vector_as_in_qdrant(url):
     with pytest.raises(Exception):
         vectord.delete_vectors("bare", vectors=[""], points=[5, 999])
     assert state(vectord) == before
-    # Named vectors other than the unnamed one are refused by name.
+    # A vector the collection does not declare is refused by name, as Qdrant refuses it.
     with pytest.raises(Exception) as refused:
         vectord.delete_vectors("bare", vectors=["image"], points=[5])
-    assert "not supported by vectord" in str(refused.value)
+    assert 'Not existing vector name error: image' in str(refused.value)
+    assert state(vectord) == before

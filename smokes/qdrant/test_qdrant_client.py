@@ -239,23 +239,27 @@ def test_what_vectord_does_not_do_is_refused_clearly(client):
         lambda: client.query_points(name, query=[1.0] * DIM, query_filter=models.Filter(must=[
             models.FieldCondition(key="p", geo_radius=models.GeoRadius(
                 center=models.GeoPoint(lat=0, lon=0), radius=1.0))])),
-        lambda: client.query_points(name, query=[1.0] * DIM, using="image"),
-        lambda: client.create_collection("qc-sparse", vectors_config={},
-                                         sparse_vectors_config={"s": models.SparseVectorParams()}),
+        lambda: client.create_collection("qc-multi", vectors_config=models.VectorParams(
+            size=DIM, distance=models.Distance.COSINE,
+            multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM))),
         lambda: client.create_collection("qc-manhattan", vectors_config=models.VectorParams(
             size=DIM, distance=models.Distance.MANHATTAN)),
         lambda: client.create_payload_index(name, field_name="text", field_schema="geo"),
         lambda: client.query_points(name, prefetch=[models.Prefetch(query=[1.0] * DIM, limit=5)],
-                                    query=models.FusionQuery(fusion=models.Fusion.RRF)),
+                                    query=[1.0] * DIM, lookup_from=models.LookupLocation(collection=name)),
     ]
     for call in refused:
         with pytest.raises(UnexpectedResponse) as caught:
             call()
         assert 400 <= caught.value.status_code < 500
         assert "not supported by vectord" in caught.value.content.decode(), caught.value.content
+    # A vector the collection does not declare: refused by name, as Qdrant refuses it.
+    with pytest.raises(UnexpectedResponse) as caught:
+        client.query_points(name, query=[1.0] * DIM, using="image")
+    assert caught.value.status_code == 400 and 'Not existing vector name error: image' in caught.value.content.decode()
     with pytest.raises(UnexpectedResponse) as caught:
         client.upsert(name, points=[models.PointStruct(id=2, vector=[1.0] * (DIM + 1))])
     assert caught.value.status_code == 400
     assert client.count(name).count == 1
-    assert not client.collection_exists("qc-sparse") and not client.collection_exists("qc-manhattan")
+    assert not client.collection_exists("qc-multi") and not client.collection_exists("qc-manhattan")
     client.delete_collection(name)

@@ -80,8 +80,8 @@ impl PointVectors {
 
 /// The 400 of a vector name the collection does not declare.
 pub(crate) fn unknown_vector(name: &str) -> ApiError {
-    let shown = if name.is_empty() { "the unnamed vector (\"\")".to_owned() } else { format!("vector {name:?}") };
-    let message = format!("Wrong input: {shown} is not configured in this collection");
+    // Qdrant's words (the unnamed vector's name is empty).
+    let message = format!("Wrong input: Not existing vector name error: {name}");
     ApiError::new(axum::http::StatusCode::BAD_REQUEST, "unknown_vector", message)
 }
 
