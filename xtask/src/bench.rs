@@ -131,7 +131,7 @@ fn env_path(var: &str, default: PathBuf) -> PathBuf {
     std::env::var_os(var).map_or(default, PathBuf::from)
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = info.lines().find_map(|l| l.strip_prefix("model name")).and_then(|l| l.split(':').nth(1));
     model.map_or_else(|| "unknown".to_owned(), |m| m.trim().to_owned())

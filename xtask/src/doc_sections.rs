@@ -26,8 +26,11 @@ pub(crate) const PAYLOAD_INDEX: Section = Section {
     begin: "<!-- payload-index-bench: written by `cargo xtask bench-payload-index` -->",
     end: "<!-- /payload-index-bench -->",
 };
+/// Written by `cargo xtask bench-hybrid`.
+pub(crate) const HYBRID: Section =
+    Section { begin: "<!-- hybrid-bench: written by `cargo xtask bench-hybrid` -->", end: "<!-- /hybrid-bench -->" };
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 5] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX];
+pub(crate) const KEPT: [Section; 6] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID];
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

@@ -10,6 +10,11 @@
 //!   lost, answers unchanged, filtered QPS with and without it.
 //! - `bench-filter`: filtered search on MiniLM at 50/10/1/0.1 % selectivity
 //!   (recall@10, QPS, with and without a field index) into docs/BENCHMARKS.md.
+//! - `bench-hybrid [--quick] [--url URL]`: sparse (BM25, server-side IDF), dense
+//!   and RRF-fused queries over the Qdrant API on MiniLM and its texts
+//!   (`xtask/bench_hybrid.py`): QPS and p50/p99 from 1 and 8 clients, sparse
+//!   answers checked against a brute force, dense recall@10, memory per point;
+//!   against the release binary, or the server at `--url`; into docs/BENCHMARKS.md.
 //! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
 //!   (recall@10, QPS, memory at recall 0.95) into docs/BENCHMARKS.md.
 //! - `bench-shards [--quick]`: vectord over HTTP with indexes of 1, 2 and 4 shards
@@ -43,6 +48,7 @@ mod api_fuzz;
 mod bench;
 mod bench_filter;
 mod bench_http;
+mod bench_hybrid;
 mod bench_insert;
 mod bench_payload_index;
 mod bench_shards;
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         ["bench-shards", rest @ ..] => bench_shards::bench_shards(&workspace_root(), rest),
         ["bench-filter"] => bench_filter::bench_filter(&workspace_root()),
         ["bench-payload-index"] => bench_payload_index::bench_payload_index(&workspace_root()),
+        ["bench-hybrid", rest @ ..] => bench_hybrid::bench_hybrid(&workspace_root(), rest),
         ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["cluster", rest @ ..] => cluster::cluster(&workspace_root(), rest),
@@ -83,7 +90,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };
