@@ -266,17 +266,23 @@ class Conn:
         self.c = None
 
     def request(self, method, path, body=None):
-        if self.c is None:
-            self.c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        try:
-            self.c.request(method, path, body=body, headers=headers)
-            response = self.c.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException):
-            self.c.close()
-            self.c = None
-            raise
+        # A connection left idle past the server's keep-alive timeout is closed
+        # by it: one new connection is tried before giving up.
+        for attempt in (1, 2):
+            reused = self.c is not None
+            if self.c is None:
+                self.c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self.c.request(method, path, body=body, headers=headers)
+                response = self.c.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException) as error:
+                self.c.close()
+                self.c = None
+                closed_idle = isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+                if not (reused and closed_idle and attempt == 1):
+                    raise
 
     def json(self, method, path, obj=None, ok=(200,)):
         body = None if obj is None else (obj if isinstance(obj, bytes) else json.dumps(obj).encode())

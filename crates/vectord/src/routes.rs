@@ -35,6 +35,7 @@ pub(crate) fn declared() -> Vec<Declared> {
         Declared::new(ours(M::POST, "/v1/vectors/index/{name}/add", Write), items::add),
         Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search", Read), native::search::one),
         Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search/batch", Read), native::search::batch),
+        Declared::new(ours(M::POST, "/v1/vectors/index/{name}/search/hybrid", Read), native::hybrid::hybrid),
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items", Read), items::list),
         Declared::new(ours(M::GET, "/v1/vectors/index/{name}/items/{*id}", Read), items::get),
         Declared::new(ours(M::DELETE, "/v1/vectors/index/{name}/items/{*id}", Write), items::delete),

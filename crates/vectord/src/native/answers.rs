@@ -97,8 +97,16 @@ pub struct IndexListAnswer {
 pub struct StoredItem {
     /// Its id.
     pub id: String,
-    /// Its vector, as stored.
+    /// Its unnamed vector, as stored (empty if it has none).
     pub vector: Vec<f32>,
+    /// Its named dense vectors, by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Option<Object>)]
+    pub vectors: BTreeMap<String, Vec<f32>>,
+    /// Its sparse vectors, by name, each `{"indices", "values"}` (indices ascending).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Option<Object>)]
+    pub sparse: BTreeMap<String, lhv_core::SparseVector>,
     /// Its metadata.
     /// (Any JSON value: an object through the Qdrant API, anything through this one.)
     #[schema(value_type = Option<serde_json::Value>)]

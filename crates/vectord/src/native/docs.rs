@@ -13,10 +13,18 @@ pub struct ItemDoc {
     /// Any non-empty string up to 1024 bytes (percent-encode it in paths).
     #[schema(min_length = 1)]
     pub id: String,
-    /// `dim` finite numbers (not all zero for cosine), or none (`[]`): an
-    /// item without a vector, stored and listed but never found by a search.
+    /// The unnamed vector: `dim` finite numbers (not all zero for cosine), or
+    /// none (`[]`; may be left out when `vectors` or `sparse` are given): an
+    /// item without it is stored and listed but never found by its search.
     #[schema(value_type = Vec<ComponentDoc>)]
     pub vector: Vec<f32>,
+    /// Named dense vectors the index declares, by name: lists of numbers.
+    #[schema(value_type = Option<Object>)]
+    pub vectors: Option<serde_json::Value>,
+    /// Named sparse vectors the index declares, by name: `{"indices": [u32...],
+    /// "values": [number...]}` (indices distinct, in any order).
+    #[schema(value_type = Option<Object>)]
+    pub sparse: Option<serde_json::Value>,
     /// Any JSON; omitted or null keeps what is stored.
     #[schema(value_type = Option<serde_json::Value>)]
     pub metadata: Option<serde_json::Value>,

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lhv_core::{IndexParams, IndexedField, Metric, Storage};
+use std::collections::BTreeMap;
+
+use lhv_core::{IndexParams, IndexedField, Metric, SparseParams, Storage, VectorParams};
 use lhv_store::IndexState;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -23,12 +25,25 @@ pub struct CreateIndex {
     /// rule for collection names; docs/API.md says how they are stored).
     #[schema(min_length = 1, max_length = 255, pattern = "^[^/\\x00-\\x1f\\x7f-\\x9f]+$", example = "docs")]
     name: String,
-    /// Components per vector.
+    /// Components of the unnamed vector (leave out, with `distance`, for an
+    /// index of named vectors only).
     #[schema(minimum = 1, maximum = 4096)]
-    dim: usize,
-    /// `cosine`, `l2` or `dot`.
-    #[schema(value_type = super::docs::MetricDoc)]
-    distance: Metric,
+    dim: Option<usize>,
+    /// `cosine`, `l2` or `dot`: the unnamed vector's (required with `dim`).
+    #[schema(value_type = Option<super::docs::MetricDoc>)]
+    distance: Option<Metric>,
+    /// Named dense vectors besides the unnamed one, by name: each
+    /// `{"dim", "distance", "m", "ef_construction", "ef_search", "storage"}`
+    /// (as the index's own fields). An item may have any of them.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    vectors: BTreeMap<String, VectorParams>,
+    /// Named sparse vectors (index → weight pairs, searched exactly by dot
+    /// product), by name: each `{"modifier": "none" | "idf"}`; with `idf`
+    /// query weights are multiplied by inverse document frequencies (BM25-style scores).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    sparse_vectors: BTreeMap<String, SparseParams>,
     /// Links per node in the graph [default: 16].
     #[schema(minimum = 2, maximum = 100)]
     m: Option<usize>,
@@ -73,7 +88,13 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<CreateIndex>,
 ) -> Result<(StatusCode, Json<IndexInfo>), ApiError> {
-    let mut params = IndexParams::new(request.dim, request.distance);
+    let mut params = match (request.dim, request.distance) {
+        (Some(dim), Some(distance)) => IndexParams::new(dim, distance),
+        (Some(_), None) => return Err(ApiError::bad_request("`distance` is required with `dim`")),
+        (None, _) => IndexParams::named_only(),
+    };
+    params.vectors = request.vectors;
+    params.sparse_vectors = request.sparse_vectors;
     if let Some(m) = request.m {
         params = params.with_m(m);
     }

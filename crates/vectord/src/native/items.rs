@@ -55,7 +55,8 @@ pub(crate) async fn add(
     (status = 200, description = "The item", body = StoredItem)))]
 pub(crate) async fn get(OnItem { state, name, id }: OnItem) -> Reply<StoredItem> {
     let record = ops::handle(&state, &name).await?.get(&id).await?.ok_or_else(|| item_not_found(&name, &id))?;
-    Ok(Json(StoredItem { id, vector: record.vector, metadata: record.metadata }))
+    let lhv_core::Record { vector, vectors, sparse, metadata } = record;
+    Ok(Json(StoredItem { id, vector, vectors, sparse, metadata }))
 }
 
 /// Deletes one item; durable when it answers.

@@ -6,6 +6,7 @@ pub(crate) mod cluster;
 pub(crate) mod docs;
 pub(crate) mod fields;
 pub(crate) mod health;
+pub(crate) mod hybrid;
 pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod reshard;

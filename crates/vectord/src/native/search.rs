@@ -1,7 +1,7 @@
 //! k-nearest-neighbour searches.
 
 use axum::Json;
-use lhv_core::Filter;
+use lhv_core::{Filter, SparseVector};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -16,9 +16,15 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "vector": [0.6, 0.8], "k": 3 }))]
 pub struct Search {
-    /// `dim` finite numbers (not all zero for cosine).
-    #[schema(value_type = Vec<super::docs::ComponentDoc>)]
-    vector: Vec<f32>,
+    /// A dense query: `dim` finite numbers of the vector `using` (not all zero for cosine).
+    #[schema(value_type = Option<Vec<super::docs::ComponentDoc>>)]
+    vector: Option<Vec<f32>>,
+    /// A sparse query of the sparse vector `using`: `{"indices", "values"}`
+    /// (instead of `vector`); hits are the items sharing an index with it,
+    /// exactly, their `distance` the negated dot product.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    sparse_vector: Option<SparseVector>,
     #[serde(flatten)]
     settings: SearchSettings,
 }
@@ -61,21 +67,40 @@ pub struct SearchSettings {
     /// every acknowledged write.
     #[serde(default)]
     consistency: Option<Consistency>,
+    /// The vector searched: a named dense or sparse vector [default: the unnamed one].
+    #[serde(default)]
+    using: Option<String>,
+    /// Only hits at most this far from the query (Qdrant's `score_threshold`).
+    #[serde(default)]
+    max_distance: Option<f32>,
 }
 
 impl SearchSettings {
-    /// The search of `vectors` these settings ask for, and how fresh it must be.
-    fn query(self, vectors: Vec<Vec<f32>>) -> (Query, Freshness) {
+    /// The search of `vectors` these settings ask for, how fresh it must be, and the distance cut-off.
+    fn query(self, vectors: Vec<Vec<f32>>) -> Searched {
         let freshness = match self.consistency {
             None => Freshness::Writer,
             Some(Consistency::Eventual) => Freshness::Any,
             Some(Consistency::Strong) => Freshness::Strong,
         };
-        (
-            Query { vectors, k: self.k, ef: self.ef, rescore: self.rescore, filter: self.filter, ..Query::default() },
-            freshness,
-        )
+        let query = Query {
+            using: self.using.unwrap_or_default(),
+            vectors,
+            k: self.k,
+            ef: self.ef,
+            rescore: self.rescore,
+            filter: self.filter,
+            ..Query::default()
+        };
+        Searched { query, freshness, max_distance: self.max_distance }
     }
+}
+
+/// A search as asked: the query, how fresh, and the distance cut-off.
+pub(super) struct Searched {
+    pub(super) query: Query,
+    pub(super) freshness: Freshness,
+    pub(super) max_distance: Option<f32>,
 }
 
 /// How fresh a search's answer must be (see docs/OPERATIONS.md).
@@ -92,9 +117,23 @@ pub enum Consistency {
 #[utoipa::path(post, path = "/v1/vectors/index/{name}/search", operation_id = "search", params(("name" = String, Path, example = "docs")), request_body = Search, responses(
     (status = 200, description = "Nearest first", body = SearchAnswer)))]
 pub(crate) async fn one(OnIndex { state, name }: OnIndex, JsonBody(request): JsonBody<Search>) -> Reply<SearchAnswer> {
-    let query = request.settings.query(vec![request.vector]);
-    let results = searched(&state, &name, query).await?.into_iter().next().unwrap_or_default();
+    let results = searched(&state, &name, request.searched()?).await?.into_iter().next().unwrap_or_default();
     Ok(Json(SearchAnswer { results }))
+}
+
+impl Search {
+    /// The search asked: of a dense or of a sparse vector.
+    pub(super) fn searched(self) -> Result<Searched, ApiError> {
+        Ok(match (self.vector, self.sparse_vector) {
+            (Some(vector), None) => self.settings.query(vec![vector]),
+            (None, Some(sparse)) => {
+                let mut searched = self.settings.query(Vec::new());
+                searched.query.sparse = vec![sparse];
+                searched
+            }
+            _ => return Err(ApiError::bad_request("a search has either `vector` or `sparse_vector`")),
+        })
+    }
 }
 
 /// The `k` nearest items to each of several vectors.
@@ -108,13 +147,11 @@ pub(crate) async fn batch(
     Ok(Json(SearchBatchAnswer { results: searched(&state, &name, query).await? }))
 }
 
-/// The hits of each of the query's vectors, as answered.
-async fn searched(
-    state: &AppState,
-    name: &str,
-    (query, freshness): (Query, Freshness),
-) -> Result<Vec<Vec<HitDoc>>, ApiError> {
+/// The hits of each of the query's vectors, as answered, those beyond the cut-off left out.
+pub(super) async fn searched(state: &AppState, name: &str, searched: Searched) -> Result<Vec<Vec<HitDoc>>, ApiError> {
+    let Searched { query, freshness, max_distance } = searched;
     let mut found = ops::handle(state, name).await?.search(vec![query], freshness).await?;
     let hits = found.pop().unwrap_or_default();
-    Ok(hits.into_iter().map(|hits| hits.into_iter().map(HitDoc::from).collect()).collect())
+    let near = |hit: &lhv_core::Hit| max_distance.is_none_or(|max| hit.distance <= max);
+    Ok(hits.into_iter().map(|hits| hits.into_iter().filter(near).map(HitDoc::from).collect()).collect())
 }
