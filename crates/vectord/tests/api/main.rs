@@ -14,6 +14,7 @@ mod etcd_qdrant_writes;
 mod fields;
 mod hostile;
 mod http;
+mod hybrid;
 mod logging;
 mod openapi;
 mod qdrant;
