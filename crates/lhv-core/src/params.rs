@@ -151,7 +151,8 @@ pub struct IndexParams {
 pub struct VectorParams {
     /// Dimension, `1..=4096`.
     pub dim: usize,
-    /// Distance function.
+    /// Distance function (`distance` in JSON too, as vectord's API names it).
+    #[serde(alias = "distance")]
     pub metric: Metric,
     /// Graph out-degree, as [`IndexParams::m`]. Default 16.
     #[serde(default = "defaults::m")]
@@ -195,9 +196,7 @@ impl VectorParams {
     /// Checks every parameter against its range.
     pub fn validate(&self) -> Result<()> {
         check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
-        check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
-        check_range("ef_construction", self.ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
-        check_range("ef_search", self.ef_search, 1, MAX_EF, "an integer in 1..=10000")
+        check_graph(self.m, self.ef_construction, self.ef_search)
     }
 }
 
@@ -339,9 +338,8 @@ impl IndexParams {
         if self.dim > 0 || (self.vectors.is_empty() && self.sparse_vectors.is_empty()) {
             check_range("dim", self.dim, 1, MAX_DIM, "an integer in 1..=4096")?;
         }
-        check_range("m", self.m, 2, MAX_M, "an integer in 2..=100")?;
-        check_range("ef_construction", self.ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
-        check_range("ef_search", self.ef_search, 1, MAX_EF, "an integer in 1..=10000")?;
+        // Checked even without an unnamed vector: `set_build_params` applies them to every graph.
+        check_graph(self.m, self.ef_construction, self.ef_search)?;
         self.validate_names()?;
         let fields = &self.indexed_fields;
         if fields.len() > MAX_INDEXED_FIELDS {
@@ -392,6 +390,13 @@ impl IndexParams {
         }
         Ok(())
     }
+}
+
+/// The ranges of a graph's parameters.
+fn check_graph(m: usize, ef_construction: usize, ef_search: usize) -> Result<()> {
+    check_range("m", m, 2, MAX_M, "an integer in 2..=100")?;
+    check_range("ef_construction", ef_construction, 1, MAX_EF, "an integer in 1..=10000")?;
+    check_range("ef_search", ef_search, 1, MAX_EF, "an integer in 1..=10000")
 }
 
 /// Fails unless `name` can name a vector: not empty (that is the unnamed

@@ -204,8 +204,12 @@ const DEFAULT_QUERY_LIMIT: usize = 10;
 impl QueryRequest {
     pub(super) fn plan(self) -> Result<Plan, ApiError> {
         unknown_fields(&self.rest, points::HARMLESS)?;
+        // The universal query engine answers these; what reaches a plan (searches by groups) cannot have them.
         if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
-            return Err(not_supported("named vectors in `using` (the unnamed vector, \"\", is)"));
+            return Err(not_supported("named vectors in `using` of a search by groups (the unnamed vector, \"\", is)"));
+        }
+        if self.prefetch.as_ref().is_some_and(|p| !p.is_null()) {
+            return Err(not_supported("`prefetch` in a search by groups"));
         }
         let vector = match self.query {
             Some(Value::Array(vector)) => Value::Array(vector),

@@ -44,14 +44,17 @@ async fn named_and_sparse_vectors_are_searched_by_name() {
     let (_, found) = search(json!({ "vector": [0, 0.2, 1], "k": 10, "using": "title", "max_distance": 0.5 })).await;
     assert_eq!(ids(&found), ["c"]);
     // Index 1 is held by a and b (idf ln(1.5/2.5 + 1)), 9 by c alone (ln(2.5/1.5 + 1)).
-    let (_, found) = search(json!({ "sparse_vector": { "indices": [9, 1], "values": [1, 1] }, "k": 10, "using": "words" })).await;
+    let (_, found) =
+        search(json!({ "sparse_vector": { "indices": [9, 1], "values": [1, 1] }, "k": 10, "using": "words" })).await;
     assert_eq!(ids(&found), ["c", "a", "b"]);
     let idf = |n: f64, df: f64| ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-    let scores: Vec<f64> = found["results"].as_array().unwrap().iter().map(|h| -h["distance"].as_f64().unwrap()).collect();
+    let scores: Vec<f64> =
+        found["results"].as_array().unwrap().iter().map(|h| -h["distance"].as_f64().unwrap()).collect();
     for (score, want) in scores.iter().zip([4.0 * idf(3.0, 1.0), 2.0 * idf(3.0, 2.0), idf(3.0, 2.0)]) {
         assert!((score - want).abs() < 1e-5, "{found}");
     }
-    let (_, found) = search(json!({ "sparse_vector": { "indices": [3], "values": [1] }, "k": 10, "using": "tags" })).await;
+    let (_, found) =
+        search(json!({ "sparse_vector": { "indices": [3], "values": [1] }, "k": 10, "using": "tags" })).await;
     assert_eq!(ids(&found), ["b"]);
     assert_eq!(found["results"][0]["distance"], -5.0);
 
@@ -63,7 +66,8 @@ async fn named_and_sparse_vectors_are_searched_by_name() {
     assert_error(&refused, StatusCode::BAD_REQUEST, "unknown_vector");
     let both = search(json!({ "vector": [1, 0], "sparse_vector": { "indices": [1], "values": [1] }, "k": 3 })).await;
     assert_eq!(both.0, StatusCode::BAD_REQUEST, "{}", both.1);
-    let duplicated = json!({ "items": [{ "id": "e", "sparse": { "words": { "indices": [2, 2], "values": [1, 1] } } }] });
+    let duplicated =
+        json!({ "items": [{ "id": "e", "sparse": { "words": { "indices": [2, 2], "values": [1, 1] } } }] });
     let refused = server.call(Method::POST, "/v1/vectors/index/h/add", Some(duplicated)).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "duplicate_sparse_index");
     server.stop().await;
