@@ -10,14 +10,43 @@
 //!
 //! let index = Index::new(IndexParams::new(3, Metric::Cosine))?;
 //! index.upsert(vec![
-//!     Item { id: "x".into(), vector: vec![1.0, 0.0, 0.0], metadata: None, ..Default::default() },
-//!     Item { id: "y".into(), vector: vec![0.0, 1.0, 0.0], metadata: Some(serde_json::json!({"tag": "b"})), ..Default::default() },
+//!     Item::new("x", vec![1.0, 0.0, 0.0]),
+//!     Item { metadata: Some(serde_json::json!({"tag": "b"})), ..Item::new("y", vec![0.0, 1.0, 0.0]) },
 //! ])?;
 //! let hits = index.search(&[0.9, 0.1, 0.0], 1, &SearchOptions::default())?;
 //! assert_eq!(hits[0].id, "x");
 //!
 //! assert_eq!(index.delete(&["x"]), 1);
 //! assert_eq!(index.search(&[0.9, 0.1, 0.0], 1, &SearchOptions::default())?[0].id, "y");
+//! # Ok::<(), lhv_core::Error>(())
+//! ```
+//!
+//! Items may have named dense vectors and sparse ones (searched exactly,
+//! here weighted by inverse document frequency), and results of several
+//! searches fuse into one ranking:
+//!
+//! ```
+//! use lhv_core::fusion::{DEFAULT_RRF_K, rrf};
+//! use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions, SparseModifier, SparseParams, SparseVector};
+//!
+//! let params = IndexParams::named_only()
+//!     .with_vector("title", lhv_core::VectorParams::new(2, Metric::Cosine))
+//!     .with_sparse_vector("words", SparseParams { modifier: SparseModifier::Idf });
+//! let index = Index::new(params)?;
+//! let mut a = Item::new("a", Vec::new());
+//! a.vectors.insert("title".into(), vec![1.0, 0.0]);
+//! a.sparse.insert("words".into(), SparseVector::new(vec![17, 3], vec![1.0, 2.0]));
+//! let mut b = Item::new("b", Vec::new());
+//! b.vectors.insert("title".into(), vec![0.6, 0.8]);
+//! b.sparse.insert("words".into(), SparseVector::new(vec![3], vec![1.0]));
+//! index.upsert(vec![a, b])?;
+//! let dense = index.search(&[0.0, 1.0], 2, &SearchOptions::default().using("title"))?;
+//! let sparse = index.search_sparse(&SparseVector::new(vec![3], vec![1.0]), 2, &SearchOptions::default().using("words"), None)?;
+//! assert_eq!((dense[0].id.as_str(), sparse[0].id.as_str()), ("b", "a"));
+//! let lists: Vec<Vec<(String, f32)>> =
+//!     [dense, sparse].iter().map(|hits| hits.iter().map(|h| (h.id.clone(), -h.distance)).collect()).collect();
+//! let fused = rrf(&lists, DEFAULT_RRF_K, None)?;
+//! assert_eq!(fused.len(), 2);
 //! # Ok::<(), lhv_core::Error>(())
 //! ```
 

@@ -50,7 +50,7 @@ pub fn shard_of(id: &str, count: usize) -> usize {
 /// use lhv_core::{IndexParams, Item, Metric, SearchOptions, ShardedIndex};
 ///
 /// let index = ShardedIndex::new(IndexParams::new(2, Metric::L2), 4)?;
-/// let item = |id: &str, x: f32| Item { id: id.into(), vector: vec![x, 0.0], metadata: None, ..Default::default() };
+/// let item = |id: &str, x: f32| Item::new(id, vec![x, 0.0]);
 /// index.upsert(vec![item("a", 1.0), item("b", 2.0), item("c", 3.0)])?;
 /// let hits = index.search(&[2.1, 0.0], 2, &SearchOptions::default())?;
 /// assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["b", "c"]);

@@ -18,7 +18,7 @@
 //! use lhv_format::{LogOp, LogRecord, decode_log, decode_snapshot, encode_record, encode_snapshot};
 //!
 //! let index = Index::new(IndexParams::new(2, Metric::L2))?;
-//! index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None, ..Default::default() }])?;
+//! index.upsert(vec![Item::new("a", vec![1.0, 2.0])])?;
 //! let bytes = encode_snapshot(&index.to_parts(), 1)?;
 //! let restored = decode_snapshot(&bytes)?;
 //! assert_eq!(restored.last_lsn, 1);

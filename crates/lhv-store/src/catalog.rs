@@ -77,7 +77,7 @@ enum Entry {
 /// let url = format!("file://{}", dir.path().display());
 /// let catalog = Catalog::open(&url, CatalogOptions::default()).await?;
 /// let docs = catalog.create("docs", IndexParams::new(2, Metric::Cosine)).await?;
-/// docs.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 0.0], metadata: None, ..Default::default() }]).await?;
+/// docs.upsert(vec![Item::new("a", vec![1.0, 0.0])]).await?;
 /// catalog.close().await?;
 /// drop(catalog); // releases the directory lock
 ///

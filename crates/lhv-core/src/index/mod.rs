@@ -329,6 +329,13 @@ impl State {
 
     /// The dense space of the vector `name`.
     fn dense_space(&self, name: &str) -> Result<&DenseSpace> {
+        if self.sparse.iter().any(|(sparse, _)| sparse == name) {
+            return Err(Error::InvalidParameter {
+                name: "using",
+                value: format!("{name:?}"),
+                allowed: "a dense vector's name (a sparse vector is searched with a sparse query)",
+            });
+        }
         self.dense
             .iter()
             .find(|space| space.name == name)

@@ -21,7 +21,8 @@ impl Index {
     /// let index = Index::new(IndexParams::new(2, Metric::L2))?;
     /// let item = |id: &str, tag: &str| Item {
     ///     id: id.into(), vector: vec![1.0, 0.0], metadata: Some(serde_json::json!({ "tag": tag })),
-    ///, ..Default::default() };
+    ///     ..Item::default()
+    /// };
     /// index.upsert(vec![item("a", "x"), item("b", "y"), item("c", "x")])?;
     /// let x: Filter = serde_json::from_value(serde_json::json!({"must": [{"key": "tag", "match": {"value": "x"}}]})).unwrap();
     /// assert_eq!(index.ids_where(Bound::Included("b"), 10, Some(&x))?, ["c"]);

@@ -108,6 +108,13 @@ impl Index {
 impl State {
     /// The sparse space of the vector `name`.
     fn sparse_space(&self, name: &str) -> Result<&SparseSpace> {
+        if self.dense.iter().any(|space| space.name == name) {
+            return Err(Error::InvalidParameter {
+                name: "using",
+                value: format!("{name:?}"),
+                allowed: "a sparse vector's name (a dense vector is searched with a dense query)",
+            });
+        }
         self.sparse
             .iter()
             .find(|(sparse, _)| sparse == name)

@@ -170,4 +170,9 @@ fn statistics_of_shards_add_up_to_those_of_the_whole() {
     merged.truncate(5);
     assert_eq!(merged, expected);
     assert!(idf(40, 14) > 0.0);
+    // A dense query of a sparse vector, or a sparse query of the dense one: refused by name.
+    let dense_of_sparse = whole.search(&[1.0, 0.0], 1, &options);
+    assert!(matches!(dense_of_sparse, Err(lhv_core::Error::InvalidParameter { name: "using", .. })));
+    let sparse_of_dense = whole.search_sparse(&query, 1, &SearchOptions::default(), None);
+    assert!(matches!(sparse_of_dense, Err(lhv_core::Error::InvalidParameter { name: "using", .. })));
 }

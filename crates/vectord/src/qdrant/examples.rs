@@ -28,6 +28,9 @@ pub(super) async fn vectors_of(
     using: &str,
 ) -> Result<Examples, ApiError> {
     let params = handle.params();
+    if params.sparse_vectors.contains_key(using) {
+        return Err(not_supported(format!("examples of the sparse vector {using:?} (dense vectors' are)")));
+    }
     let dim = params.vector(using).ok_or_else(|| super::point_vectors::unknown_vector(using))?.dim;
     let mut mentioned = Vec::new();
     for example in examples {

@@ -10,6 +10,8 @@ mod connections;
 #[cfg(feature = "cluster")]
 mod etcd_cluster;
 #[cfg(feature = "cluster")]
+mod etcd_hybrid;
+#[cfg(feature = "cluster")]
 mod etcd_qdrant_writes;
 mod fields;
 mod hostile;
