@@ -300,8 +300,8 @@ fn every_item(view: &ShardedIndex) -> Result<Vec<Item>> {
     Ok(ids
         .into_iter()
         .filter_map(|id| {
-            let record = view.get(&id)?;
-            Some(Item { id, vector: record.vector, metadata: record.metadata, ..Default::default() })
+            // Every vector the item has (named and sparse ones too), and its metadata.
+            Some(view.get(&id)?.into_item(id))
         })
         .collect())
 }

@@ -41,12 +41,7 @@ impl Node {
             for id in ids {
                 if let Some(stored) = index.get(&id) {
                     let shard = shard_of(&id, total);
-                    by_shard[shard].push(Item {
-                        id,
-                        vector: stored.vector,
-                        metadata: stored.metadata,
-                        ..Default::default()
-                    });
+                    by_shard[shard].push(stored.into_item(id));
                 }
             }
             by_shard.into_iter().map(|items| shard_snapshot(&params, items)).collect()

@@ -80,15 +80,7 @@ impl Node {
                     let items: Vec<Item> = ids
                         .iter()
                         .filter(|id| shard_of(id, total) == half as usize)
-                        .filter_map(|id| {
-                            let record = index.get(id)?;
-                            Some(Item {
-                                id: id.clone(),
-                                vector: record.vector,
-                                metadata: record.metadata,
-                                ..Default::default()
-                            })
-                        })
+                        .filter_map(|id| Some(index.get(id)?.into_item(id.clone())))
                         .collect();
                     parts.push(super::import::shard_snapshot(&params, items)?);
                 }

@@ -235,10 +235,7 @@ impl RoutedIndex {
         let records = self.scroll(Bound::Unbounded, usize::MAX, None).await?;
         let frame = ops::blocking(move || -> Result<Vec<u8>, ApiError> {
             let index = lhv_core::Index::new(params)?;
-            let items: Vec<Item> = records
-                .into_iter()
-                .map(|(id, record)| Item { id, vector: record.vector, metadata: record.metadata, ..Default::default() })
-                .collect();
+            let items: Vec<Item> = records.into_iter().map(|(id, record)| record.into_item(id)).collect();
             if !items.is_empty() {
                 index.upsert(items)?;
             }

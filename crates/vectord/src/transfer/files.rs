@@ -214,22 +214,27 @@ impl<R: BufRead> BufRead for Counting<R> {
     }
 }
 
-/// Writes one item as `format` (JSON lines, or fvecs, which keeps only the
-/// vector, and so refuses an item without one).
-pub fn write_item(
-    out: &mut impl Write,
-    format: Format,
-    id: &str,
-    vector: &[f32],
-    metadata: Option<&serde_json::Value>,
-) -> Result<(), String> {
+/// Writes one item as `format`: JSON lines, every vector it has (named and
+/// sparse ones too, as `vectors` and `sparse`, which `import` reads back);
+/// or fvecs, which keeps only the unnamed vector, and so refuses an item
+/// without one or with others.
+pub fn write_item(out: &mut impl Write, format: Format, id: &str, record: &lhv_core::Record) -> Result<(), String> {
+    let vector = &record.vector;
     let result = match format {
         Format::Jsonl => {
-            let line = json!({ "id": id, "vector": vector, "metadata": metadata });
+            let mut line = json!({ "id": id, "vector": vector, "metadata": record.metadata });
+            if !record.vectors.is_empty() {
+                line["vectors"] = json!(record.vectors);
+            }
+            if !record.sparse.is_empty() {
+                line["sparse"] = json!(record.sparse);
+            }
             writeln!(out, "{line}")
         }
-        Format::Fvecs if vector.is_empty() => {
-            return Err(format!("item {id:?} has no vector, which fvecs cannot hold: export as jsonl"));
+        Format::Fvecs if vector.is_empty() || !record.vectors.is_empty() || !record.sparse.is_empty() => {
+            return Err(format!(
+                "item {id:?} has no unnamed vector or has named ones, which fvecs cannot hold: export as jsonl"
+            ));
         }
         Format::Fvecs => {
             let dim = i32::try_from(vector.len()).unwrap_or(i32::MAX).to_le_bytes();
@@ -238,4 +243,28 @@ pub fn write_item(
         Format::Npy => return Err("export writes jsonl or fvecs".into()),
     };
     result.map_err(|e| format!("cannot write: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use lhv_core::{Item, Record, SparseVector};
+
+    use super::*;
+
+    #[test]
+    fn a_json_line_keeps_every_vector_and_fvecs_refuses_named_ones() {
+        let record = Record {
+            vector: Vec::new(),
+            vectors: BTreeMap::from([("title".to_owned(), vec![1.0, 2.5])]),
+            sparse: BTreeMap::from([("words".to_owned(), SparseVector::new(vec![3, 9], vec![1.0, 0.5]))]),
+            metadata: Some(json!({ "k": 1 })),
+        };
+        let mut out = Vec::new();
+        write_item(&mut out, Format::Jsonl, "x", &record).unwrap();
+        let item: Item = serde_json::from_slice(&out).unwrap();
+        assert_eq!(item, record.clone().into_item("x"));
+        assert!(write_item(&mut Vec::new(), Format::Fvecs, "x", &record).is_err());
+    }
 }

@@ -158,7 +158,7 @@ pub async fn export(args: ExportArgs, config: &Config) -> Result<String, String>
         let page = index.scroll(after.as_deref(), lhv_core::MAX_SCROLL_LIMIT).map_err(|e| e.to_string())?;
         for id in &page.ids {
             let record = index.get(id).ok_or_else(|| format!("item {id} vanished during the export"))?;
-            files::write_item(&mut out, args.format, id, &record.vector, record.metadata.as_ref())?;
+            files::write_item(&mut out, args.format, id, &record)?;
             written += 1;
         }
         match page.next_after {

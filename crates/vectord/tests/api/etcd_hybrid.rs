@@ -55,16 +55,37 @@ async fn sparse_and_hybrid_searches_through_a_cluster_equal_one_process() {
     create(&members[0], 4).await;
     let alone = Server::on(memory()).await;
     create(&alone, 1).await;
+    assert_answers_alike(&members, &alone, "h").await;
+    // Resharding carries every vector of every item over (named and sparse ones too).
+    let (status, answer) = members[1].call(Method::POST, "/v1/vectors/index/h/reshard", None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_answers_alike(&members, &alone, "h").await;
+    // So does a snapshot out of the cluster, into the cluster and into one process.
+    let exported = members[0].client.get(format!("{}/v1/vectors/index/h/snapshot", members[0].base)).send();
+    let frame = exported.await.unwrap().bytes().await.unwrap().to_vec();
+    for server in [&members[1], &alone] {
+        let imported = server.client.put(format!("{}/v1/vectors/index/copy/snapshot", server.base)).body(frame.clone());
+        assert_eq!(imported.send().await.unwrap().status(), StatusCode::CREATED);
+    }
+    assert_answers_alike(&members, &alone, "copy").await;
+    alone.stop().await;
+}
+
+/// Every query through every member answers what `alone` answers of `index`
+/// (the same items in one process), bit for bit.
+async fn assert_answers_alike(members: &[Server], alone: &Server, index: &str) {
     for (route, body) in queries() {
-        let path = format!("/v1/vectors/index/h/{route}");
-        let (status, expected) = alone.call(Method::POST, &path, Some(body.clone())).await;
+        let (status, expected) =
+            alone.call(Method::POST, &format!("/v1/vectors/index/h/{route}"), Some(body.clone())).await;
         assert_eq!(status, StatusCode::OK, "{expected}");
         assert!(expected["results"].as_array().is_some_and(|r| r.len() == 8), "{expected}");
-        for member in &members {
+        for member in members {
+            let path = format!("/v1/vectors/index/{index}/{route}");
             let (status, found) = member.call(Method::POST, &path, Some(body.clone())).await;
             assert_eq!(status, StatusCode::OK, "{found}");
-            assert_eq!(found, expected, "{route} through a member differs from one process");
+            assert_eq!(found, expected, "{route} of {index} through a member differs from one process");
         }
+        let (_, copied) = alone.call(Method::POST, &format!("/v1/vectors/index/{index}/{route}"), Some(body)).await;
+        assert_eq!(copied, expected, "{route} of {index} in one process differs");
     }
-    alone.stop().await;
 }

@@ -158,17 +158,10 @@ async fn search(
             match stored.sparse.get(&node.using) {
                 Some(vector) if sparse => query.sparse = vec![vector.clone()],
                 _ if sparse => return Err(no_vector_of(id, &node.using)),
-                _ => {
-                    let vector = if node.using.is_empty() {
-                        stored.vector
-                    } else {
-                        stored.vectors.get(&node.using).cloned().unwrap_or_default()
-                    };
-                    if vector.is_empty() {
-                        return Err(no_vector_of(id, &node.using));
-                    }
-                    query.vectors = vec![vector];
-                }
+                _ => match ops::dense_of(&stored, &node.using) {
+                    [] => return Err(no_vector_of(id, &node.using)),
+                    vector => query.vectors = vec![vector.to_vec()],
+                },
             }
             // The point itself is left out, as Qdrant leaves it out.
             query.filter = with(query.filter.as_ref(), Condition::HasId { has_id: vec![id.clone()] }, true);
