@@ -50,6 +50,7 @@
 //! # Ok::<(), lhv_core::Error>(())
 //! ```
 
+mod array;
 mod codes;
 mod distance;
 mod error;
@@ -67,6 +68,7 @@ mod sparse;
 mod validate;
 mod vectors;
 
+pub use array::Array;
 pub use error::{Error, Result};
 pub use filter::{
     Condition, Datetime, DatetimeRange, FieldCheck, FieldIndexInfo, FieldKey, FieldSchema, Filter, IndexedField,

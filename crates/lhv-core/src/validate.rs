@@ -32,6 +32,18 @@ pub(crate) fn query(item: usize, v: &[f32], dim: usize, metric: Metric) -> Resul
     if v.len() != dim {
         return Err(Error::DimensionMismatch { item, expected: dim, got: v.len() });
     }
+    // One vectorized pass decides almost every vector: a non-finite component
+    // makes the f32 sum of squares non-finite, and a sum below half of
+    // MAX_NORM² is below it exactly too (the f32 sum of non-negative terms is
+    // within a relative n·ε of the exact one). Restarts check every stored
+    // vector, so this is on the path of loading a snapshot.
+    let squared_norm = crate::distance::dot(v, v);
+    if squared_norm.is_finite() && f64::from(squared_norm) < 0.5 * f64::from(MAX_NORM) * f64::from(MAX_NORM) {
+        if metric == Metric::Cosine && squared_norm < MIN_COSINE_SQUARED_NORM {
+            return Err(Error::ZeroVector { item });
+        }
+        return Ok(());
+    }
     if let Some(component) = v.iter().position(|x| !x.is_finite()) {
         return Err(Error::NonFiniteComponent { item, component });
     }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
+use crate::array::Array;
 use crate::codes::kernels::CODE_KERNELS;
 use crate::codes::{self, Int8Row};
 use crate::distance::dot;
@@ -26,34 +27,36 @@ pub(crate) struct Vectors {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredRows {
     /// `slots × dim` float32 components.
-    F32(Vec<f32>),
+    F32(Array<f32>),
     /// `slots × dim` float16 bit patterns.
-    F16(Vec<u16>),
+    F16(Array<u16>),
     /// 8-bit codes with 4-bit residuals and a range per row.
     Int8 {
         /// `slots × dim` codes.
-        codes: Vec<u8>,
+        codes: Array<u8>,
         /// `slots × ceil(dim / 2)` bytes, two residuals each (low nibble first).
-        residuals: Vec<u8>,
+        residuals: Array<u8>,
         /// Per row: the value of code 0, and the step between codes.
-        ranges: Vec<[f32; 2]>,
+        ranges: Array<[f32; 2]>,
     },
 }
 
 #[derive(Debug, Clone)]
 enum Rows {
-    F32(Vec<f32>),
-    F16(Vec<u16>),
-    Int8 { codes: Vec<u8>, residuals: Vec<u8>, ranges: Vec<[f32; 2]>, code_sums: Vec<f32> },
+    F32(Array<f32>),
+    F16(Array<u16>),
+    Int8 { codes: Array<u8>, residuals: Array<u8>, ranges: Array<[f32; 2]>, code_sums: Vec<f32> },
 }
 
 impl StoredRows {
     /// Empty rows of `storage`.
     pub(crate) fn empty(storage: Storage) -> Self {
         match storage {
-            Storage::F32 => Self::F32(Vec::new()),
-            Storage::F16 => Self::F16(Vec::new()),
-            Storage::Int8 => Self::Int8 { codes: Vec::new(), residuals: Vec::new(), ranges: Vec::new() },
+            Storage::F32 => Self::F32(Array::default()),
+            Storage::F16 => Self::F16(Array::default()),
+            Storage::Int8 => {
+                Self::Int8 { codes: Array::default(), residuals: Array::default(), ranges: Array::default() }
+            }
         }
     }
 
@@ -93,7 +96,10 @@ impl Vectors {
             StoredRows::F32(v) => Rows::F32(v),
             StoredRows::F16(v) => Rows::F16(v),
             StoredRows::Int8 { codes, residuals, ranges } => {
-                let code_sums = codes.chunks_exact(dim.max(1)).map(|c| c.iter().map(|&x| f32::from(x)).sum()).collect();
+                let dim = dim.max(1);
+                let code_sums = (0..codes.len() / dim)
+                    .map(|row| codes[row * dim..(row + 1) * dim].iter().map(|&x| f32::from(x)).sum())
+                    .collect();
                 Rows::Int8 { codes, residuals, ranges, code_sums }
             }
         };
@@ -404,10 +410,16 @@ impl Vectors {
 
     pub(crate) fn memory_bytes(&self) -> usize {
         let rows = match &self.rows {
-            Rows::F32(data) => data.capacity() * 4,
-            Rows::F16(data) => data.capacity() * 2,
+            // Rows read in place from a mapped snapshot count too: the index reads them from memory.
+            Rows::F32(data) => data.owned_bytes() + data.shared_bytes(),
+            Rows::F16(data) => data.owned_bytes() + data.shared_bytes(),
             Rows::Int8 { codes, residuals, ranges, code_sums } => {
-                codes.capacity() + residuals.capacity() + ranges.capacity() * 8 + code_sums.capacity() * 4
+                [codes.owned_bytes(), codes.shared_bytes(), residuals.owned_bytes(), residuals.shared_bytes()]
+                    .iter()
+                    .sum::<usize>()
+                    + ranges.owned_bytes()
+                    + ranges.shared_bytes()
+                    + code_sums.capacity() * 4
             }
         };
         rows + (self.inverse_norms.capacity() + self.square_norms.capacity()) * size_of::<f32>()

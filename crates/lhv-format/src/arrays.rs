@@ -23,29 +23,38 @@ pub(crate) fn put_f32s(out: &mut Vec<u8>, values: &[f32]) {
 
 /// `values` as little-endian bytes: on a little-endian machine, the memory
 /// they already occupy (no copy).
-pub(crate) fn le_bytes<T: bytemuck::Pod + ToLeBytes>(values: &[T]) -> Cow<'_, [u8]> {
-    if cfg!(target_endian = "little") {
-        Cow::Borrowed(bytemuck::cast_slice(values))
+pub(crate) fn le_bytes<T: LittleEndian>(values: &[T]) -> Cow<'_, [u8]> {
+    let bytes: &[u8] = bytemuck::cast_slice(values);
+    if cfg!(target_endian = "little") || T::WORD == 1 {
+        Cow::Borrowed(bytes)
     } else {
-        Cow::Owned(values.iter().flat_map(|v| v.to_le()).collect())
+        Cow::Owned(bytes.chunks_exact(T::WORD).flat_map(|word| word.iter().rev().copied()).collect())
     }
 }
 
-/// A number's little-endian bytes.
-pub(crate) trait ToLeBytes {
-    fn to_le(&self) -> [u8; 4];
+/// Plain values made of numbers of `WORD` bytes each, stored little-endian.
+pub(crate) trait LittleEndian: bytemuck::Pod {
+    const WORD: usize;
 }
 
-impl ToLeBytes for f32 {
-    fn to_le(&self) -> [u8; 4] {
-        self.to_le_bytes()
-    }
+impl LittleEndian for u8 {
+    const WORD: usize = 1;
 }
 
-impl ToLeBytes for u32 {
-    fn to_le(&self) -> [u8; 4] {
-        self.to_le_bytes()
-    }
+impl LittleEndian for u16 {
+    const WORD: usize = 2;
+}
+
+impl LittleEndian for u32 {
+    const WORD: usize = 4;
+}
+
+impl LittleEndian for f32 {
+    const WORD: usize = 4;
+}
+
+impl LittleEndian for [f32; 2] {
+    const WORD: usize = 4;
 }
 
 /// Little-endian f32 values; `bytes.len()` must be a multiple of 4.

@@ -9,7 +9,7 @@ use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, NAMED_VECTORS_SNAPSHO
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
 /// Magic, envelope length.
-const PREFIX: usize = 8;
+pub(crate) const PREFIX: usize = 8;
 /// The CRC32C of the envelope, after it.
 const ENVELOPE_CRC: usize = 4;
 

@@ -38,6 +38,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The input could not be read (a stream's I/O error).
+    #[error("cannot read the input: {reason}")]
+    Read {
+        /// The I/O error.
+        reason: String,
+    },
     /// A log record is damaged: a checksum fails or its content does not add
     /// up. (An *incomplete* last record is a torn tail instead, see
     /// [`decode_log`](crate::decode_log).)

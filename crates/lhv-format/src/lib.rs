@@ -46,7 +46,8 @@ pub use log::{
     encode_record,
 };
 pub use snapshot::{
-    Snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot, encode_snapshot, write_snapshot,
+    Snapshot, decode_shared_snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot, encode_snapshot,
+    read_snapshot, write_snapshot,
 };
 
 /// The version of the log format, and of snapshots of float32 indexes.

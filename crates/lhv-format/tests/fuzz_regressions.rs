@@ -14,7 +14,7 @@ fn a_snapshot_with_a_nan_or_zero_vector_is_invalid() {
     index.upsert(vec![Item { id: "a".into(), vector: vec![1.0, 2.0], metadata: None, ..Default::default() }]).unwrap();
     for bad in [[f32::NAN, 1.0], [f32::INFINITY, 1.0], [0.0, 0.0]] {
         let mut parts = index.to_parts();
-        parts.vectors = lhv_core::StoredRows::F32(bad.to_vec());
+        parts.vectors = lhv_core::StoredRows::F32(bad.to_vec().into());
         let bytes = encode_snapshot(&parts, 1).unwrap();
         assert!(matches!(decode_snapshot(&bytes), Err(Error::Invalid { .. })), "{bad:?} was accepted");
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use crate::store::{ObjectVersion, Store, StoreFuture};
+use crate::store::{ObjectReader, ObjectVersion, Store, StoreFuture};
 
 /// Requests made so far, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +95,11 @@ impl Store for CountedStore {
     fn get_versioned<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<(Bytes, ObjectVersion)>> {
         count(&self.reads);
         self.inner.get_versioned(key)
+    }
+
+    fn open<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<ObjectReader>> {
+        count(&self.reads);
+        self.inner.open(key)
     }
 
     fn put_new_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ObjectVersion> {

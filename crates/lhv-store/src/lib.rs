@@ -42,6 +42,7 @@ mod head;
 mod layout;
 mod leased;
 mod lock;
+mod mapped;
 #[cfg(feature = "cluster")]
 pub mod member;
 #[cfg(feature = "cluster")]
@@ -60,5 +61,5 @@ pub use crypto::install_crypto_provider;
 pub use durable::DurableIndex;
 pub use error::{Error, Result};
 pub use layout::validate_name;
-pub use store::{ObjectStoreBackend, ObjectVersion, Store, StoreFuture};
+pub use store::{ObjectBody, ObjectReader, ObjectStoreBackend, ObjectVersion, Store, StoreFuture};
 pub use url::{OpenedStore, open_url};

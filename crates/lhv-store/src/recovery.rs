@@ -1,15 +1,16 @@
 //! Loading one index: its snapshot, then the log records after it.
 
 use lhv_core::Index;
-use lhv_format::{decode_log, decode_snapshot};
+use lhv_format::{Snapshot, decode_log};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::follow::{Unreadable, read_committed};
 use crate::head::read_head;
 use crate::layout::{log_key, snapshot_key};
+use crate::mapped::load_snapshot;
 use crate::replay::replay;
 use crate::shard::{CommitState, LogObject};
-use crate::store::Store;
+use crate::store::{ObjectReader, ObjectVersion, Store};
 
 /// A loaded index, or why it cannot be served.
 pub(crate) type Loaded = std::result::Result<(Index, CommitState, Vec<String>), String>;
@@ -63,13 +64,9 @@ async fn load_followed(store: &dyn Store, name: &str) -> Result<Followed> {
         }
         Err(other) => return Err(other),
     };
-    let key = snapshot_key(name);
-    let Some((bytes, snapshot_version)) = store.get_versioned(&key).await? else {
-        return Ok(Followed::Loaded(Box::new(Err(format!("{key} disappeared while loading")))));
-    };
-    let snapshot = match decode_snapshot(&bytes) {
-        Ok(snapshot) => snapshot,
-        Err(e) => return Ok(Followed::Loaded(Box::new(Err(format!("{key}: {e}"))))),
+    let (snapshot, snapshot_version) = match read_snapshot_object(store, name).await? {
+        Ok(read) => read,
+        Err(reason) => return Ok(Followed::Loaded(Box::new(Err(reason)))),
     };
     let objects = match read_committed(store, name, snapshot.last_lsn, head.last).await? {
         Ok(objects) => objects,
@@ -103,13 +100,9 @@ async fn load_listed(store: &dyn Store, name: &str, log_firsts: &[u64], clustere
         Err(crate::error::Error::DamagedHead { key, reason }) => return Ok(Err(format!("{key}: {reason}"))),
         Err(other) => return Err(other),
     };
-    let key = snapshot_key(name);
-    let Some((bytes, snapshot_version)) = store.get_versioned(&key).await? else {
-        return Ok(Err(format!("{key} disappeared while loading")));
-    };
-    let snapshot = match decode_snapshot(&bytes) {
-        Ok(snapshot) => snapshot,
-        Err(e) => return Ok(Err(format!("{key}: {e}"))),
+    let (snapshot, snapshot_version) = match read_snapshot_object(store, name).await? {
+        Ok(read) => read,
+        Err(reason) => return Ok(Err(reason)),
     };
     let index = snapshot.index;
     let committed = head.as_ref().map_or(u64::MAX, |(head, _)| head.last);
@@ -168,4 +161,23 @@ async fn load_listed(store: &dyn Store, name: &str, log_firsts: &[u64], clustere
     };
     let state = CommitState::after(last, log, Some(snapshot_version), head);
     Ok(Ok((index, state, covered)))
+}
+
+/// Reads index `name`'s snapshot on a blocking thread: mapped with its rows
+/// in place, or streamed straight into the index's arrays (see `mapped.rs`),
+/// so that loading needs little more memory than the index itself. `Err` is a storage failure, a read error
+/// included; `Ok(Err(reason))` a missing or damaged snapshot, left as it is.
+async fn read_snapshot_object(store: &dyn Store, name: &str) -> Result<Result<(Snapshot, ObjectVersion), String>> {
+    let key = snapshot_key(name);
+    let Some(ObjectReader { body, length, version }) = store.open(&key).await? else {
+        return Ok(Err(format!("{key} disappeared while loading")));
+    };
+    let read = tokio::task::spawn_blocking(move || load_snapshot(body, length))
+        .await
+        .map_err(|e| Error::storage("get", &key, e))?;
+    match read {
+        Ok(snapshot) => Ok(Ok((snapshot, version))),
+        Err(lhv_format::Error::Read { reason }) => Err(Error::storage("get", &key, reason)),
+        Err(e) => Ok(Err(format!("{key}: {e}"))),
+    }
 }

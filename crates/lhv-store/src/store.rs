@@ -2,13 +2,15 @@
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::io::{Read, Seek, SeekFrom};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::error::{Error, Result};
 
@@ -18,6 +20,41 @@ use crate::error::{Error, Result};
 pub struct ObjectVersion {
     e_tag: Option<String>,
     version: Option<String>,
+}
+
+/// An object opened for reading as a stream, so that a large one (a
+/// snapshot) can be read into its final place without being held whole.
+pub struct ObjectReader {
+    /// Its bytes. Reading blocks: read on a blocking thread
+    /// (`tokio::task::spawn_blocking`), never on the async runtime.
+    pub body: ObjectBody,
+    /// Its length in bytes.
+    pub length: u64,
+    /// Its version, as [`Store::get_versioned`] returns it.
+    pub version: ObjectVersion,
+}
+
+/// Where an opened object's bytes come from.
+pub enum ObjectBody {
+    /// A local file, positioned at the object's first byte (it may be mapped).
+    File(std::fs::File),
+    /// A stream of bytes.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Read for ObjectBody {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ObjectBody::File(file) => file.read(buffer),
+            ObjectBody::Stream(stream) => stream.read(buffer),
+        }
+    }
+}
+
+impl Debug for ObjectReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectReader").field("length", &self.length).field("version", &self.version).finish()
+    }
 }
 
 /// What every [`Store`] method returns.
@@ -55,6 +92,19 @@ pub trait Store: Send + Sync + Debug {
         bytes: Bytes,
         version: &'a ObjectVersion,
     ) -> StoreFuture<'a, ObjectVersion>;
+    /// The object at `key` opened for reading as a stream, with its length
+    /// and version, or `None` if there is none. Backends that can stream
+    /// (local files, object stores) do not hold the object in memory; the
+    /// default reads it whole with [`get_versioned`](Self::get_versioned).
+    fn open<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<ObjectReader>> {
+        Box::pin(async move {
+            Ok(self.get_versioned(key).await?.map(|(bytes, version)| ObjectReader {
+                length: bytes.len() as u64,
+                body: ObjectBody::Stream(Box::new(std::io::Cursor::new(bytes))),
+                version,
+            }))
+        })
+    }
 }
 
 /// A [`Store`] on an [`ObjectStore`] of the `object_store` crate.
@@ -172,6 +222,31 @@ impl Store for ObjectStoreBackend {
                 }
                 Err(e) => Err(Error::from_backend("put_new", key, &e)),
             }
+        })
+    }
+
+    fn open<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<ObjectReader>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            let result = match self.inner.get(&path).await {
+                Ok(result) => result,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(Error::from_backend("get", key, &e)),
+            };
+            let version = ObjectVersion { e_tag: result.meta.e_tag.clone(), version: result.meta.version.clone() };
+            let length = result.range.end - result.range.start;
+            let body = match result.payload {
+                GetResultPayload::File(mut file, _) => {
+                    file.seek(SeekFrom::Start(result.range.start)).map_err(|e| Error::storage("get", key, e))?;
+                    ObjectBody::File(file)
+                }
+                // Pulled chunk by chunk from the runtime by the blocking reader.
+                GetResultPayload::Stream(stream) => {
+                    let stream = stream.map_err(std::io::Error::other);
+                    ObjectBody::Stream(Box::new(SyncIoBridge::new(StreamReader::new(stream))))
+                }
+            };
+            Ok(Some(ObjectReader { body, length, version }))
         })
     }
 

@@ -138,17 +138,23 @@ fn parts_with_non_finite_stored_values_are_refused() {
     let refused = |result: Result<Index, Error>| matches!(result, Err(Error::InvalidParts { .. }));
     assert!(refused(damaged(Storage::F32, |rows| {
         if let StoredRows::F32(v) = rows {
-            v[1] = f32::NAN;
+            let mut values = v.to_vec();
+            values[1] = f32::NAN;
+            *v = values.into();
         }
     })));
     assert!(refused(damaged(Storage::F16, |rows| {
         if let StoredRows::F16(v) = rows {
-            v[0] = 0x7c00; // +infinity
+            let mut bits = v.to_vec();
+            bits[0] = 0x7c00; // +infinity
+            *v = bits.into();
         }
     })));
     assert!(refused(damaged(Storage::Int8, |rows| {
         if let StoredRows::Int8 { ranges, .. } = rows {
-            ranges[1] = [-3e38, 3e36];
+            let mut values = ranges.to_vec();
+            values[1] = [-3e38, 3e36];
+            *ranges = values.into();
         }
     })));
     assert!(damaged(Storage::F16, |_| ()).is_ok());

@@ -98,7 +98,9 @@ fn stored_rows_must_match_the_storage() {
     assert!(Index::from_parts(parts).is_err());
     let mut parts = index.to_parts();
     if let lhv_core::StoredRows::Int8 { ranges, .. } = &mut parts.vectors {
-        ranges[0][1] = f32::NAN;
+        let mut values = ranges.to_vec();
+        values[0][1] = f32::NAN;
+        *ranges = values.into();
     }
     assert!(Index::from_parts(parts).is_err());
 }

@@ -5,9 +5,10 @@
 
 use std::borrow::Cow;
 
-use lhv_core::{DenseParts, GraphParts, Storage, StoredRows, VectorParams};
+use lhv_core::{Array, DenseParts, GraphParts, Storage, StoredRows, VectorParams};
 
-use crate::arrays::{get_f32s, get_u32s, le_bytes};
+use super::source::SectionSource;
+use crate::arrays::{LittleEndian, le_bytes};
 use crate::error::{Error, Result};
 use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
 
@@ -38,8 +39,15 @@ impl Space {
     }
 }
 
-/// Sections as (name, bytes), in the order they are written.
-pub(crate) type Sections<'a> = Vec<(String, Cow<'a, [u8]>)>;
+/// Sections as (name, pieces of bytes written end to end), in the order
+/// they are written: an array read partly in place from a mapped snapshot
+/// is written from its two parts without joining them first.
+pub(crate) type Sections<'a> = Vec<(String, Vec<Cow<'a, [u8]>>)>;
+
+/// An array's bytes, piece by piece.
+fn pieces<T: LittleEndian>(array: &Array<T>) -> Vec<Cow<'_, [u8]>> {
+    array.parts().into_iter().map(le_bytes).collect()
+}
 
 /// A dense vector's arrays, borrowed (the unnamed vector's lie in [`lhv_core::IndexParts`] itself).
 #[derive(Clone, Copy)]
@@ -57,90 +65,95 @@ impl<'a> From<&'a DenseParts> for DensePartsRef<'a> {
 
 /// Appends a dense vector's sections; returns the lowest format version that holds them.
 pub(crate) fn encode<'a>(space: Space, parts: DensePartsRef<'a>, sections: &mut Sections<'a>) -> u32 {
-    let mut push = |base: &str, bytes: Cow<'a, [u8]>| sections.push((space.section(base), bytes));
+    let mut push = |base: &str, pieces: Vec<Cow<'a, [u8]>>| sections.push((space.section(base), pieces));
     let mut version = match parts.vectors {
         StoredRows::F32(values) => {
-            push(VECTORS, le_bytes(values));
+            push(VECTORS, pieces(values));
             FORMAT_VERSION
         }
         StoredRows::F16(bits) => {
-            push(VECTORS_F16, Cow::Owned(bits.iter().flat_map(|b| b.to_le_bytes()).collect()));
+            push(VECTORS_F16, pieces(bits));
             CODES_SNAPSHOT_VERSION
         }
         StoredRows::Int8 { codes, residuals, ranges } => {
-            push(CODES, Cow::Borrowed(codes));
-            push(RESIDUALS, Cow::Borrowed(residuals));
-            push(RANGES, le_bytes(ranges.as_flattened()));
+            push(CODES, pieces(codes));
+            push(RESIDUALS, pieces(residuals));
+            push(RANGES, pieces(ranges));
             CODES_SNAPSHOT_VERSION
         }
     };
-    push(LEVELS, Cow::Borrowed(parts.graph.levels.as_slice()));
-    push(BOTTOM_LINKS, le_bytes(&parts.graph.bottom));
-    push(UPPER_LINKS, le_bytes(&parts.graph.upper));
+    push(LEVELS, vec![Cow::Borrowed(parts.graph.levels.as_slice())]);
+    push(BOTTOM_LINKS, vec![le_bytes(&parts.graph.bottom)]);
+    push(UPPER_LINKS, vec![le_bytes(&parts.graph.upper)]);
     // Items without a vector are what version 4 adds: their slots, when there are any.
     if !parts.vectorless.is_empty() {
-        push(VECTORLESS, le_bytes(parts.vectorless));
+        push(VECTORLESS, vec![le_bytes(parts.vectorless)]);
         version = VECTORLESS_SNAPSHOT_VERSION;
     }
     version
 }
 
-/// What decoding a dense vector needs from the rest of the snapshot.
-pub(crate) struct Frame<'s, F: Fn(&str) -> Result<&'s [u8]>> {
-    /// A section's checked bytes, by name.
-    pub(crate) section: F,
-    /// Whether a section of that name is present.
-    pub(crate) has: &'s dyn Fn(&str) -> bool,
+/// What decoding a dense vector needs to know about the whole snapshot.
+pub(crate) struct Frame {
     pub(crate) slots: usize,
     pub(crate) format_version: u32,
 }
 
 /// Reads a dense vector's sections back, checking their sizes.
-pub(crate) fn decode<'s, F: Fn(&str) -> Result<&'s [u8]>>(
-    frame: &Frame<'s, F>,
+pub(crate) fn decode(
+    frame: &Frame,
+    source: &mut impl SectionSource,
     space: Space,
     params: &VectorParams,
     entry: Option<u32>,
 ) -> Result<DenseParts> {
     let (slots, dim) = (frame.slots, params.dim);
-    let section = |base: &str| (frame.section)(&space.section(base));
+    let name = |base: &str| space.section(base);
     let components = slots.checked_mul(dim).ok_or_else(|| Error::invalid("slot count too large"))?;
-    let sized = |base: &str, bytes: &[u8], expected: Option<usize>| -> Result<()> {
-        if Some(bytes.len()) == expected {
+    // `count` elements where `expected` are due.
+    let sized = |base: &str, count: usize, expected: Option<usize>| -> Result<()> {
+        if Some(count) == expected {
             Ok(())
         } else {
             let name = space.section(base);
-            Err(Error::invalid(format!("section {name}: {} bytes for {slots} slots of dimension {dim}", bytes.len())))
+            Err(Error::invalid(format!("section {name}: {count} values for {slots} slots of dimension {dim}")))
         }
     };
     let vectors = match params.storage {
         Storage::F32 => {
-            let bytes = section(VECTORS)?;
-            sized(VECTORS, bytes, components.checked_mul(4))?;
-            StoredRows::F32(get_f32s(bytes, VECTORS)?)
+            let values = source.array(&name(VECTORS), |source, name| source.f32s(name))?;
+            sized(VECTORS, values.len(), Some(components))?;
+            StoredRows::F32(values)
         }
         Storage::F16 => {
-            let bytes = section(VECTORS_F16)?;
-            sized(VECTORS_F16, bytes, components.checked_mul(2))?;
-            StoredRows::F16(bytes.as_chunks::<2>().0.iter().map(|b| u16::from_le_bytes(*b)).collect())
+            let bits = source.array(&name(VECTORS_F16), |source, name| source.u16s(name))?;
+            sized(VECTORS_F16, bits.len(), Some(components))?;
+            StoredRows::F16(bits)
         }
         Storage::Int8 => {
-            let (codes, residuals, ranges) = (section(CODES)?, section(RESIDUALS)?, section(RANGES)?);
-            sized(CODES, codes, Some(components))?;
-            sized(RESIDUALS, residuals, slots.checked_mul(dim.div_ceil(2)))?;
-            sized(RANGES, ranges, slots.checked_mul(8))?;
-            let ranges = get_f32s(ranges, RANGES)?.as_chunks::<2>().0.to_vec();
-            StoredRows::Int8 { codes: codes.to_vec(), residuals: residuals.to_vec(), ranges }
+            let codes = source.array(&name(CODES), |source, name| source.owned_bytes(name))?;
+            sized(CODES, codes.len(), Some(components))?;
+            let residuals = source.array(&name(RESIDUALS), |source, name| source.owned_bytes(name))?;
+            sized(RESIDUALS, residuals.len(), slots.checked_mul(dim.div_ceil(2)))?;
+            let ranges = source.array(&name(RANGES), |source, name| {
+                let values = source.f32s(name)?;
+                match values.as_chunks::<2>() {
+                    (pairs, []) => Ok(pairs.to_vec()),
+                    _ => Err(Error::invalid(format!("section {name}: an odd number of values"))),
+                }
+            })?;
+            sized(RANGES, ranges.len(), Some(slots))?;
+            StoredRows::Int8 { codes, residuals, ranges }
         }
     };
-    let levels = section(LEVELS)?.to_vec();
-    let bottom = get_u32s(section(BOTTOM_LINKS)?, BOTTOM_LINKS)?;
-    let upper = get_u32s(section(UPPER_LINKS)?, UPPER_LINKS)?;
+    let levels = source.owned_bytes(&name(LEVELS))?;
+    let bottom = source.u32s(&name(BOTTOM_LINKS))?;
+    let upper = source.u32s(&name(UPPER_LINKS))?;
     let graph = GraphParts { levels, bottom, upper, entry };
-    let vectorless_name = space.section(VECTORLESS);
-    let vectorless = match (frame.has)(&vectorless_name) {
+    let vectorless_name = name(VECTORLESS);
+    let vectorless = match source.has(&vectorless_name) {
         false => Vec::new(),
-        true if frame.format_version >= VECTORLESS_SNAPSHOT_VERSION => get_u32s(section(VECTORLESS)?, VECTORLESS)?,
+        true if frame.format_version >= VECTORLESS_SNAPSHOT_VERSION => source.u32s(&vectorless_name)?,
         true => {
             let version = frame.format_version;
             return Err(Error::invalid(format!("a version {version} snapshot holds no section {vectorless_name}")));

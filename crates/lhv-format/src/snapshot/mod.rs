@@ -5,7 +5,10 @@
 //! the envelope with its length and CRC32C. docs/FORMAT.md has the details.
 
 use std::borrow::Cow;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::ops::Range;
+
+use bytes::Bytes;
 
 use lhv_core::{DenseParts, FieldSchema, Index, IndexParts, VectorParams};
 
@@ -16,12 +19,15 @@ use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
 
 /// Sections start at multiples of this, so that an aligned buffer holding the
 /// snapshot holds aligned arrays.
-const ALIGN: usize = 8;
+pub(crate) const ALIGN: usize = 8;
 
 mod dense;
+mod source;
 mod sparse;
+mod stream;
 
 use dense::{DensePartsRef, Frame, Sections, Space};
+use source::{SectionSource, SharedSource, SliceSource};
 
 /// Section names of what every item has (the dense vectors' are in [`dense`]).
 const IDS: &str = "ids";
@@ -55,7 +61,7 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     put_strings(&mut metadata, metadata_text.iter().map(Option::as_deref))?;
     // The bulk arrays are checksummed and copied straight from the parts.
     let mut sections: Sections<'_> =
-        vec![(IDS.to_owned(), Cow::Owned(ids)), (METADATA.to_owned(), Cow::Owned(metadata))];
+        vec![(IDS.to_owned(), vec![Cow::Owned(ids)]), (METADATA.to_owned(), vec![Cow::Owned(metadata)])];
     let unnamed = DensePartsRef { vectors: &parts.vectors, graph: &parts.graph, vectorless: &parts.vectorless };
     let mut format_version = dense::encode(Space::Unnamed, unnamed, &mut sections);
     // Typed field indexes are what version 3 adds to the envelope.
@@ -71,7 +77,10 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
         sparse::encode(i, sparse, &mut sections);
         format_version = NAMED_VECTORS_SNAPSHOT_VERSION;
     }
-    let checksums: Vec<u32> = sections.iter().map(|(_, bytes)| crc32c::crc32c(bytes)).collect();
+    let checksums: Vec<u32> = sections
+        .iter()
+        .map(|(_, pieces)| pieces.iter().fold(0, |crc, piece| crc32c::crc32c_append(crc, piece)))
+        .collect();
 
     let mut envelope = Envelope {
         format_version,
@@ -92,11 +101,12 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
         envelope.sections = sections
             .iter()
             .zip(&checksums)
-            .map(|((name, bytes), &crc32c)| {
+            .map(|((name, pieces), &crc32c)| {
                 offset = offset.next_multiple_of(ALIGN);
+                let length: usize = pieces.iter().map(|piece| piece.len()).sum();
                 let section =
-                    Section { name: (*name).to_owned(), offset: offset as u64, length: bytes.len() as u64, crc32c };
-                offset += bytes.len();
+                    Section { name: (*name).to_owned(), offset: offset as u64, length: length as u64, crc32c };
+                offset += length;
                 section
             })
             .collect();
@@ -109,9 +119,9 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     let total = envelope.sections.last().map_or(head_len(json_len), |s| (s.offset + s.length) as usize);
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&encode_head(&envelope)?);
-    for ((_, bytes), section) in sections.iter().zip(&envelope.sections) {
+    for ((_, pieces), section) in sections.iter().zip(&envelope.sections) {
         out.resize(section.offset as usize, 0);
-        out.extend_from_slice(bytes);
+        pieces.iter().for_each(|piece| out.extend_from_slice(piece));
     }
     Ok(out)
 }
@@ -130,53 +140,77 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
     Ok(Snapshot { index, last_lsn, epoch })
 }
 
+/// Decodes a snapshot held in a buffer the index may keep (typically a
+/// snapshot file mapped into memory): the rows of its dense vectors are read
+/// in place (when aligned), everything else is copied out. Checks exactly
+/// what [`decode_snapshot`] does. Also returns the byte ranges of `bytes` the
+/// index reads in place: the rest of the buffer is no longer needed (a
+/// mapping's other pages may be released).
+pub fn decode_shared_snapshot(bytes: Bytes) -> Result<(Snapshot, Vec<Range<usize>>)> {
+    let (envelope, head_end) = read_head(&bytes)?;
+    check_tiling(&envelope.sections, head_end, &bytes)?;
+    let mut source = SharedSource { sections: &envelope.sections, bytes, kept: Vec::new() };
+    let parts = decode_parts(&envelope, &mut source)?;
+    let kept = source.kept;
+    let index = Index::from_parts(parts).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok((Snapshot { index, last_lsn: envelope.last_lsn, epoch: envelope.epoch }, kept))
+}
+
+/// Decodes a snapshot of `length` bytes read from `reader`, each section
+/// straight into the array the index keeps: loading needs little more
+/// memory than the index itself, where [`decode_snapshot`] needs the
+/// snapshot's bytes besides. Checks exactly what [`decode_snapshot`] does,
+/// and that the stream holds `length` bytes; a read error is
+/// [`Error::Read`].
+pub fn read_snapshot(reader: &mut impl Read, length: u64) -> Result<Snapshot> {
+    let (envelope, mut sections) = stream::read_sections(reader, length)?;
+    let parts = decode_parts(&envelope, &mut sections)?;
+    let index = Index::from_parts(parts).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(Snapshot { index, last_lsn: envelope.last_lsn, epoch: envelope.epoch })
+}
+
 /// Decodes a snapshot into the parts of an index, checking every CRC and
 /// length, and the sequence number of the last log record applied to it.
 pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
     let (envelope, head_end) = read_head(bytes)?;
     check_tiling(&envelope.sections, head_end, bytes)?;
-    let section = |name: &str| -> Result<&[u8]> {
-        let mut found = envelope.sections.iter().filter(|s| s.name == name);
-        let entry = found.next().ok_or_else(|| Error::invalid(format!("section {name} is missing")))?;
-        if found.next().is_some() {
-            return Err(Error::invalid(format!("section {name} appears twice")));
-        }
-        // `check_tiling` has put every section inside the input.
-        let end = entry.offset.saturating_add(entry.length);
-        let data = bytes
-            .get(entry.offset as usize..end as usize)
-            .ok_or_else(|| Error::invalid(format!("section {name} is outside the input")))?;
-        if !crate::checksum_matches(data, entry.crc32c) {
-            return Err(Error::Checksum { section: name.to_owned() });
-        }
-        Ok(data)
-    };
-    let slots = usize::try_from(envelope.slot_count).map_err(|_| Error::invalid("slot count too large"))?;
+    let parts = decode_parts(&envelope, &mut SliceSource { sections: &envelope.sections, bytes })?;
+    Ok((parts, envelope.last_lsn))
+}
 
-    let (ids, rest) = get_strings(section(IDS)?, slots, IDS)?;
-    ensure_consumed(rest, IDS)?;
-    let ids: Vec<Option<String>> = ids.into_iter().map(|id| id.map(str::to_owned)).collect();
+/// The parts of an index from the sections an envelope lists.
+fn decode_parts(envelope: &Envelope, source: &mut impl SectionSource) -> Result<IndexParts> {
+    let slots = usize::try_from(envelope.slot_count).map_err(|_| Error::invalid("slot count too large"))?;
+    let ids: Vec<Option<String>> = {
+        let bytes = source.bytes(IDS)?;
+        let (ids, rest) = get_strings(&bytes, slots, IDS)?;
+        ensure_consumed(rest, IDS)?;
+        ids.into_iter().map(|id| id.map(str::to_owned)).collect()
+    };
     let live = ids.iter().flatten().count() as u64;
     if live != envelope.item_count {
         return Err(Error::invalid(format!("{live} ids, the envelope says {}", envelope.item_count)));
     }
-    let (metadata_text, rest) = get_strings(section(METADATA)?, slots, METADATA)?;
-    ensure_consumed(rest, METADATA)?;
-    let metadata = metadata_text
-        .into_iter()
-        .enumerate()
-        .map(|(slot, text)| {
-            text.map(serde_json::from_str)
-                .transpose()
-                .map_err(|e| Error::invalid(format!("metadata of slot {slot} is not JSON: {e}")))
-        })
-        .collect::<Result<_>>()?;
+    let metadata = {
+        let bytes = source.bytes(METADATA)?;
+        let (metadata_text, rest) = get_strings(&bytes, slots, METADATA)?;
+        ensure_consumed(rest, METADATA)?;
+        metadata_text
+            .into_iter()
+            .enumerate()
+            .map(|(slot, text)| {
+                text.map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|e| Error::invalid(format!("metadata of slot {slot} is not JSON: {e}")))
+            })
+            .collect::<Result<_>>()?
+    };
     let params = &envelope.params;
-    let has = |name: &str| envelope.sections.iter().any(|s| s.name == name);
-    let frame = Frame { section, has: &has, slots, format_version: envelope.format_version };
+    let frame = Frame { slots, format_version: envelope.format_version };
     // An index without an unnamed vector has its sections, empty (dimension 0).
     let unnamed = params.unnamed().unwrap_or_else(|| VectorParams::new(0, params.metric).with_storage(params.storage));
-    let DenseParts { vectors, graph, vectorless } = dense::decode(&frame, Space::Unnamed, &unnamed, envelope.entry)?;
+    let DenseParts { vectors, graph, vectorless } =
+        dense::decode(&frame, source, Space::Unnamed, &unnamed, envelope.entry)?;
     if envelope.named_entries.len() != params.vectors.len() {
         let (entries, declared) = (envelope.named_entries.len(), params.vectors.len());
         return Err(Error::invalid(format!("{entries} entry nodes for {declared} named vectors")));
@@ -186,40 +220,56 @@ pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
         .values()
         .zip(&envelope.named_entries)
         .enumerate()
-        .map(|(i, (vector, &entry))| dense::decode(&frame, Space::Named(i), vector, entry))
+        .map(|(i, (vector, &entry))| dense::decode(&frame, source, Space::Named(i), vector, entry))
         .collect::<Result<Vec<_>>>()?;
-    let sparse = (0..params.sparse_vectors.len()).map(|i| sparse::decode(i, section)).collect::<Result<Vec<_>>>()?;
-    let parts =
-        IndexParts { params: envelope.params.clone(), ids, metadata, vectors, graph, vectorless, named, sparse };
-    Ok((parts, envelope.last_lsn))
+    let sparse = (0..params.sparse_vectors.len()).map(|i| sparse::decode(i, source)).collect::<Result<Vec<_>>>()?;
+    Ok(IndexParts { params: envelope.params.clone(), ids, metadata, vectors, graph, vectorless, named, sparse })
 }
 
 /// The sections must cover the input after the head exactly, separated only
 /// by the zero padding that aligns them: then every byte is under a checksum
 /// or checked, and any damage is detected.
 fn check_tiling(sections: &[Section], head_end: usize, bytes: &[u8]) -> Result<()> {
-    let available = bytes.len() as u64;
-    let mut spans = Vec::with_capacity(sections.len());
-    for section in sections {
-        let end = section.offset.checked_add(section.length).ok_or_else(|| Error::invalid("section past 2^64"))?;
-        if end > available {
-            return Err(Error::Truncated { needed: end, available });
-        }
-        spans.push((section.offset as usize, end as usize, &section.name));
-    }
-    spans.sort_unstable();
     let mut covered = head_end;
-    for (start, end, name) in spans {
-        let gap = bytes.get(covered..start).ok_or_else(|| Error::invalid(format!("section {name} overlaps")))?;
-        if gap.len() >= ALIGN || gap.iter().any(|&b| b != 0) {
+    for index in check_layout(sections, head_end, bytes.len() as u64)? {
+        let section = &sections[index];
+        // `check_layout` has placed every section inside the input.
+        let gap = bytes.get(covered..section.offset as usize).unwrap_or_default();
+        if gap.iter().any(|&b| b != 0) {
+            return Err(Error::invalid(format!("unexpected bytes before section {}", section.name)));
+        }
+        covered = (section.offset + section.length) as usize;
+    }
+    Ok(())
+}
+
+/// Checks that the sections tile an input of `length` bytes after a head of
+/// `head_end` bytes (in offset order, without overlap, each at most
+/// `ALIGN - 1` bytes after the previous one's end, the last ending the
+/// input); returns their positions in `sections` in offset order.
+pub(crate) fn check_layout(sections: &[Section], head_end: usize, length: u64) -> Result<Vec<usize>> {
+    let mut order: Vec<usize> = (0..sections.len()).collect();
+    order.sort_unstable_by_key(|&i| (sections[i].offset, sections[i].length));
+    let mut covered = head_end as u64;
+    for &index in &order {
+        let section = &sections[index];
+        let end = section.offset.checked_add(section.length).ok_or_else(|| Error::invalid("section past 2^64"))?;
+        if end > length {
+            return Err(Error::Truncated { needed: end, available: length });
+        }
+        let name = &section.name;
+        if section.offset < covered {
+            return Err(Error::invalid(format!("section {name} overlaps")));
+        }
+        if section.offset - covered >= ALIGN as u64 {
             return Err(Error::invalid(format!("unexpected bytes before section {name}")));
         }
         covered = end;
     }
-    if covered != bytes.len() {
-        return Err(Error::invalid(format!("{} bytes after the last section", bytes.len() - covered)));
+    if covered != length {
+        return Err(Error::invalid(format!("{} bytes after the last section", length - covered)));
     }
-    Ok(())
+    Ok(order)
 }
 
 fn ensure_consumed(rest: &[u8], what: &str) -> Result<()> {

@@ -4,7 +4,8 @@
 use lhv_core::SparseParts;
 
 use super::dense::Sections;
-use crate::arrays::{get_f32s, get_u32s, le_bytes};
+use super::source::SectionSource;
+use crate::arrays::le_bytes;
 use crate::error::Result;
 
 const LENGTHS: &str = "sparse_lengths";
@@ -13,17 +14,17 @@ const VALUES: &str = "sparse_values";
 
 /// Appends sparse vector `i`'s sections.
 pub(crate) fn encode<'a>(i: usize, parts: &'a SparseParts, sections: &mut Sections<'a>) {
-    sections.push((format!("{LENGTHS}@{i}"), le_bytes(&parts.lengths)));
-    sections.push((format!("{INDICES}@{i}"), le_bytes(&parts.indices)));
-    sections.push((format!("{VALUES}@{i}"), le_bytes(&parts.values)));
+    sections.push((format!("{LENGTHS}@{i}"), vec![le_bytes(&parts.lengths)]));
+    sections.push((format!("{INDICES}@{i}"), vec![le_bytes(&parts.indices)]));
+    sections.push((format!("{VALUES}@{i}"), vec![le_bytes(&parts.values)]));
 }
 
 /// Reads sparse vector `i`'s sections back; their consistency (one length
 /// per slot, lengths adding up, sorted indices, finite values) is checked
 /// by `lhv_core::Index::from_parts`.
-pub(crate) fn decode<'s>(i: usize, section: impl Fn(&str) -> Result<&'s [u8]>) -> Result<SparseParts> {
-    let lengths = get_u32s(section(&format!("{LENGTHS}@{i}"))?, LENGTHS)?;
-    let indices = get_u32s(section(&format!("{INDICES}@{i}"))?, INDICES)?;
-    let values = get_f32s(section(&format!("{VALUES}@{i}"))?, VALUES)?;
+pub(crate) fn decode(i: usize, source: &mut impl SectionSource) -> Result<SparseParts> {
+    let lengths = source.u32s(&format!("{LENGTHS}@{i}"))?;
+    let indices = source.u32s(&format!("{INDICES}@{i}"))?;
+    let values = source.f32s(&format!("{VALUES}@{i}"))?;
     Ok(SparseParts { lengths, indices, values })
 }

@@ -17,6 +17,7 @@ mod crash;
 mod field_indexes;
 mod graph_params;
 mod kill;
+mod mapped;
 #[cfg(feature = "cluster")]
 mod member;
 #[cfg(feature = "cluster")]

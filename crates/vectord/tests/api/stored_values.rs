@@ -76,7 +76,9 @@ async fn snapshots_holding_non_finite_stored_values_are_refused() {
     index.upsert(vec![item("a", vec![1.0, 0.0]), item("b", vec![0.0, 1.0])]).unwrap();
     let mut parts = index.to_parts();
     if let StoredRows::F16(rows) = &mut parts.vectors {
-        rows[0] = 0x7c00; // float16 +infinity, with valid checksums around it
+        let mut bits = rows.to_vec();
+        bits[0] = 0x7c00; // float16 +infinity, with valid checksums around it
+        *rows = bits.into();
     }
     let frame = lhv_format::encode_snapshot(&parts, 0).unwrap();
 

@@ -1,0 +1,196 @@
+//! Where decoding takes a snapshot's sections from: a snapshot held in memory
+//! ([`SliceSource`], whose sections are checked and copied out on demand), or
+//! sections already read into their final arrays while their CRCs were
+//! checked ([`ReadSections`](super::stream::ReadSections)). The decoders of
+//! [`dense`](super::dense) and [`sparse`](super::sparse) work on either.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use lhv_core::Array;
+
+use crate::arrays::{get_f32s, get_u32s};
+use crate::envelope::Section;
+use crate::error::{Error, Result};
+
+/// The arrays of a snapshot's sections, by name. A section can be taken
+/// only once by the owning getters (which may hand over its buffer).
+pub(crate) trait SectionSource {
+    /// Whether a section of that name is present.
+    fn has(&self, name: &str) -> bool;
+    /// A section's checked bytes.
+    fn bytes(&mut self, name: &str) -> Result<Cow<'_, [u8]>>;
+    /// A section as little-endian f32 values.
+    fn f32s(&mut self, name: &str) -> Result<Vec<f32>>;
+    /// A section as little-endian u32 values.
+    fn u32s(&mut self, name: &str) -> Result<Vec<u32>>;
+    /// A section as little-endian u16 values.
+    fn u16s(&mut self, name: &str) -> Result<Vec<u16>>;
+    /// A section as plain bytes, owned.
+    fn owned_bytes(&mut self, name: &str) -> Result<Vec<u8>> {
+        self.bytes(name).map(Cow::into_owned)
+    }
+    /// A section's checked bytes to be read in place, when the source can
+    /// share them (a mapped snapshot); `None` otherwise.
+    fn shared(&mut self, _name: &str) -> Result<Option<Bytes>> {
+        Ok(None)
+    }
+    /// A section of rows as an [`Array`]: read in place when the source
+    /// shares it (and it is aligned), else owned from `owned`.
+    fn array<T: bytemuck::Pod>(
+        &mut self,
+        name: &str,
+        owned: impl FnOnce(&mut Self, &str) -> Result<Vec<T>>,
+    ) -> Result<Array<T>>
+    where
+        Self: Sized,
+    {
+        match self.shared(name)? {
+            Some(bytes) => match Array::shared(bytes) {
+                Ok(array) => Ok(array),
+                Err(_) => owned(self, name).map(Array::from),
+            },
+            None => owned(self, name).map(Array::from),
+        }
+    }
+}
+
+/// What the values of a section are, by its name (before any `@i`): the
+/// element type its array is read into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Element {
+    U8,
+    U16,
+    U32,
+    F32,
+}
+
+impl Element {
+    /// The element type of section `name`.
+    pub(crate) fn of(name: &str) -> Self {
+        match name.split_once('@').map_or(name, |(base, _)| base) {
+            "vectors" | "ranges" | "sparse_values" => Element::F32,
+            "bottom_links" | "upper_links" | "vectorless" | "sparse_lengths" | "sparse_indices" => Element::U32,
+            "vectors_f16" => Element::U16,
+            _ => Element::U8,
+        }
+    }
+
+    /// Bytes per element.
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Element::U8 => 1,
+            Element::U16 => 2,
+            Element::U32 | Element::F32 => 4,
+        }
+    }
+}
+
+/// The one section named `name` of an envelope.
+pub(crate) fn find<'e>(sections: &'e [Section], name: &str) -> Result<&'e Section> {
+    let mut found = sections.iter().filter(|s| s.name == name);
+    let entry = found.next().ok_or_else(|| Error::invalid(format!("section {name} is missing")))?;
+    if found.next().is_some() {
+        return Err(Error::invalid(format!("section {name} appears twice")));
+    }
+    Ok(entry)
+}
+
+/// Sections of a whole snapshot in memory, whose tiling has been checked:
+/// each is checked against its CRC when taken, and copied into its array.
+pub(crate) struct SliceSource<'a> {
+    pub(crate) sections: &'a [Section],
+    pub(crate) bytes: &'a [u8],
+}
+
+impl<'a> SliceSource<'a> {
+    fn checked(&self, name: &str) -> Result<&'a [u8]> {
+        let entry = find(self.sections, name)?;
+        let end = entry.offset.saturating_add(entry.length);
+        let data = self
+            .bytes
+            .get(entry.offset as usize..end as usize)
+            .ok_or_else(|| Error::invalid(format!("section {name} is outside the input")))?;
+        if !crate::checksum_matches(data, entry.crc32c) {
+            return Err(Error::Checksum { section: name.to_owned() });
+        }
+        Ok(data)
+    }
+}
+
+impl SectionSource for SliceSource<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.sections.iter().any(|s| s.name == name)
+    }
+
+    fn bytes(&mut self, name: &str) -> Result<Cow<'_, [u8]>> {
+        self.checked(name).map(Cow::Borrowed)
+    }
+
+    fn f32s(&mut self, name: &str) -> Result<Vec<f32>> {
+        get_f32s(self.checked(name)?, name)
+    }
+
+    fn u32s(&mut self, name: &str) -> Result<Vec<u32>> {
+        get_u32s(self.checked(name)?, name)
+    }
+
+    fn u16s(&mut self, name: &str) -> Result<Vec<u16>> {
+        get_u16s(self.checked(name)?, name)
+    }
+}
+
+/// A whole snapshot in a buffer the index may keep (a mapped file): rows
+/// are read in place, the rest copied, every section checked against its CRC.
+pub(crate) struct SharedSource<'a> {
+    pub(crate) sections: &'a [Section],
+    pub(crate) bytes: Bytes,
+    /// The byte ranges of `bytes` handed out to be read in place.
+    pub(crate) kept: Vec<std::ops::Range<usize>>,
+}
+
+impl SharedSource<'_> {
+    fn slice(&self) -> SliceSource<'_> {
+        SliceSource { sections: self.sections, bytes: &self.bytes }
+    }
+}
+
+impl SectionSource for SharedSource<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.slice().has(name)
+    }
+
+    fn bytes(&mut self, name: &str) -> Result<Cow<'_, [u8]>> {
+        SliceSource { sections: self.sections, bytes: &self.bytes }.checked(name).map(Cow::Borrowed)
+    }
+
+    fn f32s(&mut self, name: &str) -> Result<Vec<f32>> {
+        self.slice().f32s(name)
+    }
+
+    fn u32s(&mut self, name: &str) -> Result<Vec<u32>> {
+        self.slice().u32s(name)
+    }
+
+    fn u16s(&mut self, name: &str) -> Result<Vec<u16>> {
+        self.slice().u16s(name)
+    }
+
+    fn shared(&mut self, name: &str) -> Result<Option<Bytes>> {
+        let data = self.slice().checked(name)?;
+        // `checked` returned a sub-slice of `bytes`.
+        let start = data.as_ptr() as usize - self.bytes.as_ptr() as usize;
+        let range = start..start + data.len();
+        self.kept.push(range.clone());
+        Ok(Some(self.bytes.slice(range)))
+    }
+}
+
+/// Little-endian u16 values; `bytes.len()` must be even.
+pub(crate) fn get_u16s(bytes: &[u8], what: &str) -> Result<Vec<u16>> {
+    let (chunks, rest) = bytes.as_chunks::<2>();
+    if !rest.is_empty() {
+        return Err(Error::invalid(format!("{what}: {} bytes is not a whole number of u16", bytes.len())));
+    }
+    Ok(chunks.iter().map(|c| u16::from_le_bytes(*c)).collect())
+}

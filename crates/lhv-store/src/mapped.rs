@@ -1,0 +1,90 @@
+//! Loading a snapshot: a local file is mapped and its rows read in place; a
+//! stream (object storage, memory) is read section by section straight into
+//! the index's arrays. Either way loading needs little more memory than the
+//! index itself, never the snapshot's size on top of it.
+//!
+//! # Why a mapped snapshot cannot fault
+//!
+//! A mapped page whose file shrank under it raises `SIGBUS` when touched.
+//! Snapshot files are never changed in place: a new snapshot is written to a
+//! temporary file and renamed over the old one (`object_store`'s local
+//! backend), so a mapping keeps reading the old file's inode, whose length
+//! never changes, until the index drops it; a deleted index's file is
+//! unlinked, which leaves a mapped inode whole too. The data directory is
+//! locked against a second vectord process. What remains is another program
+//! truncating a file in the data directory, which is outside what vectord
+//! can defend against (as with any database's files); a damaged file is
+//! caught by the CRCs when it is loaded.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lhv_format::{Snapshot, decode_shared_snapshot, read_snapshot};
+use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
+
+use crate::store::ObjectBody;
+
+/// Files smaller than this are read, not mapped: a mapping costs a page per
+/// section at least, and small indexes load instantly either way.
+const SMALLEST_MAPPED: u64 = 1 << 20;
+
+/// Decodes the snapshot in `body` (of `length` bytes). Blocks: call it on a
+/// blocking thread.
+pub(crate) fn load_snapshot(body: ObjectBody, length: u64) -> lhv_format::Result<Snapshot> {
+    match body {
+        ObjectBody::File(file) if length >= SMALLEST_MAPPED => load_mapped(&file, length),
+        mut body => read_snapshot(&mut body, length),
+    }
+}
+
+/// The file mapped, its rows kept in place and the pages of every other
+/// section (copied into the index) released from this process.
+fn load_mapped(file: &std::fs::File, length: u64) -> lhv_format::Result<Snapshot> {
+    let read_error = |e: std::io::Error| lhv_format::Error::Read { reason: e.to_string() };
+    let length = usize::try_from(length)
+        .map_err(|_| lhv_format::Error::Read { reason: "a snapshot too large to map".into() })?;
+    // SAFETY: the file is never modified in place while mapped (see the
+    // module documentation); its length is checked against the mapping's.
+    let map = unsafe { MmapOptions::new().len(length).populate().map(file) }.map_err(read_error)?;
+    let map = Arc::new(map);
+    let bytes = Bytes::from_owner(SharedMap(Arc::clone(&map)));
+    let (snapshot, kept) = decode_shared_snapshot(bytes)?;
+    release_except(&map, &kept);
+    Ok(snapshot)
+}
+
+/// Releases this process's pages of `map` outside the `kept` ranges (they
+/// were copied out); the page cache keeps them as long as the kernel likes.
+fn release_except(map: &Mmap, kept: &[Range<usize>]) {
+    let page = page_size();
+    let mut kept: Vec<Range<usize>> = kept.to_vec();
+    kept.sort_unstable_by_key(|range| range.start);
+    let mut from = 0usize;
+    for range in kept.iter().chain(std::iter::once(&(map.len()..map.len()))) {
+        // Whole pages strictly between the kept ranges.
+        let (start, end) = (from.next_multiple_of(page), range.start / page * page);
+        if end > start {
+            // SAFETY: the mapping is read-only and shared: dropping its pages
+            // loses nothing (they are read from the file again if touched),
+            // and nothing reads these ranges again (their contents were copied).
+            let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
+        }
+        from = from.max(range.end);
+    }
+}
+
+fn page_size() -> usize {
+    // Every platform vectord runs on has 4 KiB pages or a multiple of them;
+    // a smaller assumed size would only release fewer pages.
+    4096
+}
+
+/// A mapping shared between the buffers an index reads in place.
+struct SharedMap(Arc<Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
