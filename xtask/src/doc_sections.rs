@@ -29,8 +29,11 @@ pub(crate) const PAYLOAD_INDEX: Section = Section {
 /// Written by `cargo xtask bench-hybrid`.
 pub(crate) const HYBRID: Section =
     Section { begin: "<!-- hybrid-bench: written by `cargo xtask bench-hybrid` -->", end: "<!-- /hybrid-bench -->" };
+/// Written by `cargo xtask bench-disk`.
+pub(crate) const DISK: Section =
+    Section { begin: "<!-- disk-bench: written by `cargo xtask bench-disk` -->", end: "<!-- /disk-bench -->" };
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 6] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID];
+pub(crate) const KEPT: [Section; 7] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID, DISK];
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

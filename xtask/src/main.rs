@@ -15,6 +15,9 @@
 //!   (`xtask/bench_hybrid.py`): QPS and p50/p99 from 1 and 8 clients, sparse
 //!   answers checked against a brute force, dense recall@10, memory per point;
 //!   against the release binary, or the server at `--url`; into docs/BENCHMARKS.md.
+//! - `bench-disk [--vectors N] [--rounds R] [--baseline BIN]`: cold and warm
+//!   restarts of N random 384-d vectors against a sequential read of the
+//!   snapshot, peak and steady RSS, into docs/BENCHMARKS.md.
 //! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
 //!   (recall@10, QPS, memory at recall 0.95) into docs/BENCHMARKS.md.
 //! - `bench-shards [--quick]`: vectord over HTTP with indexes of 1, 2 and 4 shards
@@ -46,6 +49,7 @@
 
 mod api_fuzz;
 mod bench;
+mod bench_disk;
 mod bench_filter;
 mod bench_http;
 mod bench_hybrid;
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         ["bench-payload-index"] => bench_payload_index::bench_payload_index(&workspace_root()),
         ["bench-hybrid", rest @ ..] => bench_hybrid::bench_hybrid(&workspace_root(), rest),
         ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
+        ["bench-disk", rest @ ..] => bench_disk::bench_disk(&workspace_root(), rest),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["cluster", rest @ ..] => cluster::cluster(&workspace_root(), rest),
         ["load", rest @ ..] => load::load(&workspace_root(), rest),
@@ -90,7 +95,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N] [--rounds R] [--baseline BIN] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };

@@ -36,7 +36,7 @@ pub struct ObjectReader {
 
 /// Where an opened object's bytes come from.
 pub enum ObjectBody {
-    /// A local file, positioned at the object's first byte (it may be mapped).
+    /// A local file holding the object and nothing else, positioned at its start (it may be mapped).
     File(std::fs::File),
     /// A stream of bytes.
     Stream(Box<dyn Read + Send>),
@@ -236,9 +236,11 @@ impl Store for ObjectStoreBackend {
             let version = ObjectVersion { e_tag: result.meta.e_tag.clone(), version: result.meta.version.clone() };
             let length = result.range.end - result.range.start;
             let body = match result.payload {
+                // The whole file (a plain get): it may be mapped.
+                GetResultPayload::File(file, _) if result.range.start == 0 => ObjectBody::File(file),
                 GetResultPayload::File(mut file, _) => {
                     file.seek(SeekFrom::Start(result.range.start)).map_err(|e| Error::storage("get", key, e))?;
-                    ObjectBody::File(file)
+                    ObjectBody::Stream(Box::new(file.take(length)))
                 }
                 // Pulled chunk by chunk from the runtime by the blocking reader.
                 GetResultPayload::Stream(stream) => {
