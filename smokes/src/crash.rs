@@ -166,7 +166,9 @@ pub async fn run(binary: &Path, storage_url: &str, cycles: usize, seed: u64) -> 
         let mut server = Vectord::start_with(binary, storage_url, &extra).await?;
         if cycle == 0 {
             for index in INDEXES {
-                let body = json!({ "name": index, "dim": DIM, "distance": "l2", "m": 8, "ef_construction": 32 });
+                // gamma keeps its exact vectors on disk: read in place from its snapshot after each restart.
+                let on_disk = index == "gamma";
+                let body = json!({ "name": index, "dim": DIM, "distance": "l2", "m": 8, "ef_construction": 32, "on_disk": on_disk });
                 server.call(Method::POST, "/v1/vectors/index", Some(&body)).await?;
             }
         }

@@ -119,6 +119,13 @@ pub struct IndexParams {
     /// returns the values the codes hold rather than the exact input.
     #[serde(default, skip_serializing_if = "Storage::is_f32")]
     pub storage: Storage,
+    /// Keeps the unnamed vector's full-precision (float32) rows on disk, in
+    /// the snapshot file, rather than in memory: memory holds the codes the
+    /// graph walk reads (the `storage`'s, or 8-bit codes when `storage` is
+    /// float32) and searches rescore their candidates exactly from the file.
+    /// [`Index::get`](crate::Index::get) returns the exact input. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub on_disk: bool,
     /// Metadata keys (dot-separated paths, at most [`MAX_INDEXED_FIELDS`]) to
     /// keep value-to-items indexes for, so that filtered searches on them find
     /// their matches without reading every item's metadata. Default none.
@@ -166,6 +173,15 @@ pub struct VectorParams {
     /// How the vectors are kept, as [`IndexParams::storage`].
     #[serde(default, skip_serializing_if = "Storage::is_f32")]
     pub storage: Storage,
+    /// Full-precision rows on disk, as [`IndexParams::on_disk`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub on_disk: bool,
+}
+
+// serde's skip_serializing_if passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl VectorParams {
@@ -178,6 +194,7 @@ impl VectorParams {
             ef_construction: defaults::ef_construction(),
             ef_search: defaults::ef_search(),
             storage: Storage::F32,
+            on_disk: false,
         }
     }
 
@@ -185,6 +202,18 @@ impl VectorParams {
     pub fn with_m(mut self, m: usize) -> Self {
         self.m = m;
         self
+    }
+
+    /// Sets [`on_disk`](Self::on_disk).
+    pub fn with_on_disk(mut self, on_disk: bool) -> Self {
+        self.on_disk = on_disk;
+        self
+    }
+
+    /// What memory holds for the graph walk: the storage's codes, or 8-bit
+    /// codes for full-precision rows kept on disk.
+    pub fn walk_storage(&self) -> Storage {
+        if self.on_disk && self.storage == Storage::F32 { Storage::Int8 } else { self.storage }
     }
 
     /// Sets [`storage`](Self::storage).
@@ -237,6 +266,7 @@ impl IndexParams {
             exact_search_threshold: defaults::exact_search_threshold(),
             seed: defaults::seed(),
             storage: Storage::F32,
+            on_disk: false,
             indexed_fields: Vec::new(),
             filter_scan_threshold: defaults::filter_scan_threshold(),
             vectors: BTreeMap::new(),
@@ -271,6 +301,7 @@ impl IndexParams {
             ef_construction: self.ef_construction,
             ef_search: self.ef_search,
             storage: self.storage,
+            on_disk: self.on_disk,
         })
     }
 
@@ -324,6 +355,12 @@ impl IndexParams {
     /// Sets [`storage`](Self::storage).
     pub fn with_storage(mut self, storage: Storage) -> Self {
         self.storage = storage;
+        self
+    }
+
+    /// Sets [`on_disk`](Self::on_disk) (of the unnamed vector).
+    pub fn with_on_disk(mut self, on_disk: bool) -> Self {
+        self.on_disk = on_disk;
         self
     }
 

@@ -223,12 +223,12 @@ impl ShardedIndex {
 
     /// The shards' sizes, added up.
     pub fn stats(&self) -> IndexStats {
-        self.shards.iter().map(|s| s.stats()).fold(IndexStats { live: 0, tombstones: 0, memory_bytes: 0 }, |sum, s| {
-            IndexStats {
-                live: sum.live + s.live,
-                tombstones: sum.tombstones + s.tombstones,
-                memory_bytes: sum.memory_bytes + s.memory_bytes,
-            }
+        let empty = IndexStats { live: 0, tombstones: 0, memory_bytes: 0, disk_bytes: 0 };
+        self.shards.iter().map(|s| s.stats()).fold(empty, |sum, s| IndexStats {
+            live: sum.live + s.live,
+            tombstones: sum.tombstones + s.tombstones,
+            memory_bytes: sum.memory_bytes + s.memory_bytes,
+            disk_bytes: sum.disk_bytes + s.disk_bytes,
         })
     }
 

@@ -89,7 +89,7 @@ pub(crate) fn batch(items: &[Item], params: &IndexParams) -> Result<()> {
         // An empty vector is one the item lacks.
         if !item.vector.is_empty() {
             match &unnamed {
-                Some(v) => vector(position, &item.vector, v.dim, v.metric, v.storage)?,
+                Some(v) => vector(position, &item.vector, v.dim, v.metric, v.walk_storage())?,
                 None => return Err(Error::UnknownVector { item: position, name: String::new() }),
             }
         }
@@ -103,7 +103,7 @@ pub(crate) fn batch(items: &[Item], params: &IndexParams) -> Result<()> {
             let declared = params.vectors.get(name).filter(|_| !name.is_empty());
             let declared = declared.ok_or_else(|| Error::UnknownVector { item: position, name: name.clone() })?;
             if !values.is_empty() {
-                vector(position, values, declared.dim, declared.metric, declared.storage)?;
+                vector(position, values, declared.dim, declared.metric, declared.walk_storage())?;
             }
         }
     }

@@ -41,6 +41,7 @@ fn parts(n: usize) -> IndexParts {
         vectors,
         graph: GraphParts { levels: vec![0; n], bottom, upper: Vec::new(), entry: Some(0) },
         vectorless: Vec::new(),
+        full_rows: None,
         named: Vec::new(),
         sparse: Vec::new(),
     }

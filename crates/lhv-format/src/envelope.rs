@@ -4,7 +4,7 @@ use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
+use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION, ON_DISK_SNAPSHOT_VERSION};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
@@ -105,7 +105,7 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     }
     let version: VersionOnly =
         serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope is not valid JSON: {e}")))?;
-    if !(FORMAT_VERSION..=NAMED_VECTORS_SNAPSHOT_VERSION).contains(&version.format_version) {
+    if !(FORMAT_VERSION..=ON_DISK_SNAPSHOT_VERSION).contains(&version.format_version) {
         return Err(Error::UnsupportedVersion { found: version.format_version });
     }
     let envelope: Envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;
@@ -123,6 +123,13 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     let named = !params.vectors.is_empty() || !params.sparse_vectors.is_empty() || !envelope.named_entries.is_empty();
     if named && envelope.format_version < NAMED_VECTORS_SNAPSHOT_VERSION {
         return Err(Error::invalid(format!("a version {} snapshot holds no named vectors", envelope.format_version)));
+    }
+    let on_disk = params.on_disk || params.vectors.values().any(|v| v.on_disk);
+    if on_disk && envelope.format_version < ON_DISK_SNAPSHOT_VERSION {
+        return Err(Error::invalid(format!(
+            "a version {} snapshot holds no vector kept on disk",
+            envelope.format_version
+        )));
     }
     Ok((envelope, end))
 }

@@ -46,8 +46,8 @@ pub use log::{
     encode_record,
 };
 pub use snapshot::{
-    Snapshot, decode_shared_snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot, encode_snapshot,
-    read_snapshot, write_snapshot,
+    InPlace, Snapshot, decode_shared_snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot,
+    encode_snapshot, read_snapshot, write_snapshot,
 };
 
 /// The version of the log format, and of snapshots of float32 indexes.
@@ -69,6 +69,12 @@ pub const VECTORLESS_SNAPSHOT_VERSION: u32 = 4;
 /// rows per named vector, in sections named `<section>@<i>`; it reads
 /// versions 1 to 4 as well.
 pub const NAMED_VECTORS_SNAPSHOT_VERSION: u32 = 5;
+/// The version of snapshots of indexes with a dense vector kept on disk
+/// ([`VectorParams::on_disk`](lhv_core::VectorParams::on_disk)): its exact
+/// float32 rows in a `vectors` section (`vectors@<i>` for named vector `i`)
+/// besides the sections of the codes the walk reads; it reads versions 1 to
+/// 5 as well.
+pub const ON_DISK_SNAPSHOT_VERSION: u32 = 6;
 /// The version of log records of the operations added after version 1: a
 /// field index added or dropped ([`LogOp::FieldIndex`]) and batches
 /// ([`LogOp::Batch`]); every other record is still written as version 1.

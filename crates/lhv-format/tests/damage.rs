@@ -54,12 +54,12 @@ fn a_newer_snapshot_version_is_reported_as_such() {
     let bytes = golden("small.lhv");
     let json_len = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
     let json =
-        std::str::from_utf8(&bytes[8..8 + json_len]).unwrap().replace("\"format_version\":1", "\"format_version\":6");
+        std::str::from_utf8(&bytes[8..8 + json_len]).unwrap().replace("\"format_version\":1", "\"format_version\":7");
     let mut newer = bytes[..4].to_vec();
     newer.extend_from_slice(&(json.len() as u32).to_be_bytes());
     newer.extend_from_slice(json.as_bytes());
     newer.extend_from_slice(&crc32c(json.as_bytes()).to_be_bytes());
-    assert_eq!(decode_snapshot(&newer).unwrap_err(), Error::UnsupportedVersion { found: 6 });
+    assert_eq!(decode_snapshot(&newer).unwrap_err(), Error::UnsupportedVersion { found: 7 });
 }
 
 fn crc32c(bytes: &[u8]) -> u32 {

@@ -17,7 +17,7 @@ use lhv_format::{Error, decode_shared_snapshot, decode_snapshot, encode_snapshot
 fn golden_snapshots() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut found = Vec::new();
-    for version in ["v1", "v2", "v3", "v4", "v5"] {
+    for version in ["v1", "v2", "v3", "v4", "v5", "v6"] {
         for entry in std::fs::read_dir(root.join(version)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "lhv") {
@@ -25,7 +25,7 @@ fn golden_snapshots() -> Vec<(String, Vec<u8>)> {
             }
         }
     }
-    assert_eq!(found.len(), 5, "one golden snapshot per version");
+    assert_eq!(found.len(), 6, "one golden snapshot per version");
     found
 }
 

@@ -20,14 +20,14 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use lhv_format::{Snapshot, decode_shared_snapshot, read_snapshot};
-use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
+use lhv_format::{InPlace, Snapshot, decode_shared_snapshot, read_snapshot};
+use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 
 use crate::store::ObjectBody;
 
-/// Files smaller than this are read, not mapped: a mapping costs a page per
-/// section at least, and small indexes load instantly either way.
-const SMALLEST_MAPPED: u64 = 1 << 20;
+/// Files smaller than a page are read, not mapped (every other one is, so
+/// that every test over a local directory takes the mapped path).
+const SMALLEST_MAPPED: u64 = 4096;
 
 /// Decodes the snapshot in `body` (of `length` bytes). Blocks: call it on a
 /// blocking thread.
@@ -39,14 +39,24 @@ pub(crate) fn load_snapshot(body: ObjectBody, length: u64) -> lhv_format::Result
 }
 
 /// The file mapped, its rows kept in place and the pages of every other
-/// section (copied into the index) released from this process.
+/// section (copied into the index) released from this process. The codes
+/// the walk reads are read in ahead; the exact rows of a vector kept on disk
+/// are not (their CRC pass reads them once), and are left to be read a few
+/// rows at a time.
 fn load_mapped(file: &std::fs::File, length: u64) -> lhv_format::Result<Snapshot> {
     let read_error = |e: std::io::Error| lhv_format::Error::Read { reason: e.to_string() };
-    let length = usize::try_from(length)
-        .map_err(|_| lhv_format::Error::Read { reason: "a snapshot too large to map".into() })?;
+    let length = usize::try_from(length).map_err(|_| read_error(std::io::Error::other("too large to map")))?;
     // SAFETY: the file is never modified in place while mapped (see the
     // module documentation); its length is checked against the mapping's.
-    let map = unsafe { MmapOptions::new().len(length).populate().map(file) }.map_err(read_error)?;
+    let map = unsafe { MmapOptions::new().len(length).map(file) }.map_err(read_error)?;
+    let envelope = lhv_format::read_envelope(&map)?;
+    let params = &envelope.params;
+    if !params.on_disk && !params.vectors.values().any(|vector| vector.on_disk) {
+        // All of it is read now: one populating pass (ignored where unsupported).
+        let _ = map.advise(Advice::PopulateRead);
+    } else {
+        let _ = map.advise(Advice::Sequential);
+    }
     let map = Arc::new(map);
     let bytes = Bytes::from_owner(SharedMap(Arc::clone(&map)));
     let (snapshot, kept) = decode_shared_snapshot(bytes)?;
@@ -54,23 +64,27 @@ fn load_mapped(file: &std::fs::File, length: u64) -> lhv_format::Result<Snapshot
     Ok(snapshot)
 }
 
-/// Releases this process's pages of `map` outside the `kept` ranges (they
-/// were copied out); the page cache keeps them as long as the kernel likes.
-fn release_except(map: &Mmap, kept: &[Range<usize>]) {
+/// Releases this process's pages of `map` outside the resident parts (the
+/// rest was copied out, or is read a few rows at a time); the page cache
+/// keeps them as long as the kernel likes. Rows on disk are then read
+/// without read-ahead: a search reads a few scattered rows.
+fn release_except(map: &Mmap, kept: &[InPlace]) {
     let page = page_size();
-    let mut kept: Vec<Range<usize>> = kept.to_vec();
-    kept.sort_unstable_by_key(|range| range.start);
+    let mut resident: Vec<Range<usize>> = kept.iter().filter(|k| k.resident).map(|k| k.range.clone()).collect();
+    resident.sort_unstable_by_key(|range| range.start);
     let mut from = 0usize;
-    for range in kept.iter().chain(std::iter::once(&(map.len()..map.len()))) {
-        // Whole pages strictly between the kept ranges.
+    for range in resident.iter().chain(std::iter::once(&(map.len()..map.len()))) {
+        // Whole pages strictly between the resident ranges.
         let (start, end) = (from.next_multiple_of(page), range.start / page * page);
         if end > start {
             // SAFETY: the mapping is read-only and shared: dropping its pages
-            // loses nothing (they are read from the file again if touched),
-            // and nothing reads these ranges again (their contents were copied).
+            // loses nothing (they are read from the file again if touched).
             let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
         }
         from = from.max(range.end);
+    }
+    for on_disk in kept.iter().filter(|k| !k.resident) {
+        let _ = map.advise_range(Advice::Random, on_disk.range.start, on_disk.range.len());
     }
 }
 

@@ -122,15 +122,22 @@ impl Metrics {
             "# HELP vectord_index_memory_bytes Memory held by an index's vectors and graph.\n\
              # TYPE vectord_index_memory_bytes gauge\n",
         );
+        let mut disk = String::from(
+            "# HELP vectord_index_disk_bytes Bytes of an index's exact vectors kept on disk (on_disk), read in place \
+             from its snapshot file.\n\
+             # TYPE vectord_index_disk_bytes gauge\n",
+        );
         for status in &statuses {
             if let Ok(durable) = catalog.get(&status.name) {
                 let stats = durable.index().stats();
                 let name = escape(&status.name);
                 let _ = writeln!(out, "vectord_index_vectors{{index=\"{name}\"}} {}", stats.live);
                 let _ = writeln!(memory, "vectord_index_memory_bytes{{index=\"{name}\"}} {}", stats.memory_bytes);
+                let _ = writeln!(disk, "vectord_index_disk_bytes{{index=\"{name}\"}} {}", stats.disk_bytes);
             }
         }
         out.push_str(&memory);
+        out.push_str(&disk);
         out
     }
 }

@@ -81,7 +81,8 @@ fn check_options(space: &DenseSpace, k: usize, options: &SearchOptions<'_>) -> R
     if let Some(filter) = options.filter {
         filter.validate()?;
     }
-    Ok((ef, options.rescore.unwrap_or(space.params.storage == Storage::Int8)))
+    // Codes are rescored unless asked not to: 8-bit ones by their residuals, on-disk ones exactly.
+    Ok((ef, options.rescore.unwrap_or(space.params.walk_storage() == Storage::Int8 || space.params.on_disk)))
 }
 
 impl State {

@@ -18,6 +18,7 @@ use crate::validate;
 
 mod fields;
 mod filtered;
+mod full_rows;
 mod item;
 mod order;
 pub(crate) mod parts;
@@ -78,6 +79,10 @@ pub struct IndexStats {
     pub tombstones: usize,
     /// Bytes held by vectors, graph and per-slot bookkeeping (not ids' and metadata's heap data).
     pub memory_bytes: usize,
+    /// Bytes of exact rows of `on_disk` vectors read in place from the
+    /// snapshot file (the page cache holds what searches read of them),
+    /// not counted in `memory_bytes`.
+    pub disk_bytes: usize,
 }
 
 /// A mutable k-nearest-neighbour index over float32 vectors.
@@ -170,6 +175,7 @@ impl Index {
                 + state.ids.capacity() * size_of::<Option<Arc<str>>>()
                 + state.metadata.capacity() * size_of::<Option<Box<Value>>>()
                 + state.fields.memory_bytes(),
+            disk_bytes: state.dense.iter().map(DenseSpace::disk_bytes).sum(),
         }
     }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::space::DenseSpace;
 use super::{Index, MAX_SLOTS, State};
+use crate::array::Array;
 use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
 use crate::id_order::IdKey;
@@ -41,6 +42,9 @@ pub struct IndexParts {
     /// The slots whose item has no unnamed vector (their rows are
     /// placeholders and their nodes unlinked), ascending.
     pub vectorless: Vec<u32>,
+    /// The unnamed vector's exact rows when it is kept on disk (see
+    /// [`DenseParts::full_rows`]).
+    pub full_rows: Option<Array<f32>>,
     /// The named dense vectors, one entry per entry of
     /// [`IndexParams::vectors`], in name order.
     pub named: Vec<DenseParts>,
@@ -60,6 +64,10 @@ pub struct DenseParts {
     pub graph: GraphParts,
     /// The slots whose item lacks this vector, ascending.
     pub vectorless: Vec<u32>,
+    /// The exact float32 rows of a vector kept on disk
+    /// ([`VectorParams::on_disk`](crate::VectorParams::on_disk)), slot after
+    /// slot; `vectors` then holds the codes the walk reads. `None` otherwise.
+    pub full_rows: Option<Array<f32>>,
 }
 
 /// The HNSW graph as flat arrays; node `n` is slot `n`.
@@ -105,6 +113,7 @@ impl Index {
             vectors: unnamed.vectors,
             graph: unnamed.graph,
             vectorless: unnamed.vectorless,
+            full_rows: unnamed.full_rows,
             named,
             sparse: state.sparse.iter().map(|(_, space)| space.to_parts()).collect(),
         }
@@ -115,7 +124,7 @@ impl Index {
     /// finite (and not zero for cosine), that ids are valid and unique, and
     /// that every link points at an existing node.
     pub fn from_parts(parts: IndexParts) -> Result<Self> {
-        let IndexParts { params, ids, metadata, vectors, graph, vectorless, named, sparse } = parts;
+        let IndexParts { params, ids, metadata, vectors, graph, vectorless, full_rows, named, sparse } = parts;
         params.validate()?;
         let slots = ids.len();
         if slots > MAX_SLOTS {
@@ -132,7 +141,7 @@ impl Index {
             let declared = params.sparse_vectors.len();
             return Err(invalid(format!("{} sparse vectors' arrays for {declared} sparse vectors", sparse.len())));
         }
-        let unnamed = DenseParts { vectors, graph, vectorless };
+        let unnamed = DenseParts { vectors, graph, vectorless, full_rows };
         let mut dense = Vec::with_capacity(named.len() + 1);
         match params.unnamed() {
             Some(vector) => dense.push(DenseSpace::from_parts("", vector, params.seed, unnamed, slots)?),

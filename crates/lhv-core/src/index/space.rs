@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::full_rows::FullRows;
 use super::parts::{DenseParts, invalid};
 use crate::error::Result;
 use crate::hnsw::{Candidate, Hnsw};
@@ -29,6 +30,8 @@ pub(super) struct DenseSpace {
     /// and `ef_construction`).
     pub(super) params: VectorParams,
     pub(super) vectors: Vectors,
+    /// The exact rows of an `on_disk` vector (the walk reads `vectors`' codes).
+    full: Option<FullRows>,
     pub(super) graph: Hnsw,
     /// Per slot: whether its item lacks this vector (its row is a placeholder
     /// and its graph node is never linked, so no walk reaches it).
@@ -41,7 +44,8 @@ impl DenseSpace {
     pub(super) fn new(name: &str, params: VectorParams, seed: u64) -> Self {
         Self {
             name: name.to_owned(),
-            vectors: Vectors::new(params.dim, params.metric, params.storage),
+            vectors: Vectors::new(params.dim, params.metric, params.walk_storage()),
+            full: params.on_disk.then(|| FullRows::new(params.dim, params.metric)),
             graph: Hnsw::new(params.m, params.ef_construction, space_seed(seed, name)),
             vectorless: Vec::new(),
             params,
@@ -52,13 +56,21 @@ impl DenseSpace {
     /// unit vector, valid under every metric and storage) when it is empty.
     pub(super) fn push(&mut self, vector: &[f32]) -> u32 {
         self.vectorless.push(vector.is_empty());
-        if vector.is_empty() {
-            let mut placeholder = vec![0.0; self.vectors.dim()];
-            placeholder[0] = 1.0;
-            self.vectors.push(&placeholder)
+        let placeholder;
+        let row = if vector.is_empty() {
+            placeholder = {
+                let mut row = vec![0.0; self.vectors.dim()];
+                row[0] = 1.0;
+                row
+            };
+            &placeholder
         } else {
-            self.vectors.push(vector)
+            vector
+        };
+        if let Some(full) = &mut self.full {
+            full.push(row);
         }
+        self.vectors.push(row)
     }
 
     /// Whether slot `slot`'s item has this vector.
@@ -71,13 +83,21 @@ impl DenseSpace {
         if vector.is_empty() {
             !self.has_vector(slot)
         } else {
-            self.has_vector(slot) && self.vectors.holds(slot, vector)
+            self.has_vector(slot)
+                && match &self.full {
+                    Some(full) => full.row(slot).iter().zip(vector).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    None => self.vectors.holds(slot, vector),
+                }
         }
     }
 
     /// The stored vector of `slot`, empty if its item lacks it.
     pub(super) fn get(&self, slot: u32) -> Vec<f32> {
-        if self.has_vector(slot) { self.vectors.get(slot).into_owned() } else { Vec::new() }
+        match (&self.full, self.has_vector(slot)) {
+            (_, false) => Vec::new(),
+            (Some(full), true) => full.row(slot).to_vec(),
+            (None, true) => self.vectors.get(slot).into_owned(),
+        }
     }
 
     /// Links the nodes of `slots` that have a vector, in parallel when they are many.
@@ -96,26 +116,36 @@ impl DenseSpace {
         let kept = self.graph.retain(&self.vectors, live, &self.vectorless);
         self.vectorless = kept.iter().map(|&old| self.vectorless[old as usize]).collect();
         self.vectors = self.vectors.retain_slots(&kept);
+        self.full = self.full.as_ref().map(|full| full.retain_slots(&kept));
         kept
     }
 
     /// Room for `rows` more slots without reallocating.
     pub(super) fn reserve(&mut self, rows: usize) {
         self.vectors.reserve_rows(rows);
+        if let Some(full) = &mut self.full {
+            full.reserve(rows);
+        }
         self.vectorless.reserve_exact(rows);
     }
 
     /// Prepares a query for this space's storage.
     pub(super) fn prepare<'a>(&self, query: &'a [f32], buffer: &'a mut Vec<i8>, rescore: bool) -> Query<'a> {
         let mut query = self.vectors.prepare(query, buffer);
-        query.refines = rescore && self.vectors.rescores();
+        // The walk starts loading the residuals rescoring reads (not the rows on disk).
+        query.refines = rescore && self.full.is_none() && self.vectors.rescores();
         query
     }
 
-    /// Candidates with their distances refined, where the storage can
-    /// (8-bit codes: by the residuals); unchanged otherwise.
+    /// Candidates with their distances refined: exact from the rows on disk
+    /// of an `on_disk` vector, from the residuals of 8-bit codes; unchanged
+    /// otherwise.
     pub(super) fn rescore(&self, query: &Query<'_>, mut found: Vec<Candidate>) -> Vec<Candidate> {
-        if self.vectors.rescores() {
+        if let Some(full) = &self.full {
+            for candidate in &mut found {
+                candidate.distance = full.distance(query, candidate.node);
+            }
+        } else if self.vectors.rescores() {
             for candidate in &mut found {
                 candidate.distance = self.vectors.rescored_to_query(query, candidate.node);
             }
@@ -129,7 +159,13 @@ impl DenseSpace {
     }
 
     pub(super) fn memory_bytes(&self) -> usize {
-        self.vectors.memory_bytes() + self.graph.memory_bytes() + self.vectorless.capacity()
+        let full = self.full.as_ref().map_or(0, FullRows::memory_bytes);
+        self.vectors.memory_bytes() + full + self.graph.memory_bytes() + self.vectorless.capacity()
+    }
+
+    /// Bytes of exact rows read from the snapshot file rather than held in memory.
+    pub(super) fn disk_bytes(&self) -> usize {
+        self.full.as_ref().map_or(0, FullRows::disk_bytes)
     }
 
     /// The parameters as they are now: the graph's current build parameters.
@@ -142,6 +178,7 @@ impl DenseSpace {
             vectors: self.vectors.stored_rows(),
             graph: self.graph.to_parts(),
             vectorless: (0..self.vectorless.len() as u32).filter(|&slot| !self.has_vector(slot)).collect(),
+            full_rows: self.full.as_ref().map(|full| full.rows().clone()),
         }
     }
 
@@ -155,15 +192,32 @@ impl DenseSpace {
         parts: DenseParts,
         slots: usize,
     ) -> Result<Self> {
-        let DenseParts { vectors, graph, vectorless } = parts;
+        let DenseParts { vectors, graph, vectorless, full_rows } = parts;
         let what = if name.is_empty() { String::new() } else { format!("vector {name:?}: ") };
-        if vectors.storage() != params.storage {
+        if vectors.storage() != params.walk_storage() {
             return Err(invalid(format!(
                 "{what}rows stored as {:?}, declared {:?}",
                 vectors.storage(),
-                params.storage
+                params.walk_storage()
             )));
         }
+        let full = match (full_rows, params.on_disk) {
+            (None, false) => None,
+            (Some(rows), true) if Some(rows.len()) == slots.checked_mul(params.dim) => {
+                // Exact rows passed validation once, as codes did.
+                (0..slots)
+                    .into_par_iter()
+                    .try_for_each(|slot| {
+                        let row = &rows[slot * params.dim..(slot + 1) * params.dim];
+                        validate::query(slot, row, params.dim, params.metric)
+                    })
+                    .map_err(|e| invalid(format!("{what}stored exact rows (items are slots): {e}")))?;
+                Some(FullRows::from_rows(params.dim, params.metric, rows))
+            }
+            (Some(_), true) => return Err(invalid(format!("{what}the exact rows do not make {slots} slots"))),
+            (Some(_), false) => return Err(invalid(format!("{what}exact rows of a vector kept in memory"))),
+            (None, true) => return Err(invalid(format!("{what}no exact rows for a vector kept on disk"))),
+        };
         if vectors.row_count(params.dim) != Some(slots) {
             return Err(invalid(format!(
                 "{what}the stored rows do not make {slots} slots of dimension {}",
@@ -187,7 +241,7 @@ impl DenseSpace {
         let all_unlinked = vectorless.len() == slots;
         let seed = space_seed(seed, name);
         let graph = Hnsw::from_parts(params.m, params.ef_construction, seed, graph, slots, all_unlinked)?;
-        Ok(Self { name: name.to_owned(), params, vectors, graph, vectorless: without_vector })
+        Ok(Self { name: name.to_owned(), params, vectors, full, graph, vectorless: without_vector })
     }
 
     /// Empty parts, of a space that does not exist (an index without an unnamed vector).
@@ -196,6 +250,7 @@ impl DenseSpace {
             vectors: StoredRows::empty(storage),
             graph: crate::GraphParts { levels: Vec::new(), bottom: Vec::new(), upper: Vec::new(), entry: None },
             vectorless: Vec::new(),
+            full_rows: None,
         }
     }
 }

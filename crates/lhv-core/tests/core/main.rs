@@ -15,6 +15,7 @@ mod finite;
 mod id_order;
 mod model;
 mod named;
+mod on_disk;
 mod parts;
 mod recall;
 mod sharded_model;

@@ -10,7 +10,7 @@ use lhv_core::{Array, DenseParts, GraphParts, Storage, StoredRows, VectorParams}
 use super::source::SectionSource;
 use crate::arrays::{LittleEndian, le_bytes};
 use crate::error::{Error, Result};
-use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
+use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION, ON_DISK_SNAPSHOT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
 
 const VECTORS: &str = "vectors";
 const VECTORS_F16: &str = "vectors_f16";
@@ -55,11 +55,17 @@ pub(crate) struct DensePartsRef<'a> {
     pub(crate) vectors: &'a StoredRows,
     pub(crate) graph: &'a GraphParts,
     pub(crate) vectorless: &'a [u32],
+    pub(crate) full_rows: Option<&'a Array<f32>>,
 }
 
 impl<'a> From<&'a DenseParts> for DensePartsRef<'a> {
     fn from(parts: &'a DenseParts) -> Self {
-        Self { vectors: &parts.vectors, graph: &parts.graph, vectorless: &parts.vectorless }
+        Self {
+            vectors: &parts.vectors,
+            graph: &parts.graph,
+            vectorless: &parts.vectorless,
+            full_rows: parts.full_rows.as_ref(),
+        }
     }
 }
 
@@ -90,6 +96,12 @@ pub(crate) fn encode<'a>(space: Space, parts: DensePartsRef<'a>, sections: &mut 
         push(VECTORLESS, vec![le_bytes(parts.vectorless)]);
         version = VECTORLESS_SNAPSHOT_VERSION;
     }
+    // The exact rows of a vector kept on disk are what version 6 adds, in
+    // the section plain float32 rows have (the walk's rows are codes then).
+    if let Some(full_rows) = parts.full_rows {
+        push(VECTORS, pieces(full_rows));
+        version = ON_DISK_SNAPSHOT_VERSION;
+    }
     version
 }
 
@@ -119,23 +131,23 @@ pub(crate) fn decode(
             Err(Error::invalid(format!("section {name}: {count} values for {slots} slots of dimension {dim}")))
         }
     };
-    let vectors = match params.storage {
+    let vectors = match params.walk_storage() {
         Storage::F32 => {
-            let values = source.array(&name(VECTORS), |source, name| source.f32s(name))?;
+            let values = source.array(&name(VECTORS), true, |source, name| source.f32s(name))?;
             sized(VECTORS, values.len(), Some(components))?;
             StoredRows::F32(values)
         }
         Storage::F16 => {
-            let bits = source.array(&name(VECTORS_F16), |source, name| source.u16s(name))?;
+            let bits = source.array(&name(VECTORS_F16), true, |source, name| source.u16s(name))?;
             sized(VECTORS_F16, bits.len(), Some(components))?;
             StoredRows::F16(bits)
         }
         Storage::Int8 => {
-            let codes = source.array(&name(CODES), |source, name| source.owned_bytes(name))?;
+            let codes = source.array(&name(CODES), true, |source, name| source.owned_bytes(name))?;
             sized(CODES, codes.len(), Some(components))?;
-            let residuals = source.array(&name(RESIDUALS), |source, name| source.owned_bytes(name))?;
+            let residuals = source.array(&name(RESIDUALS), true, |source, name| source.owned_bytes(name))?;
             sized(RESIDUALS, residuals.len(), slots.checked_mul(dim.div_ceil(2)))?;
-            let ranges = source.array(&name(RANGES), |source, name| {
+            let ranges = source.array(&name(RANGES), true, |source, name| {
                 let values = source.f32s(name)?;
                 match values.as_chunks::<2>() {
                     (pairs, []) => Ok(pairs.to_vec()),
@@ -159,5 +171,13 @@ pub(crate) fn decode(
             return Err(Error::invalid(format!("a version {version} snapshot holds no section {vectorless_name}")));
         }
     };
-    Ok(DenseParts { vectors, graph, vectorless })
+    let full_rows = if params.on_disk {
+        // Read in place and left on disk, when the source can share them.
+        let rows = source.array(&name(VECTORS), false, |source, name| source.f32s(name))?;
+        sized(VECTORS, rows.len(), Some(components))?;
+        Some(rows)
+    } else {
+        None
+    };
+    Ok(DenseParts { vectors, graph, vectorless, full_rows })
 }

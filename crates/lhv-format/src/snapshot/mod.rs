@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::io::{Read, Write};
-use std::ops::Range;
 
 use bytes::Bytes;
 
@@ -27,6 +26,7 @@ mod sparse;
 mod stream;
 
 use dense::{DensePartsRef, Frame, Sections, Space};
+pub use source::InPlace;
 use source::{SectionSource, SharedSource, SliceSource};
 
 /// Section names of what every item has (the dense vectors' are in [`dense`]).
@@ -62,7 +62,12 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     // The bulk arrays are checksummed and copied straight from the parts.
     let mut sections: Sections<'_> =
         vec![(IDS.to_owned(), vec![Cow::Owned(ids)]), (METADATA.to_owned(), vec![Cow::Owned(metadata)])];
-    let unnamed = DensePartsRef { vectors: &parts.vectors, graph: &parts.graph, vectorless: &parts.vectorless };
+    let unnamed = DensePartsRef {
+        vectors: &parts.vectors,
+        graph: &parts.graph,
+        vectorless: &parts.vectorless,
+        full_rows: parts.full_rows.as_ref(),
+    };
     let mut format_version = dense::encode(Space::Unnamed, unnamed, &mut sections);
     // Typed field indexes are what version 3 adds to the envelope.
     if parts.params.indexed_fields.iter().any(|f| f.schema != FieldSchema::Any) {
@@ -70,12 +75,12 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     }
     // Named vectors are what version 5 adds: their sections, and their graphs' entries.
     for (i, named) in parts.named.iter().enumerate() {
-        dense::encode(Space::Named(i), named.into(), &mut sections);
-        format_version = NAMED_VECTORS_SNAPSHOT_VERSION;
+        let version = dense::encode(Space::Named(i), named.into(), &mut sections);
+        format_version = format_version.max(version).max(NAMED_VECTORS_SNAPSHOT_VERSION);
     }
     for (i, sparse) in parts.sparse.iter().enumerate() {
         sparse::encode(i, sparse, &mut sections);
-        format_version = NAMED_VECTORS_SNAPSHOT_VERSION;
+        format_version = format_version.max(NAMED_VECTORS_SNAPSHOT_VERSION);
     }
     let checksums: Vec<u32> = sections
         .iter()
@@ -143,10 +148,11 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
 /// Decodes a snapshot held in a buffer the index may keep (typically a
 /// snapshot file mapped into memory): the rows of its dense vectors are read
 /// in place (when aligned), everything else is copied out. Checks exactly
-/// what [`decode_snapshot`] does. Also returns the byte ranges of `bytes` the
+/// what [`decode_snapshot`] does. Also returns the parts of `bytes` the
 /// index reads in place: the rest of the buffer is no longer needed (a
-/// mapping's other pages may be released).
-pub fn decode_shared_snapshot(bytes: Bytes) -> Result<(Snapshot, Vec<Range<usize>>)> {
+/// mapping's other pages may be released), and the parts not `resident` are
+/// read a few rows at a time.
+pub fn decode_shared_snapshot(bytes: Bytes) -> Result<(Snapshot, Vec<InPlace>)> {
     let (envelope, head_end) = read_head(&bytes)?;
     check_tiling(&envelope.sections, head_end, &bytes)?;
     let mut source = SharedSource { sections: &envelope.sections, bytes, kept: Vec::new() };
@@ -209,7 +215,7 @@ fn decode_parts(envelope: &Envelope, source: &mut impl SectionSource) -> Result<
     let frame = Frame { slots, format_version: envelope.format_version };
     // An index without an unnamed vector has its sections, empty (dimension 0).
     let unnamed = params.unnamed().unwrap_or_else(|| VectorParams::new(0, params.metric).with_storage(params.storage));
-    let DenseParts { vectors, graph, vectorless } =
+    let DenseParts { vectors, graph, vectorless, full_rows } =
         dense::decode(&frame, source, Space::Unnamed, &unnamed, envelope.entry)?;
     if envelope.named_entries.len() != params.vectors.len() {
         let (entries, declared) = (envelope.named_entries.len(), params.vectors.len());
@@ -223,7 +229,8 @@ fn decode_parts(envelope: &Envelope, source: &mut impl SectionSource) -> Result<
         .map(|(i, (vector, &entry))| dense::decode(&frame, source, Space::Named(i), vector, entry))
         .collect::<Result<Vec<_>>>()?;
     let sparse = (0..params.sparse_vectors.len()).map(|i| sparse::decode(i, source)).collect::<Result<Vec<_>>>()?;
-    Ok(IndexParts { params: envelope.params.clone(), ids, metadata, vectors, graph, vectorless, named, sparse })
+    let params = envelope.params.clone();
+    Ok(IndexParts { params, ids, metadata, vectors, graph, vectorless, full_rows, named, sparse })
 }
 
 /// The sections must cover the input after the head exactly, separated only

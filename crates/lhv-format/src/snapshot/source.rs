@@ -31,8 +31,10 @@ pub(crate) trait SectionSource {
         self.bytes(name).map(Cow::into_owned)
     }
     /// A section's checked bytes to be read in place, when the source can
-    /// share them (a mapped snapshot); `None` otherwise.
-    fn shared(&mut self, _name: &str) -> Result<Option<Bytes>> {
+    /// share them (a mapped snapshot); `None` otherwise. `resident`: whether
+    /// the index reads them all the time (codes the walk reads) or seldom
+    /// (exact rows kept on disk).
+    fn shared(&mut self, _name: &str, _resident: bool) -> Result<Option<Bytes>> {
         Ok(None)
     }
     /// A section of rows as an [`Array`]: read in place when the source
@@ -40,12 +42,13 @@ pub(crate) trait SectionSource {
     fn array<T: bytemuck::Pod>(
         &mut self,
         name: &str,
+        resident: bool,
         owned: impl FnOnce(&mut Self, &str) -> Result<Vec<T>>,
     ) -> Result<Array<T>>
     where
         Self: Sized,
     {
-        match self.shared(name)? {
+        match self.shared(name, resident)? {
             Some(bytes) => match Array::shared(bytes) {
                 Ok(array) => Ok(array),
                 Err(_) => owned(self, name).map(Array::from),
@@ -140,13 +143,23 @@ impl SectionSource for SliceSource<'_> {
     }
 }
 
+/// A part of a snapshot buffer that an index reads in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InPlace {
+    /// Its bytes in the buffer.
+    pub range: std::ops::Range<usize>,
+    /// Whether searches read all of it (the codes the graph walk reads)
+    /// rather than a few rows each (the exact rows of a vector kept on disk).
+    pub resident: bool,
+}
+
 /// A whole snapshot in a buffer the index may keep (a mapped file): rows
 /// are read in place, the rest copied, every section checked against its CRC.
 pub(crate) struct SharedSource<'a> {
     pub(crate) sections: &'a [Section],
     pub(crate) bytes: Bytes,
-    /// The byte ranges of `bytes` handed out to be read in place.
-    pub(crate) kept: Vec<std::ops::Range<usize>>,
+    /// The parts of `bytes` handed out to be read in place.
+    pub(crate) kept: Vec<InPlace>,
 }
 
 impl SharedSource<'_> {
@@ -176,12 +189,12 @@ impl SectionSource for SharedSource<'_> {
         self.slice().u16s(name)
     }
 
-    fn shared(&mut self, name: &str) -> Result<Option<Bytes>> {
+    fn shared(&mut self, name: &str, resident: bool) -> Result<Option<Bytes>> {
         let data = self.slice().checked(name)?;
         // `checked` returned a sub-slice of `bytes`.
         let start = data.as_ptr() as usize - self.bytes.as_ptr() as usize;
         let range = start..start + data.len();
-        self.kept.push(range.clone());
+        self.kept.push(InPlace { range: range.clone(), resident });
         Ok(Some(self.bytes.slice(range)))
     }
 }

@@ -29,6 +29,14 @@ pub struct IndexInfo {
     indexed_points: BTreeMap<String, usize>,
     #[schema(value_type = super::docs::StorageDoc)]
     storage: Storage,
+    /// Whether the unnamed vector's exact rows are kept on disk.
+    on_disk: bool,
+    /// Bytes the index holds in memory: vectors (or their codes), graphs and
+    /// per-item bookkeeping.
+    memory_bytes: usize,
+    /// Bytes of exact rows of vectors kept on disk, read in place from the
+    /// snapshot file (searches read a few rows each through the page cache).
+    disk_bytes: usize,
     shards: usize,
     status: &'static str,
 }
@@ -53,6 +61,9 @@ impl IndexInfo {
             indexed_fields: params.indexed_fields,
             indexed_points: overview.field_indexes.into_iter().map(|(field, points)| (field.key, points)).collect(),
             storage: params.storage,
+            on_disk: params.on_disk,
+            memory_bytes: overview.stats.memory_bytes,
+            disk_bytes: overview.stats.disk_bytes,
             shards,
             status: "ready",
         }

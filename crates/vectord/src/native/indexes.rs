@@ -64,6 +64,13 @@ pub struct CreateIndex {
     #[serde(default)]
     #[schema(value_type = Option<super::docs::StorageDoc>)]
     storage: Storage,
+    /// Keep the unnamed vector's exact float32 rows on disk, in the snapshot
+    /// file, and only the codes the graph walk reads in memory (`storage`'s,
+    /// or 8-bit codes for `f32`); searches rescore their candidates exactly
+    /// from the file and items come back exact [default: false]. Named
+    /// vectors take `on_disk` in their own parameters.
+    #[serde(default)]
+    on_disk: bool,
     /// Shards [default: the server's `default_shards`, 1 unless set]: each is its own graph, log and snapshot; an item
     /// goes to the shard a hash of its id picks, and a search asks every shard.
     #[schema(minimum = 1, maximum = 64)]
@@ -104,7 +111,8 @@ pub(crate) async fn create(
     if let Some(ef) = request.ef_search {
         params = params.with_ef_search(ef);
     }
-    params = params.with_indexed_fields(request.indexed_fields).with_storage(request.storage);
+    params =
+        params.with_indexed_fields(request.indexed_fields).with_storage(request.storage).with_on_disk(request.on_disk);
     let shards = request.shards.unwrap_or(state.config.default_shards);
     if let Some(copies) = request.replication.filter(|copies| !(1..=64).contains(copies)) {
         let allowed = "an integer in 1..=64";

@@ -45,6 +45,7 @@ impl Overview {
         self.stats.live += other.stats.live;
         self.stats.tombstones += other.stats.tombstones;
         self.stats.memory_bytes += other.stats.memory_bytes;
+        self.stats.disk_bytes += other.stats.disk_bytes;
         for (field, points) in other.field_indexes {
             match self.field_indexes.iter_mut().find(|(known, _)| known.key == field.key) {
                 Some((_, sum)) => *sum += points,

@@ -71,6 +71,9 @@ impl UpdateCollection {
             let diff: VectorDiff = serde_json::from_value(diff)
                 .map_err(|e| crate::error::ApiError::bad_request(format!("`vectors`: {e}")))?;
             unknown_fields(&diff.rest, &["on_disk"])?;
+            if diff.rest.get("on_disk").is_some_and(|on_disk| !on_disk.is_null()) {
+                return Err(not_supported("changing on_disk of an existing collection (create a new one)"));
+            }
             quantization = quantization.or(diff.quantization_config);
             changes.extend(diff.hnsw_config);
         }

@@ -106,8 +106,17 @@ pub(super) fn read(
     let mut params = IndexParams::named_only();
     for (name, config) in dense {
         let quantization = config.quantization_config.as_ref().or(defaults.quantization.as_ref());
+        let on_disk = match config.rest.get("on_disk") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(on_disk)) => *on_disk,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!("`vectors` {name:?}: on_disk {other} is not a boolean")));
+            }
+        };
+        // Codes stay in memory whatever `always_ram` says: the graph walk reads them.
         let mut vector = DenseParams::new(config.size, metric(&config.distance)?)
-            .with_storage(storage(quantization, config.datatype.as_deref())?);
+            .with_storage(storage(quantization, config.datatype.as_deref())?)
+            .with_on_disk(on_disk);
         let mut exact_threshold = None;
         // The vector's own hnsw_config overrides the collection's.
         for hnsw in [defaults.hnsw.as_ref(), config.hnsw_config.as_ref()].into_iter().flatten() {
@@ -122,6 +131,7 @@ pub(super) fn read(
             params.dim = vector.dim;
             params.metric = vector.metric;
             params.storage = vector.storage;
+            params.on_disk = vector.on_disk;
             params.m = vector.m;
             params.ef_construction = vector.ef_construction;
             if let Some(threshold) = exact_threshold {
@@ -170,6 +180,9 @@ pub(super) fn show(params: &IndexParams) -> (Value, Value, Value) {
             Storage::F16 => shown["datatype"] = json!("float16"),
             Storage::Int8 => shown["quantization_config"] = int8(),
             Storage::F32 => {}
+        }
+        if vector.on_disk {
+            shown["on_disk"] = json!(true);
         }
         if !params.vectors.is_empty() {
             shown["hnsw_config"] = json!({ "m": vector.m, "ef_construct": vector.ef_construction });

@@ -18,6 +18,7 @@ mod hostile;
 mod http;
 mod hybrid;
 mod logging;
+mod on_disk;
 mod openapi;
 mod qdrant;
 mod routes;
