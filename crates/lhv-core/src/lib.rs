@@ -77,7 +77,7 @@ pub use filter::{
 pub use id_order::compare_ids;
 pub use index::{
     DenseParts, GraphParts, Hit, Index, IndexParts, IndexStats, Item, MAX_TOMBSTONE_SHARE, OrderBy, OrderKind,
-    OrderValue, Record, ScrollPage, SearchOptions, SparseStatistics, UpsertOutcome,
+    OrderValue, Record, ScrollPage, SearchOptions, SlotEpoch, SparseStatistics, UpsertOutcome,
 };
 pub use params::{
     IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NAMED_VECTORS, MAX_NORM,

@@ -305,6 +305,11 @@ impl IndexParams {
         })
     }
 
+    /// Whether a dense vector (the unnamed one or a named one) is kept on disk.
+    pub fn any_on_disk(&self) -> bool {
+        (self.on_disk && self.dim > 0) || self.vectors.values().any(|vector| vector.on_disk)
+    }
+
     /// The parameters of the dense vector `name` (`""`: the unnamed one), if declared.
     pub fn vector(&self, name: &str) -> Option<VectorParams> {
         if name.is_empty() { self.unnamed() } else { self.vectors.get(name).cloned() }

@@ -29,6 +29,12 @@ pub(crate) fn vector(item: usize, v: &[f32], dim: usize, metric: Metric, storage
 /// Checks a query, or a vector already in its stored form: dimension, finite
 /// components, and a norm that distances can be computed from.
 pub(crate) fn query(item: usize, v: &[f32], dim: usize, metric: Metric) -> Result<()> {
+    query_norm(item, v, dim, metric).map(|_| ())
+}
+
+/// [`query`], returning `|v|²` as the index computes it (`distance::dot`),
+/// so that loading computes each stored row's norm once.
+pub(crate) fn query_norm(item: usize, v: &[f32], dim: usize, metric: Metric) -> Result<f32> {
     if v.len() != dim {
         return Err(Error::DimensionMismatch { item, expected: dim, got: v.len() });
     }
@@ -42,12 +48,12 @@ pub(crate) fn query(item: usize, v: &[f32], dim: usize, metric: Metric) -> Resul
         if metric == Metric::Cosine && squared_norm < MIN_COSINE_SQUARED_NORM {
             return Err(Error::ZeroVector { item });
         }
-        return Ok(());
+        return Ok(squared_norm);
     }
     if let Some(component) = v.iter().position(|x| !x.is_finite()) {
         return Err(Error::NonFiniteComponent { item, component });
     }
-    stored_norm(item, v, metric)
+    stored_norm(item, v, metric).map(|()| squared_norm)
 }
 
 fn stored_norm(item: usize, v: &[f32], metric: Metric) -> Result<()> {

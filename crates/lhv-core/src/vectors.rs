@@ -92,6 +92,15 @@ impl Vectors {
 
     /// Rows already in their storage (`row_count` checked by the caller).
     pub(crate) fn from_rows(dim: usize, metric: Metric, stored: StoredRows) -> Self {
+        let mut vectors = Self::from_stored(dim, metric, stored);
+        let factors: Vec<(f32, f32)> =
+            (0..vectors.len() as u32).into_par_iter().map(|slot| vectors.factors(slot)).collect();
+        vectors.set_factors(&factors);
+        vectors
+    }
+
+    /// The rows, without their factors yet.
+    fn from_stored(dim: usize, metric: Metric, stored: StoredRows) -> Self {
         let rows = match stored {
             StoredRows::F32(v) => Rows::F32(v),
             StoredRows::F16(v) => Rows::F16(v),
@@ -103,14 +112,44 @@ impl Vectors {
                 Rows::Int8 { codes, residuals, ranges, code_sums }
             }
         };
-        let mut vectors = Self { dim, metric, rows, inverse_norms: Vec::new(), square_norms: Vec::new() };
-        let count = vectors.len();
-        let factors: Vec<(f32, f32)> = (0..count as u32).into_par_iter().map(|slot| vectors.factors(slot)).collect();
-        vectors.inverse_norms = factors.iter().map(|f| f.0).collect();
-        if vectors.needs_square_norms() {
-            vectors.square_norms = factors.iter().map(|f| f.1).collect();
+        Self { dim, metric, rows, inverse_norms: Vec::new(), square_norms: Vec::new() }
+    }
+
+    /// Rows loaded from parts, each checked as a stored vector must be
+    /// (finite, a usable norm: [`validate::query`](crate::validate)) in the
+    /// same pass that computes its factors; the first failing slot's error.
+    pub(crate) fn from_checked_rows(dim: usize, metric: Metric, stored: StoredRows) -> crate::Result<Self> {
+        let mut vectors = Self::from_stored(dim, metric, stored);
+        let factors: Vec<(f32, f32)> = (0..vectors.len() as u32)
+            .into_par_iter()
+            .map(|slot| {
+                let row = vectors.get(slot);
+                let squared = crate::validate::query_norm(slot as usize, &row, dim, metric)?;
+                Ok(vectors.factors_of(squared))
+            })
+            .collect::<crate::Result<_>>()?;
+        vectors.set_factors(&factors);
+        Ok(vectors)
+    }
+
+    /// (`inverse_norm`, `|v|²`) from a row's `|v|²` (as `distance::dot` computes it).
+    fn factors_of(&self, squared: f32) -> (f32, f32) {
+        let inverse = match self.metric {
+            // What `distance::inverse_norm` computes from the same dot product.
+            Metric::Cosine => {
+                let norm = squared.sqrt();
+                if norm > 0.0 { 1.0 / norm } else { 0.0 }
+            }
+            Metric::L2 | Metric::Dot => 1.0,
+        };
+        (inverse, if self.needs_square_norms() { squared } else { 0.0 })
+    }
+
+    fn set_factors(&mut self, factors: &[(f32, f32)]) {
+        self.inverse_norms = factors.iter().map(|f| f.0).collect();
+        if self.needs_square_norms() {
+            self.square_norms = factors.iter().map(|f| f.1).collect();
         }
-        vectors
     }
 
     /// The rows as parts.

@@ -23,7 +23,9 @@ use bytes::Bytes;
 use lhv_format::{InPlace, Snapshot, decode_shared_snapshot, read_snapshot};
 use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 
-use crate::store::ObjectBody;
+use lhv_core::{Array, Index, SlotEpoch};
+
+use crate::store::{ObjectBody, Store};
 
 /// Files smaller than a page are read, not mapped (every other one is, so
 /// that every test over a local directory takes the mapped path).
@@ -50,8 +52,7 @@ fn load_mapped(file: &std::fs::File, length: u64) -> lhv_format::Result<Snapshot
     // module documentation); its length is checked against the mapping's.
     let map = unsafe { MmapOptions::new().len(length).map(file) }.map_err(read_error)?;
     let envelope = lhv_format::read_envelope(&map)?;
-    let params = &envelope.params;
-    if !params.on_disk && !params.vectors.values().any(|vector| vector.on_disk) {
+    if !envelope.params.any_on_disk() {
         // All of it is read now: one populating pass (ignored where unsupported).
         let _ = map.advise(Advice::PopulateRead);
     } else {
@@ -85,6 +86,50 @@ fn release_except(map: &Mmap, kept: &[InPlace]) {
     }
     for on_disk in kept.iter().filter(|k| !k.resident) {
         let _ = map.advise_range(Advice::Random, on_disk.range.start, on_disk.range.len());
+    }
+}
+
+/// Once a snapshot of `index` (its parts taken at `epoch`) is durable at
+/// `key`: when it is a local file, the exact rows of vectors kept on disk are
+/// read in place from it, and their copies written since the file the index
+/// read them from leave memory. A failure only leaves them in memory.
+pub(crate) async fn fold_on_disk_rows(store: &dyn Store, key: &str, index: Arc<Index>, epoch: SlotEpoch) {
+    let opened = match store.open(key).await {
+        Ok(Some(opened)) => opened,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%key, %error, "rows kept on disk stay in memory until the next snapshot");
+            return;
+        }
+    };
+    let ObjectBody::File(file) = opened.body else { return };
+    let length = opened.length;
+    let folded = tokio::task::spawn_blocking(move || -> lhv_format::Result<usize> {
+        let read_error = |e: std::io::Error| lhv_format::Error::Read { reason: e.to_string() };
+        let length = usize::try_from(length).map_err(|_| read_error(std::io::Error::other("too large to map")))?;
+        // SAFETY: as in `load_mapped`: the file is never modified in place.
+        let map = Arc::new(unsafe { MmapOptions::new().len(length).map(&file) }.map_err(read_error)?);
+        let bytes = Bytes::from_owner(SharedMap(Arc::clone(&map)));
+        let mut folded = 0;
+        for (name, rows) in lhv_format::on_disk_rows(&bytes)? {
+            let range = rows.as_ptr() as usize - map.as_ptr() as usize
+                ..rows.as_ptr() as usize - map.as_ptr() as usize + rows.len();
+            if let Ok(rows) = Array::shared(rows)
+                && index.adopt_on_disk_rows(epoch, &name, rows)
+            {
+                folded += 1;
+                let _ = map.advise_range(Advice::Random, range.start, range.len());
+            }
+        }
+        // The checksum pass touched every page: none of them need be this process's now.
+        release_except(&map, &[]);
+        Ok(folded)
+    })
+    .await;
+    match folded {
+        Ok(Ok(vectors)) => tracing::debug!(%key, vectors, "rows kept on disk read from the new snapshot"),
+        Ok(Err(error)) => tracing::warn!(%key, %error, "rows kept on disk stay in memory until the next snapshot"),
+        Err(error) => tracing::warn!(%key, %error, "rows kept on disk stay in memory until the next snapshot"),
     }
 }
 

@@ -363,12 +363,15 @@ impl DurableShard {
                 Err(_) => return Ok(()),
             },
         };
+        let slot_epoch;
         let (parts, last_sequence, covered, version) = {
             let state = self.commit.lock().await;
             if state.log.is_empty() || (self.leased.is_some() && state.claimed_epoch != lease_epoch) {
                 return Ok(());
             }
             let index = Arc::clone(self);
+            // Before the parts: a compaction after this makes the fold below a no-op.
+            slot_epoch = self.index.slot_epoch();
             let parts = tokio::task::spawn_blocking(move || index.index.to_parts())
                 .await
                 .map_err(|e| Error::storage("snapshot", &self.name, e))?;
@@ -426,6 +429,9 @@ impl DurableShard {
         }
         if written_version.is_some() {
             self.commit.lock().await.snapshot_version = written_version;
+        }
+        if self.index.params().any_on_disk() {
+            crate::mapped::fold_on_disk_rows(&*self.store, &key, Arc::clone(&self.index), slot_epoch).await;
         }
         Ok(())
     }

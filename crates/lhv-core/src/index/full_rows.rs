@@ -62,6 +62,22 @@ impl FullRows {
         Self { dim: self.dim, metric: self.metric, rows, inverse_norms }
     }
 
+    /// Reads the first `rows.len() / dim` rows from `rows` (a whole number of
+    /// rows, no more than are held, and owned in `rows`' place: a newer file's
+    /// copy of them), keeping the later ones owned. Returns whether it did.
+    pub(super) fn adopt(&mut self, rows: Array<f32>) -> bool {
+        let (adopted, held) = (rows.len(), self.rows.len());
+        // Never fewer rows than the file read now holds: the rows after them are owned.
+        let whole = adopted.is_multiple_of(self.dim.max(1));
+        if rows.shared_len() != adopted || !whole || adopted > held || adopted < self.rows.shared_len() {
+            return false;
+        }
+        let mut folded = rows;
+        folded.extend_from_slice(&self.rows[adopted..held]);
+        self.rows = folded;
+        true
+    }
+
     pub(super) fn reserve(&mut self, rows: usize) {
         self.rows.reserve_exact(rows * self.dim);
         self.inverse_norms.reserve_exact(rows);

@@ -18,6 +18,7 @@ use crate::validate;
 
 mod fields;
 mod filtered;
+mod fold;
 mod full_rows;
 mod item;
 mod order;
@@ -28,6 +29,7 @@ mod space;
 mod sparse_search;
 mod tuning;
 
+pub use fold::SlotEpoch;
 pub use item::{Item, Record};
 pub use order::{OrderBy, OrderKind, OrderValue};
 pub use parts::{DenseParts, GraphParts, IndexParts};
@@ -123,6 +125,8 @@ struct State {
     tombstones: usize,
     /// Value-to-slot indexes of the declared metadata keys (live slots only).
     fields: FieldIndexes,
+    /// Compactions so far: slot numbers before one mean nothing after it.
+    compactions: u64,
 }
 
 impl Index {
@@ -143,6 +147,7 @@ impl Index {
             slot_of: BTreeMap::new(),
             tombstones: 0,
             fields: FieldIndexes::new(&params.indexed_fields),
+            compactions: 0,
         };
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
@@ -380,6 +385,7 @@ impl State {
         }
         let live: Vec<bool> = self.ids.iter().map(Option::is_some).collect();
         let kept: Vec<u32> = (0..live.len() as u32).filter(|&slot| live[slot as usize]).collect();
+        self.compactions += 1;
         for space in &mut self.dense {
             let retained = space.retain(&live);
             debug_assert_eq!(retained, kept, "every space keeps exactly the live slots");

@@ -198,6 +198,7 @@ impl Index {
             slot_of,
             tombstones,
             fields: FieldIndexes::new(&params.indexed_fields),
+            compactions: 0,
         };
         state.reindex_fields();
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })

@@ -163,6 +163,12 @@ impl DenseSpace {
         self.vectors.memory_bytes() + full + self.graph.memory_bytes() + self.vectorless.capacity()
     }
 
+    /// Reads the first rows of an on-disk vector from `rows` (see
+    /// [`Index::adopt_on_disk_rows`](super::Index::adopt_on_disk_rows)).
+    pub(super) fn adopt_full_rows(&mut self, rows: crate::array::Array<f32>) -> bool {
+        self.full.as_mut().is_some_and(|full| full.adopt(rows))
+    }
+
     /// Bytes of exact rows read from the snapshot file rather than held in memory.
     pub(super) fn disk_bytes(&self) -> usize {
         self.full.as_ref().map_or(0, FullRows::disk_bytes)
@@ -224,12 +230,9 @@ impl DenseSpace {
                 params.dim
             )));
         }
-        let vectors = Vectors::from_rows(params.dim, params.metric, vectors);
         // Stored vectors passed validation once; anything else (a non-finite
         // value, a norm no distance can be computed from) was damaged on the way.
-        (0..slots as u32)
-            .into_par_iter()
-            .try_for_each(|slot| validate::query(slot as usize, &vectors.get(slot), params.dim, params.metric))
+        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors)
             .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
         let mut without_vector = vec![false; slots];
         for (position, &slot) in vectorless.iter().enumerate() {

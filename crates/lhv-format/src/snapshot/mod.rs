@@ -162,6 +162,32 @@ pub fn decode_shared_snapshot(bytes: Bytes) -> Result<(Snapshot, Vec<InPlace>)> 
     Ok((Snapshot { index, last_lsn: envelope.last_lsn, epoch: envelope.epoch }, kept))
 }
 
+/// The exact rows of every dense vector kept on disk in a snapshot held in
+/// a buffer the index may keep (a mapped file), by vector name (`""`: the
+/// unnamed one), each checked against its CRC; nothing else is decoded.
+/// What an index folds into a newer snapshot's file once it is durable.
+pub fn on_disk_rows(bytes: &Bytes) -> Result<Vec<(String, Bytes)>> {
+    let (envelope, head_end) = read_head(bytes)?;
+    check_layout(&envelope.sections, head_end, bytes.len() as u64)?;
+    let params = &envelope.params;
+    let mut wanted = Vec::new();
+    if params.on_disk && params.dim > 0 {
+        wanted.push((String::new(), Space::Unnamed));
+    }
+    for (i, (name, vector)) in params.vectors.iter().enumerate() {
+        if vector.on_disk {
+            wanted.push((name.clone(), Space::Named(i)));
+        }
+    }
+    let mut source = SharedSource { sections: &envelope.sections, bytes: bytes.clone(), kept: Vec::new() };
+    let mut rows = Vec::with_capacity(wanted.len());
+    for (name, space) in wanted {
+        let shared = source.shared(&space.section("vectors"), false)?;
+        rows.push((name, shared.unwrap_or_default()));
+    }
+    Ok(rows)
+}
+
 /// Decodes a snapshot of `length` bytes read from `reader`, each section
 /// straight into the array the index keeps: loading needs little more
 /// memory than the index itself, where [`decode_snapshot`] needs the

@@ -130,3 +130,37 @@ async fn a_damaged_or_truncated_mapped_file_makes_its_index_unavailable_and_stay
         assert_eq!(backend.store.get(&key).await.unwrap().unwrap().to_vec(), bytes, "{key} was modified");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_kept_on_disk_are_folded_into_each_new_snapshot() {
+    let backend = crate::support::backend("file");
+    let catalog = reopen(&backend.store).await;
+    let params = IndexParams::new(DIM, Metric::Cosine).with_on_disk(true).with_m(8).with_ef_construction(32);
+    let index = catalog.create("big", params).await.unwrap();
+    index.upsert(items(0..3000)).await.unwrap();
+    assert_eq!(index.index().stats().disk_bytes, 0, "nothing on disk before a snapshot");
+    index.snapshot().await.unwrap();
+    let row_bytes = DIM * 4;
+    // The snapshot just written holds every row: they are read from it now.
+    assert_eq!(index.index().stats().disk_bytes, 3000 * row_bytes);
+    let expected = contents(&catalog);
+    catalog.close().await.unwrap();
+
+    let catalog = reopen(&backend.store).await;
+    let index = catalog.get("big").unwrap();
+    assert_eq!(index.index().stats().disk_bytes, 3000 * row_bytes);
+    assert_eq!(contents(&catalog), expected);
+    index.upsert(items(3000..3500)).await.unwrap();
+    let before = index.index().stats();
+    index.snapshot().await.unwrap();
+    let after = index.index().stats();
+    assert_eq!(after.disk_bytes, 3500 * row_bytes);
+    assert!(after.memory_bytes + 500 * row_bytes <= before.memory_bytes, "{before:?} then {after:?}");
+    let expected = contents(&catalog);
+    catalog.close().await.unwrap();
+
+    let catalog = reopen(&backend.store).await;
+    assert_eq!(contents(&catalog), expected);
+    assert_eq!(catalog.get("big").unwrap().index().stats().disk_bytes, 3500 * row_bytes);
+    catalog.close().await.unwrap();
+}
