@@ -45,7 +45,14 @@ pub enum StoredRows {
 enum Rows {
     F32(Array<f32>),
     F16(Array<u16>),
-    Int8 { codes: Array<u8>, residuals: Array<u8>, ranges: Array<[f32; 2]>, code_sums: Vec<f32> },
+    /// `residuals` is `None` for the codes of a vector whose exact rows are
+    /// kept on disk: rescoring reads those, so the residuals would be unused.
+    Int8 {
+        codes: Array<u8>,
+        residuals: Option<Array<u8>>,
+        ranges: Array<[f32; 2]>,
+        code_sums: Vec<f32>,
+    },
 }
 
 impl StoredRows {
@@ -76,31 +83,25 @@ impl StoredRows {
         match self {
             Self::F32(v) => whole(v.len(), dim),
             Self::F16(v) => whole(v.len(), dim),
-            Self::Int8 { codes, residuals, ranges } => {
+            // Residuals are checked by `Vectors::from_checked_rows`, which knows whether there are any.
+            Self::Int8 { codes, ranges, .. } => {
                 let rows = whole(codes.len(), dim)?;
-                (whole(residuals.len(), codes::residual_bytes(dim)) == Some(rows) && ranges.len() == rows)
-                    .then_some(rows)
+                (ranges.len() == rows).then_some(rows)
             }
         }
     }
 }
 
 impl Vectors {
-    pub(crate) fn new(dim: usize, metric: Metric, storage: Storage) -> Self {
-        Self::from_rows(dim, metric, StoredRows::empty(storage))
+    /// Empty rows; 8-bit codes keep residuals if `residuals` (not when exact
+    /// rows are kept elsewhere).
+    pub(crate) fn new(dim: usize, metric: Metric, storage: Storage, residuals: bool) -> Self {
+        Self::from_stored(dim, metric, StoredRows::empty(storage), residuals)
     }
 
     /// Rows already in their storage (`row_count` checked by the caller).
-    pub(crate) fn from_rows(dim: usize, metric: Metric, stored: StoredRows) -> Self {
-        let mut vectors = Self::from_stored(dim, metric, stored);
-        let factors: Vec<(f32, f32)> =
-            (0..vectors.len() as u32).into_par_iter().map(|slot| vectors.factors(slot)).collect();
-        vectors.set_factors(&factors);
-        vectors
-    }
-
     /// The rows, without their factors yet.
-    fn from_stored(dim: usize, metric: Metric, stored: StoredRows) -> Self {
+    fn from_stored(dim: usize, metric: Metric, stored: StoredRows, with_residuals: bool) -> Self {
         let rows = match stored {
             StoredRows::F32(v) => Rows::F32(v),
             StoredRows::F16(v) => Rows::F16(v),
@@ -109,7 +110,7 @@ impl Vectors {
                 let code_sums = (0..codes.len() / dim)
                     .map(|row| codes[row * dim..(row + 1) * dim].iter().map(|&x| f32::from(x)).sum())
                     .collect();
-                Rows::Int8 { codes, residuals, ranges, code_sums }
+                Rows::Int8 { codes, residuals: with_residuals.then_some(residuals), ranges, code_sums }
             }
         };
         Self { dim, metric, rows, inverse_norms: Vec::new(), square_norms: Vec::new() }
@@ -118,8 +119,22 @@ impl Vectors {
     /// Rows loaded from parts, each checked as a stored vector must be
     /// (finite, a usable norm: [`validate::query`](crate::validate)) in the
     /// same pass that computes its factors; the first failing slot's error.
-    pub(crate) fn from_checked_rows(dim: usize, metric: Metric, stored: StoredRows) -> crate::Result<Self> {
-        let mut vectors = Self::from_stored(dim, metric, stored);
+    /// 8-bit codes come with residuals if `residuals`, and then must have one
+    /// per component (none otherwise).
+    pub(crate) fn from_checked_rows(
+        dim: usize,
+        metric: Metric,
+        stored: StoredRows,
+        residuals: bool,
+    ) -> crate::Result<Self> {
+        if let StoredRows::Int8 { codes, residuals: held, .. } = &stored {
+            let expected = if residuals { codes.len() / dim.max(1) * codes::residual_bytes(dim) } else { 0 };
+            if held.len() != expected {
+                let reason = format!("{} residual bytes where {expected} are due", held.len());
+                return Err(crate::Error::InvalidParts { reason });
+            }
+        }
+        let mut vectors = Self::from_stored(dim, metric, stored, residuals);
         let factors: Vec<(f32, f32)> = (0..vectors.len() as u32)
             .into_par_iter()
             .map(|slot| {
@@ -158,7 +173,8 @@ impl Vectors {
             Rows::F32(v) => StoredRows::F32(v.clone()),
             Rows::F16(v) => StoredRows::F16(v.clone()),
             Rows::Int8 { codes, residuals, ranges, .. } => {
-                StoredRows::Int8 { codes: codes.clone(), residuals: residuals.clone(), ranges: ranges.clone() }
+                let residuals = residuals.clone().unwrap_or_default();
+                StoredRows::Int8 { codes: codes.clone(), residuals, ranges: ranges.clone() }
             }
         }
     }
@@ -193,7 +209,9 @@ impl Vectors {
                 let row = codes::quantize_int8(v);
                 code_sums.push(row.codes.iter().map(|&c| f32::from(c)).sum());
                 codes.extend_from_slice(&row.codes);
-                residuals.extend_from_slice(&row.residuals);
+                if let Some(residuals) = residuals {
+                    residuals.extend_from_slice(&row.residuals);
+                }
                 ranges.push([row.lo, row.step]);
             }
         }
@@ -240,7 +258,7 @@ impl Vectors {
 
     /// Whether rescoring can refine the distances of this storage.
     pub(crate) fn rescores(&self) -> bool {
-        matches!(self.rows, Rows::Int8 { .. })
+        matches!(self.rows, Rows::Int8 { residuals: Some(_), .. })
     }
 
     /// The row as the index returns it: the float32 vector, or for codes the
@@ -252,7 +270,12 @@ impl Vectors {
             Rows::F16(data) => Cow::Owned(codes::from_f16(&data[range])),
             Rows::Int8 { codes, residuals, ranges, .. } => {
                 let [lo, step] = ranges[slot as usize];
-                Cow::Owned(codes::refined_int8(&codes[range], &residuals[self.residual_range(slot)], lo, step))
+                Cow::Owned(match residuals {
+                    Some(residuals) => {
+                        codes::refined_int8(&codes[range], &residuals[self.residual_range(slot)], lo, step)
+                    }
+                    None => codes::coarse_int8(&codes[range], lo, step).collect(),
+                })
             }
         }
     }
@@ -266,7 +289,7 @@ impl Vectors {
             Rows::Int8 { codes, residuals, ranges, .. } => {
                 let Int8Row { codes: c, residuals: r, lo, step } = codes::quantize_int8(v);
                 codes[range] == c[..]
-                    && residuals[self.residual_range(slot)] == r[..]
+                    && residuals.as_ref().is_none_or(|residuals| residuals[self.residual_range(slot)] == r[..])
                     && ranges[slot as usize] == [lo, step]
             }
         }
@@ -304,7 +327,7 @@ impl Vectors {
     /// Starts loading the first line of a row's residuals (read by rescoring, never by the walk).
     #[inline]
     pub(crate) fn prefetch_refinement(&self, slot: u32) {
-        if let Rows::Int8 { residuals, .. } = &self.rows {
+        if let Rows::Int8 { residuals: Some(residuals), .. } = &self.rows {
             let start = slot as usize * codes::residual_bytes(self.dim);
             crate::prefetch::prefetch(&residuals[start..start + 1]);
         }
@@ -368,7 +391,7 @@ impl Vectors {
     /// [`to_query`](Self::to_query) refined by the 4-bit residuals; the same
     /// for storages without them.
     pub(crate) fn rescored_to_query(&self, query: &Query<'_>, slot: u32) -> f32 {
-        let Rows::Int8 { codes, residuals, ranges, .. } = &self.rows else {
+        let Rows::Int8 { codes, residuals: Some(residuals), ranges, .. } = &self.rows else {
             return self.to_query(query, slot);
         };
         let [lo, step] = ranges[slot as usize];
@@ -412,7 +435,9 @@ impl Vectors {
             Rows::F16(data) => data.reserve_exact(components),
             Rows::Int8 { codes, residuals, ranges, code_sums } => {
                 codes.reserve_exact(components);
-                residuals.reserve_exact(rows * codes::residual_bytes(self.dim));
+                if let Some(residuals) = residuals {
+                    residuals.reserve_exact(rows * codes::residual_bytes(self.dim));
+                }
                 ranges.reserve_exact(rows);
                 code_sums.reserve_exact(rows);
             }
@@ -430,7 +455,9 @@ impl Vectors {
             Rows::F16(data) => Rows::F16(kept.iter().flat_map(|&s| data[self.row_range(s)].iter().copied()).collect()),
             Rows::Int8 { codes, residuals, ranges, code_sums } => Rows::Int8 {
                 codes: kept.iter().flat_map(|&s| codes[self.row_range(s)].iter().copied()).collect(),
-                residuals: kept.iter().flat_map(|&s| residuals[self.residual_range(s)].iter().copied()).collect(),
+                residuals: residuals.as_ref().map(|residuals| {
+                    kept.iter().flat_map(|&s| residuals[self.residual_range(s)].iter().copied()).collect()
+                }),
                 ranges: kept.iter().map(|&s| ranges[s as usize]).collect(),
                 code_sums: kept.iter().map(|&s| code_sums[s as usize]).collect(),
             },
@@ -453,9 +480,8 @@ impl Vectors {
             Rows::F32(data) => data.owned_bytes() + data.shared_bytes(),
             Rows::F16(data) => data.owned_bytes() + data.shared_bytes(),
             Rows::Int8 { codes, residuals, ranges, code_sums } => {
-                [codes.owned_bytes(), codes.shared_bytes(), residuals.owned_bytes(), residuals.shared_bytes()]
-                    .iter()
-                    .sum::<usize>()
+                let residuals = residuals.as_ref().map_or(0, |r| r.owned_bytes() + r.shared_bytes());
+                [codes.owned_bytes(), codes.shared_bytes(), residuals].iter().sum::<usize>()
                     + ranges.owned_bytes()
                     + ranges.shared_bytes()
                     + code_sums.capacity() * 4

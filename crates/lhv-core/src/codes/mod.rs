@@ -60,7 +60,6 @@ pub(crate) fn residual_at(residuals: &[u8], i: usize) -> u8 {
 }
 
 /// The row as the graph walk sees it (codes only).
-#[cfg(test)]
 pub(crate) fn coarse_int8(codes: &[u8], lo: f32, step: f32) -> impl Iterator<Item = f32> + '_ {
     codes.iter().map(move |&c| lo + step * f32::from(c))
 }

@@ -19,7 +19,7 @@ use crate::vectors::{Query, StoredRows, Vectors};
 
 /// Below this many new vectors a batch is linked on the calling thread: handing
 /// the work to the thread pool costs more than it saves (criterion, d=768).
-const PARALLEL_LINK_MIN: usize = 64;
+pub(super) const PARALLEL_LINK_MIN: usize = 64;
 
 /// The rows, graph and presence of one dense vector.
 #[derive(Debug)]
@@ -44,7 +44,7 @@ impl DenseSpace {
     pub(super) fn new(name: &str, params: VectorParams, seed: u64) -> Self {
         Self {
             name: name.to_owned(),
-            vectors: Vectors::new(params.dim, params.metric, params.walk_storage()),
+            vectors: Vectors::new(params.dim, params.metric, params.walk_storage(), !params.on_disk),
             full: params.on_disk.then(|| FullRows::new(params.dim, params.metric)),
             graph: Hnsw::new(params.m, params.ef_construction, space_seed(seed, name)),
             vectorless: Vec::new(),
@@ -232,7 +232,7 @@ impl DenseSpace {
         }
         // Stored vectors passed validation once; anything else (a non-finite
         // value, a norm no distance can be computed from) was damaged on the way.
-        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors)
+        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, !params.on_disk)
             .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
         let mut without_vector = vec![false; slots];
         for (position, &slot) in vectorless.iter().enumerate() {

@@ -64,12 +64,20 @@ mod tests {
     #[test]
     fn later_inserts_use_the_new_parameters_and_answers_stay_exact() {
         let index = Index::new(IndexParams::new(3, Metric::L2).with_m(16).with_exact_search_threshold(0)).unwrap();
-        index.upsert(items(0..300)).unwrap();
+        // Batches small enough to be linked on this thread, in order: the
+        // graph (and so what a search reaches) is the same on every run.
+        let upsert = |range: std::ops::Range<usize>| {
+            let all = items(range);
+            for batch in all.chunks(super::super::space::PARALLEL_LINK_MIN - 1) {
+                index.upsert(batch.to_vec()).unwrap();
+            }
+        };
+        upsert(0..300);
         for (m, ef) in [(4, 50), (32, 120), (8, 10)] {
             index.set_build_params(m, ef).unwrap();
             assert_eq!((index.params().m, index.params().ef_construction), (m, ef));
             let start = index.len();
-            index.upsert(items(start..start + 100)).unwrap();
+            upsert(start..start + 100);
             // Every list fits the new capacity and the snapshot form reloads.
             let reloaded = Index::from_parts(index.to_parts()).unwrap();
             assert_eq!(reloaded.params().m, m);

@@ -146,7 +146,9 @@ pub(crate) fn decode(
             let codes = source.array(&name(CODES), true, |source, name| source.owned_bytes(name))?;
             sized(CODES, codes.len(), Some(components))?;
             let residuals = source.array(&name(RESIDUALS), true, |source, name| source.owned_bytes(name))?;
-            sized(RESIDUALS, residuals.len(), slots.checked_mul(dim.div_ceil(2)))?;
+            // Codes of a vector kept on disk have none: rescoring reads the exact rows.
+            let expected = if params.on_disk { Some(0) } else { slots.checked_mul(dim.div_ceil(2)) };
+            sized(RESIDUALS, residuals.len(), expected)?;
             let ranges = source.array(&name(RANGES), true, |source, name| {
                 let values = source.f32s(name)?;
                 match values.as_chunks::<2>() {
