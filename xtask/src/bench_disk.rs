@@ -62,7 +62,8 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
     }
     let mut binaries = vec![("this build".to_owned(), binary.clone())];
     if let Some(old) = &baseline {
-        binaries.insert(0, (format!("baseline `{}`", old.display()), old.clone()));
+        let name = old.file_name().map_or_else(|| old.display().to_string(), |n| n.to_string_lossy().into_owned());
+        binaries.insert(0, (format!("baseline `{name}`"), old.clone()));
     }
     let mut dd = Vec::new();
     let mut results: Vec<Vec<Restart>> = vec![Vec::new(); binaries.len() * 2];

@@ -30,6 +30,10 @@ pub struct ImportArgs {
     /// Metadata keys to index in a new index (repeatable).
     #[arg(long = "indexed-field")]
     pub indexed_fields: Vec<String>,
+    /// Keep a new index's exact vectors on disk, in its snapshot file, and only
+    /// the 8-bit codes its graph walk reads in memory (`on_disk`).
+    #[arg(long)]
+    pub on_disk: bool,
     /// File format [default: from the extension: .fvecs, .npy, .jsonl].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -114,7 +118,9 @@ pub async fn import(args: ImportArgs, config: &Config) -> Result<String, String>
         let Some(first) = batch.first() else { break Ok(()) };
         if existing.is_none() {
             let dim = args.dim.unwrap_or(first.vector.len());
-            let params = IndexParams::new(dim, metric).with_indexed_fields(args.indexed_fields.clone());
+            let params = IndexParams::new(dim, metric)
+                .with_indexed_fields(args.indexed_fields.clone())
+                .with_on_disk(args.on_disk);
             target.create(&args.index, params).await?;
             existing = target.describe(&args.index).await?;
         }

@@ -84,6 +84,7 @@ impl Target {
                     "dim": params.dim,
                     "distance": params.metric,
                     "indexed_fields": params.indexed_fields,
+                    "on_disk": params.on_disk,
                 });
                 let (status, body) = self.call(reqwest::Method::POST, "/v1/vectors/index", Some(&body)).await?;
                 if status.is_success() { Ok(()) } else { Err(server_error(status, &body)) }
