@@ -160,7 +160,14 @@ pub async fn run(binary: &Path, storage_url: &str, cycles: usize, seed: u64) -> 
     let mut steps = Steps::default();
     let mut rng = Rng::new(seed);
     let model = Arc::new(Mutex::new(Model::default()));
-    let extra = ["--snapshot-log-bytes", "300000"];
+    // Over object storage, snapshots are also copied to a local cache (mapped,
+    // as on local disk), which SIGKILL can interrupt mid-copy too.
+    let cache = std::env::temp_dir().join(format!("vectord-crash-cache-{}", std::process::id()));
+    let cache_arg = cache.display().to_string();
+    let mut extra = vec!["--snapshot-log-bytes", "300000"];
+    if !storage_url.starts_with("file:") {
+        extra.extend(["--cache-dir", cache_arg.as_str()]);
+    }
     let mut acknowledged_total = 0usize;
     for cycle in 0..cycles {
         let mut server = Vectord::start_with(binary, storage_url, &extra).await?;
@@ -217,5 +224,6 @@ pub async fn run(binary: &Path, storage_url: &str, cycles: usize, seed: u64) -> 
         model.verified
     );
     drop(model);
+    let _ = std::fs::remove_dir_all(&cache);
     steps.finish("crash")
 }

@@ -129,7 +129,7 @@ fn import_index(binary: &Path, store: &Path, name: &str, data: &Path) -> Result<
     Ok(lines as f64 / started.elapsed().as_secs_f64())
 }
 
-fn drop_caches() -> Result<(), String> {
+pub(crate) fn drop_caches() -> Result<(), String> {
     let _ = Command::new("sync").status();
     std::fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| format!("cannot drop the page cache: {e}"))
 }
@@ -189,7 +189,7 @@ fn restart(binary: &Path, store: &Path, name: &str, cold: bool) -> Result<Restar
 }
 
 /// The HTTP status of a GET, or `None` if nothing answered.
-fn status_of(port: u16, path: &str) -> Option<u16> {
+pub(crate) fn status_of(port: u16, path: &str) -> Option<u16> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).ok()?;
@@ -199,7 +199,7 @@ fn status_of(port: u16, path: &str) -> Option<u16> {
 }
 
 /// `VmHWM` and `VmRSS` of a process, in bytes.
-fn status_memory(pid: u32) -> Result<(u64, u64), String> {
+pub(crate) fn status_memory(pid: u32) -> Result<(u64, u64), String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| format!("/proc/{pid}: {e}"))?;
     let field = |name: &str| -> Result<u64, String> {
         let line = status.lines().find(|l| l.starts_with(name)).ok_or(format!("no {name} in /proc/{pid}/status"))?;

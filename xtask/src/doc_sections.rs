@@ -32,8 +32,13 @@ pub(crate) const HYBRID: Section =
 /// Written by `cargo xtask bench-disk`.
 pub(crate) const DISK: Section =
     Section { begin: "<!-- disk-bench: written by `cargo xtask bench-disk` -->", end: "<!-- /disk-bench -->" };
+/// Written by `cargo xtask bench-disk --capped`.
+pub(crate) const CAPPED: Section = Section {
+    begin: "<!-- capped-bench: written by `cargo xtask bench-disk --capped` -->",
+    end: "<!-- /capped-bench -->",
+};
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 7] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID, DISK];
+pub(crate) const KEPT: [Section; 8] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID, DISK, CAPPED];
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

@@ -18,6 +18,10 @@
 //! - `bench-disk [--vectors N] [--rounds R] [--baseline BIN]`: cold and warm
 //!   restarts of N random 384-d vectors against a sequential read of the
 //!   snapshot, peak and steady RSS, into docs/BENCHMARKS.md.
+//! - `bench-disk --capped [--vectors N] [--cap-mib M]`: an on-disk index of N
+//!   rows grown from MiniLM served under a cgroup memory cap, against the same
+//!   rows in memory: recall@10, QPS from 1 and 8 clients, major faults per
+//!   query, build and ingest rates, into docs/BENCHMARKS.md.
 //! - `bench-storage`: lhv-core with f32, f16 and int8 storage next to hnswlib and svs-lvq
 //!   (recall@10, QPS, memory at recall 0.95) into docs/BENCHMARKS.md.
 //! - `bench-shards [--quick]`: vectord over HTTP with indexes of 1, 2 and 4 shards
@@ -49,6 +53,7 @@
 
 mod api_fuzz;
 mod bench;
+mod bench_capped;
 mod bench_disk;
 mod bench_filter;
 mod bench_http;
@@ -57,13 +62,16 @@ mod bench_insert;
 mod bench_payload_index;
 mod bench_shards;
 mod bench_storage;
+mod capped_data;
 mod ci;
 mod cluster;
 mod crash;
 mod doc_sections;
 mod faults;
 mod load;
+mod memory_cap;
 mod qdrant_clients;
+mod search_load;
 mod servers;
 mod service;
 mod smoke;
@@ -86,6 +94,7 @@ fn main() -> ExitCode {
         ["bench-payload-index"] => bench_payload_index::bench_payload_index(&workspace_root()),
         ["bench-hybrid", rest @ ..] => bench_hybrid::bench_hybrid(&workspace_root(), rest),
         ["bench-storage"] => bench_storage::bench_storage(&workspace_root()),
+        ["bench-disk", rest @ ..] if rest.contains(&"--capped") => bench_capped::bench_capped(&workspace_root(), rest),
         ["bench-disk", rest @ ..] => bench_disk::bench_disk(&workspace_root(), rest),
         ["crash", rest @ ..] => crash::crash(&workspace_root(), rest),
         ["cluster", rest @ ..] => cluster::cluster(&workspace_root(), rest),
@@ -95,7 +104,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N] [--rounds R] [--baseline BIN] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };

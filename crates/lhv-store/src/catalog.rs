@@ -29,11 +29,16 @@ pub struct CatalogOptions {
     pub snapshot_log_bytes: u64,
     /// Extra S3 settings for `s3://` URLs (see [`open_url`](crate::open_url)).
     pub s3_options: Vec<(String, String)>,
+    /// A local directory for copies of a remote store's snapshots
+    /// ([`SnapshotCache`](crate::SnapshotCache)): they are mapped like a
+    /// `file://` store's (vectors kept on disk stay out of memory, restarts
+    /// read the local disk). Unused for `file://` stores.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for CatalogOptions {
     fn default() -> Self {
-        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new() }
+        Self { snapshot_log_bytes: 64 << 20, s3_options: Vec::new(), cache_dir: None }
     }
 }
 
@@ -112,7 +117,11 @@ impl Catalog {
     /// has run, so that a server can answer health checks meanwhile.
     pub async fn open_unloaded(url: &str, options: CatalogOptions) -> Result<Self> {
         let opened = open_url(url, &options.s3_options)?;
-        let mut catalog = Self::open_store_unloaded(opened.store, options).await?;
+        let store = match &options.cache_dir {
+            Some(dir) if opened.lock.is_none() => Arc::new(crate::SnapshotCache::new(opened.store, dir)?),
+            _ => opened.store,
+        };
+        let mut catalog = Self::open_store_unloaded(store, options).await?;
         catalog._lock = opened.lock;
         Ok(catalog)
     }

@@ -77,6 +77,15 @@ impl Store for CountedStore {
         self.inner.put(key, bytes)
     }
 
+    fn put_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, Option<ObjectVersion>> {
+        count(&self.writes);
+        self.inner.put_versioned(key, bytes)
+    }
+
+    fn evict<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        self.inner.evict(key)
+    }
+
     fn put_new<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()> {
         count(&self.writes);
         self.inner.put_new(key, bytes)

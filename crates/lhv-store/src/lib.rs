@@ -26,6 +26,7 @@
 //! See [`Catalog`] for an example.
 
 mod aliases;
+mod cache;
 mod catalog;
 #[cfg(feature = "cluster")]
 pub mod control;
@@ -55,6 +56,7 @@ pub mod testing;
 mod url;
 
 pub use aliases::AliasChange;
+pub use cache::SnapshotCache;
 pub use catalog::{Catalog, CatalogOptions, IndexState, IndexStatus};
 pub use counted::{CountedStore, StoreRequests};
 pub use crypto::install_crypto_provider;

@@ -166,18 +166,30 @@ async fn load_listed(store: &dyn Store, name: &str, log_firsts: &[u64], clustere
 /// Reads index `name`'s snapshot on a blocking thread: mapped with its rows
 /// in place, or streamed straight into the index's arrays (see `mapped.rs`),
 /// so that loading needs little more memory than the index itself. `Err` is a storage failure, a read error
-/// included; `Ok(Err(reason))` a missing or damaged snapshot, left as it is.
+/// included; `Ok(Err(reason))` a missing or damaged snapshot, left as it is. A
+/// damaged local copy of a remote snapshot (`cache.rs`) is dropped and the
+/// object read again.
 async fn read_snapshot_object(store: &dyn Store, name: &str) -> Result<Result<(Snapshot, ObjectVersion), String>> {
     let key = snapshot_key(name);
-    let Some(ObjectReader { body, length, version }) = store.open(&key).await? else {
+    match read_snapshot_once(store, &key).await? {
+        Err(reason) if store.evict(&key).await.unwrap_or(false) => {
+            tracing::warn!(%key, %reason, "the local copy of the snapshot is damaged: reading the object again");
+            read_snapshot_once(store, &key).await
+        }
+        read => Ok(read),
+    }
+}
+
+async fn read_snapshot_once(store: &dyn Store, key: &str) -> Result<Result<(Snapshot, ObjectVersion), String>> {
+    let Some(ObjectReader { body, length, version }) = store.open(key).await? else {
         return Ok(Err(format!("{key} disappeared while loading")));
     };
     let read = tokio::task::spawn_blocking(move || load_snapshot(body, length))
         .await
-        .map_err(|e| Error::storage("get", &key, e))?;
+        .map_err(|e| Error::storage("get", key, e))?;
     match read {
         Ok(snapshot) => Ok(Ok((snapshot, version))),
-        Err(lhv_format::Error::Read { reason }) => Err(Error::storage("get", &key, reason)),
+        Err(lhv_format::Error::Read { reason }) => Err(Error::storage("get", key, reason)),
         Err(e) => Ok(Err(format!("{key}: {e}"))),
     }
 }

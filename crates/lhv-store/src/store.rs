@@ -22,6 +22,20 @@ pub struct ObjectVersion {
     version: Option<String>,
 }
 
+impl ObjectVersion {
+    /// A file-name-safe identifier of this version (hex of its ETag and
+    /// version id), or `None` when the backend reported neither.
+    pub(crate) fn tag(&self) -> Option<String> {
+        if self.e_tag.is_none() && self.version.is_none() {
+            return None;
+        }
+        let hex = |part: &Option<String>| {
+            part.as_deref().unwrap_or("").bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        Some(format!("{}-{}", hex(&self.e_tag), hex(&self.version)))
+    }
+}
+
 /// An object opened for reading as a stream, so that a large one (a
 /// snapshot) can be read into its final place without being held whole.
 pub struct ObjectReader {
@@ -92,6 +106,17 @@ pub trait Store: Send + Sync + Debug {
         bytes: Bytes,
         version: &'a ObjectVersion,
     ) -> StoreFuture<'a, ObjectVersion>;
+    /// Writes `bytes` at `key` as [`put`](Self::put) does, and returns the new
+    /// object's version where the backend reports one.
+    fn put_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, Option<ObjectVersion>> {
+        Box::pin(async move { self.put(key, bytes).await.map(|()| None) })
+    }
+    /// Forgets any local copy of `key` (a cache's), so that the next
+    /// [`open`](Self::open) reads the object itself; whether there was one.
+    fn evict<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        let _ = key;
+        Box::pin(async { Ok(false) })
+    }
     /// The object at `key` opened for reading as a stream, with its length
     /// and version, or `None` if there is none. Backends that can stream
     /// (local files, object stores) do not hold the object in memory; the
@@ -153,10 +178,18 @@ impl Store for ObjectStoreBackend {
     }
 
     fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.put_versioned(key, bytes).await.map(drop) })
+    }
+
+    fn put_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, Option<ObjectVersion>> {
         Box::pin(async move {
             let path = self.path(key)?;
-            self.inner.put(&path, PutPayload::from(bytes)).await.map_err(|e| Error::from_backend("put", key, &e))?;
-            Ok(())
+            let put = self
+                .inner
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map_err(|e| Error::from_backend("put", key, &e))?;
+            Ok(Some(ObjectVersion { e_tag: put.e_tag, version: put.version }))
         })
     }
 

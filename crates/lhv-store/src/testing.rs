@@ -110,6 +110,14 @@ impl Store for FaultyStore {
         Box::pin(self.run("put", key, true, self.inner.put(key, bytes)))
     }
 
+    fn put_versioned<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, Option<ObjectVersion>> {
+        Box::pin(self.run("put", key, true, self.inner.put_versioned(key, bytes)))
+    }
+
+    fn evict<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        self.inner.evict(key)
+    }
+
     fn put_new<'a>(&'a self, key: &'a str, bytes: Bytes) -> StoreFuture<'a, ()> {
         Box::pin(self.run("put_new", key, true, self.inner.put_new(key, bytes)))
     }

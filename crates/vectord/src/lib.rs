@@ -74,8 +74,11 @@ async fn serve_until(listener: TcpListener, config: Config, shutdown: Shutdown) 
         let etcd = cluster.etcd.clone();
         return serve_cluster_member(listener, config, etcd, shutdown).await;
     }
-    let options =
-        CatalogOptions { snapshot_log_bytes: config.snapshot_log_bytes, s3_options: config.s3_options.pairs() };
+    let options = CatalogOptions {
+        snapshot_log_bytes: config.snapshot_log_bytes,
+        s3_options: config.s3_options.pairs(),
+        cache_dir: config.cache_dir.clone(),
+    };
     let catalog = Arc::new(Catalog::open_unloaded(&config.storage_url, options).await.map_err(|e| e.to_string())?);
     let loader = Arc::clone(&catalog);
     tokio::spawn(async move {
@@ -98,6 +101,10 @@ async fn serve_cluster_member(
 ) -> Result<(), String> {
     let Some(cluster) = config.cluster.clone() else { return Err("no cluster settings".into()) };
     let store = lhv_store::open_url(&config.storage_url, &config.s3_options.pairs()).map_err(|e| e.to_string())?.store;
+    let store: Arc<dyn lhv_store::Store> = match &config.cache_dir {
+        Some(dir) => Arc::new(lhv_store::SnapshotCache::new(store, dir).map_err(|e| e.to_string())?),
+        None => store,
+    };
     // Counted: what the cluster asks of object storage shows in /metrics.
     let counted = Arc::new(lhv_store::CountedStore::new(store));
     let client = forwarder()?;

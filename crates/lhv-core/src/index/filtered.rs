@@ -167,14 +167,18 @@ impl State {
     ) -> Vec<Hit> {
         let mut buffer = Vec::new();
         let query = space.prepare(query, &mut buffer, rescore);
-        let found = match route {
-            Route::Scan(slots) => space.score(&query, slots.iter().copied()),
+        let (found, walked) = match route {
+            Route::Scan(slots) => (space.score(&query, slots.iter().copied()), None),
             Route::Graph(filter) => {
                 let found = space.graph.search(&space.vectors, &query, ef, |slot| self.passes(filter, slot));
-                if found.len() < k { space.score(&query, self.all_passing(filter).into_iter()) } else { found }
+                if found.len() < k {
+                    (space.score(&query, self.all_passing(filter).into_iter()), None)
+                } else {
+                    (found, Some(k))
+                }
             }
         };
-        let found = if rescore { space.rescore(&query, found) } else { found };
+        let found = if rescore { space.rescore(&query, found, walked) } else { found };
         self.ranked_hits(space, found, k)
     }
 }

@@ -58,7 +58,9 @@ impl State {
         let query = space.prepare(query, &mut buffer, rescore);
         let wanted = k.min(live);
         let mut found = Vec::new();
+        let mut walked = None;
         if live >= params.exact_search_threshold {
+            walked = Some(k);
             // Slots without an id are tombstones or still being linked.
             found = if self.slot_of.len() == self.ids.len() {
                 space.graph.search(&space.vectors, &query, ef, |_| true)
@@ -70,8 +72,9 @@ impl State {
         // (of those that have this vector).
         if found.len() < wanted {
             found = space.score(&query, (0..self.ids.len() as u32).filter(|&slot| self.is_live(slot)));
+            walked = None;
         }
-        let found = if rescore { space.rescore(&query, found) } else { found };
+        let found = if rescore { space.rescore(&query, found, walked) } else { found };
         self.ranked_hits(space, found, k)
     }
 

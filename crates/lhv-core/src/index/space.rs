@@ -21,6 +21,13 @@ use crate::vectors::{Query, StoredRows, Vectors};
 /// the work to the thread pool costs more than it saves (criterion, d=768).
 pub(super) const PARALLEL_LINK_MIN: usize = 64;
 
+/// Exact rows an approximate search of an `on_disk` vector reads per result
+/// wanted: its candidates are ranked by their 8-bit codes first, and only the
+/// best are rescored from the file (like Qdrant's `oversampling`). 8-bit codes
+/// rank well enough that twice `k` keeps the recall of rescoring every
+/// candidate (docs/BENCHMARKS.md), at a fraction of the reads when `ef` is large.
+pub(super) const ON_DISK_READS_PER_RESULT: usize = 2;
+
 /// The rows, graph and presence of one dense vector.
 #[derive(Debug)]
 pub(super) struct DenseSpace {
@@ -139,9 +146,26 @@ impl DenseSpace {
 
     /// Candidates with their distances refined: exact from the rows on disk
     /// of an `on_disk` vector, from the residuals of 8-bit codes; unchanged
-    /// otherwise.
-    pub(super) fn rescore(&self, query: &Query<'_>, mut found: Vec<Candidate>) -> Vec<Candidate> {
+    /// otherwise. `walked` is the number of results a graph walk's
+    /// candidates are for: an approximate search reads the exact rows of only
+    /// the best [`ON_DISK_READS_PER_RESULT`] × that many by their codes (each
+    /// row may be a read from disk); a scan, which is exact, reads them all.
+    pub(super) fn rescore(
+        &self,
+        query: &Query<'_>,
+        mut found: Vec<Candidate>,
+        walked: Option<usize>,
+    ) -> Vec<Candidate> {
         if let Some(full) = &self.full {
+            if let Some(results) = walked {
+                let reads = results.saturating_mul(ON_DISK_READS_PER_RESULT);
+                if reads > 0 && found.len() > reads {
+                    let order =
+                        |a: &Candidate, b: &Candidate| a.distance.total_cmp(&b.distance).then(a.node.cmp(&b.node));
+                    found.select_nth_unstable_by(reads - 1, order);
+                    found.truncate(reads);
+                }
+            }
             for candidate in &mut found {
                 candidate.distance = full.distance(query, candidate.node);
             }

@@ -6,6 +6,7 @@
 mod support;
 
 mod aliases;
+mod cache;
 mod catalog;
 mod computed_writes;
 mod conformance;

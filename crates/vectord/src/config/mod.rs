@@ -45,6 +45,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Storage URL.
     pub storage_url: String,
+    /// Where copies of a remote store's snapshots are kept, if anywhere.
+    pub cache_dir: Option<PathBuf>,
     /// API key, if the API requires one.
     pub api_key: Option<Secret>,
     /// Read-only API key (only meaningful with `api_key`).
@@ -102,6 +104,7 @@ impl Config {
             log_format: settings.log_format.unwrap_or_default(),
             bind,
             storage_url,
+            cache_dir: settings.cache_dir.clone(),
             api_key: settings.api_key.clone().filter(|k| !k.is_empty()),
             read_only_api_key: settings.read_only_api_key.clone().filter(|k| !k.is_empty()),
             max_body_bytes: settings.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),

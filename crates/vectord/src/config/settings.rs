@@ -27,6 +27,12 @@ pub struct Settings {
     #[arg(long, env = "VECTORD_STORAGE_URL", global = true)]
     #[serde(alias = "storaged_url")] // the original service's name for it
     pub storage_url: Option<String>,
+    /// With a remote storage URL (s3://, http(s)://): a local directory kept with a copy of each
+    /// snapshot, mapped like a file:// store's, so vectors kept on disk (`on_disk`) stay out of
+    /// memory and restarts read the local disk while the bucket's snapshot is unchanged (one
+    /// process per directory; deleting it only costs a download) [default: none].
+    #[arg(long, env = "VECTORD_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
     /// A TOML file with a `[vectord]` section.
     #[arg(long, env = "VECTORD_CONFIG", global = true)]
     #[serde(skip)]
