@@ -1,6 +1,7 @@
-//! `cargo xtask bench-disk [--vectors N] [--rounds R] [--baseline BIN]`:
-//! restarts of a large index against the disk's bandwidth, written into its
-//! section of docs/BENCHMARKS.md.
+//! `cargo xtask bench-disk [--vectors N | --store DIR --index NAME] [--rounds R]
+//! [--baseline BIN]`: restarts of a large index against the disk's bandwidth,
+//! written into its section of docs/BENCHMARKS.md. `--store` restarts an index
+//! of an existing `file://` store instead (e.g. one `--capped` imported).
 //!
 //! N random 384-d vectors (default 1 000 000, a fixed seed, `LHV_BENCH_SEED`
 //! for another) are imported once with `vectord import` into
@@ -23,12 +24,14 @@ use std::time::{Duration, Instant};
 use crate::cargo;
 use crate::servers::free_port;
 
-const USAGE: &str = "usage: cargo xtask bench-disk [--vectors N] [--rounds R] [--baseline BIN]";
+const USAGE: &str =
+    "usage: cargo xtask bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN]";
 const DIM: usize = 384;
 const DEFAULT_SEED: u64 = 0x5eed_d15c;
 
 pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
     let (mut vectors, mut rounds, mut baseline) = (1_000_000usize, 3usize, None);
+    let (mut existing, mut existing_index) = (None, None);
     let mut rest = args.iter();
     while let Some(&arg) = rest.next() {
         let mut value = || rest.next().copied().ok_or(USAGE);
@@ -36,6 +39,8 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
             "--vectors" => vectors = value()?.parse().map_err(|_| USAGE)?,
             "--rounds" => rounds = value()?.parse().map_err(|_| USAGE)?,
             "--baseline" => baseline = Some(PathBuf::from(value()?)),
+            "--store" => existing = Some(PathBuf::from(value()?)),
+            "--index" => existing_index = Some(value()?.to_owned()),
             _ => return Err(USAGE.into()),
         }
     }
@@ -45,11 +50,25 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
     let binary = root.join("target").join("release").join("vectord");
     let dir = root.join("target").join("bench").join("disk");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let name = format!("r{vectors}");
-    let store = dir.join(format!("store-{vectors}-{seed}"));
+    let given_store = existing.is_some();
+    let (name, store, data) = match (existing, existing_index) {
+        (Some(store), Some(index)) => {
+            let data = format!("the index `{index}` of an existing store (`{}`)", store.display());
+            (index, store, data)
+        }
+        (None, None) => {
+            let data = format!(
+                "{vectors} random vectors of 384 dimensions (f32, cosine, m 16), imported with `vectord import`"
+            );
+            (format!("r{vectors}"), dir.join(format!("store-{vectors}-{seed}")), data)
+        }
+        _ => return Err(USAGE.into()),
+    };
     let snapshot = store.join("_vectors").join(format!("{name}.lhv1"));
     let import = if snapshot.exists() {
         None
+    } else if given_store {
+        return Err(format!("no snapshot of {name} at {}", snapshot.display()));
     } else {
         let data = dir.join(format!("{name}-{seed}.fvecs"));
         write_random_fvecs(&data, vectors, seed)?;
@@ -79,7 +98,7 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
             results[2 * b + 1].push(restart(bin, &store, &name, false)?);
         }
     }
-    let report = report(&Report { vectors, size, import, dd, binaries: &binaries, results: &results, root });
+    let report = report(&Report { data, size, import, dd, binaries: &binaries, results: &results, root });
     println!("{report}");
     crate::doc_sections::write(&root.join("docs").join("BENCHMARKS.md"), &crate::doc_sections::DISK, &report)
 }
@@ -210,7 +229,8 @@ pub(crate) fn status_memory(pid: u32) -> Result<(u64, u64), String> {
 }
 
 struct Report<'a> {
-    vectors: usize,
+    /// What was restarted.
+    data: String,
     size: u64,
     import: Option<f64>,
     dd: Vec<f64>,
@@ -231,11 +251,11 @@ fn report(r: &Report<'_>) -> String {
     let machine = format!("{}, {cores} cores", crate::bench::cpu_model());
     let mut out = format!(
         "### Restarts of a large index (`cargo xtask bench-disk`)\n\n\
-         {} random vectors of 384 dimensions (f32, cosine, m 16), imported with `vectord import`; the snapshot is {:.0} MB. \
+         {}; the snapshot is {:.0} MB. \
          Commit {}, {}. Medians of {} rounds, run interleaved: a sequential read of the snapshot file with 4 MiB reads \
          (what `dd bs=4M` does) and cold restarts with the page cache dropped before each, warm restarts right after one. \
          Ready: from the process's start to the index's first answer.\n\n",
-        r.vectors,
+        r.data,
         mb(r.size as f64),
         crate::bench::git_commit(r.root),
         machine,

@@ -15,9 +15,10 @@
 //!   (`xtask/bench_hybrid.py`): QPS and p50/p99 from 1 and 8 clients, sparse
 //!   answers checked against a brute force, dense recall@10, memory per point;
 //!   against the release binary, or the server at `--url`; into docs/BENCHMARKS.md.
-//! - `bench-disk [--vectors N] [--rounds R] [--baseline BIN]`: cold and warm
-//!   restarts of N random 384-d vectors against a sequential read of the
-//!   snapshot, peak and steady RSS, into docs/BENCHMARKS.md.
+//! - `bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN]`:
+//!   cold and warm restarts of N random 384-d vectors (or of an index of an
+//!   existing store) against a sequential read of the snapshot, peak and
+//!   steady RSS, into docs/BENCHMARKS.md.
 //! - `bench-disk --capped [--vectors N] [--cap-mib M]`: an on-disk index of N
 //!   rows grown from MiniLM served under a cgroup memory cap, against the same
 //!   rows in memory: recall@10, QPS from 1 and 8 clients, major faults per
@@ -104,7 +105,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };
