@@ -6,7 +6,8 @@
 //! N random 384-d vectors (default 1 000 000, a fixed seed, `LHV_BENCH_SEED`
 //! for another) are imported once with `vectord import` into
 //! `target/bench/disk/` (kept for later runs; the import's throughput is
-//! reported). Then, R rounds (default 3) of, interleaved: `dd`-style
+//! reported). Then, after one uncounted read of the file, R rounds (default
+//! 5) of, interleaved and each round starting with the next of them: `dd`-style
 //! sequential reads of the snapshot file with the page cache dropped, a cold
 //! restart (page cache dropped) and a warm one, for the release binary and
 //! for `--baseline` (an older build, for the before/after) if given. A
@@ -30,7 +31,7 @@ const DIM: usize = 384;
 const DEFAULT_SEED: u64 = 0x5eed_d15c;
 
 pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
-    let (mut vectors, mut rounds, mut baseline) = (1_000_000usize, 3usize, None);
+    let (mut vectors, mut rounds, mut baseline) = (1_000_000usize, 5usize, None);
     let (mut existing, mut existing_index) = (None, None);
     let mut rest = args.iter();
     while let Some(&arg) = rest.next() {
@@ -39,7 +40,11 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
             "--vectors" => vectors = value()?.parse().map_err(|_| USAGE)?,
             "--rounds" => rounds = value()?.parse().map_err(|_| USAGE)?,
             "--baseline" => baseline = Some(PathBuf::from(value()?)),
-            "--store" => existing = Some(PathBuf::from(value()?)),
+            "--store" => {
+                // A `file://` URL needs an absolute path.
+                let store = PathBuf::from(value()?);
+                existing = Some(store.canonicalize().map_err(|e| format!("{}: {e}", store.display()))?);
+            }
             "--index" => existing_index = Some(value()?.to_owned()),
             _ => return Err(USAGE.into()),
         }
@@ -86,16 +91,28 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
     }
     let mut dd = Vec::new();
     let mut results: Vec<Vec<Restart>> = vec![Vec::new(); binaries.len() * 2];
+    if can_drop {
+        // Not counted: the first read after a build or an import is often off.
+        sequential_read(&snapshot)?;
+    }
     for round in 0..rounds {
         eprintln!("xtask: round {} of {rounds}", round + 1);
-        if can_drop {
-            dd.push(sequential_read(&snapshot)?);
-        }
-        for (b, (_, bin)) in binaries.iter().enumerate() {
-            if can_drop {
-                results[2 * b].push(restart(bin, &store, &name, true)?);
+        // The sequential read and each binary take turns at going first: on
+        // a virtual machine one read after another can be systematically
+        // faster or slower than the one before it.
+        let steps = binaries.len() + 1;
+        for step in (0..steps).map(|s| (s + round) % steps) {
+            match step.checked_sub(1) {
+                None if can_drop => dd.push(sequential_read(&snapshot)?),
+                None => {}
+                Some(b) => {
+                    let bin = &binaries[b].1;
+                    if can_drop {
+                        results[2 * b].push(restart(bin, &store, &name, true)?);
+                    }
+                    results[2 * b + 1].push(restart(bin, &store, &name, false)?);
+                }
             }
-            results[2 * b + 1].push(restart(bin, &store, &name, false)?);
         }
     }
     let report = report(&Report { data, size, import, dd, binaries: &binaries, results: &results, root });
@@ -176,12 +193,15 @@ fn restart(binary: &Path, store: &Path, name: &str, cold: bool) -> Result<Restar
         drop_caches()?;
     }
     let port = free_port()?;
+    // Its log, for when it exits early.
+    let log_path = store.with_extension("restart.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
     let started = Instant::now();
     let mut child = Command::new(binary)
         .args(["--storage-url", &format!("file://{}", store.display())])
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .map_err(|e| format!("cannot start vectord: {e}"))?;
     let path = format!("/v1/vectors/index/{name}");
@@ -193,7 +213,8 @@ fn restart(binary: &Path, store: &Path, name: &str, cold: bool) -> Result<Restar
             break Err(format!("{name} did not load within 600 s"));
         }
         if let Ok(Some(status)) = child.try_wait() {
-            break Err(format!("vectord exited while loading ({status})"));
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            break Err(format!("vectord exited while loading ({status}); its log ({}):\n{log}", log_path.display()));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -252,7 +273,7 @@ fn report(r: &Report<'_>) -> String {
     let mut out = format!(
         "### Restarts of a large index (`cargo xtask bench-disk`)\n\n\
          {}; the snapshot is {:.0} MB. \
-         Commit {}, {}. Medians of {} rounds, run interleaved: a sequential read of the snapshot file with 4 MiB reads \
+         Commit {}, {}. Medians of {} rounds, run interleaved (each round starting with the next of them): a sequential read of the snapshot file with 4 MiB reads \
          (what `dd bs=4M` does) and cold restarts with the page cache dropped before each, warm restarts right after one. \
          Ready: from the process's start to the index's first answer.\n\n",
         r.data,

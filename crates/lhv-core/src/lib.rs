@@ -62,6 +62,7 @@ mod index;
 mod object_only;
 mod params;
 mod prefetch;
+mod row_norms;
 mod sharded;
 mod simd;
 mod sparse;
@@ -83,6 +84,7 @@ pub use params::{
     IndexParams, MAX_DIM, MAX_EF, MAX_ID_BYTES, MAX_INDEXED_FIELDS, MAX_K, MAX_M, MAX_NAMED_VECTORS, MAX_NORM,
     MAX_SCROLL_LIMIT, MAX_VECTOR_NAME_BYTES, Metric, Storage, VectorParams,
 };
+pub use row_norms::RowNorms;
 pub use sharded::{MAX_SHARDS, ShardedIndex, merge_hits, shard_of};
 pub use sparse::{MAX_SPARSE_NNZ, SparseModifier, SparseParams, SparseParts, SparseVector, idf};
 pub use vectors::StoredRows;

@@ -103,6 +103,10 @@ impl ShardedIndex {
             if without_fields(shard) != params {
                 return Err(invalid(format!("shard {number} has other parameters than shard {}", held[0].0)));
             }
+            if total == 1 {
+                // Every id belongs to the only shard.
+                continue;
+            }
             let mut after: Option<String> = None;
             loop {
                 let page = shard.scroll(after.as_deref(), MAX_SCROLL_LIMIT)?;

@@ -10,6 +10,7 @@ use crate::codes::kernels::CODE_KERNELS;
 use crate::codes::{self, Int8Row};
 use crate::distance::dot;
 use crate::params::{Metric, Storage};
+use crate::row_norms::RowNorms;
 
 /// All rows in flat buffers, plus the per-row factors of the metric.
 #[derive(Debug, Clone)]
@@ -121,11 +122,14 @@ impl Vectors {
     /// same pass that computes its factors; the first failing slot's error.
     /// 8-bit codes come with residuals if `residuals`, and then must have one
     /// per component (none otherwise).
+    /// Float32 rows come with their squared norms when `norms` were checked
+    /// over exactly these rows ([`RowNorms`]): those rows are not read again.
     pub(crate) fn from_checked_rows(
         dim: usize,
         metric: Metric,
         stored: StoredRows,
         residuals: bool,
+        norms: Option<RowNorms>,
     ) -> crate::Result<Self> {
         if let StoredRows::Int8 { codes, residuals: held, .. } = &stored {
             let expected = if residuals { codes.len() / dim.max(1) * codes::residual_bytes(dim) } else { 0 };
@@ -134,7 +138,19 @@ impl Vectors {
                 return Err(crate::Error::InvalidParts { reason });
             }
         }
+        let checked = match (&stored, norms) {
+            (StoredRows::F32(rows), Some(norms)) => match rows.parts() {
+                [whole, []] => norms.of(whole, dim, metric),
+                _ => None,
+            },
+            _ => None,
+        };
         let mut vectors = Self::from_stored(dim, metric, stored, residuals);
+        if let Some(squared) = checked {
+            let factors: Vec<(f32, f32)> = squared.iter().map(|&s| vectors.factors_of(s)).collect();
+            vectors.set_factors(&factors);
+            return Ok(vectors);
+        }
         let factors: Vec<(f32, f32)> = (0..vectors.len() as u32)
             .into_par_iter()
             .map(|slot| {

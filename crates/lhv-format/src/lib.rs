@@ -34,11 +34,13 @@
 //! ```
 
 mod arrays;
+mod arrival;
 mod envelope;
 mod error;
 mod log;
 mod snapshot;
 
+pub use arrival::Arrival;
 pub use envelope::{Envelope, SNAPSHOT_MAGIC, Section, read_envelope};
 pub use error::{Error, Result};
 pub use log::{
@@ -46,8 +48,8 @@ pub use log::{
     encode_record,
 };
 pub use snapshot::{
-    InPlace, Snapshot, decode_shared_snapshot, decode_snapshot, decode_snapshot_parts, encode_leased_snapshot,
-    encode_snapshot, on_disk_rows, read_snapshot, write_snapshot,
+    InPlace, Snapshot, decode_arriving_snapshot, decode_shared_snapshot, decode_snapshot, decode_snapshot_parts,
+    encode_leased_snapshot, encode_snapshot, on_disk_rows, read_snapshot, write_snapshot,
 };
 
 /// The version of the log format, and of snapshots of float32 indexes.
@@ -93,46 +95,11 @@ pub const NAMED_VECTORS_LOG_VERSION: u32 = 5;
 /// cargo-fuzz) accept any checksum: random inputs almost never carry a valid
 /// one, and the fuzzer is there to reach the parsers behind the checks.
 pub(crate) fn checksum_matches(bytes: &[u8], stored: u32) -> bool {
-    cfg!(fuzzing) || parallel_crc32c(bytes) == stored
+    checksum_matches_arriving(bytes, 0, &arrival::Present, stored)
 }
 
-/// Below this, a checksum is taken on one thread.
-const PARALLEL_CRC_BYTES: usize = 64 << 20;
-
-/// CRC32C of `bytes`, large ones split over the machine's cores and the
-/// parts' checksums combined: a restart checks a gigabyte of vectors.
-fn parallel_crc32c(bytes: &[u8]) -> u32 {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-    if bytes.len() < PARALLEL_CRC_BYTES || threads < 2 {
-        return crc32c::crc32c(bytes);
-    }
-    let part = bytes.len().div_ceil(threads);
-    let crcs: Vec<(u32, usize)> = std::thread::scope(|scope| {
-        let parts: Vec<_> = bytes
-            .chunks(part)
-            .map(|chunk| {
-                let thread = std::thread::Builder::new().spawn_scoped(scope, move || crc32c::crc32c(chunk));
-                (chunk, thread.ok())
-            })
-            .collect();
-        // A part whose thread could not start is checksummed here.
-        parts
-            .into_iter()
-            .map(|(chunk, thread)| {
-                let crc = thread.and_then(|t| t.join().ok()).unwrap_or_else(|| crc32c::crc32c(chunk));
-                (crc, chunk.len())
-            })
-            .collect()
-    });
-    crcs.into_iter().fold(0, |crc, (part_crc, len)| crc32c::crc32c_combine(crc, part_crc, len))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_checksum_over_several_threads_is_the_checksum() {
-        let bytes: Vec<u8> = (0..super::PARALLEL_CRC_BYTES + 12_345).map(|i| (i * 7 % 251) as u8).collect();
-        assert_eq!(super::parallel_crc32c(&bytes), crc32c::crc32c(&bytes));
-        assert_eq!(super::parallel_crc32c(&bytes[..100]), crc32c::crc32c(&bytes[..100]));
-    }
+/// [`checksum_matches`] for `bytes` at `offset` of a buffer whose parts
+/// `arrival` reports as they are read in.
+pub(crate) fn checksum_matches_arriving(bytes: &[u8], offset: usize, arrival: &dyn Arrival, stored: u32) -> bool {
+    cfg!(fuzzing) || arrival::crc32c(bytes, offset, arrival) == stored
 }

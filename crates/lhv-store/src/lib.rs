@@ -48,6 +48,7 @@ mod mapped;
 pub mod member;
 #[cfg(feature = "cluster")]
 pub mod node;
+mod read_in;
 mod recovery;
 mod replay;
 mod shard;

@@ -20,11 +20,12 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use lhv_format::{InPlace, Snapshot, decode_shared_snapshot, read_snapshot};
+use lhv_format::{InPlace, Snapshot, decode_arriving_snapshot, decode_shared_snapshot, read_snapshot};
 use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 
 use lhv_core::{Array, Index, SlotEpoch};
 
+use crate::read_in::ReadIn;
 use crate::store::{ObjectBody, Store};
 
 /// Files smaller than a page are read, not mapped (every other one is, so
@@ -41,26 +42,26 @@ pub(crate) fn load_snapshot(body: ObjectBody, length: u64) -> lhv_format::Result
 }
 
 /// The file mapped, its rows kept in place and the pages of every other
-/// section (copied into the index) released from this process. The codes
-/// the walk reads are read in ahead; the exact rows of a vector kept on disk
-/// are not (their CRC pass reads them once), and are left to be read a few
-/// rows at a time.
+/// section (copied into the index) released from this process. All of it
+/// is read in by a thread of its own (`read_in`) while it is decoded, except
+/// when it holds the exact rows of a vector kept on disk: those are not read
+/// ahead (their CRC pass reads them once, in order), and are left to be read
+/// a few rows at a time.
 fn load_mapped(file: &std::fs::File, length: u64) -> lhv_format::Result<Snapshot> {
     let read_error = |e: std::io::Error| lhv_format::Error::Read { reason: e.to_string() };
     let length = usize::try_from(length).map_err(|_| read_error(std::io::Error::other("too large to map")))?;
     // SAFETY: the file is never modified in place while mapped (see the
     // module documentation); its length is checked against the mapping's.
-    let map = unsafe { MmapOptions::new().len(length).map(file) }.map_err(read_error)?;
+    let map = Arc::new(unsafe { MmapOptions::new().len(length).map(file) }.map_err(read_error)?);
     let envelope = lhv_format::read_envelope(&map)?;
-    if !envelope.params.any_on_disk() {
-        // All of it is read now: one populating pass (ignored where unsupported).
-        let _ = map.advise(Advice::PopulateRead);
-    } else {
-        let _ = map.advise(Advice::Sequential);
-    }
-    let map = Arc::new(map);
     let bytes = Bytes::from_owner(SharedMap(Arc::clone(&map)));
-    let (snapshot, kept) = decode_shared_snapshot(bytes)?;
+    let (snapshot, kept) = if envelope.params.any_on_disk() {
+        let _ = map.advise(Advice::Sequential);
+        decode_shared_snapshot(bytes)?
+    } else {
+        let reading = ReadIn::start(Arc::clone(&map), &envelope);
+        decode_arriving_snapshot(bytes, &reading)?
+    };
     release_except(&map, &kept);
     Ok(snapshot)
 }

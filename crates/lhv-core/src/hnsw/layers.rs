@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use parking_lot::{Mutex, MutexGuard};
+use rayon::prelude::*;
 
 /// Marks a node that lives on the bottom layer only.
 const NO_UPPER: u32 = u32::MAX;
@@ -230,8 +231,15 @@ impl Layers {
                 None => Ok(()),
             }
         };
-        for (node, list) in bottom.chunks_exact(1 + 2 * m).enumerate() {
-            check(list, node, 0)?;
+        // On every core (a restart checks tens of millions of links); the
+        // first bad node's error, as one pass in order gives.
+        let first_bad = bottom
+            .par_chunks_exact(1 + 2 * m)
+            .enumerate()
+            .map(|(node, list)| check(list, node, 0))
+            .find_first(Result::is_err);
+        if let Some(bad) = first_bad {
+            bad?;
         }
         let mut upper_lists = upper.chunks_exact(1 + m);
         for (node, &level) in levels.iter().enumerate() {

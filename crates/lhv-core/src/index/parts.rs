@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::filter::field_index::FieldIndexes;
 use crate::id_order::IdKey;
 use crate::params::IndexParams;
+use crate::row_norms::RowNorms;
 use crate::sparse::{SparseParts, SparseSpace};
 use crate::validate;
 use crate::vectors::StoredRows;
@@ -124,6 +125,17 @@ impl Index {
     /// finite (and not zero for cosine), that ids are valid and unique, and
     /// that every link points at an existing node.
     pub fn from_parts(parts: IndexParts) -> Result<Self> {
+        Self::from_parts_with_norms(parts, Vec::new)
+    }
+
+    /// [`from_parts`](Self::from_parts), with the squared norms of float32
+    /// rows checked ([`RowNorms`]) by whoever holds them, asked for once
+    /// everything else is checked and built (the holder may still be
+    /// checking them meanwhile): `norms()[0]` for the unnamed vector,
+    /// `norms()[1 + i]` for named vector `i`, any of them missing or `None`.
+    /// Norms checked over other rows than the parts' are not used: those
+    /// rows are checked here.
+    pub fn from_parts_with_norms(parts: IndexParts, norms: impl FnOnce() -> Vec<Option<RowNorms>>) -> Result<Self> {
         let IndexParts { params, ids, metadata, vectors, graph, vectorless, full_rows, named, sparse } = parts;
         params.validate()?;
         let slots = ids.len();
@@ -142,38 +154,28 @@ impl Index {
             return Err(invalid(format!("{} sparse vectors' arrays for {declared} sparse vectors", sparse.len())));
         }
         let unnamed = DenseParts { vectors, graph, vectorless, full_rows };
+        if params.unnamed().is_none() && unnamed != DenseSpace::absent_parts(params.storage) {
+            return Err(invalid("arrays of an unnamed vector in an index without one".to_owned()));
+        }
+        // The ids first: the rows' norms may still be being checked.
+        let (shared_ids, slot_of, tombstones) = id_map(ids)?;
+        let mut norms = Some(norms);
+        let mut checked: Vec<Option<RowNorms>> = Vec::new();
+        let mut norms_of = |space: usize| {
+            if let Some(norms) = norms.take() {
+                checked = norms();
+            }
+            checked.get_mut(space).and_then(Option::take)
+        };
         let mut dense = Vec::with_capacity(named.len() + 1);
-        match params.unnamed() {
-            Some(vector) => dense.push(DenseSpace::from_parts("", vector, params.seed, unnamed, slots)?),
-            None if unnamed == DenseSpace::absent_parts(params.storage) => {}
-            None => return Err(invalid("arrays of an unnamed vector in an index without one".to_owned())),
+        if let Some(vector) = params.unnamed() {
+            let space = DenseSpace::from_parts("", vector, params.seed, unnamed, slots, || norms_of(0))?;
+            dense.push(space);
         }
-        for ((name, vector), parts) in params.vectors.iter().zip(named) {
-            dense.push(DenseSpace::from_parts(name, vector.clone(), params.seed, parts, slots)?);
+        for (i, ((name, vector), parts)) in params.vectors.iter().zip(named).enumerate() {
+            let space = DenseSpace::from_parts(name, vector.clone(), params.seed, parts, slots, || norms_of(1 + i))?;
+            dense.push(space);
         }
-        let mut keyed = Vec::with_capacity(slots);
-        let mut shared_ids = Vec::with_capacity(slots);
-        let mut tombstones = 0;
-        for (slot, id) in ids.into_iter().enumerate() {
-            let Some(id) = id else {
-                tombstones += 1;
-                shared_ids.push(None);
-                continue;
-            };
-            validate::id(slot, &id).map_err(|e| invalid(format!("slot {slot}: {e}")))?;
-            let id: Arc<str> = Arc::from(id);
-            keyed.push((IdKey(Arc::clone(&id)), slot as u32));
-            shared_ids.push(Some(id));
-        }
-        // Sorted first (on every core; in one pass when the ids come in
-        // order), then built in bulk: inserting a million ids one by one is
-        // a large part of a restart.
-        keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        if let Some(pair) = keyed.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            let (id, slot) = (&pair[1].0.0, pair[1].1);
-            return Err(invalid(format!("slot {slot}: id {id:?} is held by an earlier slot too")));
-        }
-        let slot_of: BTreeMap<IdKey, u32> = keyed.into_iter().collect();
         let metadata = metadata
             .into_iter()
             .zip(&shared_ids)
@@ -203,4 +205,35 @@ impl Index {
         state.reindex_fields();
         Ok(Self { params, writer: Mutex::new(()), state: RwLock::new(state) })
     }
+}
+
+/// The ids of the slots (`None`: a tombstone), their map to slots, and the
+/// number of tombstones.
+type IdMap = (Vec<Option<Arc<str>>>, BTreeMap<IdKey, u32>, usize);
+
+/// The [`IdMap`] of the ids of the slots, each id checked.
+fn id_map(ids: Vec<Option<String>>) -> Result<IdMap> {
+    let mut keyed = Vec::with_capacity(ids.len());
+    let mut shared_ids = Vec::with_capacity(ids.len());
+    let mut tombstones = 0;
+    for (slot, id) in ids.into_iter().enumerate() {
+        let Some(id) = id else {
+            tombstones += 1;
+            shared_ids.push(None);
+            continue;
+        };
+        validate::id(slot, &id).map_err(|e| invalid(format!("slot {slot}: {e}")))?;
+        let id: Arc<str> = Arc::from(id);
+        keyed.push((IdKey(Arc::clone(&id)), slot as u32));
+        shared_ids.push(Some(id));
+    }
+    // Sorted first (on every core; in one pass when the ids come in
+    // order), then built in bulk: inserting a million ids one by one is
+    // a large part of a restart.
+    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    if let Some(pair) = keyed.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        let (id, slot) = (&pair[1].0.0, pair[1].1);
+        return Err(invalid(format!("slot {slot}: id {id:?} is held by an earlier slot too")));
+    }
+    Ok((shared_ids, keyed.into_iter().collect(), tombstones))
 }

@@ -14,6 +14,7 @@ use super::parts::{DenseParts, invalid};
 use crate::error::Result;
 use crate::hnsw::{Candidate, Hnsw};
 use crate::params::VectorParams;
+use crate::row_norms::RowNorms;
 use crate::validate;
 use crate::vectors::{Query, StoredRows, Vectors};
 
@@ -221,6 +222,7 @@ impl DenseSpace {
         seed: u64,
         parts: DenseParts,
         slots: usize,
+        norms: impl FnOnce() -> Option<RowNorms>,
     ) -> Result<Self> {
         let DenseParts { vectors, graph, vectorless, full_rows } = parts;
         let what = if name.is_empty() { String::new() } else { format!("vector {name:?}: ") };
@@ -254,10 +256,6 @@ impl DenseSpace {
                 params.dim
             )));
         }
-        // Stored vectors passed validation once; anything else (a non-finite
-        // value, a norm no distance can be computed from) was damaged on the way.
-        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, !params.on_disk)
-            .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
         let mut without_vector = vec![false; slots];
         for (position, &slot) in vectorless.iter().enumerate() {
             if (slot as usize) >= slots || (position > 0 && vectorless[position - 1] >= slot) {
@@ -268,6 +266,11 @@ impl DenseSpace {
         let all_unlinked = vectorless.len() == slots;
         let seed = space_seed(seed, name);
         let graph = Hnsw::from_parts(params.m, params.ef_construction, seed, graph, slots, all_unlinked)?;
+        // The rows last: their norms may still be being checked (`norms`).
+        // Stored vectors passed validation once; anything else (a non-finite
+        // value, a norm no distance can be computed from) was damaged on the way.
+        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, !params.on_disk, norms())
+            .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
         Ok(Self { name: name.to_owned(), params, vectors, full, graph, vectorless: without_vector })
     }
 

@@ -12,7 +12,7 @@ use crate::arrays::{LittleEndian, le_bytes};
 use crate::error::{Error, Result};
 use crate::{CODES_SNAPSHOT_VERSION, FORMAT_VERSION, ON_DISK_SNAPSHOT_VERSION, VECTORLESS_SNAPSHOT_VERSION};
 
-const VECTORS: &str = "vectors";
+pub(crate) const VECTORS: &str = "vectors";
 const VECTORS_F16: &str = "vectors_f16";
 const CODES: &str = "codes";
 const RESIDUALS: &str = "residuals";
@@ -131,6 +131,12 @@ pub(crate) fn decode(
             Err(Error::invalid(format!("section {name}: {count} values for {slots} slots of dimension {dim}")))
         }
     };
+    // The graph first: the rows, the largest part, may still be arriving
+    // (`decode_arriving_snapshot`).
+    let levels = source.owned_bytes(&name(LEVELS))?;
+    let bottom = source.u32s(&name(BOTTOM_LINKS))?;
+    let upper = source.u32s(&name(UPPER_LINKS))?;
+    let graph = GraphParts { levels, bottom, upper, entry };
     let vectors = match params.walk_storage() {
         Storage::F32 => {
             let values = source.array(&name(VECTORS), true, |source, name| source.f32s(name))?;
@@ -160,10 +166,6 @@ pub(crate) fn decode(
             StoredRows::Int8 { codes, residuals, ranges }
         }
     };
-    let levels = source.owned_bytes(&name(LEVELS))?;
-    let bottom = source.u32s(&name(BOTTOM_LINKS))?;
-    let upper = source.u32s(&name(UPPER_LINKS))?;
-    let graph = GraphParts { levels, bottom, upper, entry };
     let vectorless_name = name(VECTORLESS);
     let vectorless = match source.has(&vectorless_name) {
         false => Vec::new(),

@@ -9,9 +9,10 @@ use std::io::{Read, Write};
 
 use bytes::Bytes;
 
-use lhv_core::{DenseParts, FieldSchema, Index, IndexParts, VectorParams};
+use lhv_core::{DenseParts, FieldSchema, Index, IndexParams, IndexParts, Storage, VectorParams};
 
 use crate::arrays::{get_strings, put_strings};
+use crate::arrival::{Arrival, Present};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
 use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
@@ -25,9 +26,9 @@ mod source;
 mod sparse;
 mod stream;
 
-use dense::{DensePartsRef, Frame, Sections, Space};
+use dense::{DensePartsRef, Frame, Sections, Space, VECTORS};
 pub use source::InPlace;
-use source::{SectionSource, SharedSource, SliceSource};
+use source::{RowCheck, SectionSource, SharedSource, SliceSource};
 
 /// Section names of what every item has (the dense vectors' are in [`dense`]).
 const IDS: &str = "ids";
@@ -153,13 +154,76 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
 /// mapping's other pages may be released), and the parts not `resident` are
 /// read a few rows at a time.
 pub fn decode_shared_snapshot(bytes: Bytes) -> Result<(Snapshot, Vec<InPlace>)> {
+    decode_arriving_snapshot(bytes, &Present)
+}
+
+/// [`decode_shared_snapshot`] of a buffer whose sections arrive while it is
+/// decoded (a mapped file read in by another thread): each part is waited
+/// for through `arrival` just before it is checked, so that checking and
+/// copying the first parts overlaps with reading the rest. The head (the
+/// envelope) is read without waiting: whoever plans the reading has read it
+/// with [`read_envelope`](crate::read_envelope). The graph's sections are
+/// taken before the rows of the same vector, so that the rows, the largest
+/// part, are best read last.
+pub fn decode_arriving_snapshot(bytes: Bytes, arrival: &dyn Arrival) -> Result<(Snapshot, Vec<InPlace>)> {
     let (envelope, head_end) = read_head(&bytes)?;
-    check_tiling(&envelope.sections, head_end, &bytes)?;
-    let mut source = SharedSource { sections: &envelope.sections, bytes, kept: Vec::new() };
+    check_tiling(&envelope.sections, head_end, &bytes, arrival)?;
+    let row_checks = row_checks(&envelope.params);
+    let mut source = SharedSource {
+        sections: &envelope.sections,
+        bytes: bytes.clone(),
+        arrival,
+        kept: Vec::new(),
+        row_checks,
+        pending: Vec::new(),
+    };
     let parts = decode_parts(&envelope, &mut source)?;
-    let kept = source.kept;
-    let index = Index::from_parts(parts).map_err(|e| Error::invalid(e.to_string()))?;
+    let SharedSource { kept, row_checks, pending, .. } = source;
+    // The rows (by far the largest part) are checked on a thread of their
+    // own as they arrive, while the index is put together from the rest.
+    let check = || source::check_rows(&bytes, &envelope.sections, &row_checks, &pending, arrival);
+    let (built, verdict) = std::thread::scope(|scope| {
+        let mut checking = Some(std::thread::Builder::new().spawn_scoped(scope, check).ok());
+        let mut finish = || match checking.take() {
+            Some(Some(thread)) => thread.join().unwrap_or_else(|_| Err(Error::invalid("checking the rows failed"))),
+            // The thread could not start: checked here.
+            Some(None) => check(),
+            None => Ok(Vec::new()),
+        };
+        let mut verdict = None;
+        let built = Index::from_parts_with_norms(parts, || match finish() {
+            Ok(norms) => {
+                verdict = Some(Ok(()));
+                norms
+            }
+            Err(error) => {
+                verdict = Some(Err(error));
+                Vec::new()
+            }
+        });
+        let verdict = verdict.unwrap_or_else(|| finish().map(|_| ()));
+        (built, verdict)
+    });
+    // A damaged row section is reported as such, whatever else failed.
+    verdict?;
+    let index = built.map_err(|e| Error::invalid(e.to_string()))?;
     Ok((Snapshot { index, last_lsn: envelope.last_lsn, epoch: envelope.epoch }, kept))
+}
+
+/// The float32 rows the graph walks read, by dense vector: their norms are
+/// checked as they arrive (the exact rows of a vector kept on disk are not
+/// read by the walk, and are checked when they are read).
+fn row_checks(params: &IndexParams) -> Vec<RowCheck> {
+    let walked = |vector: &VectorParams| vector.walk_storage() == Storage::F32 && !vector.on_disk;
+    let mut checks = Vec::new();
+    if let Some(vector) = params.unnamed().filter(|v| walked(v)) {
+        checks.push(RowCheck { section: VECTORS.to_owned(), space: 0, dim: vector.dim, metric: vector.metric });
+    }
+    for (i, vector) in params.vectors.values().enumerate().filter(|(_, v)| walked(v)) {
+        let section = Space::Named(i).section(VECTORS);
+        checks.push(RowCheck { section, space: 1 + i, dim: vector.dim, metric: vector.metric });
+    }
+    checks
 }
 
 /// The exact rows of every dense vector kept on disk in a snapshot held in
@@ -179,7 +243,14 @@ pub fn on_disk_rows(bytes: &Bytes) -> Result<Vec<(String, Bytes)>> {
             wanted.push((name.clone(), Space::Named(i)));
         }
     }
-    let mut source = SharedSource { sections: &envelope.sections, bytes: bytes.clone(), kept: Vec::new() };
+    let mut source = SharedSource {
+        sections: &envelope.sections,
+        bytes: bytes.clone(),
+        arrival: &Present,
+        kept: Vec::new(),
+        row_checks: Vec::new(),
+        pending: Vec::new(),
+    };
     let mut rows = Vec::with_capacity(wanted.len());
     for (name, space) in wanted {
         let shared = source.shared(&space.section("vectors"), false)?;
@@ -205,8 +276,8 @@ pub fn read_snapshot(reader: &mut impl Read, length: u64) -> Result<Snapshot> {
 /// length, and the sequence number of the last log record applied to it.
 pub fn decode_snapshot_parts(bytes: &[u8]) -> Result<(IndexParts, u64)> {
     let (envelope, head_end) = read_head(bytes)?;
-    check_tiling(&envelope.sections, head_end, bytes)?;
-    let parts = decode_parts(&envelope, &mut SliceSource { sections: &envelope.sections, bytes })?;
+    check_tiling(&envelope.sections, head_end, bytes, &Present)?;
+    let parts = decode_parts(&envelope, &mut SliceSource { sections: &envelope.sections, bytes, arrival: &Present })?;
     Ok((parts, envelope.last_lsn))
 }
 
@@ -261,13 +332,18 @@ fn decode_parts(envelope: &Envelope, source: &mut impl SectionSource) -> Result<
 
 /// The sections must cover the input after the head exactly, separated only
 /// by the zero padding that aligns them: then every byte is under a checksum
-/// or checked, and any damage is detected.
-fn check_tiling(sections: &[Section], head_end: usize, bytes: &[u8]) -> Result<()> {
+/// or checked, and any damage is detected. The padding is read once
+/// `arrival` has it.
+fn check_tiling(sections: &[Section], head_end: usize, bytes: &[u8], arrival: &dyn Arrival) -> Result<()> {
     let mut covered = head_end;
     for index in check_layout(sections, head_end, bytes.len() as u64)? {
         let section = &sections[index];
         // `check_layout` has placed every section inside the input.
-        let gap = bytes.get(covered..section.offset as usize).unwrap_or_default();
+        let padding = covered..section.offset as usize;
+        if !padding.is_empty() {
+            arrival.wait(padding.clone());
+        }
+        let gap = bytes.get(padding).unwrap_or_default();
         if gap.iter().any(|&b| b != 0) {
             return Err(Error::invalid(format!("unexpected bytes before section {}", section.name)));
         }

@@ -5,11 +5,13 @@
 //! [`dense`](super::dense) and [`sparse`](super::sparse) work on either.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use bytes::Bytes;
-use lhv_core::Array;
+use lhv_core::{Array, Metric, RowNorms};
 
 use crate::arrays::{get_f32s, get_u32s};
+use crate::arrival::Arrival;
 use crate::envelope::Section;
 use crate::error::{Error, Result};
 
@@ -104,6 +106,8 @@ pub(crate) fn find<'e>(sections: &'e [Section], name: &str) -> Result<&'e Sectio
 pub(crate) struct SliceSource<'a> {
     pub(crate) sections: &'a [Section],
     pub(crate) bytes: &'a [u8],
+    /// When the parts of `bytes` are in memory.
+    pub(crate) arrival: &'a dyn Arrival,
 }
 
 impl<'a> SliceSource<'a> {
@@ -114,7 +118,7 @@ impl<'a> SliceSource<'a> {
             .bytes
             .get(entry.offset as usize..end as usize)
             .ok_or_else(|| Error::invalid(format!("section {name} is outside the input")))?;
-        if !crate::checksum_matches(data, entry.crc32c) {
+        if !crate::checksum_matches_arriving(data, entry.offset as usize, self.arrival, entry.crc32c) {
             return Err(Error::Checksum { section: name.to_owned() });
         }
         Ok(data)
@@ -158,13 +162,30 @@ pub struct InPlace {
 pub(crate) struct SharedSource<'a> {
     pub(crate) sections: &'a [Section],
     pub(crate) bytes: Bytes,
+    /// When the parts of `bytes` are in memory.
+    pub(crate) arrival: &'a dyn Arrival,
     /// The parts of `bytes` handed out to be read in place.
     pub(crate) kept: Vec<InPlace>,
+    /// Sections of float32 rows whose norms are checked as their checksum is
+    /// taken, chunk by chunk while they arrive ([`check_rows`]).
+    pub(crate) row_checks: Vec<RowCheck>,
+    /// The row checks handed out unchecked, with their sections' bytes:
+    /// [`check_rows`] must pass before the index is used.
+    pub(crate) pending: Vec<(usize, Range<usize>)>,
+}
+
+/// The float32 rows of one dense vector (its position among the index's
+/// dense vectors: 0 for the unnamed one, `1 + i` for named vector `i`).
+pub(crate) struct RowCheck {
+    pub(crate) section: String,
+    pub(crate) space: usize,
+    pub(crate) dim: usize,
+    pub(crate) metric: Metric,
 }
 
 impl SharedSource<'_> {
     fn slice(&self) -> SliceSource<'_> {
-        SliceSource { sections: self.sections, bytes: &self.bytes }
+        SliceSource { sections: self.sections, bytes: &self.bytes, arrival: self.arrival }
     }
 }
 
@@ -174,7 +195,8 @@ impl SectionSource for SharedSource<'_> {
     }
 
     fn bytes(&mut self, name: &str) -> Result<Cow<'_, [u8]>> {
-        SliceSource { sections: self.sections, bytes: &self.bytes }.checked(name).map(Cow::Borrowed)
+        let bytes: &[u8] = &self.bytes;
+        SliceSource { sections: self.sections, bytes, arrival: self.arrival }.checked(name).map(Cow::Borrowed)
     }
 
     fn f32s(&mut self, name: &str) -> Result<Vec<f32>> {
@@ -190,13 +212,62 @@ impl SectionSource for SharedSource<'_> {
     }
 
     fn shared(&mut self, name: &str, resident: bool) -> Result<Option<Bytes>> {
-        let data = self.slice().checked(name)?;
-        // `checked` returned a sub-slice of `bytes`.
-        let start = data.as_ptr() as usize - self.bytes.as_ptr() as usize;
-        let range = start..start + data.len();
+        let range = match self.row_checks.iter().position(|check| check.section == name) {
+            Some(check) => {
+                // Checked later, on a thread of its own (`check_rows`).
+                let entry = find(self.sections, name)?;
+                let range = entry.offset as usize..entry.offset.saturating_add(entry.length) as usize;
+                if range.end > self.bytes.len() {
+                    return Err(Error::invalid(format!("section {name} is outside the input")));
+                }
+                self.pending.push((check, range.clone()));
+                range
+            }
+            None => {
+                let data = self.slice().checked(name)?;
+                // `checked` returned a sub-slice of `bytes`.
+                let start = data.as_ptr() as usize - self.bytes.as_ptr() as usize;
+                start..start + data.len()
+            }
+        };
         self.kept.push(InPlace { range: range.clone(), resident });
         Ok(Some(self.bytes.slice(range)))
     }
+}
+
+/// The sections of rows handed out unchecked (`pending`, of `row_checks`)
+/// checked against their CRCs, as their bytes arrive, and their rows'
+/// norms along; the norms by dense vector (see [`RowCheck`]), `None` where
+/// a row failed (it is reported when the index is put together).
+pub(crate) fn check_rows(
+    bytes: &[u8],
+    sections: &[Section],
+    row_checks: &[RowCheck],
+    pending: &[(usize, Range<usize>)],
+    arrival: &dyn Arrival,
+) -> Result<Vec<Option<RowNorms>>> {
+    let mut checked = Vec::new();
+    for (check, range) in pending {
+        let RowCheck { section, space, dim, metric } = &row_checks[*check];
+        let entry = find(sections, section)?;
+        let data = bytes
+            .get(range.clone())
+            .ok_or_else(|| Error::invalid(format!("section {section} is outside the input")))?;
+        let row_bytes = dim * std::mem::size_of::<f32>();
+        let norms_of = |start: usize, chunk: &[u8]| -> Option<RowNorms> {
+            let rows = bytemuck::try_cast_slice::<u8, f32>(chunk).ok()?;
+            RowNorms::check(start / row_bytes.max(1), rows, *dim, *metric).ok()
+        };
+        let (crc, norms) = crate::arrival::crc32c_then(data, range.start, arrival, row_bytes, &norms_of);
+        if !cfg!(fuzzing) && crc != entry.crc32c {
+            return Err(Error::Checksum { section: section.clone() });
+        }
+        if checked.len() <= *space {
+            checked.resize(*space + 1, None);
+        }
+        checked[*space] = norms.into_iter().collect::<Option<Vec<_>>>().and_then(RowNorms::join);
+    }
+    Ok(checked)
 }
 
 /// Little-endian u16 values; `bytes.len()` must be even.
