@@ -9,9 +9,11 @@
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use bytes::Bytes;
+mod support;
+
 use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions, Storage, VectorParams};
 use lhv_format::{decode_shared_snapshot, decode_snapshot, encode_snapshot, read_envelope, read_snapshot};
+use support::aligned;
 
 fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v6/on_disk.lhv")
@@ -42,20 +44,6 @@ fn on_disk_index() -> Index {
     index.upsert((0..12).map(item).collect()).unwrap();
     index.delete(&["p2"]);
     index
-}
-
-fn aligned(bytes: &[u8]) -> Bytes {
-    let mut words = vec![0u64; bytes.len().div_ceil(8)];
-    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-    Bytes::from_owner(Aligned(words, bytes.len()))
-}
-
-struct Aligned(Vec<u64>, usize);
-
-impl AsRef<[u8]> for Aligned {
-    fn as_ref(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.0)[..self.1]
-    }
 }
 
 #[test]

@@ -7,24 +7,11 @@
 use std::ops::Range;
 use std::sync::Mutex;
 
-use bytes::Bytes;
+mod support;
+
 use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions, StoredRows, VectorParams};
 use lhv_format::{Arrival, decode_arriving_snapshot, decode_shared_snapshot, decode_snapshot, encode_snapshot};
-
-/// `bytes` in a buffer aligned for float32 rows, as a mapping is.
-fn aligned(bytes: &[u8]) -> Bytes {
-    let mut words = vec![0u64; bytes.len().div_ceil(8)];
-    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-    Bytes::from_owner(Aligned(words, bytes.len()))
-}
-
-struct Aligned(Vec<u64>, usize);
-
-impl AsRef<[u8]> for Aligned {
-    fn as_ref(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.0)[..self.1]
-    }
-}
+use support::aligned;
 
 fn row(i: usize, dim: usize, scale: f32) -> Vec<f32> {
     (0..dim).map(|d| scale * (((i * 31 + d * 7) % 17) as f32 - 8.0 + 0.5)).collect()

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 use std::path::PathBuf;
 
-use bytes::Bytes;
+mod support;
+
 use lhv_core::SearchOptions;
 use lhv_core::{Index, IndexParams, Item, Metric, SparseParams, SparseVector, Storage, VectorParams};
 use lhv_format::{Error, decode_shared_snapshot, decode_snapshot, encode_snapshot, read_snapshot};
+use support::aligned;
 
 fn golden_snapshots() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -145,21 +147,6 @@ fn a_read_error_is_reported_as_one() {
         let mut reader = FailingReader { bytes: &bytes, left };
         let error = read_snapshot(&mut reader, bytes.len() as u64).unwrap_err();
         assert_eq!(error, Error::Read { reason: "the disk went away".into() }, "after {left} bytes");
-    }
-}
-
-/// `bytes` copied into an 8-aligned buffer, as a mapped file is (page-aligned).
-fn aligned(bytes: &[u8]) -> Bytes {
-    let mut words = vec![0u64; bytes.len().div_ceil(8)];
-    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-    Bytes::from_owner(AlignedBytes(words, bytes.len()))
-}
-
-struct AlignedBytes(Vec<u64>, usize);
-
-impl AsRef<[u8]> for AlignedBytes {
-    fn as_ref(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.0)[..self.1]
     }
 }
 
