@@ -3,10 +3,13 @@
 //! written into its section of docs/BENCHMARKS.md. `--store` restarts an index
 //! of an existing `file://` store instead (e.g. one `--capped` imported).
 //!
-//! N random 384-d vectors (default 1 000 000, a fixed seed, `LHV_BENCH_SEED`
-//! for another) are imported once with `vectord import` into
-//! `target/bench/disk/` (kept for later runs; the import's throughput is
-//! reported). Then, after one uncounted read of the file, R rounds (default
+//! N rows (default 1 000 000) grown from minilm-dev's 384-d embeddings by
+//! noisy copies (`capped_data`; a fixed seed, `LHV_BENCH_SEED` for another;
+//! `LHV_DATASET_DIR` for another dataset) are imported once with `vectord
+//! import` into `target/bench/disk/` (kept for later runs; the import's
+//! throughput is reported). What a restart reads does not depend on the
+//! values, and grown real embeddings build the way real ones do: random
+//! vectors, which the first runs used, build about 3 times slower. Then, after one uncounted read of the file, R rounds (default
 //! 5) of, interleaved and each round starting with the next of them: `dd`-style
 //! sequential reads of the snapshot file with the page cache dropped, a cold
 //! restart (page cache dropped) and a warm one, for the release binary and
@@ -51,6 +54,8 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
     }
     let seed = std::env::var("LHV_BENCH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED);
     eprintln!("xtask: bench-disk seed {seed} (LHV_BENCH_SEED to change)");
+    let shared = root.join("..").join("shared").join("data").join("minilm-dev");
+    let dataset = std::env::var_os("LHV_DATASET_DIR").map_or(shared, PathBuf::from);
     cargo(&["build", "--release", "-p", "vectord"], &[])?;
     let binary = root.join("target").join("release").join("vectord");
     let dir = root.join("target").join("bench").join("disk");
@@ -62,10 +67,12 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
             (index, store, data)
         }
         (None, None) => {
+            let name = dataset.file_name().map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
             let data = format!(
-                "{vectors} random vectors of 384 dimensions (f32, cosine, m 16), imported with `vectord import`"
+                "{vectors} rows grown from {name} (its embeddings and noisy copies of them; f32, cosine, m 16), \
+                 imported with `vectord import`"
             );
-            (format!("r{vectors}"), dir.join(format!("store-{vectors}-{seed}")), data)
+            (format!("grown{vectors}"), dir.join(format!("store-{name}-{vectors}-{seed}")), data)
         }
         _ => return Err(USAGE.into()),
     };
@@ -75,9 +82,8 @@ pub(crate) fn bench_disk(root: &Path, args: &[&str]) -> Result<(), String> {
     } else if given_store {
         return Err(format!("no snapshot of {name} at {}", snapshot.display()));
     } else {
-        let data = dir.join(format!("{name}-{seed}.fvecs"));
-        write_random_fvecs(&data, vectors, seed)?;
-        Some(import_index(&binary, &store, &name, &data)?)
+        let data = crate::capped_data::prepare(&dir, &dataset, vectors, 0, seed)?;
+        Some(import_index(&binary, &store, &name, &data.file)?)
     };
     let size = std::fs::metadata(&snapshot).map_err(|e| format!("{}: {e}", snapshot.display()))?.len();
     let can_drop = drop_caches().is_ok();
@@ -126,28 +132,6 @@ struct Restart {
     seconds: f64,
     peak: u64,
     steady: u64,
-}
-
-/// Uniform values in [-1, 1) from a xorshift generator: the same file for the same seed.
-fn write_random_fvecs(path: &Path, vectors: usize, seed: u64) -> Result<(), String> {
-    eprintln!("xtask: writing {vectors} random vectors to {}", path.display());
-    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut state = seed | 1;
-    let mut row = Vec::with_capacity(4 * (DIM + 1));
-    for _ in 0..vectors {
-        row.clear();
-        row.extend_from_slice(&(DIM as i32).to_le_bytes());
-        for _ in 0..DIM {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let value = (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0;
-            row.extend_from_slice(&value.to_le_bytes());
-        }
-        out.write_all(&row).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    out.flush().map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Imports `data` into a new store; returns items per second.

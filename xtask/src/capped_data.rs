@@ -9,8 +9,10 @@
 //! rows is their dot product), and both are kept in `target/bench/disk/` for
 //! later runs.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+
+use crate::vector_files::read_dataset_rows;
 
 /// The norm of the noise added to a copy.
 const NOISE_NORM: f32 = 0.5;
@@ -19,6 +21,12 @@ pub(crate) const TOP: usize = 10;
 
 /// What a run searches with.
 pub(crate) struct Data {
+    /// The dataset's directory name (`minilm-dev`, `pydoc-dev`).
+    pub(crate) dataset: String,
+    /// How many real vectors the rows are grown from.
+    pub(crate) base_rows: usize,
+    /// `<dataset>-<rows>-<seed>`: names the files made from this data.
+    pub(crate) stem: String,
     /// The vectors, as fvecs (row `n` imported with id `n`).
     pub(crate) file: PathBuf,
     /// The dimension of every row.
@@ -32,11 +40,11 @@ pub(crate) struct Data {
     pub(crate) load_queries: Vec<Vec<f32>>,
 }
 
-/// Writes (once) `vectors` rows grown from `dataset/base.fvecs`, with the
-/// ground truth of the first `recall` queries of `dataset/query.fvecs`.
+/// Writes (once) `vectors` rows grown from the dataset's base vectors, with
+/// the ground truth of the first `recall` of its queries.
 pub(crate) fn prepare(dir: &Path, dataset: &Path, vectors: usize, recall: usize, seed: u64) -> Result<Data, String> {
-    let base = read_fvecs(&dataset.join("base.fvecs"))?;
-    let queries = read_fvecs(&dataset.join("query.fvecs"))?;
+    let base = read_dataset_rows(dataset, "base")?;
+    let queries = read_dataset_rows(dataset, "query")?;
     let dim = base.first().map_or(0, Vec::len);
     if dim == 0 || queries.len() < recall {
         return Err(format!("{}: needs base vectors and at least {recall} queries", dataset.display()));
@@ -44,8 +52,10 @@ pub(crate) fn prepare(dir: &Path, dataset: &Path, vectors: usize, recall: usize,
     let recall_queries: Vec<Vec<f32>> = queries[..recall].iter().map(|q| normalized(q.clone())).collect();
     let mut noise = Noise::new(seed ^ 0x9e37_79b9_7f4a_7c15);
     let load_queries = (0..10).flat_map(|_| queries.iter()).map(|q| noise.copy_of(q)).collect::<Vec<_>>();
-    let file = dir.join(format!("capped-{vectors}-{seed}.fvecs"));
-    let truth = dir.join(format!("capped-{vectors}-{seed}-r{recall}.truth"));
+    let name = dataset.file_name().map_or_else(|| "data".to_owned(), |n| n.to_string_lossy().into_owned());
+    let stem = format!("{name}-{vectors}-{seed}");
+    let file = dir.join(format!("grown-{stem}.fvecs"));
+    let truth = dir.join(format!("grown-{stem}-r{recall}.truth"));
     let ground_truth = match read_truth(&truth) {
         Some(found) if found.len() == recall && file.exists() => found,
         _ => {
@@ -56,7 +66,7 @@ pub(crate) fn prepare(dir: &Path, dataset: &Path, vectors: usize, recall: usize,
             found
         }
     };
-    Ok(Data { file, dim, recall_queries, ground_truth, load_queries })
+    Ok(Data { dataset: name, base_rows: base.len(), stem, file, dim, recall_queries, ground_truth, load_queries })
 }
 
 /// Writes the rows and returns the exact top [`TOP`] of each query.
@@ -169,24 +179,6 @@ impl Noise {
             .collect();
         normalized(copy)
     }
-}
-
-/// Every row of an fvecs file.
-pub(crate) fn read_fvecs(path: &Path) -> Result<Vec<Vec<f32>>, String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut file| file.read_to_end(&mut bytes))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut rows = Vec::new();
-    let mut rest = bytes.as_slice();
-    while rest.len() >= 4 {
-        let dim = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-        let length = usize::try_from(dim).map_err(|_| format!("{}: bad dimension {dim}", path.display()))?;
-        let row = rest.get(4..4 + 4 * length).ok_or(format!("{}: truncated", path.display()))?;
-        rows.push(row.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
-        rest = &rest[4 + 4 * length..];
-    }
-    Ok(rows)
 }
 
 fn read_truth(path: &Path) -> Option<Vec<Vec<u32>>> {

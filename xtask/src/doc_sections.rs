@@ -32,13 +32,28 @@ pub(crate) const HYBRID: Section =
 /// Written by `cargo xtask bench-disk`.
 pub(crate) const DISK: Section =
     Section { begin: "<!-- disk-bench: written by `cargo xtask bench-disk` -->", end: "<!-- /disk-bench -->" };
-/// Written by `cargo xtask bench-disk --capped`.
+/// Written by `cargo xtask bench-disk --capped` on minilm-dev.
 pub(crate) const CAPPED: Section = Section {
     begin: "<!-- capped-bench: written by `cargo xtask bench-disk --capped` -->",
     end: "<!-- /capped-bench -->",
 };
+/// Written by `cargo xtask bench-disk --capped` on pydoc-dev (`LHV_DATASET_DIR`).
+pub(crate) const CAPPED_PYDOC: Section = Section {
+    begin: "<!-- capped-bench-pydoc: written by `LHV_DATASET_DIR=.../pydoc-dev cargo xtask bench-disk --capped` -->",
+    end: "<!-- /capped-bench-pydoc -->",
+};
 /// Every section some command other than `cargo xtask bench` writes.
-pub(crate) const KEPT: [Section; 8] = [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID, DISK, CAPPED];
+pub(crate) const KEPT: [Section; 9] =
+    [HTTP, FILTER, STORAGE, SHARDS, PAYLOAD_INDEX, HYBRID, DISK, CAPPED, CAPPED_PYDOC];
+
+/// The section a capped run on the dataset named `dataset` writes, if the document keeps one.
+pub(crate) fn capped(dataset: &str) -> Option<Section> {
+    match dataset {
+        "minilm-dev" => Some(CAPPED),
+        "pydoc-dev" => Some(CAPPED_PYDOC),
+        _ => None,
+    }
+}
 
 /// `section` of `text`, markers included, if it is there.
 pub(crate) fn find<'a>(text: &'a str, section: &Section) -> Option<&'a str> {

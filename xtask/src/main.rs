@@ -77,6 +77,7 @@ mod servers;
 mod service;
 mod smoke;
 mod system;
+mod vector_files;
 mod venv;
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! The files `vectord import` reads and `vectord export` writes: fvecs, npy
-//! (a 2-D little-endian float32 or float64 array in C order) and JSON lines
+//! (a 2-D little-endian float16, float32 or float64 array in C order) and JSON lines
 //! (`{"id": ..., "vector": [...], "metadata": ...}` per line).
 
 use std::fs::File;
@@ -14,7 +14,7 @@ use serde_json::json;
 pub enum Format {
     /// Per vector: a little-endian i32 dimension, then that many f32. Ids are row numbers.
     Fvecs,
-    /// A NumPy `.npy` 2-D float32/float64 array. Ids are row numbers.
+    /// A NumPy `.npy` 2-D float16/float32/float64 array. Ids are row numbers.
     Npy,
     /// One JSON object per line with `id`, `vector` and optional `metadata`.
     Jsonl,
@@ -43,7 +43,7 @@ pub struct ItemReader {
 
 enum Kind {
     Fvecs,
-    Npy { dim: usize, rows: usize, wide: bool },
+    Npy { dim: usize, rows: usize, component: Component },
     Jsonl { line: String },
 }
 
@@ -56,8 +56,9 @@ impl ItemReader {
             Format::Fvecs => Kind::Fvecs,
             Format::Jsonl => Kind::Jsonl { line: String::new() },
             Format::Npy => {
-                let (dim, rows, wide) = read_npy_header(&mut input).map_err(|e| format!("{}: {e}", path.display()))?;
-                Kind::Npy { dim, rows, wide }
+                let (dim, rows, component) =
+                    read_npy_header(&mut input).map_err(|e| format!("{}: {e}", path.display()))?;
+                Kind::Npy { dim, rows, component }
             }
         };
         Ok(Self { kind, input, row: 0, id_prefix: id_prefix.to_owned() })
@@ -81,14 +82,15 @@ impl ItemReader {
                 let dim = usize::try_from(dim).ok().filter(|&d| d > 0 && d <= lhv_core::MAX_DIM);
                 let dim =
                     dim.ok_or_else(|| format!("row {row}: dimension {} is not in 1..=4096", i32::from_le_bytes(head)))?;
-                let vector = read_floats(&mut self.input, dim, false).map_err(|e| format!("row {row}: {e}"))?;
+                let vector =
+                    read_floats(&mut self.input, dim, Component::F32).map_err(|e| format!("row {row}: {e}"))?;
                 Item { id: format!("{}{row}", self.id_prefix), vector, metadata: None, ..Default::default() }
             }
-            Kind::Npy { dim, rows, wide } => {
+            Kind::Npy { dim, rows, component } => {
                 if row >= *rows {
                     return Ok(None);
                 }
-                let vector = read_floats(&mut self.input, *dim, *wide).map_err(|e| format!("row {row}: {e}"))?;
+                let vector = read_floats(&mut self.input, *dim, *component).map_err(|e| format!("row {row}: {e}"))?;
                 Item { id: format!("{}{row}", self.id_prefix), vector, metadata: None, ..Default::default() }
             }
             Kind::Jsonl { line } => loop {
@@ -123,20 +125,33 @@ fn read_exact_or_end(input: &mut impl Read, buf: &mut [u8]) -> Result<bool, Stri
     Ok(true)
 }
 
-fn read_floats(input: &mut impl Read, dim: usize, wide: bool) -> Result<Vec<f32>, String> {
-    let width = if wide { 8 } else { 4 };
+/// How the components of a file's vectors are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Component {
+    F16,
+    F32,
+    F64,
+}
+
+fn read_floats(input: &mut impl Read, dim: usize, component: Component) -> Result<Vec<f32>, String> {
+    let width = match component {
+        Component::F16 => 2,
+        Component::F32 => 4,
+        Component::F64 => 8,
+    };
     let mut bytes = vec![0u8; dim * width];
     input.read_exact(&mut bytes).map_err(|_| "the file ends inside a record".to_owned())?;
-    Ok(if wide {
+    Ok(match component {
+        // Every float16 is exactly a float32.
+        Component::F16 => bytes.as_chunks::<2>().0.iter().map(|c| half::f16::from_le_bytes(*c).to_f32()).collect(),
+        Component::F32 => bytes.as_chunks::<4>().0.iter().map(|c| f32::from_le_bytes(*c)).collect(),
         // Out-of-range values become infinite, which the index rejects with a clear error.
-        bytes.as_chunks::<8>().0.iter().map(|c| f64::from_le_bytes(*c) as f32).collect()
-    } else {
-        bytes.as_chunks::<4>().0.iter().map(|c| f32::from_le_bytes(*c)).collect()
+        Component::F64 => bytes.as_chunks::<8>().0.iter().map(|c| f64::from_le_bytes(*c) as f32).collect(),
     })
 }
 
-/// Reads the npy preamble: (columns, rows, whether components are f64).
-fn read_npy_header(input: &mut impl Read) -> Result<(usize, usize, bool), String> {
+/// Reads the npy preamble: (columns, rows, how components are stored).
+fn read_npy_header(input: &mut impl Read) -> Result<(usize, usize, Component), String> {
     let mut magic = [0u8; 8];
     input.read_exact(&mut magic).map_err(|_| "too short for an npy file".to_owned())?;
     if &magic[..6] != b"\x93NUMPY" {
@@ -167,10 +182,13 @@ fn read_npy_header(input: &mut impl Read) -> Result<(usize, usize, bool), String
         Some(rest)
     };
     let descr = value_of("descr").and_then(|v| v.split('\'').nth(1)).ok_or("npy header has no descr")?;
-    let wide = match descr {
-        "<f4" | "=f4" => false,
-        "<f8" | "=f8" => true,
-        other => return Err(format!("npy dtype {other} is not supported: use little-endian float32 or float64")),
+    let component = match descr {
+        "<f2" | "=f2" => Component::F16,
+        "<f4" | "=f4" => Component::F32,
+        "<f8" | "=f8" => Component::F64,
+        other => {
+            return Err(format!("npy dtype {other} is not supported: use little-endian float16, float32 or float64"));
+        }
     };
     if value_of("fortran_order").is_some_and(|v| v.starts_with("True")) {
         return Err("npy arrays in Fortran order are not supported: save with C order".into());
@@ -184,7 +202,7 @@ fn read_npy_header(input: &mut impl Read) -> Result<(usize, usize, bool), String
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad npy shape entry {s:?}")))
         .collect::<Result<_, _>>()?;
     match dims.as_slice() {
-        [rows, dim] if *dim > 0 => Ok((*dim, *rows, wide)),
+        [rows, dim] if *dim > 0 => Ok((*dim, *rows, component)),
         _ => Err(format!("npy shape {dims:?} is not (rows, dim)")),
     }
 }

@@ -28,14 +28,18 @@ fn write_fvecs(path: &Path, rows: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
-fn write_npy(path: &Path, rows: usize) {
-    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, 3), }}");
+/// An npy file of `rows` vectors, as float64 (`<f8`) or float16 (`<f2`).
+fn write_npy(path: &Path, rows: usize, descr: &str) {
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, 3), }}");
     let padded = format!("{header:<width$}\n", width = (10 + header.len() + 1).div_ceil(64) * 64 - 10 - 1);
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     bytes.extend(u16::try_from(padded.len()).unwrap().to_le_bytes());
     bytes.extend(padded.as_bytes());
-    for i in 0..rows {
-        vector(i).iter().for_each(|x| bytes.extend(f64::from(*x).to_le_bytes()));
+    for x in (0..rows).flat_map(vector) {
+        match descr {
+            "<f8" => bytes.extend(f64::from(x).to_le_bytes()),
+            _ => bytes.extend(half::f16::from_f32(x).to_le_bytes()),
+        }
     }
     std::fs::write(path, bytes).unwrap();
 }
@@ -64,7 +68,9 @@ fn import_and_export_through_a_storage_directory() {
     let url = format!("file://{}", dir.path().join("data").display());
     let (fvecs, npy, jsonl) = (dir.path().join("a.fvecs"), dir.path().join("b.npy"), dir.path().join("c.jsonl"));
     write_fvecs(&fvecs, 250);
-    write_npy(&npy, 40);
+    write_npy(&npy, 40, "<f8");
+    let halves = dir.path().join("h.npy");
+    write_npy(&halves, 25, "<f2");
     write_jsonl(&jsonl, 30);
 
     let (ok, stderr) = vectord(&[
@@ -83,6 +89,17 @@ fn import_and_export_through_a_storage_directory() {
     let (ok, stderr) =
         vectord(&["import", "--storage-url", &url, "--index", "vecs", "--id-prefix", "np-", npy.to_str().unwrap()]);
     assert!(ok && stderr.contains("it now holds 290"), "{stderr}");
+    let (ok, stderr) = vectord(&["import", "--storage-url", &url, "--index", "halves", halves.to_str().unwrap()]);
+    assert!(ok && stderr.contains("imported 25 items"), "{stderr}");
+    let out = dir.path().join("halves.jsonl");
+    let (ok, stderr) = vectord(&["export", "--storage-url", &url, "--index", "halves", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let exported = read_jsonl(&out);
+    assert_eq!(exported.len(), 25);
+    for row in exported {
+        let n: usize = row["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(row["vector"], json!(vector(n)), "float16 row {n} read back exactly");
+    }
     let (ok, stderr) =
         vectord(&["import", "--storage-url", &url, "--index", "docs", "--indexed-field", "n", jsonl.to_str().unwrap()]);
     assert!(ok && stderr.contains("imported 30 items"), "{stderr}");
