@@ -52,7 +52,7 @@ pub(crate) fn crc32c_then<T: Send>(
     let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
     if bytes.len() < PARALLEL_CRC_BYTES || threads < 2 {
         arrival.wait(offset..offset + bytes.len());
-        return (crc32c::crc32c(bytes), vec![then(0, bytes)]);
+        return (crate::checksum::crc32c(bytes), vec![then(0, bytes)]);
     }
     let chunk_bytes = (CHUNK_BYTES / unit.max(1)).max(1) * unit.max(1);
     let chunks: Vec<&[u8]> = bytes.chunks(chunk_bytes).collect();
@@ -66,7 +66,7 @@ pub(crate) fn crc32c_then<T: Send>(
             let Some(chunk) = chunks.get(i) else { return done };
             let start = i * chunk_bytes;
             arrival.wait(offset + start..offset + start + chunk.len());
-            done.push((i, crc32c::crc32c(chunk), then(start, chunk)));
+            done.push((i, crate::checksum::crc32c(chunk), then(start, chunk)));
         }
     };
     let mut results: Vec<Option<(u32, T)>> = std::iter::repeat_with(|| None).take(chunks.len()).collect();
@@ -87,8 +87,8 @@ pub(crate) fn crc32c_then<T: Send>(
     let mut crc = 0;
     let mut outputs = Vec::with_capacity(chunks.len());
     for ((i, chunk), result) in chunks.iter().enumerate().zip(results) {
-        let (part, output) = result.unwrap_or_else(|| (crc32c::crc32c(chunk), then(i * chunk_bytes, chunk)));
-        crc = crc32c::crc32c_combine(crc, part, chunk.len());
+        let (part, output) = result.unwrap_or_else(|| (crate::checksum::crc32c(chunk), then(i * chunk_bytes, chunk)));
+        crc = crate::checksum::crc32c_combine(crc, part, chunk.len());
         outputs.push(output);
     }
     (crc, outputs)
@@ -116,7 +116,7 @@ mod tests {
     fn a_checksum_over_several_threads_is_the_checksum_and_waits_for_every_byte() {
         let bytes: Vec<u8> = (0..PARALLEL_CRC_BYTES + 12_345).map(|i| (i * 7 % 251) as u8).collect();
         let recorder = Recorder::default();
-        assert_eq!(crc32c(&bytes, 100, &recorder), crc32c::crc32c(&bytes));
+        assert_eq!(crc32c(&bytes, 100, &recorder), ::crc32c::crc32c(&bytes));
         let mut waited = recorder.0.into_inner().unwrap();
         waited.sort_unstable_by_key(|range| range.start);
         let mut covered = 100;
@@ -131,7 +131,7 @@ mod tests {
     fn chunks_are_whole_units_and_each_is_handed_on_once() {
         let bytes: Vec<u8> = (0..PARALLEL_CRC_BYTES + 999).map(|i| (i * 13 % 251) as u8).collect();
         let (crc, starts) = crc32c_then(&bytes, 0, &Present, 1536, &|start, chunk| (start, chunk.len()));
-        assert_eq!(crc, crc32c::crc32c(&bytes));
+        assert_eq!(crc, ::crc32c::crc32c(&bytes));
         let mut covered = 0;
         for (start, len) in starts {
             assert_eq!(start, covered);
@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn a_small_checksum_waits_for_its_bytes_once() {
         let recorder = Recorder::default();
-        assert_eq!(crc32c(b"abc", 7, &recorder), crc32c::crc32c(b"abc"));
+        assert_eq!(crc32c(b"abc", 7, &recorder), ::crc32c::crc32c(b"abc"));
         assert_eq!(recorder.0.into_inner().unwrap(), vec![7..10]);
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn encode_head(envelope: &Envelope) -> Result<Vec<u8>> {
     head.extend_from_slice(&SNAPSHOT_MAGIC);
     head.extend_from_slice(&length.to_be_bytes());
     head.extend_from_slice(&json);
-    head.extend_from_slice(&crc32c::crc32c(&json).to_be_bytes());
+    head.extend_from_slice(&crate::checksum::crc32c(&json).to_be_bytes());
     Ok(head)
 }
 

@@ -35,6 +35,7 @@
 
 mod arrays;
 mod arrival;
+mod checksum;
 mod envelope;
 mod error;
 mod log;

@@ -128,8 +128,8 @@ pub fn encode_record(record: &LogRecord, out: &mut Vec<u8>) -> Result<()> {
     header[6] = kind;
     header[8..16].copy_from_slice(&record.sequence.to_be_bytes());
     header[16..20].copy_from_slice(&length.to_be_bytes());
-    header[20..24].copy_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
-    let header_crc = crc32c::crc32c(&header[..24]);
+    header[20..24].copy_from_slice(&crate::checksum::crc32c(&payload).to_be_bytes());
+    let header_crc = crate::checksum::crc32c(&header[..24]);
     header[24..28].copy_from_slice(&header_crc.to_be_bytes());
     out.extend_from_slice(&header);
     out.extend_from_slice(&payload);

@@ -85,7 +85,7 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     }
     let checksums: Vec<u32> = sections
         .iter()
-        .map(|(_, pieces)| pieces.iter().fold(0, |crc, piece| crc32c::crc32c_append(crc, piece)))
+        .map(|(_, pieces)| pieces.iter().fold(0, |crc, piece| crate::checksum::crc32c_append(crc, piece)))
         .collect();
 
     let mut envelope = Envelope {

@@ -200,7 +200,7 @@ pub(crate) fn read_sections(reader: &mut impl Read, length: u64) -> Result<(Enve
         let mut crc = 0u32;
         for chunk in buffer.as_bytes_mut().chunks_mut(CHUNK) {
             read_exactly(reader, chunk, &mut position)?;
-            crc = crc32c::crc32c_append(crc, chunk);
+            crc = crate::checksum::crc32c_append(crc, chunk);
         }
         if crc != section.crc32c && !cfg!(fuzzing) {
             return Err(Error::Checksum { section: section.name.clone() });
