@@ -15,9 +15,9 @@ const REPEATS: &str = "3";
 const ROUNDS: usize = 2;
 
 /// Measures both on random d=768 vectors (the shape the performance issue
-/// names) and on the dataset; returns the Markdown section.
-pub(crate) fn insert_section(examples: &Path, data: &Path) -> Result<String, String> {
-    let sources = ["random:768".to_owned(), data.display().to_string()];
+/// names) and on each dataset directory (fvecs); returns the Markdown section.
+pub(crate) fn insert_section(examples: &Path, datasets: &[String]) -> Result<String, String> {
+    let sources: Vec<String> = std::iter::once("random:768".to_owned()).chain(datasets.iter().cloned()).collect();
     let mut md = String::from(
         "\n## Batch insert into an existing index\n\n\
          One upsert of 1024 vectors into an index of 10 000 (M=16, ef_construction=200) on 2 threads, \
@@ -35,7 +35,9 @@ pub(crate) fn insert_section(examples: &Path, data: &Path) -> Result<String, Str
             hnswlib.args(["-c", HNSWLIB_SCRIPT, source.as_str(), REPEATS]);
             theirs = theirs.max(best_rate(&mut hnswlib)?);
         }
-        md.push_str(&format!("| {source} | {ours:.0} | {theirs:.0} | {:.2}x |\n", ours / theirs));
+        // A dataset by its directory's name (a converted one sits under target/).
+        let label = std::path::Path::new(source).file_name().map_or(source.clone(), |n| n.to_string_lossy().into());
+        md.push_str(&format!("| {label} | {ours:.0} | {theirs:.0} | {:.2}x |\n", ours / theirs));
     }
     Ok(md)
 }

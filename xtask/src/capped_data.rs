@@ -91,12 +91,7 @@ fn write_copies(
                 if n < base.len() { normalized(original.clone()) } else { noise.copy_of(original) }
             })
             .collect();
-        for row in &rows {
-            out.write_all(&(row.len() as i32).to_le_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-            for value in row {
-                out.write_all(&value.to_le_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-        }
+        crate::vector_files::append_fvecs(&mut out, &rows, path)?;
         score_chunk(queries, &rows, row_number as u32, &mut best);
         row_number += rows.len();
     }

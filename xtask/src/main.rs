@@ -49,8 +49,9 @@
 //!   (`smokes/qdrant`) against the binary (also in `ci`).
 //! - `smoke g1|g1p|g2|all`: the end-to-end scenarios of `smokes/` against the
 //!   release binary (also part of `ci`).
-//! - `bench [--quick]`: lhv-core against hnswlib, faiss, SVS and instant-distance
-//!   on `shared/data/minilm-dev`, written to docs/BENCHMARKS.md.
+//! - `bench [--quick] [DATASET_DIR ...]`: lhv-core against hnswlib, faiss, SVS
+//!   and instant-distance on each dataset (default `shared/data/minilm-dev` and
+//!   `pydoc-dev`), written to docs/BENCHMARKS.md.
 
 mod api_fuzz;
 mod bench;
@@ -61,6 +62,7 @@ mod bench_http;
 mod bench_hybrid;
 mod bench_insert;
 mod bench_payload_index;
+mod bench_report;
 mod bench_shards;
 mod bench_storage;
 mod capped_data;
@@ -88,8 +90,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci::ci(&workspace_root()),
-        ["bench"] => bench::bench(&workspace_root(), false),
-        ["bench", "--quick"] => bench::bench(&workspace_root(), true),
+        ["bench", rest @ ..] => bench::bench(&workspace_root(), rest),
         ["bench-http"] => bench_http::bench_http(&workspace_root()),
         ["bench-shards", rest @ ..] => bench_shards::bench_shards(&workspace_root(), rest),
         ["bench-filter"] => bench_filter::bench_filter(&workspace_root()),
@@ -106,7 +107,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] [DATASET_DIR ...] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };

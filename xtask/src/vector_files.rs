@@ -1,7 +1,7 @@
 //! Reading a dataset's vectors: fvecs (the minilm-dev layout) or a 2-D
 //! little-endian float16/float32 `.npy` array (the pydoc-dev layout).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The rows of `dataset/<stem>.fvecs`, or else of `<stem>.f16.npy` or `<stem>.npy`.
@@ -28,6 +28,30 @@ pub(crate) fn read_fvecs(path: &Path) -> Result<Vec<Vec<f32>>, String> {
         rest = &rest[4 + 4 * length..];
     }
     Ok(rows)
+}
+
+/// Appends `rows` to `out` as fvecs records (a little-endian i32 dimension, then the values).
+pub(crate) fn append_fvecs(out: &mut impl Write, rows: &[Vec<f32>], path: &Path) -> Result<(), String> {
+    for row in rows {
+        let dim = i32::try_from(row.len()).map_err(|_| format!("{}: a row of {} values", path.display(), row.len()))?;
+        out.write_all(&dim.to_le_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        for value in row {
+            out.write_all(&value.to_le_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `rows` as the fvecs file `path`, whole or not at all (written
+/// beside it, then renamed: an interrupted run leaves no short file to reuse).
+pub(crate) fn write_fvecs(path: &Path, rows: &[Vec<f32>]) -> Result<(), String> {
+    let partial = path.with_extension("partial");
+    let file = std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    append_fvecs(&mut out, rows, &partial)?;
+    out.flush().map_err(|e| format!("{}: {e}", partial.display()))?;
+    drop(out);
+    std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Every row of a 2-D C-order `.npy` array of little-endian float16 or float32.
