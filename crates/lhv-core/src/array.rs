@@ -86,17 +86,17 @@ impl<T: bytemuck::Pod> Array<T> {
 
     /// Appends values (to the owned part).
     pub fn extend_from_slice(&mut self, values: &[T]) {
-        self.owned.extend_from_slice(values);
+        crate::huge_pages::grow(&mut self.owned, |owned| owned.extend_from_slice(values));
     }
 
     /// Appends one value (to the owned part).
     pub fn push(&mut self, value: T) {
-        self.owned.push(value);
+        crate::huge_pages::grow(&mut self.owned, |owned| owned.push(value));
     }
 
     /// Room for `additional` more values without reallocating.
     pub fn reserve_exact(&mut self, additional: usize) {
-        self.owned.reserve_exact(additional);
+        crate::huge_pages::grow(&mut self.owned, |owned| owned.reserve_exact(additional));
     }
 
     /// Heap bytes the owned part holds (the shared buffer is not counted:
@@ -139,6 +139,7 @@ impl<T: bytemuck::Pod> Default for Array<T> {
 
 impl<T: bytemuck::Pod> From<Vec<T>> for Array<T> {
     fn from(owned: Vec<T>) -> Self {
+        crate::huge_pages::advise(&owned);
         Self { shared: Bytes::new(), shared_len: 0, owned }
     }
 }
@@ -151,7 +152,7 @@ impl<T: bytemuck::Pod> FromIterator<T> for Array<T> {
 
 impl<T: bytemuck::Pod> Extend<T> for Array<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
-        self.owned.extend(iter);
+        crate::huge_pages::grow(&mut self.owned, |owned| owned.extend(iter));
     }
 }
 

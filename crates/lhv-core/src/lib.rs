@@ -57,6 +57,7 @@ mod error;
 pub mod filter;
 pub mod fusion;
 mod hnsw;
+mod huge_pages;
 mod id_order;
 mod index;
 mod object_only;

@@ -62,8 +62,9 @@ impl Layers {
         self.levels.reserve_exact(nodes);
         self.locks.reserve_exact(nodes);
         self.upper_start.reserve_exact(nodes);
-        self.bottom.reserve_exact(nodes * (1 + 2 * self.m));
-        self.upper.reserve_exact(nodes.div_ceil(self.m.max(2) - 1) * (1 + self.m));
+        let (m, bottom_words) = (self.m, nodes * (1 + 2 * self.m));
+        crate::huge_pages::grow(&mut self.bottom, |bottom| bottom.reserve_exact(bottom_words));
+        crate::huge_pages::grow(&mut self.upper, |upper| upper.reserve_exact(nodes.div_ceil(m.max(2) - 1) * (1 + m)));
     }
 
     /// Adds a node with empty lists on layers `0..=level`; returns its number.
@@ -71,12 +72,14 @@ impl Layers {
         let node = self.levels.len() as u32;
         self.levels.push(level as u8);
         self.locks.push(Mutex::new(()));
-        self.bottom.resize_with(self.bottom.len() + 1 + 2 * self.m, AtomicU32::default);
+        let bottom_len = self.bottom.len() + 1 + 2 * self.m;
+        crate::huge_pages::grow(&mut self.bottom, |bottom| bottom.resize_with(bottom_len, AtomicU32::default));
         if level == 0 {
             self.upper_start.push(NO_UPPER);
         } else {
             self.upper_start.push(self.upper.len() as u32);
-            self.upper.resize_with(self.upper.len() + level * (1 + self.m), AtomicU32::default);
+            let upper_len = self.upper.len() + level * (1 + self.m);
+            crate::huge_pages::grow(&mut self.upper, |upper| upper.resize_with(upper_len, AtomicU32::default));
         }
         node
     }
