@@ -240,39 +240,74 @@ struct PrivateEtcd {
     peer: u16,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Two distinct free ports (both held at once while they are picked).
+fn free_ports() -> (u16, u16) {
+    let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (first.local_addr().unwrap().port(), second.local_addr().unwrap().port())
 }
 
 impl PrivateEtcd {
+    /// A port picked free can be taken by another test before etcd binds it;
+    /// etcd then exits at once, and it is started again on other ports (with
+    /// a fresh data directory, which records the peer address).
     fn start() -> Self {
-        let mut etcd = Self { child: None, dir: tempfile::tempdir().unwrap(), port: free_port(), peer: free_port() };
-        etcd.restart();
-        etcd
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let (port, peer) = free_ports();
+            let mut etcd = Self { child: None, dir: tempfile::tempdir().unwrap(), port, peer };
+            match etcd.try_start() {
+                Ok(()) => return etcd,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("etcd did not start: {failures:#?}");
     }
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Starts etcd again on the same ports and data.
     fn restart(&mut self) {
+        if let Err(failure) = self.try_start() {
+            panic!("etcd did not start again: {failure}");
+        }
+    }
+
+    /// Spawns etcd and waits for its client port; on failure, why (its log's end).
+    fn try_start(&mut self) -> Result<(), String> {
         let peer = format!("http://127.0.0.1:{}", self.peer);
+        let log_path = self.dir.path().join("etcd.log");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).unwrap();
         let child = std::process::Command::new("etcd")
             .args(["--name", "private", "--data-dir"])
-            .arg(self.dir.path())
+            .arg(self.dir.path().join("data"))
             .args(["--listen-client-urls", &self.url(), "--advertise-client-urls", &self.url()])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
             .args(["--initial-cluster", &format!("private={peer}")])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("this test runs etcd itself: install Debian's etcd-server (cargo xtask ci does)");
-        self.child = Some(child);
+        let child = self.child.insert(child);
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "etcd did not start");
+        let failure = loop {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                break format!("etcd exited ({status})");
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                break "etcd's client port was not open after 30 s".to_owned();
+            }
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        self.kill();
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        Err(format!("{failure}; its log ends: {tail:?}"))
     }
 
     fn kill(&mut self) {
