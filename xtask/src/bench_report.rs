@@ -84,11 +84,10 @@ impl Report {
         let name = &dataset.name;
         let info = &json["peers"]["lhv-core"];
         self.md.push_str(&format!(
-            "\n## {name}: search\n\n`{}`: {} vectors of {} dimensions, {}; run of {}.\n\n",
+            "\n## {name}: search\n\n`{}`: {} vectors of {} dimensions, cosine; run of {}.\n\n",
             dataset.source,
             info["n"],
             info["dim"],
-            "cosine",
             json["date"].as_str().unwrap_or("?")
         ));
         self.md.push_str("| peer | ef | recall@10 | QPS single | QPS batch2 |\n|---|---:|---:|---:|---:|\n");
