@@ -101,10 +101,20 @@ pub struct IndexParams {
     /// Candidate list size while inserting, `1..=10000`. Default 200.
     #[serde(default = "defaults::ef_construction")]
     pub ef_construction: usize,
-    /// Candidate list size of a search that names none, `1..=10000`. Default 64.
-    /// A query's effective ef is `max(ef, k)`.
+    /// Candidate list size of a search that names none, `1..=10000`. A query's
+    /// effective ef is `max(ef, k)`. Default: chosen by the index
+    /// ([`ef_search_auto`](Self::ef_search_auto)), 64 until it holds enough
+    /// vectors to measure.
     #[serde(default = "defaults::ef_search")]
     pub ef_search: usize,
+    /// Whether the index chooses [`ef_search`](Self::ef_search) itself: as it
+    /// grows (each time its live count doubles), the smallest ef at which
+    /// searches for its own vectors, each left out of the graph, reach
+    /// recall@10 0.96 against a brute-force answer (see docs/ARCHITECTURE.md).
+    /// True for new parameters; [`with_ef_search`](Self::with_ef_search)
+    /// turns it off. Absent from parameters written before it existed: false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ef_search_auto: bool,
     /// While the index holds fewer live vectors than this, searches compare the query
     /// with every vector (exact results) instead of walking the graph. Default 1024:
     /// below that a full scan costs about as many distance computations as a graph
@@ -167,9 +177,12 @@ pub struct VectorParams {
     /// Candidate list size while inserting, as [`IndexParams::ef_construction`]. Default 200.
     #[serde(default = "defaults::ef_construction")]
     pub ef_construction: usize,
-    /// Candidate list size of a search that names none, as [`IndexParams::ef_search`]. Default 64.
+    /// Candidate list size of a search that names none, as [`IndexParams::ef_search`].
     #[serde(default = "defaults::ef_search")]
     pub ef_search: usize,
+    /// Whether the index chooses `ef_search`, as [`IndexParams::ef_search_auto`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ef_search_auto: bool,
     /// How the vectors are kept, as [`IndexParams::storage`].
     #[serde(default, skip_serializing_if = "Storage::is_f32")]
     pub storage: Storage,
@@ -193,6 +206,7 @@ impl VectorParams {
             m: defaults::m(),
             ef_construction: defaults::ef_construction(),
             ef_search: defaults::ef_search(),
+            ef_search_auto: true,
             storage: Storage::F32,
             on_disk: false,
         }
@@ -207,6 +221,14 @@ impl VectorParams {
     /// Sets [`on_disk`](Self::on_disk).
     pub fn with_on_disk(mut self, on_disk: bool) -> Self {
         self.on_disk = on_disk;
+        self
+    }
+
+    /// Sets [`ef_search`](Self::ef_search), which the index then keeps
+    /// ([`ef_search_auto`](Self::ef_search_auto) off).
+    pub fn with_ef_search(mut self, ef_search: usize) -> Self {
+        self.ef_search = ef_search;
+        self.ef_search_auto = false;
         self
     }
 
@@ -263,6 +285,7 @@ impl IndexParams {
             m: defaults::m(),
             ef_construction: defaults::ef_construction(),
             ef_search: defaults::ef_search(),
+            ef_search_auto: true,
             exact_search_threshold: defaults::exact_search_threshold(),
             seed: defaults::seed(),
             storage: Storage::F32,
@@ -300,6 +323,7 @@ impl IndexParams {
             m: self.m,
             ef_construction: self.ef_construction,
             ef_search: self.ef_search,
+            ef_search_auto: self.ef_search_auto,
             storage: self.storage,
             on_disk: self.on_disk,
         })
@@ -333,9 +357,11 @@ impl IndexParams {
         self
     }
 
-    /// Sets [`ef_search`](Self::ef_search).
+    /// Sets [`ef_search`](Self::ef_search), which the index then keeps
+    /// ([`ef_search_auto`](Self::ef_search_auto) off).
     pub fn with_ef_search(mut self, ef_search: usize) -> Self {
         self.ef_search = ef_search;
+        self.ef_search_auto = false;
         self
     }
 
@@ -501,6 +527,11 @@ mod tests {
     #[test]
     fn params_deserialize_with_defaults() {
         let params: IndexParams = serde_json::from_str(r#"{"dim": 3, "metric": "cosine"}"#).unwrap();
-        assert_eq!(params, IndexParams::new(3, Metric::Cosine));
+        // Parameters from before the index chose its default ef keep the stored one.
+        assert_eq!(params, IndexParams::new(3, Metric::Cosine).with_ef_search(64));
+        let chosen = IndexParams::new(3, Metric::Cosine);
+        let text = serde_json::to_string(&chosen).unwrap();
+        assert!(text.contains(r#""ef_search_auto":true"#), "{text}");
+        assert_eq!(serde_json::from_str::<IndexParams>(&text).unwrap(), chosen);
     }
 }

@@ -90,8 +90,7 @@ impl ShardedIndex {
     pub fn from_subset(total: usize, held: Vec<(usize, Arc<Index>)>) -> Result<Self> {
         check_shard_count(total)?;
         let Some((_, first)) = held.first() else { return Err(invalid("no shard is held".into())) };
-        let without_fields = |index: &Index| IndexParams { indexed_fields: Vec::new(), ..index.params() };
-        let params = without_fields(first);
+        let params = shard_shape(first);
         let mut previous = None;
         for (number, shard) in &held {
             if *number >= total || previous.is_some_and(|p| p >= *number) {
@@ -100,7 +99,7 @@ impl ShardedIndex {
                 )));
             }
             previous = Some(*number);
-            if without_fields(shard) != params {
+            if shard_shape(shard) != params {
                 return Err(invalid(format!("shard {number} has other parameters than shard {}", held[0].0)));
             }
             if total == 1 {
@@ -415,6 +414,20 @@ pub fn merge_hits(lists: Vec<Vec<Hit>>, k: usize) -> Vec<Hit> {
     hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.id.cmp(&b.id)));
     hits.truncate(k);
     hits
+}
+
+/// The parameters every shard of one index shares: not the field indexes
+/// (being added can leave them on some shards only), nor an ef each shard
+/// chose by measuring itself.
+fn shard_shape(index: &Index) -> IndexParams {
+    let mut params = IndexParams { indexed_fields: Vec::new(), ..index.params() };
+    if params.ef_search_auto {
+        params.ef_search = 0;
+    }
+    for vector in params.vectors.values_mut().filter(|vector| vector.ef_search_auto) {
+        vector.ef_search = 0;
+    }
+    params
 }
 
 fn check_shard_count(count: usize) -> Result<()> {

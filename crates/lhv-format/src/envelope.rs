@@ -4,7 +4,10 @@ use lhv_core::IndexParams;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION, ON_DISK_SNAPSHOT_VERSION};
+use crate::{
+    CHOSEN_EF_SNAPSHOT_VERSION, FIELD_SCHEMA_SNAPSHOT_VERSION, FORMAT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION,
+    ON_DISK_SNAPSHOT_VERSION,
+};
 
 /// The first four bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"LHV1";
@@ -105,7 +108,7 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     }
     let version: VersionOnly =
         serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope is not valid JSON: {e}")))?;
-    if !(FORMAT_VERSION..=ON_DISK_SNAPSHOT_VERSION).contains(&version.format_version) {
+    if !(FORMAT_VERSION..=CHOSEN_EF_SNAPSHOT_VERSION).contains(&version.format_version) {
         return Err(Error::UnsupportedVersion { found: version.format_version });
     }
     let envelope: Envelope = serde_json::from_slice(json).map_err(|e| Error::invalid(format!("envelope: {e}")))?;
@@ -128,6 +131,13 @@ pub(crate) fn read_head(bytes: &[u8]) -> Result<(Envelope, usize)> {
     if on_disk && envelope.format_version < ON_DISK_SNAPSHOT_VERSION {
         return Err(Error::invalid(format!(
             "a version {} snapshot holds no vector kept on disk",
+            envelope.format_version
+        )));
+    }
+    let chosen_ef = params.dense_vectors().iter().any(|(_, vector)| vector.ef_search_auto);
+    if chosen_ef && envelope.format_version < CHOSEN_EF_SNAPSHOT_VERSION {
+        return Err(Error::invalid(format!(
+            "a version {} snapshot holds no default ef chosen by the index",
             envelope.format_version
         )));
     }

@@ -78,6 +78,12 @@ pub const NAMED_VECTORS_SNAPSHOT_VERSION: u32 = 5;
 /// besides the sections of the codes the walk reads; it reads versions 1 to
 /// 5 as well.
 pub const ON_DISK_SNAPSHOT_VERSION: u32 = 6;
+/// The version of snapshots whose parameters let the index choose a dense
+/// vector's default ef by measurement
+/// ([`IndexParams::ef_search_auto`](lhv_core::IndexParams::ef_search_auto)),
+/// `ef_search` holding the last choice; it reads versions 1 to 6 as well,
+/// whose ef is the one stored.
+pub const CHOSEN_EF_SNAPSHOT_VERSION: u32 = 7;
 /// The version of log records of the operations added after version 1: a
 /// field index added or dropped ([`LogOp::FieldIndex`]) and batches
 /// ([`LogOp::Batch`]); every other record is still written as version 1.

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use lhv_format::{Error, decode_log, decode_snapshot};
+use lhv_core::{Index, IndexParams, Item, Metric, SearchOptions};
+use lhv_format::{Error, decode_log, decode_snapshot, encode_snapshot};
 
 fn golden(name: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1").join(name)).unwrap()
@@ -54,12 +55,12 @@ fn a_newer_snapshot_version_is_reported_as_such() {
     let bytes = golden("small.lhv");
     let json_len = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
     let json =
-        std::str::from_utf8(&bytes[8..8 + json_len]).unwrap().replace("\"format_version\":1", "\"format_version\":7");
+        std::str::from_utf8(&bytes[8..8 + json_len]).unwrap().replace("\"format_version\":1", "\"format_version\":8");
     let mut newer = bytes[..4].to_vec();
     newer.extend_from_slice(&(json.len() as u32).to_be_bytes());
     newer.extend_from_slice(json.as_bytes());
     newer.extend_from_slice(&crc32c(json.as_bytes()).to_be_bytes());
-    assert_eq!(decode_snapshot(&newer).unwrap_err(), Error::UnsupportedVersion { found: 7 });
+    assert_eq!(decode_snapshot(&newer).unwrap_err(), Error::UnsupportedVersion { found: 8 });
 }
 
 fn crc32c(bytes: &[u8]) -> u32 {
@@ -114,4 +115,45 @@ fn every_bit_flip_in_a_log_is_rejected_with_its_offset() {
 #[test]
 fn crc_helper_matches_the_standard_check_value() {
     assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+}
+
+/// An index that chooses its default ef is written as version 7 and reloads
+/// with the ef it chose (so that searches after loading answer alike); the
+/// same envelope claiming an older version is refused.
+#[test]
+fn a_chosen_default_ef_round_trips_as_version_7() {
+    let params = IndexParams::new(4, Metric::L2).with_m(6).with_exact_search_threshold(0);
+    assert!(params.ef_search_auto);
+    let index = Index::new(params).unwrap();
+    let items: Vec<Item> = (0..600)
+        .map(|i| {
+            let x = i as f32;
+            Item::new(format!("v{i}"), vec![(x * 0.37).sin(), (x * 0.11).cos(), (x * 0.05).sin(), (i % 7) as f32])
+        })
+        .collect();
+    index.upsert(items).unwrap();
+    let chosen = index.params().ef_search;
+    let parts = index.to_parts();
+    let bytes = encode_snapshot(&parts, 3).unwrap();
+    let envelope = lhv_format::read_envelope(&bytes).unwrap();
+    assert_eq!(envelope.format_version, lhv_format::CHOSEN_EF_SNAPSHOT_VERSION);
+    assert!(envelope.params.ef_search_auto);
+    assert_eq!(envelope.params.ef_search, chosen);
+    let restored = decode_snapshot(&bytes).unwrap().index;
+    assert_eq!(restored.params(), index.params());
+    let query = [0.2, 0.9, -0.1, 3.0];
+    assert_eq!(
+        restored.search(&query, 5, &SearchOptions::default()).unwrap(),
+        index.search(&query, 5, &SearchOptions::default()).unwrap()
+    );
+
+    let json_len = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    let json = std::str::from_utf8(&bytes[8..8 + json_len]).unwrap();
+    let older = json.replace("\"format_version\":7", "\"format_version\":6");
+    assert_ne!(older, json);
+    let mut claimed = bytes[..4].to_vec();
+    claimed.extend_from_slice(&(older.len() as u32).to_be_bytes());
+    claimed.extend_from_slice(older.as_bytes());
+    claimed.extend_from_slice(&crc32c(older.as_bytes()).to_be_bytes());
+    assert!(matches!(lhv_format::read_envelope(&claimed), Err(Error::Invalid { .. })));
 }

@@ -30,6 +30,8 @@ fn small_index_stored(storage: Storage) -> Index {
         .with_m(4)
         .with_ef_construction(16)
         .with_exact_search_threshold(0)
+        // Versions before 7 keep the ef they are given.
+        .with_ef_search(64)
         .with_storage(storage);
     let index = Index::new(params).unwrap();
     let items = (0..12)

@@ -23,7 +23,12 @@ fn params() -> IndexParams {
         .with_m(4)
         .with_ef_construction(16)
         .with_exact_search_threshold(0)
-        .with_vector("title", VectorParams::new(2, Metric::Cosine).with_m(4).with_storage(Storage::F16))
+        // Versions before 7 keep the ef they are given.
+        .with_ef_search(64)
+        .with_vector(
+            "title",
+            VectorParams::new(2, Metric::Cosine).with_m(4).with_storage(Storage::F16).with_ef_search(64),
+        )
         .with_sparse_vector("words", SparseParams { modifier: SparseModifier::Idf })
         .with_sparse_vector("tags", SparseParams::default())
 }

@@ -25,7 +25,12 @@ fn params() -> IndexParams {
         .with_ef_construction(16)
         .with_exact_search_threshold(0)
         .with_on_disk(true)
-        .with_vector("title", VectorParams::new(2, Metric::L2).with_m(4).with_storage(Storage::F16).with_on_disk(true))
+        // Versions before 7 keep the ef they are given.
+        .with_ef_search(64)
+        .with_vector(
+            "title",
+            VectorParams::new(2, Metric::L2).with_m(4).with_storage(Storage::F16).with_on_disk(true).with_ef_search(64),
+        )
 }
 
 /// Values no 8-bit code or float16 holds exactly, so that only the exact

@@ -138,7 +138,12 @@ fn sequence_numbers_must_increase() {
 fn indexes_with_codes_round_trip_as_version_2_and_f32_stays_version_1() {
     use lhv_core::Storage;
     for storage in [Storage::F32, Storage::F16, Storage::Int8] {
-        let params = IndexParams::new(5, Metric::Cosine).with_m(4).with_exact_search_threshold(0).with_storage(storage);
+        // A fixed default ef: one the index chooses takes version 7 (below).
+        let params = IndexParams::new(5, Metric::Cosine)
+            .with_m(4)
+            .with_exact_search_threshold(0)
+            .with_storage(storage)
+            .with_ef_search(64);
         let index = Index::new(params).unwrap();
         let items = (0..40)
             .map(|i| Item {

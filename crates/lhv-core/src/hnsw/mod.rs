@@ -122,7 +122,7 @@ impl Hnsw {
         ((-uniform.ln() * self.level_factor) as usize).min(MAX_LEVEL)
     }
 
-    fn entry(&self) -> Option<u32> {
+    pub(crate) fn entry(&self) -> Option<u32> {
         let entry = self.entry.load(Acquire);
         (entry != NO_ENTRY).then_some(entry as u32)
     }
@@ -158,10 +158,11 @@ impl Hnsw {
         };
         let top = self.layers.level(entry);
         for l in (level + 1..=top).rev() {
-            entry = self.greedy_closest(vectors, &query, entry, l);
+            entry = self.greedy_closest(vectors, &query, entry, l, None);
         }
         let mut visited = self.pool.take(self.layers.node_count());
         for l in (0..=level.min(top)).rev() {
+            visited.reset(self.layers.node_count());
             let found = self.search_layer(vectors, &query, entry, self.ef_construction, l, &mut visited, |n| n != node);
             entry = found.first().map_or(entry, |c| c.node);
             // A new node gets m links on every layer, the bottom one included (as in hnswlib);
@@ -203,12 +204,23 @@ impl Hnsw {
     }
 
     /// Walks `level` greedily from `start` towards the query with a candidate list of one.
-    fn greedy_closest(&self, vectors: &Vectors, query: &Query<'_>, start: u32, level: usize) -> u32 {
+    /// Never steps onto `left_out`.
+    fn greedy_closest(
+        &self,
+        vectors: &Vectors,
+        query: &Query<'_>,
+        start: u32,
+        level: usize,
+        left_out: Option<u32>,
+    ) -> u32 {
         let mut best = Candidate { distance: vectors.to_query(query, start), node: start };
         loop {
             let mut improved = false;
             for n in self.layers.neighbors(best.node, level) {
                 let n = n.load(Relaxed);
+                if Some(n) == left_out {
+                    continue;
+                }
                 let distance = vectors.to_query(query, n);
                 if distance < best.distance {
                     best = Candidate { distance, node: n };
@@ -222,7 +234,8 @@ impl Hnsw {
     }
 
     /// The best-first search of one layer; returns up to `ef` nodes accepted by
-    /// `returnable`, closest first. Rejected nodes are still walked through.
+    /// `returnable`, closest first. Rejected nodes are still walked through;
+    /// nodes already in `visited` (taken from the pool, reset) are not.
     #[allow(clippy::too_many_arguments)]
     fn search_layer(
         &self,
@@ -234,7 +247,6 @@ impl Hnsw {
         visited: &mut Visited,
         returnable: impl Fn(u32) -> bool,
     ) -> Vec<Candidate> {
-        visited.reset(self.layers.node_count());
         let first = Candidate { distance: vectors.to_query(query, start), node: start };
         visited.insert(start);
         let mut frontier = BinaryHeap::from([Reverse(first)]);
@@ -296,13 +308,45 @@ impl Hnsw {
         ef: usize,
         returnable: impl Fn(u32) -> bool,
     ) -> Vec<Candidate> {
+        self.search_avoiding(vectors, query, ef, None, returnable)
+    }
+
+    /// [`search`](Self::search) as if node `left_out` were not in the graph:
+    /// the walk neither returns it nor passes through it. Measures how well
+    /// a query near, but not at, an indexed vector is answered (the default
+    /// ef is chosen this way, see `index::default_ef`).
+    pub(crate) fn search_leaving_out(
+        &self,
+        vectors: &Vectors,
+        query: &Query<'_>,
+        ef: usize,
+        left_out: u32,
+        returnable: impl Fn(u32) -> bool,
+    ) -> Vec<Candidate> {
+        self.search_avoiding(vectors, query, ef, Some(left_out), returnable)
+    }
+
+    fn search_avoiding(
+        &self,
+        vectors: &Vectors,
+        query: &Query<'_>,
+        ef: usize,
+        left_out: Option<u32>,
+        returnable: impl Fn(u32) -> bool,
+    ) -> Vec<Candidate> {
         let Some(mut entry) = self.entry() else {
             return Vec::new();
         };
+        if left_out == Some(entry) {
+            return Vec::new();
+        }
         for l in (1..=self.layers.level(entry)).rev() {
-            entry = self.greedy_closest(vectors, query, entry, l);
+            entry = self.greedy_closest(vectors, query, entry, l, left_out);
         }
         let mut visited = self.pool.take(self.layers.node_count());
+        if let Some(node) = left_out {
+            visited.insert(node);
+        }
         let found = self.search_layer(vectors, query, entry, ef, 0, &mut visited, returnable);
         self.pool.give_back(visited);
         found

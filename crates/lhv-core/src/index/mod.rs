@@ -16,6 +16,7 @@ use crate::params::{IndexParams, MAX_SCROLL_LIMIT, check_range};
 use crate::sparse::SparseSpace;
 use crate::validate;
 
+mod default_ef;
 mod fields;
 mod filtered;
 mod fold;
@@ -255,6 +256,8 @@ impl Index {
             state.slot_of.insert(IdKey(id), slot);
         }
         state.compact_if_needed();
+        drop(state);
+        self.choose_default_efs();
         Ok(outcome)
     }
 

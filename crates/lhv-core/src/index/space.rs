@@ -44,6 +44,9 @@ pub(super) struct DenseSpace {
     /// Per slot: whether its item lacks this vector (its row is a placeholder
     /// and its graph node is never linked, so no walk reaches it).
     pub(super) vectorless: Vec<bool>,
+    /// The live count when `params.ef_search` was last chosen by measurement
+    /// (or when the space was loaded): see `default_ef`.
+    pub(super) ef_chosen_at: usize,
 }
 
 impl DenseSpace {
@@ -56,6 +59,7 @@ impl DenseSpace {
             full: params.on_disk.then(|| FullRows::new(params.dim, params.metric)),
             graph: Hnsw::new(params.m, params.ef_construction, space_seed(seed, name)),
             vectorless: Vec::new(),
+            ef_chosen_at: 0,
             params,
         }
     }
@@ -178,6 +182,15 @@ impl DenseSpace {
         found
     }
 
+    /// The exact distance between the query and slot `slot`'s vector (as
+    /// refined as the storage allows: 8-bit codes by their residuals).
+    pub(super) fn exact_distance(&self, query: &Query<'_>, slot: u32) -> f32 {
+        match &self.full {
+            Some(full) => full.distance(query, slot),
+            None => self.vectors.rescored_to_query(query, slot),
+        }
+    }
+
     /// The given slots with their distances to the query.
     pub(super) fn score(&self, query: &Query<'_>, slots: impl Iterator<Item = u32>) -> Vec<Candidate> {
         slots.map(|slot| Candidate { distance: self.vectors.to_query(query, slot), node: slot }).collect()
@@ -271,7 +284,9 @@ impl DenseSpace {
         // value, a norm no distance can be computed from) was damaged on the way.
         let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, !params.on_disk, norms())
             .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
-        Ok(Self { name: name.to_owned(), params, vectors, full, graph, vectorless: without_vector })
+        // A loaded index keeps the ef chosen before it was saved until it doubles again.
+        let ef_chosen_at = slots - without_vector.iter().filter(|&&lacks| lacks).count();
+        Ok(Self { name: name.to_owned(), params, vectors, full, graph, vectorless: without_vector, ef_chosen_at })
     }
 
     /// Empty parts, of a space that does not exist (an index without an unnamed vector).

@@ -28,13 +28,14 @@ impl Index {
 
 impl State {
     /// `created` with what changes over an index's life: the graph's build
-    /// parameters and the field indexes.
+    /// parameters, the default ef chosen by measurement, and the field indexes.
     pub(super) fn current_params(&self, created: &IndexParams) -> IndexParams {
         let mut params = IndexParams { indexed_fields: self.fields.fields(), ..created.clone() };
         for space in &self.dense {
             let current = space.current_params();
             if space.name.is_empty() {
-                (params.m, params.ef_construction) = (current.m, current.ef_construction);
+                (params.m, params.ef_construction, params.ef_search) =
+                    (current.m, current.ef_construction, current.ef_search);
             } else {
                 params.vectors.insert(space.name.clone(), current);
             }

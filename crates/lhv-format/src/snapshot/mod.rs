@@ -15,7 +15,7 @@ use crate::arrays::{get_strings, put_strings};
 use crate::arrival::{Arrival, Present};
 use crate::envelope::{Envelope, Section, encode_head, head_len, read_head};
 use crate::error::{Error, Result};
-use crate::{FIELD_SCHEMA_SNAPSHOT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
+use crate::{CHOSEN_EF_SNAPSHOT_VERSION, FIELD_SCHEMA_SNAPSHOT_VERSION, NAMED_VECTORS_SNAPSHOT_VERSION};
 
 /// Sections start at multiples of this, so that an aligned buffer holding the
 /// snapshot holds aligned arrays.
@@ -82,6 +82,10 @@ pub fn encode_leased_snapshot(parts: &IndexParts, last_lsn: u64, epoch: u64) -> 
     for (i, sparse) in parts.sparse.iter().enumerate() {
         sparse::encode(i, sparse, &mut sections);
         format_version = format_version.max(NAMED_VECTORS_SNAPSHOT_VERSION);
+    }
+    // A default ef the index chooses itself is what version 7 adds to the envelope.
+    if parts.params.dense_vectors().iter().any(|(_, vector)| vector.ef_search_auto) {
+        format_version = format_version.max(CHOSEN_EF_SNAPSHOT_VERSION);
     }
     let checksums: Vec<u32> = sections
         .iter()

@@ -37,7 +37,7 @@ pub struct CreateIndex {
     /// (as the index's own fields). An item may have any of them.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    vectors: BTreeMap<String, VectorParams>,
+    vectors: BTreeMap<String, serde_json::Value>,
     /// Named sparse vectors (index → weight pairs, searched exactly by dot
     /// product), by name: each `{"modifier": "none" | "idf"}`; with `idf`
     /// query weights are multiplied by inverse document frequencies (BM25-style scores).
@@ -50,7 +50,9 @@ pub struct CreateIndex {
     /// Candidates considered while inserting [default: 200].
     #[schema(minimum = 1, maximum = 10000)]
     ef_construction: Option<usize>,
-    /// Candidates considered while searching, unless a search says otherwise [default: 64].
+    /// Candidates considered while searching, unless a search says otherwise
+    /// [default: chosen by the index, measured each time it grows by a
+    /// quarter, to reach recall@10 0.95; 64 until it holds 1 024 items].
     #[schema(minimum = 1, maximum = 10000)]
     ef_search: Option<usize>,
     /// Metadata keys (dot-separated paths, at most 32) to index for fast
@@ -81,6 +83,21 @@ pub struct CreateIndex {
     replication: Option<u32>,
 }
 
+/// The named dense vectors of a request: as [`VectorParams`], each choosing
+/// its own `ef_search` unless the request sets one (as the index's does).
+fn named_vectors(vectors: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<String, VectorParams>, ApiError> {
+    vectors
+        .into_iter()
+        .map(|(name, value)| {
+            let chosen = value.get("ef_search").is_none() && value.get("ef_search_auto").is_none();
+            let mut params: VectorParams =
+                serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("vectors.{name}: {e}")))?;
+            params.ef_search_auto |= chosen;
+            Ok((name, params))
+        })
+        .collect()
+}
+
 /// Creates an index.
 #[utoipa::path(post, path = "/v1/vectors/index", operation_id = "createIndex", request_body = CreateIndex, responses(
     (status = 201, description = "Created", body = IndexInfo, links(
@@ -100,7 +117,7 @@ pub(crate) async fn create(
         (Some(_), None) => return Err(ApiError::bad_request("`distance` is required with `dim`")),
         (None, _) => IndexParams::named_only(),
     };
-    params.vectors = request.vectors;
+    params.vectors = named_vectors(request.vectors)?;
     params.sparse_vectors = request.sparse_vectors;
     if let Some(m) = request.m {
         params = params.with_m(m);
