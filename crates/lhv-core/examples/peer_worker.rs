@@ -27,7 +27,8 @@ impl LhvCore {
             .with_storage(storage)
             .with_m(args.m)
             .with_ef_construction(args.efc)
-            .with_exact_search_threshold(0);
+            .with_exact_search_threshold(0)
+            .with_on_disk(args.on_disk);
         let index = Index::new(params).map_err(|e| e.to_string())?;
         for (start, chunk) in base.chunks(BUILD_BATCH).enumerate() {
             let items = chunk
@@ -75,7 +76,8 @@ impl Peer for LhvCore {
 
     fn describe(args: &Args) -> String {
         let storage = args.storage.as_deref().unwrap_or("f32");
-        format!("M={}, efc={}, storage {storage}, batches of {BUILD_BATCH}", args.m, args.efc)
+        let rows = if args.on_disk { ", exact rows apart (on_disk)" } else { "" };
+        format!("M={}, efc={}, storage {storage}{rows}, batches of {BUILD_BATCH}", args.m, args.efc)
     }
 }
 

@@ -109,13 +109,14 @@ impl Metric {
     }
 
     /// How much closer than the base a kept neighbour must be to a candidate
-    /// before a node drops its link to the candidate as redundant. Both ordering
-    /// distances that are never negative (squared L2, and 1 - cos, which is half
-    /// the squared L2 of unit vectors) take 1.1, about 1.05 in plain L2; the dot
-    /// ordering distance can be negative, where a factor would tighten instead.
+    /// before the second, relaxed pass of the neighbour selection drops the
+    /// candidate as redundant. Both ordering distances that are never negative
+    /// (squared L2, and 1 - cos, which is half the squared L2 of unit vectors)
+    /// take 1.2, about 1.1 in plain L2 (Vamana's usual α); the dot ordering
+    /// distance can be negative, where a factor would tighten instead.
     pub(crate) fn prune_relaxation(self) -> f32 {
         match self {
-            Metric::Cosine | Metric::L2 => 1.1,
+            Metric::Cosine | Metric::L2 => 1.2,
             Metric::Dot => 1.0,
         }
     }

@@ -21,6 +21,10 @@ pub struct Args {
     pub ef_search: Option<usize>,
     /// `--storage f32|f16|int8`: how lhv-core keeps the vectors.
     pub storage: Option<String>,
+    /// `--on-disk`: lhv-core keeps exact rows apart from the 8-bit codes the
+    /// graph walk reads, and rescores from them (never written out here, so
+    /// the rows stay in memory: the walk of the on-disk layout, measured alone).
+    pub on_disk: bool,
 }
 
 /// One peer under test.
@@ -34,7 +38,8 @@ pub trait Peer: Sized {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { data: PathBuf::new(), m: 16, efc: 200, build1: false, ef_search: None, storage: None };
+    let mut args =
+        Args { data: PathBuf::new(), m: 16, efc: 200, build1: false, ef_search: None, storage: None, on_disk: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -45,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
             "--build1" => args.build1 = true,
             "--ef-search" => args.ef_search = Some(value()?.parse().map_err(|e| format!("--ef-search: {e}"))?),
             "--storage" => args.storage = Some(value()?),
+            "--on-disk" => args.on_disk = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }

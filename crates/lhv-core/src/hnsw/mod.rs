@@ -165,9 +165,11 @@ impl Hnsw {
             visited.reset(self.layers.node_count());
             let found = self.search_layer(vectors, &query, entry, self.ef_construction, l, &mut visited, |n| n != node);
             entry = found.first().map_or(entry, |c| c.node);
-            // A new node gets m links on every layer, the bottom one included (as in hnswlib);
-            // the bottom layer's room for 2m fills as later nodes link back.
-            let chosen = select_neighbors(vectors, &found, self.layers.capacity(1));
+            // A new node fills its list on every layer, 2m links at the bottom (hnswlib gives
+            // it m there, and the room for 2m fills only as later nodes link back): on MiniLM
+            // this raised recall at every ef (0.9426 -> 0.9595 at ef 20, 0.9947 -> 0.9969 at
+            // 80 against hnswlib) and cut the distances computed for recall 0.99 by 13 %.
+            let chosen = select_neighbors(vectors, &found, self.layers.capacity(l));
             let chosen_nodes: Vec<u32> = chosen.iter().map(|c| c.node).collect();
             {
                 let _own = self.layers.lock(node);
@@ -198,8 +200,10 @@ impl Hnsw {
             .collect();
         candidates.push(Candidate { distance, node: new });
         candidates.sort_unstable();
-        let kept: Vec<u32> =
-            select_neighbors(vectors, &candidates, self.layers.capacity(level)).iter().map(|c| c.node).collect();
+        let kept: Vec<u32> = select_neighbors(vectors, &candidates, pruned_room(self.layers.capacity(level), level))
+            .iter()
+            .map(|c| c.node)
+            .collect();
         self.layers.set_neighbors(node, level, &kept);
     }
 
@@ -353,24 +357,51 @@ impl Hnsw {
     }
 }
 
-/// The neighbour-selection heuristic (HNSW paper, algorithm 4, as in hnswlib),
-/// relaxed as in Vamana's robust prune: from candidates sorted closest first,
-/// a candidate is dropped only if a kept neighbour is closer to it than the
-/// base by the metric's relaxation factor, so that the kept links spread out in
-/// different directions without thinning the list to the strict heuristic's
-/// few. Used both for a new node's own links and when a full list is pruned:
-/// on MiniLM (M 16, efc 200) pruning full lists relaxed too raised recall@10
-/// at ef 20 from 0.943 to 0.951 for about 17% more build time.
+/// How many links a full list on `level` keeps when a new one arrives: at the
+/// bottom, where every new node brings 2m links back, 3/16 fewer than it
+/// holds, so that the next few arrive without another pruning (DiskANN's
+/// slack); on MiniLM this took the build from 26.8 s to 15.0 s at the same
+/// recall per ef (within 0.005).
+fn pruned_room(capacity: usize, level: usize) -> usize {
+    if level == 0 { capacity - capacity * 3 / 16 } else { capacity }
+}
+
+/// The neighbour-selection heuristic (HNSW paper, algorithm 4, as in
+/// hnswlib), then a relaxed pass as in Vamana's robust prune. From candidates
+/// sorted closest first, the strict pass keeps a candidate unless a kept
+/// neighbour is closer to it than the base; if room is left, the second pass
+/// takes the candidates it dropped unless a kept neighbour is closer to them
+/// by the metric's relaxation factor. Links go in different directions first
+/// (what high recall needs), then the room fills with near ones (what a short
+/// walk needs). Used for a new node's own links, when a full list is
+/// pruned, and by compaction. On MiniLM (M 16, efc 200) this and full
+/// bottom lists for new nodes put recall@10 above hnswlib's at every ef from
+/// 10 to 320, where the relaxed pass alone was below it from ef 60.
 fn select_neighbors(vectors: &Vectors, sorted: &[Candidate], max: usize) -> Vec<Candidate> {
-    let relaxation = vectors.metric().prune_relaxation();
     let mut kept: Vec<Candidate> = Vec::with_capacity(max);
+    let mut dropped: Vec<Candidate> = Vec::new();
+    let diverse = |kept: &[Candidate], candidate: &Candidate, factor: f32| {
+        kept.iter().all(|k| factor * vectors.between(candidate.node, k.node) >= candidate.distance)
+    };
     for &candidate in sorted {
         if kept.len() >= max {
-            break;
+            return kept;
         }
-        let diverse = kept.iter().all(|k| relaxation * vectors.between(candidate.node, k.node) >= candidate.distance);
-        if diverse {
+        if diverse(&kept, &candidate, 1.0) {
             kept.push(candidate);
+        } else {
+            dropped.push(candidate);
+        }
+    }
+    let relaxation = vectors.metric().prune_relaxation();
+    if relaxation > 1.0 {
+        for candidate in dropped {
+            if kept.len() >= max {
+                break;
+            }
+            if diverse(&kept, &candidate, relaxation) {
+                kept.push(candidate);
+            }
         }
     }
     kept
