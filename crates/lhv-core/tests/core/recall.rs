@@ -30,6 +30,14 @@ fn items(base: &[Vec<f32>], ids: &[usize]) -> Vec<Item> {
         .collect()
 }
 
+/// Recall@10 per ef on the first 10 000 MiniLM vectors must not fall below
+/// these: measured with the graph of two-pass selection and full bottom
+/// lists (0.8873, 0.9530, 0.9849, 0.9963, 0.9989 at ef 10 to 160), less a
+/// margin for the differences between builds (parallel linking is not
+/// deterministic). The graph before it measured 0.9925 at ef 80 on the whole
+/// 50 000, where hnswlib (M 16, efc 200) gets 0.9947.
+const PER_EF_FLOORS: [(usize, f64); 5] = [(10, 0.875), (20, 0.943), (40, 0.978), (80, 0.992), (160, 0.996)];
+
 #[test]
 fn graph_recall_on_minilm() {
     let base = read_fvecs("base.fvecs", BASE);
@@ -42,10 +50,13 @@ fn graph_recall_on_minilm() {
 
     let default_ef = index.params().ef_search;
     let at_default = recall(&index, &base, &all, &queries, None);
-    let at_128 = recall(&index, &base, &all, &queries, Some(128));
-    eprintln!("recall@10: {at_default:.4} at ef {default_ef}, {at_128:.4} at ef 128");
+    eprintln!("recall@10: {at_default:.4} at the chosen ef {default_ef}");
     assert!(at_default >= 0.95, "recall@10 at default ef {default_ef} is {at_default}");
-    assert!(at_128 >= 0.99, "recall@10 at ef 128 is {at_128}");
+    for (ef, floor) in PER_EF_FLOORS {
+        let got = recall(&index, &base, &all, &queries, Some(ef));
+        eprintln!("recall@10 at ef {ef}: {got:.4} (floor {floor})");
+        assert!(got >= floor, "recall@10 at ef {ef} is {got}, below {floor}");
+    }
 
     // Delete a random half, then re-add half of what was deleted.
     let mut shuffled = all.clone();
