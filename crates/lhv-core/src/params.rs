@@ -232,10 +232,18 @@ impl VectorParams {
         self
     }
 
-    /// What memory holds for the graph walk: the storage's codes, or 8-bit
-    /// codes for full-precision rows kept on disk.
+    /// What the graph walk reads: the storage's codes, or 8-bit codes of
+    /// float32 rows (kept apart, in memory or on disk, to rescore exactly).
     pub fn walk_storage(&self) -> Storage {
-        if self.on_disk && self.storage == Storage::F32 { Storage::Int8 } else { self.storage }
+        if self.storage == Storage::F32 { Storage::Int8 } else { self.storage }
+    }
+
+    /// Whether exact float32 rows are kept apart from what the walk reads:
+    /// for float32 storage (the walk reads 8-bit codes of them, a quarter of
+    /// the bytes, and rescores its candidates from them) and for any vector
+    /// kept on disk.
+    pub fn keeps_exact_rows(&self) -> bool {
+        self.storage == Storage::F32 || self.on_disk
     }
 
     /// Sets [`storage`](Self::storage).

@@ -109,6 +109,7 @@ impl Vectors {
             StoredRows::Int8 { codes, residuals, ranges } => {
                 let dim = dim.max(1);
                 let code_sums = (0..codes.len() / dim)
+                    .into_par_iter()
                     .map(|row| codes[row * dim..(row + 1) * dim].iter().map(|&x| f32::from(x)).sum())
                     .collect();
                 Rows::Int8 { codes, residuals: with_residuals.then_some(residuals), ranges, code_sums }
@@ -213,6 +214,31 @@ impl Vectors {
         let inverse = self.metric.inverse_norm(&row);
         let square = if self.needs_square_norms() { dot(&row, &row) } else { 0.0 };
         (inverse, square)
+    }
+
+    /// 8-bit codes (without residuals) of these rows, for a walk that
+    /// rescores from exact rows kept apart.
+    /// Made on every core, and loaded as codes read from a snapshot are, so
+    /// that they are bit for bit those [`push`](Self::push) makes.
+    pub(crate) fn int8_codes(&self) -> crate::Result<Vectors> {
+        let dim = self.dim.max(1);
+        let mut codes = vec![0u8; self.len() * dim];
+        let ranges: Vec<[f32; 2]> = codes
+            .par_chunks_mut(dim)
+            .enumerate()
+            .map(|(slot, out)| codes::quantize_codes_into(&self.get(slot as u32), out))
+            .collect();
+        let stored =
+            StoredRows::Int8 { codes: Array::from(codes), residuals: Array::default(), ranges: Array::from(ranges) };
+        Self::from_checked_rows(self.dim, self.metric, stored, false, None)
+    }
+
+    /// The float32 rows themselves, if these are float32 rows.
+    pub(crate) fn into_f32_rows(self) -> Option<Array<f32>> {
+        match self.rows {
+            Rows::F32(rows) => Some(rows),
+            _ => None,
+        }
     }
 
     /// Appends a vector (already validated to have `dim` components) and returns its slot.

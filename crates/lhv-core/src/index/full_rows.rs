@@ -1,9 +1,10 @@
-//! The full-precision rows of an `on_disk` dense vector
-//! ([`VectorParams::on_disk`](crate::VectorParams::on_disk)).
+//! The full-precision rows of a dense vector of float32 storage, or kept on
+//! disk ([`VectorParams::keeps_exact_rows`](crate::VectorParams::keeps_exact_rows)).
 //!
-//! The graph walk reads compact codes held in memory; these float32 rows are
-//! read only to rescore a search's candidates exactly and to return an
-//! item's vector. Loaded from a snapshot, they are read in place from the
+//! The graph walk reads compact codes held in memory (8-bit codes for float32
+//! storage: a quarter of the bytes per distance, and the walk is bound by
+//! memory); these float32 rows are read only to rescore a search's
+//! candidates exactly and to return an item's vector. Loaded from a snapshot, they are read in place from the
 //! mapped file ([`Array`]'s shared part), so memory holds only the rows
 //! written since; the kernel brings a row's page in when a search reads it
 //! and may drop it again.

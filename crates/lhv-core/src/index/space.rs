@@ -13,7 +13,7 @@ use super::full_rows::FullRows;
 use super::parts::{DenseParts, invalid};
 use crate::error::Result;
 use crate::hnsw::{Candidate, Hnsw};
-use crate::params::VectorParams;
+use crate::params::{Storage, VectorParams};
 use crate::row_norms::RowNorms;
 use crate::validate;
 use crate::vectors::{Query, StoredRows, Vectors};
@@ -38,7 +38,7 @@ pub(super) struct DenseSpace {
     /// and `ef_construction`).
     pub(super) params: VectorParams,
     pub(super) vectors: Vectors,
-    /// The exact rows of an `on_disk` vector (the walk reads `vectors`' codes).
+    /// The exact rows of a float32 or `on_disk` vector (the walk reads `vectors`' codes).
     full: Option<FullRows>,
     pub(super) graph: Hnsw,
     /// Per slot: whether its item lacks this vector (its row is a placeholder
@@ -55,8 +55,8 @@ impl DenseSpace {
     pub(super) fn new(name: &str, params: VectorParams, seed: u64) -> Self {
         Self {
             name: name.to_owned(),
-            vectors: Vectors::new(params.dim, params.metric, params.walk_storage(), !params.on_disk),
-            full: params.on_disk.then(|| FullRows::new(params.dim, params.metric)),
+            vectors: Vectors::new(params.dim, params.metric, params.walk_storage(), !params.keeps_exact_rows()),
+            full: params.keeps_exact_rows().then(|| FullRows::new(params.dim, params.metric)),
             graph: Hnsw::new(params.m, params.ef_construction, space_seed(seed, name)),
             vectorless: Vec::new(),
             ef_chosen_at: 0,
@@ -218,11 +218,17 @@ impl DenseSpace {
     }
 
     pub(super) fn to_parts(&self) -> DenseParts {
+        let (vectors, full_rows) = match &self.full {
+            // Float32 rows in memory are stored alone, as they always were: the
+            // codes the walk reads are made again from them when they load.
+            Some(full) if !self.params.on_disk => (StoredRows::F32(full.rows().clone()), None),
+            full => (self.vectors.stored_rows(), full.as_ref().map(|full| full.rows().clone())),
+        };
         DenseParts {
-            vectors: self.vectors.stored_rows(),
+            vectors,
             graph: self.graph.to_parts(),
             vectorless: (0..self.vectorless.len() as u32).filter(|&slot| !self.has_vector(slot)).collect(),
-            full_rows: self.full.as_ref().map(|full| full.rows().clone()),
+            full_rows,
         }
     }
 
@@ -239,12 +245,11 @@ impl DenseSpace {
     ) -> Result<Self> {
         let DenseParts { vectors, graph, vectorless, full_rows } = parts;
         let what = if name.is_empty() { String::new() } else { format!("vector {name:?}: ") };
-        if vectors.storage() != params.walk_storage() {
-            return Err(invalid(format!(
-                "{what}rows stored as {:?}, declared {:?}",
-                vectors.storage(),
-                params.walk_storage()
-            )));
+        // Float32 rows in memory come alone (see `to_parts`).
+        let in_memory_f32 = params.keeps_exact_rows() && !params.on_disk;
+        let stored = if in_memory_f32 { Storage::F32 } else { params.walk_storage() };
+        if vectors.storage() != stored {
+            return Err(invalid(format!("{what}rows stored as {:?}, declared {stored:?}", vectors.storage(),)));
         }
         let full = match (full_rows, params.on_disk) {
             (None, false) => None,
@@ -282,8 +287,16 @@ impl DenseSpace {
         // The rows last: their norms may still be being checked (`norms`).
         // Stored vectors passed validation once; anything else (a non-finite
         // value, a norm no distance can be computed from) was damaged on the way.
-        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, !params.on_disk, norms())
+        let residuals = !params.keeps_exact_rows();
+        let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, residuals, norms())
             .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
+        let (vectors, full) = if in_memory_f32 {
+            let codes = vectors.int8_codes().map_err(|e| invalid(format!("{what}stored vectors: {e}")))?;
+            let rows = vectors.into_f32_rows().ok_or_else(|| invalid(format!("{what}float32 rows expected")))?;
+            (codes, Some(FullRows::from_rows(params.dim, params.metric, rows)))
+        } else {
+            (vectors, full)
+        };
         // A loaded index keeps the ef chosen before it was saved until it doubles again.
         let ef_chosen_at = slots - without_vector.iter().filter(|&&lacks| lacks).count();
         Ok(Self { name: name.to_owned(), params, vectors, full, graph, vectorless: without_vector, ef_chosen_at })
