@@ -29,6 +29,9 @@ pub(super) const PARALLEL_LINK_MIN: usize = 64;
 /// candidate (docs/BENCHMARKS.md), at a fraction of the reads when `ef` is large.
 pub(super) const ON_DISK_READS_PER_RESULT: usize = 2;
 
+/// How many exact rows ahead of the one being rescored are loaded.
+const RESCORE_PREFETCH_AHEAD: usize = 4;
+
 /// The rows, graph and presence of one dense vector.
 #[derive(Debug)]
 pub(super) struct DenseSpace {
@@ -171,8 +174,16 @@ impl DenseSpace {
                     found.truncate(reads);
                 }
             }
-            for candidate in &mut found {
-                candidate.distance = full.distance(query, candidate.node);
+            // Each exact row is a few cache misses (or a page from disk): the
+            // next ones load while a distance is summed, as in the walk.
+            for candidate in found.iter().take(RESCORE_PREFETCH_AHEAD) {
+                full.prefetch(candidate.node);
+            }
+            for i in 0..found.len() {
+                if let Some(ahead) = found.get(i + RESCORE_PREFETCH_AHEAD) {
+                    full.prefetch(ahead.node);
+                }
+                found[i].distance = full.distance(query, found[i].node);
             }
         } else if self.vectors.rescores() {
             for candidate in &mut found {
