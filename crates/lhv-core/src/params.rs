@@ -108,7 +108,7 @@ pub struct IndexParams {
     #[serde(default = "defaults::ef_search")]
     pub ef_search: usize,
     /// Whether the index chooses [`ef_search`](Self::ef_search) itself: as it
-    /// grows (each time its live count doubles), the smallest ef at which
+    /// grows (each time its live count has grown by a quarter), the smallest ef at which
     /// searches for its own vectors, each left out of the graph, reach
     /// recall@10 0.96 against a brute-force answer (see docs/ARCHITECTURE.md).
     /// True for new parameters; [`with_ef_search`](Self::with_ef_search)
@@ -244,6 +244,15 @@ impl VectorParams {
     /// kept on disk.
     pub fn keeps_exact_rows(&self) -> bool {
         self.storage == Storage::F32 || self.on_disk
+    }
+
+    /// How [`DenseParts::vectors`](crate::DenseParts::vectors) (and so a
+    /// snapshot) holds the rows: as the storage, except that a vector kept on
+    /// disk holds the walk's codes there (its exact rows are apart). Float32
+    /// rows in memory are held alone: the codes their walk reads are made
+    /// again when they load.
+    pub fn stored_rows_storage(&self) -> Storage {
+        if self.on_disk { self.walk_storage() } else { self.storage }
     }
 
     /// Sets [`storage`](Self::storage).

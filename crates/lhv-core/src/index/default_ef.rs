@@ -17,7 +17,7 @@
 //! which the left-out vectors predict closely but not exactly
 //! (docs/BENCHMARKS.md compares the two).
 //!
-//! It measures again each time the live count doubles (from the size at which
+//! It measures again each time the live count has grown by a quarter (from the size at which
 //! searches start walking the graph), after the write that crossed it. The
 //! chosen value is kept in the parameters, so a snapshot reloads with it.
 
@@ -53,7 +53,7 @@ const CHUNK_ROWS: usize = 2048;
 
 impl Index {
     /// Chooses the default ef again for every dense vector whose index has
-    /// doubled since its last choice. Called by a writer holding the writer
+    /// grown by a quarter since its last choice. Called by a writer holding the writer
     /// lock, so that the live items cannot change meanwhile; searches go on
     /// while it measures.
     pub(super) fn choose_default_efs(&self) {

@@ -229,9 +229,9 @@ impl DenseSpace {
     }
 
     pub(super) fn to_parts(&self) -> DenseParts {
+        // Float32 rows in memory are stored alone, as they always were
+        // (`VectorParams::stored_rows_storage`): the walk's codes are made again when they load.
         let (vectors, full_rows) = match &self.full {
-            // Float32 rows in memory are stored alone, as they always were: the
-            // codes the walk reads are made again from them when they load.
             Some(full) if !self.params.on_disk => (StoredRows::F32(full.rows().clone()), None),
             full => (self.vectors.stored_rows(), full.as_ref().map(|full| full.rows().clone())),
         };
@@ -256,11 +256,11 @@ impl DenseSpace {
     ) -> Result<Self> {
         let DenseParts { vectors, graph, vectorless, full_rows } = parts;
         let what = if name.is_empty() { String::new() } else { format!("vector {name:?}: ") };
-        // Float32 rows in memory come alone (see `to_parts`).
-        let in_memory_f32 = params.keeps_exact_rows() && !params.on_disk;
-        let stored = if in_memory_f32 { Storage::F32 } else { params.walk_storage() };
+        let stored = params.stored_rows_storage();
+        // Float32 rows in memory come alone: the walk's codes are made here.
+        let in_memory_f32 = stored == Storage::F32 && params.walk_storage() != Storage::F32;
         if vectors.storage() != stored {
-            return Err(invalid(format!("{what}rows stored as {:?}, declared {stored:?}", vectors.storage(),)));
+            return Err(invalid(format!("{what}rows stored as {:?}, declared {stored:?}", vectors.storage())));
         }
         let full = match (full_rows, params.on_disk) {
             (None, false) => None,
@@ -308,7 +308,7 @@ impl DenseSpace {
         } else {
             (vectors, full)
         };
-        // A loaded index keeps the ef chosen before it was saved until it doubles again.
+        // A loaded index keeps the ef chosen before it was saved until it grows by a quarter.
         let ef_chosen_at = slots - without_vector.iter().filter(|&&lacks| lacks).count();
         Ok(Self { name: name.to_owned(), params, vectors, full, graph, vectorless: without_vector, ef_chosen_at })
     }

@@ -137,7 +137,7 @@ pub(crate) fn decode(
     let bottom = source.u32s(&name(BOTTOM_LINKS))?;
     let upper = source.u32s(&name(UPPER_LINKS))?;
     let graph = GraphParts { levels, bottom, upper, entry };
-    let vectors = match stored_rows_storage(params) {
+    let vectors = match params.stored_rows_storage() {
         Storage::F32 => {
             let values = source.array(&name(VECTORS), true, |source, name| source.f32s(name))?;
             sized(VECTORS, values.len(), Some(components))?;
@@ -184,12 +184,4 @@ pub(crate) fn decode(
         None
     };
     Ok(DenseParts { vectors, graph, vectorless, full_rows })
-}
-
-/// How a snapshot stores a dense vector's rows: as its storage, except that
-/// a vector kept on disk stores the walk's codes there (its exact rows are
-/// a section of their own). Float32 rows in memory are stored alone: the
-/// codes their walk reads are made again when they load.
-pub(crate) fn stored_rows_storage(params: &VectorParams) -> Storage {
-    if params.on_disk { params.walk_storage() } else { params.storage }
 }

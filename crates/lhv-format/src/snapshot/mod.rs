@@ -218,7 +218,7 @@ pub fn decode_arriving_snapshot(bytes: Bytes, arrival: &dyn Arrival) -> Result<(
 /// checked as they arrive (the exact rows of a vector kept on disk are not
 /// read by the walk, and are checked when they are read).
 fn row_checks(params: &IndexParams) -> Vec<RowCheck> {
-    let walked = |vector: &VectorParams| dense::stored_rows_storage(vector) == Storage::F32;
+    let walked = |vector: &VectorParams| vector.stored_rows_storage() == Storage::F32;
     let mut checks = Vec::new();
     if let Some(vector) = params.unnamed().filter(|v| walked(v)) {
         checks.push(RowCheck { section: VECTORS.to_owned(), space: 0, dim: vector.dim, metric: vector.metric });
