@@ -200,13 +200,22 @@ pub async fn write_until_acked(
     let mut refused = 0;
     for attempt in 0.. {
         let member = &members[(start + attempt) % members.len()];
-        match member.call(Method::POST, path, Some(body)).await {
+        let sent = Instant::now();
+        // Why the last attempt failed, for the message if patience runs out.
+        let last = match member.call(Method::POST, path, Some(body)).await {
             Ok((StatusCode::OK, _)) => return Ok(refused),
-            Ok((StatusCode::SERVICE_UNAVAILABLE, _)) | Err(_) => refused += 1,
+            Ok((StatusCode::SERVICE_UNAVAILABLE, answer)) => answer.to_string(),
+            Err(error) => error,
             Ok((status, answer)) => return Err(format!("{path}: {status} {answer}")),
-        }
+        };
+        refused += 1;
         if begun.elapsed() > patience {
-            return Err(format!("{path}: no member acknowledged a write within {} s", patience.as_secs()));
+            return Err(format!(
+                "{path}: no member acknowledged a write within {} s ({refused} attempts; the last, to port {}, failed after {:.1} s: {last})",
+                patience.as_secs(),
+                member.port,
+                sent.elapsed().as_secs_f64()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

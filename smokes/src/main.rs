@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let (Some(scenario), Some(binary)) = (args.first(), flag("--vectord")) else {
         eprintln!(
-            "usage: smoke g1|g1p|g2|crash|etcd-cluster|enospc|load --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--etcd URL] [--quick]"
+            "usage: smoke g1|g1p|g2|crash|etcd-cluster|enospc|load --vectord BINARY [--dataset DIR] [--cycles N] [--seed S] [--storage-url URL] [--etcd URL] [--quick] [--only SCENARIO,...]"
         );
         return ExitCode::from(2);
     };
@@ -39,7 +39,10 @@ async fn main() -> ExitCode {
             (Some(url), Some(etcd)) => {
                 let seed = flag("--seed").and_then(|c| c.to_str()?.parse().ok()).unwrap_or(7);
                 let quick = args.iter().any(|a| a == "--quick");
-                etcd::run(&binary, &url.display().to_string(), &etcd.display().to_string(), quick, seed).await
+                let only: Vec<String> = flag("--only")
+                    .map(|names| names.display().to_string().split(',').map(str::to_owned).collect())
+                    .unwrap_or_default();
+                etcd::run(&binary, &url.display().to_string(), &etcd.display().to_string(), quick, seed, &only).await
             }
             _ => Err("etcd-cluster needs --storage-url s3://bucket/prefix --etcd http://host:port".into()),
         },

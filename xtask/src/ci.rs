@@ -89,7 +89,7 @@ fn steps(root: &Path, seed: u64, timings: &mut Timings) -> Result<(), String> {
     timings.step("smoke", || smoke::smoke(root, "all"))?;
     timings.step("crash (file)", || crash::run_scenario(root, "30", seed, None))?;
     timings.step("crash (s3)", || crash::run_scenario(root, "10", seed, Some(&servers)))?;
-    timings.step("cluster (etcd)", || cluster::run_etcd_scenarios(root, &servers, true, seed))?;
+    timings.step("cluster (etcd)", || cluster::run_etcd_scenarios(root, &servers, true, seed, None))?;
     timings.step("qdrant-clients (cluster)", || qdrant_clients::qdrant_clients_on_cluster(root, &servers))?;
     drop(servers);
     timings.step("faults", || faults::faults_or_skip(root))?;

@@ -12,20 +12,32 @@ use crate::run;
 use crate::servers::Servers;
 
 pub(crate) fn cluster(root: &Path, args: &[&str]) -> Result<(), String> {
-    let quick = match args {
-        [] => false,
-        ["--quick"] => true,
-        _ => return Err("usage: cargo xtask cluster [--quick]".into()),
-    };
+    let usage = || "usage: cargo xtask cluster [--quick] [--only SCENARIO,...]".to_owned();
+    let (mut quick, mut only) = (false, None);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--quick" => quick = true,
+            "--only" => only = Some(rest.next().ok_or_else(usage)?.to_string()),
+            _ => return Err(usage()),
+        }
+    }
     crate::build_service_binaries()?;
     crate::servers::install(root)?;
     let servers = crate::servers::start(root)?;
     let seed = crate::ci::seed()?;
-    run_etcd_scenarios(root, &servers, quick, seed)
+    run_etcd_scenarios(root, &servers, quick, seed, only.as_deref())
 }
 
 /// Runs the etcd cluster's scenarios against the servers of `servers`, every draw from `seed`.
-pub(crate) fn run_etcd_scenarios(root: &Path, servers: &Servers, quick: bool, seed: u64) -> Result<(), String> {
+/// `only` names the scenarios to run (every one if None).
+pub(crate) fn run_etcd_scenarios(
+    root: &Path,
+    servers: &Servers,
+    quick: bool,
+    seed: u64,
+    only: Option<&str>,
+) -> Result<(), String> {
     let binaries = crate::service_binaries_dir(root);
     let mut command = Command::new(binaries.join("smokes"));
     command.args(["etcd-cluster", "--seed", &seed.to_string(), "--vectord"]).arg(binaries.join("vectord"));
@@ -34,6 +46,9 @@ pub(crate) fn run_etcd_scenarios(root: &Path, servers: &Servers, quick: bool, se
     command.args(["--etcd", &servers.var("LHV_TEST_ETCD")]);
     if quick {
         command.arg("--quick");
+    }
+    if let Some(only) = only {
+        command.args(["--only", only]);
     }
     command.envs(servers.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     run(&mut command)

@@ -236,7 +236,22 @@ async fn ids_in(endpoint: &Endpoint, index: &str) -> Result<std::collections::BT
 }
 
 /// Runs every scenario; the figures as a table.
-pub async fn run(binary: &Path, storage_url: &str, etcd: &str, quick: bool, seed: u64) -> Result<(), String> {
+/// The scenarios, in the order they run.
+pub const SCENARIOS: &[&str] = &["capacity", "failover", "fencing", "replays", "rebalance", "cost"];
+
+/// Runs the scenarios named in `only` (every one if empty); the figures as a table.
+pub async fn run(
+    binary: &Path,
+    storage_url: &str,
+    etcd: &str,
+    quick: bool,
+    seed: u64,
+    only: &[String],
+) -> Result<(), String> {
+    if let Some(unknown) = only.iter().find(|name| !SCENARIOS.contains(&name.as_str())) {
+        return Err(format!("unknown cluster scenario {unknown:?}; there are {SCENARIOS:?}"));
+    }
+    let chosen = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     println!("etcd-cluster scenarios, seed {seed}{}", if quick { ", quick" } else { "" });
     let logs = std::env::temp_dir().join(format!("vectord-etcd-cluster-{}", std::process::id()));
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
@@ -250,12 +265,24 @@ pub async fn run(binary: &Path, storage_url: &str, etcd: &str, quick: bool, seed
     let sizes = Sizes::new(quick, seed);
     let mut steps = Steps::default();
     let mut figures: Vec<(String, String)> = Vec::new();
-    capacity::run(&setup, &sizes, &mut steps, &mut figures).await;
-    failover::run(&setup, &sizes, &mut steps, &mut figures).await;
-    fencing::run(&setup, &sizes, &mut steps, &mut figures).await;
-    replays::run(&setup, &mut steps).await;
-    rebalance::run(&setup, &sizes, &mut steps, &mut figures).await;
-    cost::run(&setup, &sizes, &mut steps, &mut figures).await;
+    if chosen("capacity") {
+        capacity::run(&setup, &sizes, &mut steps, &mut figures).await;
+    }
+    if chosen("failover") {
+        failover::run(&setup, &sizes, &mut steps, &mut figures).await;
+    }
+    if chosen("fencing") {
+        fencing::run(&setup, &sizes, &mut steps, &mut figures).await;
+    }
+    if chosen("replays") {
+        replays::run(&setup, &mut steps).await;
+    }
+    if chosen("rebalance") {
+        rebalance::run(&setup, &sizes, &mut steps, &mut figures).await;
+    }
+    if chosen("cost") {
+        cost::run(&setup, &sizes, &mut steps, &mut figures).await;
+    }
     println!();
     println!("| measure | value |");
     println!("|---|---:|");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Node;
-use crate::control::{Load, MemberRecord, ShardLoad};
+use crate::control::{Load, MemberRecord, Membership, ShardLoad};
 use crate::controller::{ShardKey, plan};
 use crate::error::{Error, Result};
 use crate::member::ClusterShard;
@@ -43,6 +43,22 @@ impl Node {
         wanted
     }
 
+    /// Keeps `shard`, opened under `membership`, at `key`, unless that
+    /// membership was lost meanwhile (false). A shard's fence checks the
+    /// membership it was opened under for as long as it is held, and the
+    /// membership loop unloads every shard when it joins anew; a shard whose
+    /// opening straddled that would otherwise stay held under the lost
+    /// membership and refuse every write as its writer. The check and the
+    /// insertion are one step under the lock the membership loop clears.
+    fn hold(&self, key: ShardKey, shard: Arc<ClusterShard>, membership: &Arc<Membership>) -> bool {
+        let mut held = self.held.write();
+        let current = Arc::ptr_eq(membership, &self.membership.read());
+        if current {
+            held.insert(key, shard);
+        }
+        current
+    }
+
     /// Loads the shards placed here, unloads the others, hands out tokens.
     async fn reconcile(&self) {
         let wanted = self.placed_here();
@@ -62,18 +78,22 @@ impl Node {
                 Some(shard) => shard,
                 None => {
                     opened_now = true;
+                    let membership = self.membership();
                     let opened = ClusterShard::open(
                         Arc::clone(&self.store),
                         &key.0,
                         key.1,
-                        self.membership(),
+                        Arc::clone(&membership),
                         &self.options.shards,
                     )
                     .await;
                     match opened {
                         Ok(shard) => {
                             let shard = Arc::new(shard);
-                            self.held.write().insert(key.clone(), Arc::clone(&shard));
+                            if !self.hold(key.clone(), Arc::clone(&shard), &membership) {
+                                tracing::debug!(incarnation = %key.0, shard = key.1, "a shard opened under a lost membership is opened again");
+                                continue;
+                            }
                             shard
                         }
                         Err(error) => {
@@ -178,7 +198,8 @@ impl Node {
                 Ok(membership) => {
                     tracing::info!(node = %self.options.name, "joined the cluster again after losing the membership");
                     *self.membership.write() = Arc::new(membership);
-                    // Shards held under the lost membership can no longer write: load them anew.
+                    // Shards held under the lost membership can no longer write: load them anew
+                    // (one being opened under it now is not kept either: see `hold`).
                     let dropped: Vec<Arc<ClusterShard>> =
                         std::mem::take(&mut *self.held.write()).into_values().collect();
                     for shard in dropped {

@@ -418,6 +418,8 @@ async fn follow(
     tracing::info!(incarnation = %key.0, shard = key.1, %reason, "loading a replica again");
     let fresh = Arc::new(ClusterShard::open(store, &key.0, key.1, membership, options).await?);
     let mut held = held.write();
+    // Only in place of the shard it reloads: if the membership was joined
+    // anew meanwhile, that one was unloaded, and `membership` is the lost one.
     if held.get(&key).is_some_and(|current| Arc::ptr_eq(current, shard)) {
         held.insert(key, fresh);
     }
