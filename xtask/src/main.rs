@@ -107,7 +107,7 @@ fn main() -> ExitCode {
         ["qdrant-clients"] => qdrant_clients::qdrant_clients(&workspace_root()),
         ["smoke", which] => smoke::smoke(&workspace_root(), which),
         _ => Err(
-            "usage: cargo xtask ci | bench [--quick] [DATASET_DIR ...] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
+            "usage: cargo xtask ci | bench [--quick] [DATASET_DIR ...] | bench-http | bench-shards [--quick] | bench-filter | bench-payload-index | bench-hybrid [--quick] [--url URL] | bench-storage | bench-disk [--vectors N | --store DIR --index NAME] [--rounds R] [--baseline BIN] | bench-disk --capped [--vectors N] [--cap-mib M] | smoke g1|g1p|g2|all | crash [--cycles N] [--storage file|s3] | cluster [--quick] [--only SCENARIO,...] | load [--seconds S] [--clients C] [--churn-seconds S] | faults | api-fuzz [--max-time S] | qdrant-clients"
                 .to_owned(),
         ),
     };

@@ -110,7 +110,7 @@ impl Vectors {
                 let dim = dim.max(1);
                 let code_sums = (0..codes.len() / dim)
                     .into_par_iter()
-                    .map(|row| codes[row * dim..(row + 1) * dim].iter().map(|&x| f32::from(x)).sum())
+                    .map(|row| codes::code_sum(&codes[row * dim..(row + 1) * dim]))
                     .collect();
                 Rows::Int8 { codes, residuals: with_residuals.then_some(residuals), ranges, code_sums }
             }
@@ -220,17 +220,28 @@ impl Vectors {
     /// rescores from exact rows kept apart.
     /// Made on every core, and loaded as codes read from a snapshot are, so
     /// that they are bit for bit those [`push`](Self::push) makes.
-    pub(crate) fn int8_codes(&self) -> crate::Result<Vectors> {
+    /// Each row's factors are computed in the same pass, from the row as
+    /// its codes give it back, exactly as [`push`](Self::push) computes them.
+    pub(crate) fn int8_codes(&self) -> Vectors {
         let dim = self.dim.max(1);
         let mut codes = vec![0u8; self.len() * dim];
-        let ranges: Vec<[f32; 2]> = codes
+        let made: Vec<([f32; 2], f32)> = codes
             .par_chunks_mut(dim)
             .enumerate()
-            .map(|(slot, out)| codes::quantize_codes_into(&self.get(slot as u32), out))
+            .map_init(Vec::new, |decoded, (slot, out)| {
+                let range = codes::quantize_codes_into(&self.get(slot as u32), out);
+                decoded.clear();
+                decoded.extend(codes::coarse_int8(out, range[0], range[1]));
+                (range, dot(decoded, decoded))
+            })
             .collect();
+        let (ranges, squared): (Vec<[f32; 2]>, Vec<f32>) = made.into_iter().unzip();
         let stored =
             StoredRows::Int8 { codes: Array::from(codes), residuals: Array::default(), ranges: Array::from(ranges) };
-        Self::from_checked_rows(self.dim, self.metric, stored, false, None)
+        let mut vectors = Self::from_stored(self.dim, self.metric, stored, false);
+        let factors: Vec<(f32, f32)> = squared.iter().map(|&s| vectors.factors_of(s)).collect();
+        vectors.set_factors(&factors);
+        vectors
     }
 
     /// The float32 rows themselves, if these are float32 rows.
@@ -249,7 +260,7 @@ impl Vectors {
             Rows::F16(data) => data.extend(codes::to_f16(v)),
             Rows::Int8 { codes, residuals, ranges, code_sums } => {
                 let row = codes::quantize_int8(v);
-                code_sums.push(row.codes.iter().map(|&c| f32::from(c)).sum());
+                code_sums.push(codes::code_sum(&row.codes));
                 codes.extend_from_slice(&row.codes);
                 if let Some(residuals) = residuals {
                     residuals.extend_from_slice(&row.residuals);

@@ -8,6 +8,10 @@
 //! candidates a search returns ("rescoring"), to 12 bits per component.
 
 pub(crate) mod kernels;
+mod quantize;
+
+pub(crate) use quantize::quantize_codes_into;
+use quantize::row_range;
 
 use std::borrow::Cow;
 
@@ -31,10 +35,9 @@ pub(crate) fn residual_bytes(dim: usize) -> usize {
 }
 
 /// Quantizes a finite row.
+/// The codes are those [`quantize_codes_into`] makes, which must stay so.
 pub(crate) fn quantize_int8(v: &[f32]) -> Int8Row {
-    let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
+    let [lo, hi] = row_range(v);
     let mut residuals = vec![0u8; residual_bytes(v.len())];
     if hi <= lo {
         // A constant row: a zero step reproduces it exactly.
@@ -53,22 +56,11 @@ pub(crate) fn quantize_int8(v: &[f32]) -> Int8Row {
     Int8Row { codes, residuals, lo, step }
 }
 
-/// The 8-bit codes of a finite row into `out` (one per component), and its
-/// range (`lo`, `step`): exactly what [`quantize_int8`] makes, without the
-/// residuals and without allocating, to quantize many rows at once.
-pub(crate) fn quantize_codes_into(v: &[f32], out: &mut [u8]) -> [f32; 2] {
-    let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
-    if hi <= lo {
-        out.fill(0);
-        return [lo, 0.0];
-    }
-    let step = (hi - lo) / 255.0;
-    for (code, &x) in out.iter_mut().zip(v) {
-        *code = round_code((x - lo) / step);
-    }
-    [lo, step]
+/// The sum of a row's codes, as the quantized kernels use it. Added up as
+/// integers: exactly the sum in any order, the same for a row pushed and
+/// for one loaded, and a quarter of the work of a chain of float additions.
+pub(crate) fn code_sum(codes: &[u8]) -> f32 {
+    codes.iter().map(|&c| u32::from(c)).sum::<u32>() as f32
 }
 
 /// The nearest code to `scaled` (in `0..=255` for a component of the row,

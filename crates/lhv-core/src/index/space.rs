@@ -302,7 +302,7 @@ impl DenseSpace {
         let vectors = Vectors::from_checked_rows(params.dim, params.metric, vectors, residuals, norms())
             .map_err(|e| invalid(format!("{what}stored vectors (items are slots): {e}")))?;
         let (vectors, full) = if in_memory_f32 {
-            let codes = vectors.int8_codes().map_err(|e| invalid(format!("{what}stored vectors: {e}")))?;
+            let codes = vectors.int8_codes();
             let rows = vectors.into_f32_rows().ok_or_else(|| invalid(format!("{what}float32 rows expected")))?;
             (codes, Some(FullRows::from_rows(params.dim, params.metric, rows)))
         } else {
