@@ -11,8 +11,11 @@ use serde_json::Value;
 use crate::bench_report::{Dataset, Report};
 use crate::{cargo, run};
 
-/// The peers named by the performance issues, at M=16, efc=200.
-pub(crate) const PEERS: &str = "lhv-core,hnswlib,faiss-hnsw,svs";
+/// The peers named by the performance issues, at M=16, efc=200
+/// (`lhv-core-int8`: lhv-core storing 8-bit codes with 4-bit residuals).
+pub(crate) const PEERS: &str = "lhv-core,lhv-core-int8,hnswlib,faiss-hnsw,svs";
+/// lhv-core's own configurations among the peers, each compared with the others.
+pub(crate) const OURS: [&str; 2] = ["lhv-core", "lhv-core-int8"];
 /// instant-distance builds in minutes and fixes its ef at build: it gets its own
 /// run at this one ef, next to lhv-core, on the first dataset only.
 pub(crate) const BASELINE_PEERS: &str = "lhv-core,instant-distance";
@@ -67,6 +70,7 @@ pub(crate) fn bench(root: &Path, args: &[&str]) -> Result<(), String> {
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let examples = root.join("target").join("release").join("examples");
     let lhv_worker = format!("lhv-core={}", examples.join("peer_worker").display());
+    let int8_worker = format!("lhv-core-int8={} --storage int8", examples.join("peer_worker").display());
     let baseline_worker =
         format!("instant-distance={} --ef-search {BASELINE_EF}", examples.join("instant_distance_worker").display());
     let run_peers = |data: &Path, peers: &str, efs: &str, rounds: &str, out: &Path| -> Result<Value, String> {
@@ -76,7 +80,8 @@ pub(crate) fn bench(root: &Path, args: &[&str]) -> Result<(), String> {
             .arg("--data")
             .arg(data)
             .args(["--peers", peers, "--modes", "single,batch2", "--M", "16", "--efc", "200"])
-            .args(["--ef", efs, "--rounds", rounds, "--ext", &lhv_worker, "--ext", &baseline_worker])
+            .args(["--ef", efs, "--rounds", rounds, "--ext", &lhv_worker, "--ext", &int8_worker])
+            .args(["--ext", &baseline_worker])
             .arg("--out")
             .arg(out);
         run(&mut command)?;

@@ -100,7 +100,9 @@ impl Report {
             }
         }
         self.recall_per_ef(name, &points, &peers);
-        self.ratios(name, &points);
+        for ours in crate::bench::OURS.iter().filter(|ours| peers.contains(ours)) {
+            self.ratios(name, &points, ours);
+        }
         self.builds(name, json, &peers);
     }
 
@@ -128,18 +130,18 @@ impl Report {
     }
 
     /// QPS at equal recall: at the smallest ef reaching it, and interpolated at exactly it.
-    fn ratios(&mut self, name: &str, points: &[Point<'_>]) {
+    fn ratios(&mut self, name: &str, points: &[Point<'_>], ours_name: &str) {
         self.md.push_str(&format!(
-            "\n## {name}: ratios at equal recall\n\n\
-             \"at ef\": lhv-core's QPS at the smallest ef that reaches the recall over the peer's at its own \
+            "\n## {name}: ratios at equal recall, {ours_name}\n\n\
+             \"at ef\": {ours_name}'s QPS at the smallest ef that reaches the recall over the peer's at its own \
              smallest such ef. \"interpolated\": each QPS interpolated linearly in recall between the two ef \
              that bracket the target (the step to the next ef favours whoever lands just above it).\n\n\
-             | recall@10 >= | mode | lhv-core QPS (ef) | / hnswlib | / svs | / faiss-hnsw | interpolated / hnswlib | interpolated / svs |\n\
+             | recall@10 >= | mode | {ours_name} QPS (ef) | / hnswlib | / svs | / faiss-hnsw | interpolated / hnswlib | interpolated / svs |\n\
              |---:|---|---:|---:|---:|---:|---:|---:|\n"
         ));
         for target in TARGETS {
             for mode in MODES {
-                let Some((ef, ours)) = qps_at_recall(points, "lhv-core", mode, target) else {
+                let Some((ef, ours)) = qps_at_recall(points, ours_name, mode, target) else {
                     self.md.push_str(&format!("| {target} | {mode} | not reached | | | | | |\n"));
                     continue;
                 };
@@ -148,7 +150,7 @@ impl Report {
                         .map_or_else(|| "n/a".to_owned(), |(_, q)| format!("{:.2}x", ours / q))
                 };
                 let interpolated = |peer: &str| {
-                    interpolated_qps(points, "lhv-core", mode, target)
+                    interpolated_qps(points, ours_name, mode, target)
                         .zip(interpolated_qps(points, peer, mode, target))
                         .map_or_else(|| "n/a".to_owned(), |(a, b)| format!("{:.2}x", a / b))
                 };
