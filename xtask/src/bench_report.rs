@@ -33,7 +33,7 @@ impl Report {
         let mut md = String::new();
         md.push_str("# Benchmarks\n\n");
         md.push_str(
-            "Regenerate with `cargo xtask bench` (about 45 minutes for both datasets; `--quick` for a short look, \
+            "Regenerate with `cargo xtask bench` (about 20 minutes for both datasets; `--quick` for a short look, \
              dataset directories as arguments for others). It builds the two Rust workers \
              (`crates/lhv-core/examples/peer_worker.rs` and `instant_distance_worker.rs`), installs the Python \
              peers and runs, from the workspace root, for each dataset:\n\n",
@@ -44,7 +44,8 @@ impl Report {
             "  --modes single,batch2 --M 16 --efc 200 --ef {} --rounds {} \\\n",
             settings.efs, settings.rounds
         ));
-        md.push_str("  --ext lhv-core=target/release/examples/peer_worker\n");
+        md.push_str("  --ext lhv-core=target/release/examples/peer_worker \\\n");
+        md.push_str("  --ext 'lhv-core-int8=target/release/examples/peer_worker --storage int8'\n");
         md.push_str(&format!(
             "python3 ../shared/bench/peers.py --data ../shared/data/minilm-dev --peers {BASELINE_PEERS} \\\n"
         ));
@@ -57,7 +58,9 @@ impl Report {
         md.push_str(
             "pydoc-dev is kept as float16 `.npy`; the bench writes it out once as fvecs (exactly) under \
              `target/bench/data`. The second command is the instant-distance baseline: that crate fixes ef at \
-             build time and M at 32, and a build takes minutes, so it is measured at one ef, on the first dataset.\n\n",
+             build time and M at 32, and a build takes minutes, so it is measured at one ef, on the first dataset.\n\n\
+             \"index RSS\" is the growth of the process's resident memory over the build; the Rust workers first \
+             return the heap pages freed before and by the build (`malloc_trim`), as the `vectord` binary does every second.\n\n",
         );
         md.push_str(
             "Numbers are only comparable within one run (the machine is shared and noisy): QPS is the best of \
