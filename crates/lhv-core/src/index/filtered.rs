@@ -174,18 +174,19 @@ impl State {
     ) -> Vec<Hit> {
         let mut buffer = Vec::new();
         let query = space.prepare(query, &mut buffer, rescore);
-        let (found, walked) = match route {
-            Route::Scan(slots) => (space.score(&query, slots.iter().copied()), None),
+        let found = match route {
+            Route::Scan(slots) => space.scan(&query, slots.iter().copied(), rescore),
             Route::Graph(filter) => {
                 let found = space.graph.search(&space.vectors, &query, ef, |slot| self.passes(filter, slot));
                 if found.len() < k {
-                    (space.score(&query, self.all_passing(filter).into_iter()), None)
+                    space.scan(&query, self.all_passing(filter).into_iter(), rescore)
+                } else if rescore {
+                    space.rescore(&query, found, Some(k))
                 } else {
-                    (found, Some(k))
+                    found
                 }
             }
         };
-        let found = if rescore { space.rescore(&query, found, walked) } else { found };
         self.ranked_hits(space, found, k)
     }
 }

@@ -71,8 +71,8 @@ impl State {
         // The graph can miss nodes it cannot reach; a full scan guarantees `min(k, len)` hits
         // (of those that have this vector).
         if found.len() < wanted {
-            found = space.score(&query, (0..self.ids.len() as u32).filter(|&slot| self.is_live(slot)));
-            walked = None;
+            let live_slots = (0..self.ids.len() as u32).filter(|&slot| self.is_live(slot));
+            return self.ranked_hits(space, space.scan(&query, live_slots, rescore), k);
         }
         let found = if rescore { space.rescore(&query, found, walked) } else { found };
         self.ranked_hits(space, found, k)

@@ -202,6 +202,22 @@ impl DenseSpace {
         }
     }
 
+    /// An exhaustive answer over `slots`: each with its distance to the query,
+    /// refined as [`rescore`](Self::rescore) would if `rescore` (with exact
+    /// rows kept, read directly: ranking by the codes first would only add
+    /// a pass over every slot).
+    pub(super) fn scan(&self, query: &Query<'_>, slots: impl Iterator<Item = u32>, rescore: bool) -> Vec<Candidate> {
+        match &self.full {
+            Some(full) if rescore => {
+                slots.map(|slot| Candidate { distance: full.distance(query, slot), node: slot }).collect()
+            }
+            _ => {
+                let found = self.score(query, slots);
+                if rescore { self.rescore(query, found, None) } else { found }
+            }
+        }
+    }
+
     /// The given slots with their distances to the query.
     pub(super) fn score(&self, query: &Query<'_>, slots: impl Iterator<Item = u32>) -> Vec<Candidate> {
         slots.map(|slot| Candidate { distance: self.vectors.to_query(query, slot), node: slot }).collect()
