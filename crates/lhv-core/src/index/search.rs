@@ -58,9 +58,7 @@ impl State {
         let query = space.prepare(query, &mut buffer, rescore);
         let wanted = k.min(live);
         let mut found = Vec::new();
-        let mut walked = None;
         if live >= params.exact_search_threshold {
-            walked = Some(k);
             // Slots without an id are tombstones or still being linked.
             found = if self.slot_of.len() == self.ids.len() {
                 space.graph.search(&space.vectors, &query, ef, |_| true)
@@ -74,7 +72,8 @@ impl State {
             let live_slots = (0..self.ids.len() as u32).filter(|&slot| self.is_live(slot));
             return self.ranked_hits(space, space.scan(&query, live_slots, rescore), k);
         }
-        let found = if rescore { space.rescore(&query, found, walked) } else { found };
+        // Only a graph walk's candidates get here: rescored for `k` results.
+        let found = if rescore { space.rescore(&query, found, Some(k)) } else { found };
         self.ranked_hits(space, found, k)
     }
 
